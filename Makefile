@@ -1,0 +1,58 @@
+# The two commands a newcomer runs: `make run` and `make test`. Everything else is setup.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+# Use uv from PATH, else a private copy installed with pip into .tools (works where the
+# system Python refuses global pip installs).
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_ENV := DATASHARE_DEMO=1
+
+.PHONY: help setup run test lint typecheck pytest bench clean
+
+help:
+	@echo "make run    set up, seed the synthetic demo and serve on http://127.0.0.1:8000"
+	@echo "make test   set up, then ruff, mypy, import contracts and the whole pytest suite"
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --extra spark
+	@touch $@
+
+setup: $(BIN)/.synced
+
+run: setup
+	$(DEMO_ENV) $(BIN)/datashare migrate --noinput
+	$(DEMO_ENV) $(BIN)/datashare collectstatic --noinput -v 0
+	$(DEMO_ENV) $(BIN)/datashare demo
+	$(DEMO_ENV) $(BIN)/datashare run
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: setup
+	SECRET_KEY=typecheck-only-not-a-secret-0123456789abcdef ALLOWED_HOSTS=localhost $(BIN)/mypy
+
+# The suite runs on the embedded SQLite database, then again on PostgreSQL when DATABASE_URL
+# is set (CI sets it). pytest exits 5 when it collects no tests, which fails the target.
+pytest: setup
+	env -u DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL ($${DATABASE_URL%%@*}@...) =="; \
+	  $(BIN)/pytest -m "not spark"; \
+	fi
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python bench/suppression.py
+	$(BIN)/python bench/extract.py --scale 0.05
+	$(BIN)/python bench/queue_page.py
+
+clean:
+	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""datashare: student data sharing for a state education agency."""

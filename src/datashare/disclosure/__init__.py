@@ -1,0 +1,1 @@
+"""Pure engine: disclosure (no Django)."""

@@ -1,0 +1,1 @@
+"""Pure engine: extract (no Django)."""

@@ -1,0 +1,1 @@
+"""Pure engine: synthetic (no Django)."""

@@ -1,0 +1,3 @@
+"""Shared fixtures. Settings: tests/testsettings.py."""
+
+from __future__ import annotations
