@@ -9,4 +9,5 @@ from __future__ import annotations
 
 SEEDERS: list[str] = [
     "datashare.accounts.demo.seed",
+    "datashare.intake.demo.seed",
 ]

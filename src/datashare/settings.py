@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "datashare.accounts",
     "datashare.audit",
     "datashare.web",
+    "datashare.catalog",
+    "datashare.intake",
 ]
 
 OIDC_ENABLED = env_bool("OIDC_ENABLED", False)

@@ -7,5 +7,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("requests/", include("datashare.intake.urls")),
     path("", include("datashare.web.urls")),
 ]

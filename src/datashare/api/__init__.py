@@ -14,6 +14,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+api.add_router("/requests", "datashare.intake.api.router")
 
 
 @api.get("/ping", tags=["meta"], summary="Liveness of the API itself")

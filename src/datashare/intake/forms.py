@@ -1,0 +1,177 @@
+"""One form per step of the Data Sharing Request Form. Forms parse input only: every rule about
+what is complete or allowed lives in ``validation.py`` (shared with the API and submission)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from datashare.accounts.models import OrganizationKind
+from datashare.intake.models import AttachmentPurpose, DataRequest, FerpaException, RequestKind
+from datashare.intake.validation import CONTACT_FIELDS
+
+
+class NewRequestForm(forms.Form):
+    title = forms.CharField(max_length=200, help_text="A short name for your project.")
+    kind = forms.ChoiceField(choices=RequestKind.choices, widget=forms.RadioSelect, label="Kind of data")
+    organization_name = forms.CharField(
+        max_length=200, required=False, label="Your organization", help_text="The organization requesting the data."
+    )
+    organization_kind = forms.ChoiceField(
+        choices=[("", "Choose...")] + [c for c in OrganizationKind.choices if c[0] != OrganizationKind.STATE_EDUCATION_AGENCY],
+        required=False,
+        label="Kind of organization",
+    )
+
+    def __init__(self, *args: Any, needs_organization: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not needs_organization:
+            del self.fields["organization_name"]
+            del self.fields["organization_kind"]
+        else:
+            self.fields["organization_name"].required = True
+            self.fields["organization_kind"].required = True
+
+
+class RequestStepForm(forms.ModelForm):
+    class Meta:
+        model = DataRequest
+        fields = ["title", "kind", "legislative_requirement", "legislative_citation", "ferpa_exception", "ferpa_explanation"]
+        widgets = {"kind": forms.RadioSelect, "ferpa_exception": forms.RadioSelect, "ferpa_explanation": forms.Textarea(attrs={"rows": 4})}
+        labels = {
+            "legislative_requirement": "This request pertains to a legislative requirement",
+            "legislative_citation": "Legislative requirement (bill, section or budget proviso)",
+            "ferpa_exception": "FERPA exception (identifiable data only)",
+            "ferpa_explanation": "How the project meets that exception",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ferpa_exception"].choices = [("", "Not applicable"), *FerpaException.choices]
+        for f in self.fields.values():
+            f.required = False
+
+
+class ContactsStepForm(forms.Form):
+    data_manager_email = forms.EmailField(
+        required=False,
+        label="Email of the person directly responsible for managing the data",
+        help_text="They must be registered here and will be asked to accept the role.",
+    )
+
+    def __init__(self, *args: Any, short_form: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        prefixes = ["primary"] if short_form else ["primary", "secondary"]
+        for prefix in prefixes:
+            for key, name in CONTACT_FIELDS:
+                field: forms.Field
+                if key == "email":
+                    field = forms.EmailField(required=False, label=name)
+                elif key == "mailing_address":
+                    field = forms.CharField(required=False, label=name, widget=forms.Textarea(attrs={"rows": 3}))
+                else:
+                    field = forms.CharField(required=False, label=name, max_length=200)
+                self.fields[f"{prefix}_{key}"] = field
+        if short_form:
+            del self.fields["data_manager_email"]
+        self.prefixes = prefixes
+
+    def contact_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [
+            (f"{p.title()} contact", [self[f"{p}_{k}"] for k, _ in CONTACT_FIELDS]) for p in self.prefixes
+        ]
+
+    @staticmethod
+    def initial_for(r: DataRequest) -> dict[str, Any]:
+        initial: dict[str, Any] = {"data_manager_email": r.data_manager.email if r.data_manager else ""}
+        for prefix, contact in (("primary", r.primary_contact), ("secondary", r.secondary_contact)):
+            for key, _ in CONTACT_FIELDS:
+                initial[f"{prefix}_{key}"] = (contact or {}).get(key, "")
+        return initial
+
+    def contacts(self) -> dict[str, dict[str, str]]:
+        out = {}
+        for prefix in self.prefixes:
+            out[f"{prefix}_contact"] = {k: str(self.cleaned_data.get(f"{prefix}_{k}") or "").strip() for k, _ in CONTACT_FIELDS}
+        return out
+
+
+class ProjectStepForm(forms.ModelForm):
+    class Meta:
+        model = DataRequest
+        fields = [
+            "purpose", "research_questions", "analyses", "benefit", "products", "sharing_plan",
+            "pledge_to_share", "start_date", "end_date", "duration_justification",
+        ]
+        widgets = {
+            **{f: forms.Textarea(attrs={"rows": 4}) for f in ["purpose", "research_questions", "analyses", "benefit", "products", "sharing_plan", "duration_justification"]},
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+        }
+        labels = {
+            "purpose": "Purpose of the project",
+            "research_questions": "Research questions",
+            "analyses": "Analyses planned",
+            "benefit": "How the project benefits education in the state",
+            "products": "Expected products (reports, articles, dashboards...)",
+            "sharing_plan": "How the products will be shared",
+            "pledge_to_share": "I will give the agency a copy of every product before it is released, published or otherwise made available",
+            "start_date": "Start date",
+            "end_date": "End date",
+            "duration_justification": "Why the project needs more than two years (if it does)",
+        }
+        help_texts = {"end_date": "At most three years after the start; more than two needs a justification."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for f in self.fields.values():
+            f.required = False
+
+
+class SecurityStepForm(forms.ModelForm):
+    security_policy = forms.FileField(
+        required=False, label="Your organization's security policy (PDF or DOCX)", widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"})
+    )
+    irb_document = forms.FileField(
+        required=False, label="IRB approval letter (PDF or DOCX, optional)", widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"})
+    )
+
+    class Meta:
+        model = DataRequest
+        fields = [
+            "storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls",
+            "software", "people_with_access", "irb_approved", "irb_expires",
+        ]
+        widgets = {
+            **{f: forms.Textarea(attrs={"rows": 3}) for f in ["storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls", "software"]},
+            "people_with_access": forms.Textarea(attrs={"rows": 4}),
+            "irb_expires": forms.DateInput(attrs={"type": "date"}),
+        }
+        labels = {
+            "storage_location": "Where the data will be stored",
+            "encryption_at_rest": "Encryption at rest",
+            "encryption_in_transit": "Encryption in transit",
+            "access_controls": "Access controls",
+            "software": "Software used with the data",
+            "people_with_access": "People who will have access, and their roles (one per line)",
+            "irb_approved": "The project has IRB approval",
+            "irb_expires": "IRB approval expires on",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for f in self.fields.values():
+            f.required = False
+
+    UPLOADS = {"security_policy": AttachmentPurpose.SECURITY_POLICY, "irb_document": AttachmentPurpose.IRB_APPROVAL}
+
+
+class DenyForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Reason (sent to the requestor)")
+
+
+class CommentRequestForm(forms.Form):
+    reviewer = forms.ChoiceField(label="Department reviewer")
+    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What to look at")
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Deadline", help_text="Blank: five business days from today.")

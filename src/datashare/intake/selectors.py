@@ -1,0 +1,142 @@
+"""Reads for the stewards' queue and the requestor's pages, with constant query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from datashare.accounts.models import Role, User
+from datashare.audit.models import AuditEvent
+from datashare.env import env_int
+from datashare.intake.models import DataRequest, Status
+
+QUEUE_PAGE_SIZE = 50
+
+
+def service_target_days() -> int:
+    """Days within which the agency aims to decide a request (configurable)."""
+    return int(getattr(settings, "INTAKE_SERVICE_TARGET_DAYS", env_int("INTAKE_SERVICE_TARGET_DAYS", 30)))
+
+
+@dataclass
+class QueueFilters:
+    status: str = ""  # "" = open (submitted or in review); "all"; or a status
+    kind: str = ""
+    organization: str = ""  # name contains
+    assignee: str = ""  # a user's public_id, "me" or "none"
+    min_age_days: int | None = None
+
+
+@dataclass
+class Queue:
+    page: Page
+    counts: dict[str, int]
+    target_days: int
+    filters: QueueFilters
+    stewards: list[User] = field(default_factory=list)
+
+
+def queue_queryset(filters: QueueFilters, *, user: User) -> QuerySet[DataRequest]:
+    qs = DataRequest.objects.exclude(status=Status.DRAFT)
+    if filters.status == "all":
+        pass
+    elif filters.status in Status.values:
+        qs = qs.filter(status=filters.status)
+    else:
+        qs = qs.filter(status__in=[Status.SUBMITTED, Status.IN_REVIEW])
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.organization:
+        qs = qs.filter(organization__name__icontains=filters.organization)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee:
+        qs = qs.filter(assignee__public_id=filters.assignee)
+    if filters.min_age_days is not None:
+        qs = qs.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=filters.min_age_days))
+    # The agency's order: priority tier, then the order received (index intake_queue_order).
+    return qs.select_related("organization", "assignee").order_by("priority_rank", "submitted_at", "pk")
+
+
+def queue(filters: QueueFilters, *, user: User, page_number: int | str = 1) -> Queue:
+    """One page of the queue plus counts per status: a fixed number of queries at any size."""
+    paginator = Paginator(
+        queue_queryset(filters, user=user).only(
+            "public_id", "title", "kind", "status", "priority_rank", "submitted_at", "legislative_requirement",
+            "organization__name", "organization__kind", "assignee__full_name", "assignee__email",
+        ),
+        QUEUE_PAGE_SIZE,
+    )
+    page = paginator.get_page(page_number)
+    counts = {s: 0 for s in Status.values if s != Status.DRAFT}
+    for row in DataRequest.objects.exclude(status=Status.DRAFT).values("status").annotate(n=Count("id")).order_by():
+        counts[row["status"]] = row["n"]
+    stewards = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("full_name", "email"))
+    return Queue(page=page, counts=counts, target_days=service_target_days(), filters=filters, stewards=stewards)
+
+
+def age_days(r: DataRequest, *, now: dt.datetime | None = None) -> int | None:
+    if r.submitted_at is None:
+        return None
+    return ((now or timezone.now()) - r.submitted_at).days
+
+
+PUBLIC_ACTIONS = {
+    "intake.draft_created": "Draft started",
+    "intake.submitted": "Submitted",
+    "intake.assigned": "Review started",
+    "intake.changes_requested": "Changes requested",
+    "intake.approved": "Approved",
+    "intake.denied": "Denied",
+    "intake.withdrawn": "Withdrawn",
+    "intake.data_manager_designated": "Data manager designated",
+    "intake.data_manager_accepted": "Data manager accepted the role",
+    "intake.attachment_added": "Attachment added",
+}
+STAFF_ACTIONS = {
+    **PUBLIC_ACTIONS,
+    "intake.draft_updated": "Form edited",
+    "intake.comments_requested": "Department comments requested",
+    "intake.comments_given": "Department comments received",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    label: str
+    actor: str
+
+
+def timeline(r: DataRequest, *, staff: bool) -> list[TimelineEntry]:
+    """Every event of the request from the audit log. Requestors see who acted only as
+    'you' or 'the agency' (staff names are not theirs to collect)."""
+    labels = STAFF_ACTIONS if staff else PUBLIC_ACTIONS
+    events = AuditEvent.objects.filter(
+        target_type=DataRequest._meta.label_lower, target_id=str(r.public_id), action__in=list(labels)
+    ).order_by("seq")
+    entries = []
+    for e in events:
+        if staff:
+            who = e.actor_label
+        else:
+            who = "you" if e.actor_id == r.created_by_id else ("the data manager" if e.actor_id == r.data_manager_id else "the agency")
+        entries.append(TimelineEntry(e.occurred_at, labels[e.action], who))
+    return entries
+
+
+def my_requests(user: User) -> QuerySet[DataRequest]:
+    from django.db.models import Q
+
+    return (
+        DataRequest.objects.filter(Q(created_by=user) | Q(data_manager=user))
+        .select_related("organization")
+        .order_by("-updated_at")
+    )

@@ -1,0 +1,522 @@
+"""Every write to a data sharing request: one function per transition (see ``transitions.py``).
+
+Each locks the request row (``select_for_update``), checks the transition table, saves only the
+changed fields and writes the audit event in the same transaction; emails go after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import IO, Any
+
+from django.core.files.base import File
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from datashare.accounts.models import Organization, OrganizationKind, Role, User
+from datashare.accounts.services import set_organization
+from datashare.audit.services import record_event
+from datashare.catalog.selectors import catalog as load_catalog
+from datashare.intake import snapshot, validation
+from datashare.intake.dates import DEFAULT_COMMENT_BUSINESS_DAYS, add_business_days
+from datashare.intake.errors import (
+    AlreadyDecided,
+    IncompleteRequest,
+    IntakeError,
+    InvalidTransition,
+    NotPermitted,
+)
+from datashare.intake.models import (
+    PRIORITY_AGENCY,
+    PRIORITY_LEGISLATIVE,
+    PRIORITY_OTHER,
+    Attachment,
+    AttachmentPurpose,
+    CommentRequest,
+    DataRequest,
+    RequestKind,
+    RequestVersion,
+    Status,
+)
+from datashare.intake.notify import send_notification
+from datashare.intake.transitions import DECISIONS, EDITABLE, Action, target
+from datashare.intake.uploads import sniff
+
+# Fields a requestor may change in a draft, per step of the form.
+EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "request": ("title", "kind", "ferpa_exception", "ferpa_explanation", "legislative_requirement", "legislative_citation"),
+    "contacts": ("primary_contact", "secondary_contact"),
+    "project": (
+        "purpose",
+        "research_questions",
+        "analyses",
+        "benefit",
+        "products",
+        "sharing_plan",
+        "pledge_to_share",
+        "start_date",
+        "end_date",
+        "duration_justification",
+    ),
+    "data": ("selections", "justifications"),
+    "security": (
+        "storage_location",
+        "encryption_at_rest",
+        "encryption_in_transit",
+        "access_controls",
+        "software",
+        "people_with_access",
+        "irb_approved",
+        "irb_expires",
+    ),
+}
+FIELD_STEP = {field: step for step, fields in EDITABLE_FIELDS.items() for field in fields}
+
+
+def _url(r: DataRequest) -> str:
+    return reverse("intake:detail", args=[r.public_id])
+
+
+def _lock(data_request: DataRequest) -> DataRequest:
+    return DataRequest.objects.select_for_update(of=("self",)).select_related("organization", "created_by").get(pk=data_request.pk)
+
+
+def _check(locked: DataRequest, action: Action) -> Any:
+    to = target(action, locked.status)
+    if to is None:
+        if action in DECISIONS and locked.decided_by_id is not None and locked.status in (
+            Status.APPROVED,
+            Status.DENIED,
+            Status.CHANGES_REQUESTED,
+        ):
+            decider = User.objects.filter(pk=locked.decided_by_id).first()
+            raise AlreadyDecided(by=str(decider) if decider else "another steward", status=locked.status)
+        raise InvalidTransition(action=action.value, status=locked.status)
+    return to
+
+
+def _require_steward(actor: User) -> None:
+    if not actor.has_role(Role.DATA_STEWARD):
+        raise NotPermitted("Only data stewards review requests.")
+
+
+def _require_owner(actor: User, r: DataRequest) -> None:
+    if r.created_by_id != actor.pk:
+        raise NotPermitted("Only the person who created this request can change it.")
+
+
+def _notify_status(r: DataRequest, *, extra: dict[str, Any] | None = None) -> None:
+    send_notification(
+        to=[r.created_by.email, str((r.primary_contact or {}).get("email", ""))],
+        subject=f"Your data request is {r.get_status_display().lower()}: {r.title}",
+        template="intake_status_changed",
+        context={
+            "title": r.title,
+            "status": r.get_status_display(),
+            "url": _url(r),
+            **(extra or {}),
+        },
+    )
+
+
+# --- drafts ------------------------------------------------------------------------------
+
+
+def create_draft(
+    *,
+    actor: User,
+    title: str,
+    kind: str = RequestKind.DEIDENTIFIED,
+    organization_name: str = "",
+    organization_kind: str = OrganizationKind.OTHER,
+) -> DataRequest:
+    """A new draft for the actor's organization. A requestor not yet in an organization names
+    it here; an existing organization's name is refused (joining one is the agency's call)."""
+    if kind not in RequestKind.values:
+        raise IntakeError("Choose the kind of data you are requesting.")
+    if not title.strip():
+        raise IntakeError("Give the request a short title.")
+    with transaction.atomic():
+        if actor.organization_id is None:
+            name = organization_name.strip()
+            if not name:
+                raise IntakeError("Name the organization you are requesting for.")
+            if Organization.objects.filter(name__iexact=name).exists():
+                raise IntakeError(
+                    f"{name} is already registered: ask the agency to add you to it, or contact its requestors."
+                )
+            if organization_kind not in OrganizationKind.values:
+                raise IntakeError("Choose the kind of organization.")
+            org = Organization.objects.create(name=name, kind=organization_kind)
+            record_event(actor=actor, action="account.organization_created", target=org, new={"name": name, "kind": organization_kind})
+            set_organization(actor=actor, user=actor, organization=org)
+        assert actor.organization is not None
+        r = DataRequest.objects.create(
+            organization=actor.organization,
+            created_by=actor,
+            title=title.strip(),
+            kind=kind,
+            primary_contact={
+                "name": actor.full_name,
+                "email": actor.email,
+                "phone": actor.phone,
+                "organization": actor.organization.name,
+                "title": actor.title,
+                "mailing_address": actor.organization.mailing_address,
+            },
+        )
+        record_event(actor=actor, action="intake.draft_created", target=r, new={"title": r.title, "kind": kind})
+    return r
+
+
+def update_draft(*, actor: User, data_request: DataRequest, changes: dict[str, Any]) -> DataRequest:
+    """Save answers to a draft (or a request sent back for changes). Wrong answers are refused
+    with ``IncompleteRequest``; missing ones are fine until submission."""
+    unknown = set(changes) - set(FIELD_STEP)
+    if unknown:
+        raise IntakeError(f"not editable: {', '.join(sorted(unknown))}")
+    cat = load_catalog() if "selections" in changes or "justifications" in changes or "kind" in changes else None
+    with transaction.atomic():
+        r = _lock(data_request)
+        _require_owner(actor, r)
+        if r.status not in EDITABLE:
+            raise InvalidTransition(action="edit", status=r.status)
+        old = {f: getattr(r, f) for f in changes}
+        for field, value in changes.items():
+            setattr(r, field, value)
+        steps = {FIELD_STEP[f] for f in changes}
+        errors: dict[str, dict[str, list[str]]] = {}
+        for step in steps | ({"data"} if "kind" in changes and r.selections else set()):
+            errs = validation.check_step(step, r, cat or load_catalog(), complete=False, has_policy=True)
+            if errs:
+                errors[step] = errs
+        if errors:
+            raise IncompleteRequest(errors)
+        changed = [f for f in changes if old[f] != changes[f]]
+        if changed:
+            r.updated_at = timezone.now()
+            r.save(update_fields=[*changed, "updated_at"])
+            record_event(
+                actor=actor,
+                action="intake.draft_updated",
+                target=r,
+                old={f: _jsonable(old[f]) for f in changed},
+                new={f: _jsonable(changes[f]) for f in changed},
+            )
+    return r
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def designate_data_manager(*, actor: User, data_request: DataRequest, email: str) -> DataRequest:
+    """Name the registered user directly responsible for the data; they must accept the role
+    (the requestor naming themselves accepts by doing so)."""
+    manager = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if manager is None:
+        raise IncompleteRequest(
+            {"contacts": {"data_manager_email": [f"No registered user has the email {email.strip()}: ask them to register first."]}}
+        )
+    with transaction.atomic():
+        r = _lock(data_request)
+        _require_owner(actor, r)
+        if r.status not in EDITABLE:
+            raise InvalidTransition(action="edit", status=r.status)
+        if r.data_manager_id == manager.pk:
+            return r
+        old = str(r.data_manager.email) if r.data_manager else None
+        r.data_manager = manager
+        r.data_manager_accepted_at = timezone.now() if manager.pk == actor.pk else None
+        r.updated_at = timezone.now()
+        r.save(update_fields=["data_manager", "data_manager_accepted_at", "updated_at"])
+        record_event(
+            actor=actor, action="intake.data_manager_designated", target=r, old={"data_manager": old}, new={"data_manager": manager.email}
+        )
+        if manager.pk != actor.pk:
+            send_notification(
+                to=[manager.email],
+                subject=f"You were named data manager for: {r.title}",
+                template="intake_data_manager",
+                context={"title": r.title, "requestor": str(actor), "organization": r.organization.name, "url": _url(r)},
+            )
+    return r
+
+
+def accept_data_manager_role(*, actor: User, data_request: DataRequest) -> DataRequest:
+    with transaction.atomic():
+        r = _lock(data_request)
+        if r.data_manager_id != actor.pk:
+            raise NotPermitted("Only the designated data manager can accept this role.")
+        if r.data_manager_accepted_at is None:
+            r.data_manager_accepted_at = timezone.now()
+            r.save(update_fields=["data_manager_accepted_at"])
+            record_event(actor=actor, action="intake.data_manager_accepted", target=r, new={"data_manager": actor.email})
+    return r
+
+
+def add_attachment(
+    *, actor: User, data_request: DataRequest, purpose: str, upload: IO[bytes], name: str, size: int
+) -> Attachment:
+    """Check the file by content, store it under a random name outside the web root, then
+    record it. The file is written before the transaction (no slow I/O under the row lock) and
+    removed again if the transaction fails."""
+    if purpose not in AttachmentPurpose.values:
+        raise IntakeError("Unknown attachment purpose.")
+    content_type = sniff(upload, size)
+    if data_request.created_by_id != actor.pk:
+        raise NotPermitted("Only the person who created this request can attach files.")
+    attachment = Attachment(
+        request=data_request,
+        purpose=purpose,
+        original_name=name[-200:],
+        content_type=content_type,
+        size=size,
+        uploaded_by=actor,
+    )
+    attachment.file.save("upload", File(upload), save=False)
+    try:
+        with transaction.atomic():
+            r = _lock(data_request)
+            if r.status not in EDITABLE:
+                raise InvalidTransition(action="edit", status=r.status)
+            attachment.save()
+            record_event(
+                actor=actor,
+                action="intake.attachment_added",
+                target=r,
+                new={"attachment": str(attachment.public_id), "purpose": purpose, "name": attachment.original_name, "size": size},
+            )
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    return attachment
+
+
+# --- transitions -------------------------------------------------------------------------
+
+
+def priority_rank_for(r: DataRequest) -> int:
+    if not r.organization.is_priority:
+        return PRIORITY_OTHER
+    return PRIORITY_LEGISLATIVE if r.legislative_requirement else PRIORITY_AGENCY
+
+
+def submit(*, actor: User, data_request: DataRequest) -> RequestVersion:
+    """Freeze the form as the next version and put it in the stewards' queue."""
+    cat = load_catalog()
+    with transaction.atomic():
+        r = _lock(data_request)
+        _require_owner(actor, r)
+        to = _check(r, Action.SUBMIT)
+        attachments = list(r.attachments.all())
+        has_policy = any(a.purpose == AttachmentPurpose.SECURITY_POLICY for a in attachments)
+        errors = validation.check_all(r, cat, complete=True, has_policy=has_policy)
+        if errors:
+            raise IncompleteRequest(errors)
+        old_status = r.status
+        now = timezone.now()
+        r.status = to
+        r.version += 1
+        # Queue position is set at the first submission: a resubmission after requested
+        # changes keeps its place in the order received.
+        if r.submitted_at is None:
+            r.submitted_at = now
+        r.priority_rank = priority_rank_for(r)
+        r.decided_by = None
+        r.decided_at = None
+        r.updated_at = now
+        r.save(update_fields=["status", "version", "submitted_at", "priority_rank", "decided_by", "decided_at", "updated_at"])
+        version = RequestVersion.objects.create(
+            request=r, number=r.version, snapshot=snapshot.take(r, cat, attachments), submitted_at=now, submitted_by=actor
+        )
+        record_event(
+            actor=actor,
+            action="intake.submitted",
+            target=r,
+            old={"status": old_status},
+            new={"status": r.status, "version": r.version, "priority_rank": r.priority_rank},
+        )
+        _notify_status(r)
+    return version
+
+
+def assign(*, actor: User, data_request: DataRequest, assignee: User | None) -> DataRequest:
+    """Give the request to a reviewer; a submitted request moves into review."""
+    _require_steward(actor)
+    if assignee is not None and not assignee.has_role(Role.DATA_STEWARD):
+        raise IntakeError(f"{assignee} is not a data steward.")
+    with transaction.atomic():
+        r = _lock(data_request)
+        if r.status not in (Status.SUBMITTED, Status.IN_REVIEW):
+            raise InvalidTransition(action="assign", status=r.status)
+        old = {"status": r.status, "assignee": r.assignee.email if r.assignee else None}
+        fields = ["assignee", "updated_at"]
+        r.assignee = assignee
+        moved = r.status == Status.SUBMITTED
+        if moved:
+            r.status = _check(r, Action.START_REVIEW)
+            fields.append("status")
+        r.updated_at = timezone.now()
+        r.save(update_fields=fields)
+        record_event(
+            actor=actor,
+            action="intake.assigned",
+            target=r,
+            old=old,
+            new={"status": r.status, "assignee": assignee.email if assignee else None},
+        )
+        if moved:
+            _notify_status(r)
+    return r
+
+
+def approve(
+    *, actor: User, data_request: DataRequest, approved_selections: dict[str, list[int]] | None = None, note: str = ""
+) -> DataRequest:
+    """Approve; anything removed from the requested elements or years is recorded as data
+    minimization (on the request and in the audit event)."""
+    _require_steward(actor)
+    with transaction.atomic():
+        r = _lock(data_request)
+        to = _check(r, Action.APPROVE)
+        requested = {k: sorted(v) for k, v in r.selections.items() if v}
+        approved = requested if approved_selections is None else {k: sorted(v) for k, v in approved_selections.items() if v}
+        widened = {k: sorted(set(v) - set(requested.get(k, []))) for k, v in approved.items()}
+        widened = {k: v for k, v in widened.items() if v}
+        if widened:
+            raise IntakeError("An approval can only narrow what was requested, never add to it.")
+        if not approved:
+            raise IntakeError("Approve at least one element, or deny the request.")
+        removed = {k: sorted(set(v) - set(approved.get(k, []))) for k, v in requested.items()}
+        removed = {k: v for k, v in removed.items() if v}
+        old_status = r.status
+        r.status = to
+        r.decided_by = actor
+        r.decided_at = timezone.now()
+        r.decision_reason = note
+        r.approved_selections = approved
+        r.minimization = removed
+        r.updated_at = r.decided_at
+        r.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "approved_selections", "minimization", "updated_at"])
+        record_event(
+            actor=actor,
+            action="intake.approved",
+            target=r,
+            old={"status": old_status, "requested": requested},
+            new={"status": r.status, "approved": approved, "minimization": removed, "note": note},
+        )
+        _notify_status(r, extra={"reason": note, "minimized": bool(removed)})
+    return r
+
+
+def deny(*, actor: User, data_request: DataRequest, reason: str) -> DataRequest:
+    _require_steward(actor)
+    if not reason.strip():
+        raise IncompleteRequest({"decision": {"reason": ["Give the reason for the denial: it is sent to the requestor."]}})
+    with transaction.atomic():
+        r = _lock(data_request)
+        to = _check(r, Action.DENY)
+        old_status = r.status
+        r.status = to
+        r.decided_by = actor
+        r.decided_at = timezone.now()
+        r.decision_reason = reason.strip()
+        r.updated_at = r.decided_at
+        r.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
+        record_event(actor=actor, action="intake.denied", target=r, old={"status": old_status}, new={"status": r.status, "reason": r.decision_reason})
+        _notify_status(r, extra={"reason": r.decision_reason})
+    return r
+
+
+def request_changes(*, actor: User, data_request: DataRequest, comments: dict[str, str]) -> DataRequest:
+    """Send the request back with comments per section of the form."""
+    _require_steward(actor)
+    comments = {k: v.strip() for k, v in comments.items() if k in validation.STEP_TITLES and v and v.strip()}
+    if not comments:
+        raise IncompleteRequest({"decision": {"comments": ["Write at least one comment saying what to change."]}})
+    with transaction.atomic():
+        r = _lock(data_request)
+        to = _check(r, Action.REQUEST_CHANGES)
+        old_status = r.status
+        r.status = to
+        r.decided_by = actor
+        r.decided_at = timezone.now()
+        r.change_comments = comments
+        r.updated_at = r.decided_at
+        r.save(update_fields=["status", "decided_by", "decided_at", "change_comments", "updated_at"])
+        record_event(actor=actor, action="intake.changes_requested", target=r, old={"status": old_status}, new={"status": r.status, "comments": comments})
+        _notify_status(r, extra={"comments": [(validation.STEP_TITLES[k], v) for k, v in comments.items()]})
+    return r
+
+
+def withdraw(*, actor: User, data_request: DataRequest, reason: str = "") -> DataRequest:
+    with transaction.atomic():
+        r = _lock(data_request)
+        _require_owner(actor, r)
+        to = _check(r, Action.WITHDRAW)
+        old_status = r.status
+        r.status = to
+        r.updated_at = timezone.now()
+        r.save(update_fields=["status", "updated_at"])
+        record_event(actor=actor, action="intake.withdrawn", target=r, old={"status": old_status}, new={"status": r.status, "reason": reason})
+        _notify_status(r)
+    return r
+
+
+# --- department review ------------------------------------------------------------------
+
+
+def request_comments(
+    *, actor: User, data_request: DataRequest, reviewer: User, question: str = "", due_date: dt.date | None = None
+) -> CommentRequest:
+    """Ask a department reviewer for comments by a deadline (default: five business days)."""
+    _require_steward(actor)
+    if not reviewer.has_role(Role.DEPARTMENT_REVIEWER):
+        raise IntakeError(f"{reviewer} is not a department reviewer.")
+    due = due_date or add_business_days(timezone.localdate(), DEFAULT_COMMENT_BUSINESS_DAYS)
+    if due < timezone.localdate():
+        raise IncompleteRequest({"comments": {"due_date": ["The deadline cannot be in the past."]}})
+    with transaction.atomic():
+        r = _lock(data_request)
+        if r.status not in (Status.SUBMITTED, Status.IN_REVIEW):
+            raise InvalidTransition(action="ask for comments on", status=r.status)
+        cr = CommentRequest.objects.create(request=r, reviewer=reviewer, requested_by=actor, question=question, due_date=due)
+        record_event(
+            actor=actor,
+            action="intake.comments_requested",
+            target=r,
+            new={"reviewer": reviewer.email, "due_date": due.isoformat(), "comment_request": str(cr.public_id)},
+        )
+        send_notification(
+            to=[reviewer.email],
+            subject=f"Comments requested by {due:%B %-d}: {r.title}",
+            template="intake_comments_requested",
+            context={"title": r.title, "question": question, "due": due.isoformat(), "url": _url(r), "steward": str(actor)},
+        )
+    return cr
+
+
+def respond_to_comment_request(*, actor: User, comment_request: CommentRequest, response: str) -> CommentRequest:
+    if not response.strip():
+        raise IncompleteRequest({"comments": {"response": ["Write your comments."]}})
+    with transaction.atomic():
+        cr = CommentRequest.objects.select_for_update().select_related("request", "requested_by").get(pk=comment_request.pk)
+        if cr.reviewer_id != actor.pk:
+            raise NotPermitted("Only the reviewer asked can respond.")
+        if cr.responded_at is not None:
+            raise IntakeError("You already responded.")
+        cr.response = response.strip()
+        cr.responded_at = timezone.now()
+        cr.save(update_fields=["response", "responded_at"])
+        record_event(actor=actor, action="intake.comments_given", target=cr.request, new={"comment_request": str(cr.public_id)})
+        send_notification(
+            to=[cr.requested_by.email],
+            subject=f"Comments received: {cr.request.title}",
+            template="intake_comments_given",
+            context={"title": cr.request.title, "reviewer": str(actor), "url": _url(cr.request)},
+        )
+    return cr

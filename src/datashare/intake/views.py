@@ -1,0 +1,470 @@
+"""Thin views: parse, load through ``access.get_request_for``, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from datashare.accounts.models import Role, User
+from datashare.catalog.selectors import Catalog
+from datashare.catalog.selectors import catalog as load_catalog
+from datashare.elements import format_school_year
+from datashare.intake import selectors, services, snapshot, validation
+from datashare.intake.access import can_edit, get_request_for, is_steward
+from datashare.intake.errors import AlreadyDecided, IncompleteRequest, IntakeError
+from datashare.intake.forms import (
+    CommentRequestForm,
+    ContactsStepForm,
+    NewRequestForm,
+    ProjectStepForm,
+    RequestStepForm,
+    SecurityStepForm,
+)
+from datashare.intake.models import AttachmentPurpose, CommentRequest, RequestKind, Status
+from datashare.intake.permissions import require_roles
+from datashare.intake.transitions import EDITABLE, OPEN_FOR_REVIEW
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    rows = selectors.my_requests(_user(request))
+    return render(request, "intake/my_requests.html", {"rows": rows})
+
+
+@login_required
+def new_request(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    needs_org = user.organization_id is None
+    form = NewRequestForm(request.POST or None, needs_organization=needs_org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            r = services.create_draft(
+                actor=user,
+                title=form.cleaned_data["title"],
+                kind=form.cleaned_data["kind"],
+                organization_name=form.cleaned_data.get("organization_name", ""),
+                organization_kind=form.cleaned_data.get("organization_kind", ""),
+            )
+        except IntakeError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("intake:edit", r.public_id, "contacts")
+    return render(request, "intake/new.html", {"form": form})
+
+
+def _apply_errors(form: Any, errors: dict[str, list[str]]) -> None:
+    for field, msgs in errors.items():
+        for msg in msgs:
+            form.add_error(field if field in form.fields else None, msg)
+
+
+def _step_nav(r: Any, current: str) -> dict[str, Any]:
+    steps = validation.steps_for(r)
+    keys = [s for s, _ in steps]
+    index = keys.index(current)
+    return {"steps": steps, "current_step": current, "step_number": index + 1, "step_count": len(steps), "next_step": keys[index + 1] if index + 1 < len(keys) else None}
+
+
+@login_required
+def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    if not can_edit(user, r):
+        raise PermissionDenied
+    if r.status not in EDITABLE:
+        messages.info(request, f"This request is {r.get_status_display().lower()} and can no longer be edited.")
+        return redirect("intake:detail", r.public_id)
+    if step not in dict(validation.steps_for(r)):
+        raise Http404("No such step")
+    nav = _step_nav(r, step)
+    if step == "data":
+        return _data_step(request, r, nav)
+    action = request.POST.get("action", "continue")
+    form = _make_form(step, r, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        saved = _save_step(request, user, r, step, form)
+        r.refresh_from_db()
+        if saved:
+            if action == "draft":
+                messages.success(request, "Draft saved.")
+                return redirect("intake:my_requests")
+            missing = _missing(step, r)
+            if not missing:
+                return redirect("intake:edit", r.public_id, nav["next_step"]) if nav["next_step"] else redirect("intake:review", r.public_id)
+            _apply_errors(form, missing)
+            messages.warning(request, "Saved. Some answers on this page are still needed before you can continue.")
+    elif request.method == "GET" and request.GET.get("check"):
+        # Coming from the review page: show what is missing next to each field.
+        form = _make_form(step, r, dict(form.initial), {})
+        form.is_valid()
+        _apply_errors(form, _missing(step, r))
+    return render(request, f"intake/step_{step}.html", {"r": r, "form": form, **nav, **_attachments(r)})
+
+
+def _missing(step: str, r: Any) -> dict[str, list[str]]:
+    has_policy = r.attachments.filter(purpose=AttachmentPurpose.SECURITY_POLICY).exists()
+    return validation.check_step(step, r, load_catalog(), complete=True, has_policy=has_policy)
+
+
+def _make_form(step: str, r: Any, data: Any, files: Any) -> Any:
+    if step == "request":
+        return RequestStepForm(data, instance=r)
+    if step == "contacts":
+        return ContactsStepForm(data, initial=ContactsStepForm.initial_for(r), short_form=r.is_short_form)
+    if step == "project":
+        return ProjectStepForm(data, instance=r)
+    return SecurityStepForm(data, files, instance=r)
+
+
+def _attachments(r: Any) -> dict[str, Any]:
+    return {"attachments": list(r.attachments.all())}
+
+
+def _save_step(request: HttpRequest, user: User, r: Any, step: str, form: Any) -> bool:
+    """Save one step; errors go onto the form. True when everything was saved."""
+    ok = True
+    if step == "contacts":
+        changes: dict[str, Any] = form.contacts()
+    else:
+        changes = {f: form.cleaned_data[f] for f in services.EDITABLE_FIELDS[step] if f in form.cleaned_data}
+        if step == "request" and not changes.get("ferpa_exception"):
+            changes["ferpa_exception"] = ""
+    if step == "security":
+        for field, purpose in SecurityStepForm.UPLOADS.items():
+            upload = form.cleaned_data.get(field)
+            if upload:
+                try:
+                    services.add_attachment(actor=user, data_request=r, purpose=purpose, upload=upload, name=upload.name, size=upload.size)
+                except IntakeError as exc:
+                    form.add_error(field, str(exc))
+                    ok = False
+    try:
+        services.update_draft(actor=user, data_request=r, changes=changes)
+    except IncompleteRequest as exc:
+        _apply_errors(form, exc.errors.get(step, {}))
+        return False
+    if step == "contacts" and not r.is_short_form:
+        email = form.cleaned_data.get("data_manager_email")
+        if email:
+            try:
+                services.designate_data_manager(actor=user, data_request=r, email=email)
+            except IncompleteRequest as exc:
+                _apply_errors(form, exc.errors.get("contacts", {}))
+                ok = False
+    return ok
+
+
+def _grid(cat: Catalog, selections: dict[str, list[int]], justifications: dict[str, str], kind: str) -> list[dict[str, Any]]:
+    files = []
+    for cf in cat.files:
+        rows = []
+        for el in cf.elements:
+            chosen = set(selections.get(el.identifier, []))
+            rows.append(
+                {
+                    "el": el,
+                    "cells": [
+                        {"label": label, "value": f"{el.identifier}:{label}", "available": el.available_in(year, cat.latest), "checked": year in chosen}
+                        for year, label in cat.year_labels
+                    ],
+                    "justification": justifications.get(el.identifier, ""),
+                    "excluded": el.is_direct_identifier and kind != RequestKind.IDENTIFIABLE,
+                }
+            )
+        files.append({"file": cf.file, "rows": rows})
+    return files
+
+
+def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpResponse:
+    user = _user(request)
+    cat = load_catalog()
+    errors: dict[str, list[str]] = {}
+    selections, justifications = r.selections, r.justifications
+    if request.method == "POST":
+        action = request.POST.get("action", "continue")
+        selections, year_errors = validation.parse_grid(request.POST.getlist("sel"), latest=cat.latest)
+        justifications = {
+            key.removeprefix("just_"): value.strip() for key, value in request.POST.items() if key.startswith("just_") and value.strip()
+        }
+        if year_errors:
+            errors["selections"] = year_errors
+        if action == "standard":
+            # The standard base file in one click: every standard element, every year it exists.
+            for el in cat.by_identifier.values():
+                if el.tier == "standard":
+                    years = set(selections.get(el.identifier, [])) | {y for y in cat.years if el.available_in(y, cat.latest)}
+                    selections[el.identifier] = sorted(years)
+        justifications = {k: v for k, v in justifications.items() if k in selections}
+        if not errors:
+            try:
+                services.update_draft(actor=user, data_request=r, changes={"selections": selections, "justifications": justifications})
+            except IncompleteRequest as exc:
+                errors = exc.errors.get("data", {})
+        if not errors and action == "draft":
+            messages.success(request, "Draft saved.")
+            return redirect("intake:my_requests")
+        if not errors and action == "continue":
+            r.refresh_from_db()
+            missing = validation.check_data_step(r, cat, complete=True)
+            if not missing:
+                return redirect("intake:edit", r.public_id, nav["next_step"]) if nav["next_step"] else redirect("intake:review", r.public_id)
+            errors = missing
+            messages.warning(request, "Saved. Some answers on this page are still needed before you can continue.")
+    elif request.GET.get("check"):
+        errors = validation.check_data_step(r, cat, complete=True)
+    return render(
+        request,
+        "intake/step_data.html",
+        {"r": r, "files": _grid(cat, selections, justifications, r.kind), "years": cat.year_labels, "errors": errors, **nav},
+    )
+
+
+@login_required
+def review(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    if not can_edit(user, r) or r.status not in EDITABLE:
+        return redirect("intake:detail", r.public_id)
+    cat = load_catalog()
+    if request.method == "POST":
+        try:
+            services.submit(actor=user, data_request=r)
+        except IncompleteRequest:
+            messages.error(request, "The request is not complete yet: see the problems listed below.")
+        except IntakeError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Your request was submitted. You will get an email at every change of status.")
+            return redirect("intake:detail", r.public_id)
+    attachments = list(r.attachments.all())
+    has_policy = any(a.purpose == AttachmentPurpose.SECURITY_POLICY for a in attachments)
+    problems = validation.check_all(r, cat, complete=True, has_policy=has_policy)
+    return render(
+        request,
+        "intake/review.html",
+        {
+            "r": r,
+            "snapshot": snapshot.take(r, cat, attachments),
+            "problems": [(step, validation.STEP_TITLES[step], errs) for step, errs in problems.items()],
+            "steps": validation.steps_for(r),
+        },
+    )
+
+
+@login_required
+def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    staff = user.is_agency_staff
+    steward = is_steward(user)
+    versions = list(r.versions.order_by("-number").only("number", "submitted_at"))
+    context: dict[str, Any] = {
+        "r": r,
+        "timeline": selectors.timeline(r, staff=staff),
+        "versions": versions,
+        "attachments": list(r.attachments.all()),
+        "can_edit": can_edit(user, r) and r.status in EDITABLE,
+        "can_withdraw": can_edit(user, r) and r.status in (*EDITABLE, *OPEN_FOR_REVIEW),
+        "is_data_manager": r.data_manager_id == user.pk and r.data_manager_accepted_at is None,
+        "steward": steward,
+        "staff": staff,
+        "change_comments": [(validation.STEP_TITLES.get(k, k), v) for k, v in (r.change_comments or {}).items()],
+        "my_comment_requests": list(r.comment_requests.filter(reviewer=user, responded_at__isnull=True)),
+        "age_days": selectors.age_days(r),
+        "target_days": selectors.service_target_days(),
+    }
+    if staff:
+        context["comment_requests"] = list(r.comment_requests.select_related("reviewer"))
+        context["approved_names"] = _selection_lines(r.approved_selections)
+        context["minimized"] = _selection_lines(r.minimization)
+    if steward and r.status in OPEN_FOR_REVIEW:
+        cat = load_catalog()
+        context["decision_rows"] = [
+            {"el": cat.by_identifier.get(k), "identifier": k, "years": [(y, format_school_year(y)) for y in v]}
+            for k, v in sorted(r.selections.items())
+        ]
+        context["stewards"] = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("email"))
+        context["comment_form"] = _comment_form()
+        context["sections"] = validation.steps_for(r)
+    return render(request, "intake/detail.html", context)
+
+
+def _selection_lines(selections: dict[str, list[int]]) -> list[str]:
+    if not selections:
+        return []
+    names = {e.identifier: e.name for e in load_catalog().by_identifier.values()}
+    return [f"{names.get(k, k)}: {', '.join(format_school_year(y) for y in v)}" for k, v in sorted(selections.items())]
+
+
+def _comment_form(data: Any = None) -> CommentRequestForm:
+    form = CommentRequestForm(data)
+    form.fields["reviewer"].choices = [
+        (str(u.public_id), str(u)) for u in User.objects.filter(role_grants__role=Role.DEPARTMENT_REVIEWER).order_by("email")
+    ]
+    return form
+
+
+def _do(request: HttpRequest, r: Any, call: Any, success: str) -> HttpResponse:
+    try:
+        call()
+    except AlreadyDecided as exc:
+        messages.error(request, str(exc))
+    except IncompleteRequest as exc:
+        for errs in exc.errors.values():
+            for msgs in errs.values():
+                for m in msgs:
+                    messages.error(request, m)
+    except IntakeError as exc:
+        messages.error(request, str(exc)[0].upper() + str(exc)[1:] + ".")
+    else:
+        messages.success(request, success)
+    return redirect("intake:detail", r.public_id)
+
+
+@require_POST
+@require_roles(Role.DATA_STEWARD)
+def decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    decision = request.POST.get("decision")
+    if decision == "approve":
+        approved, _ = validation.parse_grid(request.POST.getlist("keep"), latest=load_catalog().latest)
+        return _do(request, r, lambda: services.approve(actor=user, data_request=r, approved_selections=approved, note=request.POST.get("note", "")), "Approved.")
+    if decision == "deny":
+        return _do(request, r, lambda: services.deny(actor=user, data_request=r, reason=request.POST.get("reason", "")), "Denied; the requestor was told why.")
+    if decision == "request_changes":
+        comments = {step: request.POST.get(f"comment_{step}", "") for step in validation.STEP_TITLES}
+        return _do(request, r, lambda: services.request_changes(actor=user, data_request=r, comments=comments), "Sent back to the requestor for changes.")
+    messages.error(request, "Choose a decision.")
+    return redirect("intake:detail", r.public_id)
+
+
+@require_POST
+@require_roles(Role.DATA_STEWARD)
+def assign(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    value = request.POST.get("assignee", "")
+    assignee = None
+    if value:
+        assignee = User.objects.filter(public_id=value).first() if _is_uuid(value) else None
+        if assignee is None:
+            messages.error(request, "Choose a data steward.")
+            return redirect("intake:detail", r.public_id)
+    return _do(request, r, lambda: services.assign(actor=user, data_request=r, assignee=assignee), "Assignment saved.")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@require_POST
+@require_roles(Role.DATA_STEWARD)
+def ask_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    form = _comment_form(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a department reviewer and a valid deadline.")
+        return redirect("intake:detail", r.public_id)
+    reviewer = User.objects.get(public_id=form.cleaned_data["reviewer"])
+    return _do(
+        request,
+        r,
+        lambda: services.request_comments(actor=user, data_request=r, reviewer=reviewer, question=form.cleaned_data["question"], due_date=form.cleaned_data["due_date"]),
+        "Comments requested.",
+    )
+
+
+@require_POST
+@require_roles(Role.DEPARTMENT_REVIEWER)
+def respond_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    cr = get_object_or_404(CommentRequest.objects.select_related("request"), public_id=public_id, reviewer=user)
+    return _do(request, cr.request, lambda: services.respond_to_comment_request(actor=user, comment_request=cr, response=request.POST.get("response", "")), "Thank you: your comments were sent.")
+
+
+@require_POST
+@login_required
+def withdraw(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    return _do(request, r, lambda: services.withdraw(actor=user, data_request=r, reason=request.POST.get("reason", "")), "Request withdrawn.")
+
+
+@require_POST
+@login_required
+def accept_data_manager(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    return _do(request, r, lambda: services.accept_data_manager_role(actor=user, data_request=r), "You accepted the role of data manager.")
+
+
+@login_required
+def download_attachment(request: HttpRequest, public_id: UUID, attachment_id: UUID) -> FileResponse:
+    r = get_request_for(_user(request), public_id)
+    attachment = get_object_or_404(r.attachments, public_id=attachment_id)
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def version_diff(request: HttpRequest, public_id: UUID, old: int, new: int) -> HttpResponse:
+    r = get_request_for(_user(request), public_id)
+    versions = {v.number: v for v in r.versions.filter(number__in=[old, new])}
+    if old not in versions or new not in versions:
+        raise Http404("No such version")
+    sections = snapshot.diff(versions[old].snapshot, versions[new].snapshot)
+    return render(request, "intake/diff.html", {"r": r, "old": versions[old], "new": versions[new], "sections": sections})
+
+
+@require_roles(Role.DATA_STEWARD)
+def queue(request: HttpRequest) -> HttpResponse:
+    try:
+        min_age = int(request.GET["age"]) if request.GET.get("age") else None
+    except ValueError:
+        min_age = None
+    filters = selectors.QueueFilters(
+        status=request.GET.get("status", ""),
+        kind=request.GET.get("kind", ""),
+        organization=request.GET.get("organization", "").strip(),
+        assignee=request.GET.get("assignee", ""),
+        min_age_days=min_age,
+    )
+    q = selectors.queue(filters, user=_user(request), page_number=request.GET.get("page", 1))
+    rows = [{"r": r, "age": selectors.age_days(r)} for r in q.page]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "intake/queue.html",
+        {
+            "q": q,
+            "rows": rows,
+            "statuses": [(s, label) for s, label in Status.choices if s != Status.DRAFT],
+            "kinds": RequestKind.choices,
+            "querystring": params.urlencode(),
+        },
+    )
+
+
+def catalog_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "intake/catalog.html", {"cat": load_catalog()})
