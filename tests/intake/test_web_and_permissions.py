@@ -1,0 +1,190 @@
+"""The web pages, and the FERPA boundary: another organization's requestor sees nothing."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from datashare.intake import services
+from datashare.intake.models import Attachment, DataRequest, Status
+from tests.intake.conftest import PDF_BYTES, complete_request
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def _docx() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    return buf.getvalue()
+
+
+def test_an_outsider_gets_404_for_every_page_and_attachment_of_another_organizations_request(requestor, outsider) -> None:
+    r = complete_request(requestor)
+    attachment = r.attachments.get()
+    c = _client(outsider)
+    urls = [
+        reverse("intake:detail", args=[r.public_id]),
+        reverse("intake:edit", args=[r.public_id, "request"]),
+        reverse("intake:review", args=[r.public_id]),
+        reverse("intake:attachment", args=[r.public_id, attachment.public_id]),
+    ]
+    for url in urls:
+        assert c.get(url).status_code == 404, url
+    assert c.post(reverse("intake:withdraw", args=[r.public_id])).status_code == 404
+    assert c.post(reverse("intake:edit", args=[r.public_id, "project"]), {"purpose": "hijack"}).status_code == 404
+    services.submit(actor=requestor, data_request=r)
+    for url in urls:
+        assert c.get(url).status_code == 404, url
+    assert "Attendance and outcomes" not in c.get(reverse("intake:my_requests")).content.decode()
+    r.refresh_from_db()
+    assert r.purpose == "Study chronic absence." and r.status == Status.SUBMITTED
+
+
+def test_an_attachment_of_one_request_cannot_be_fetched_through_another(requestor, outsider) -> None:
+    mine = complete_request(outsider, title="Mine")
+    theirs = complete_request(requestor)
+    url = reverse("intake:attachment", args=[mine.public_id, theirs.attachments.get().public_id])
+    assert _client(outsider).get(url).status_code == 404
+
+
+def test_the_owner_downloads_an_attachment_as_a_download_never_rendered(requestor) -> None:
+    r = complete_request(requestor)
+    a = r.attachments.get()
+    response = _client(requestor).get(reverse("intake:attachment", args=[r.public_id, a.public_id]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == PDF_BYTES
+
+
+def test_attachments_are_checked_by_content_and_stored_under_random_names(requestor) -> None:
+    r = services.create_draft(actor=requestor, title="T")
+    c = _client(requestor)
+    url = reverse("intake:edit", args=[r.public_id, "security"])
+    fake = SimpleUploadedFile("policy.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    response = c.post(url, {"security_policy": fake, "action": "draft"})
+    assert "Only PDF or Word (.docx) documents are accepted." in response.content.decode()
+    assert not Attachment.objects.exists()
+    docx = SimpleUploadedFile("policy.docx", _docx())
+    c.post(url, {"security_policy": docx, "action": "draft"})
+    a = Attachment.objects.get()
+    assert a.content_type.endswith("wordprocessingml.document")
+    assert "policy" not in a.file.name
+
+
+def test_an_oversized_attachment_is_refused(requestor, settings) -> None:
+    settings.INTAKE_MAX_UPLOAD_BYTES = 100
+    r = services.create_draft(actor=requestor, title="T")
+    response = _client(requestor).post(
+        reverse("intake:edit", args=[r.public_id, "security"]),
+        {"security_policy": SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * 200), "action": "draft"},
+    )
+    assert "the limit is" in response.content.decode()
+
+
+def test_a_requestor_fills_every_step_and_submits_on_the_web(requestor) -> None:
+    c = _client(requestor)
+    response = c.post(reverse("intake:new"), {"title": "Web request", "kind": "deidentified"})
+    r = DataRequest.objects.get(title="Web request")
+    assert response.url == reverse("intake:edit", args=[r.public_id, "contacts"])
+    contact = {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"}
+    data = {f"primary_{k}": v for k, v in contact.items()} | {f"secondary_{k}": v for k, v in contact.items()}
+    response = c.post(reverse("intake:edit", args=[r.public_id, "contacts"]), {**data, "data_manager_email": "ada@evergreen.edu"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    response = c.post(
+        reverse("intake:edit", args=[r.public_id, "project"]),
+        {"purpose": "p", "research_questions": "q", "analyses": "a", "benefit": "b", "products": "p", "sharing_plan": "s", "pledge_to_share": "on", "start_date": "2026-01-01", "end_date": "2027-01-01"},
+    )
+    assert response.status_code == 302
+    grid = reverse("intake:edit", args=[r.public_id, "data"])
+    response = c.post(grid, {"action": "standard"})
+    r.refresh_from_db()
+    assert "gender" in r.selections and "birth_date" not in r.selections and "homeless" not in r.selections
+    # A sensitive element without its justification: the error is next to it, the grid kept.
+    response = c.post(grid, {"sel": ["gender:2023-24", "homeless:2023-24"], "action": "continue"})
+    page = response.content.decode()
+    assert 'id="just_homeless_errors"' in page and "Homeless is a sensitive element" in page
+    assert 'value="gender:2023-24" aria-label="Gender, 2023-24" checked' in page
+    response = c.post(grid, {"sel": ["gender:2023-24", "homeless:2023-24"], "just_homeless": "Needed.", "action": "continue"})
+    assert response.status_code == 302
+    response = c.post(
+        reverse("intake:edit", args=[r.public_id, "security"]),
+        {"storage_location": "s", "encryption_at_rest": "e", "encryption_in_transit": "e", "access_controls": "a", "software": "R", "people_with_access": "Ada, PI", "security_policy": SimpleUploadedFile("p.pdf", PDF_BYTES)},
+    )
+    assert response.url == reverse("intake:review", args=[r.public_id])
+    assert "Before you can submit" not in c.get(response.url).content.decode()
+    c.post(reverse("intake:review", args=[r.public_id]))
+    r.refresh_from_db()
+    assert r.status == Status.SUBMITTED
+    detail = c.get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "Submitted" in detail and "Timeline" in detail
+
+
+def test_the_review_page_names_every_missing_answer_and_links_to_its_step(requestor) -> None:
+    r = services.create_draft(actor=requestor, title="T")
+    page = _client(requestor).get(reverse("intake:review", args=[r.public_id])).content.decode()
+    assert "Describe the purpose of the project." in page
+    assert f"{reverse('intake:edit', args=[r.public_id, 'project'])}?check=1" in page
+    step = _client(requestor).get(reverse("intake:edit", args=[r.public_id, "project"]) + "?check=1").content.decode()
+    assert 'id="id_purpose_errors"' in step and 'aria-describedby="id_purpose_errors"' in step
+
+
+def test_a_requestor_cannot_open_the_queue_or_decide(requestor) -> None:
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    c = _client(requestor)
+    assert c.get(reverse("intake:queue")).status_code == 403
+    assert c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve"}).status_code == 403
+    assert Client().get(reverse("intake:queue")).status_code == 302
+
+
+def test_a_steward_sees_the_queue_and_approves_and_the_second_steward_is_told(requestor, steward) -> None:
+    from tests.factories import make_staff
+
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    c = _client(steward)
+    page = c.get(reverse("intake:queue")).content.decode()
+    assert "Attendance and outcomes" in page and "Submitted: 1" in page
+    detail = c.get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "Approve" in detail
+    c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve", "keep": ["days_absent:2022-23"]})
+    r.refresh_from_db()
+    assert r.status == Status.APPROVED and r.minimization == {"days_absent": [2022], "homeless": [2023]}
+    other, _ = make_staff("olive@agency.gov", "data_steward")
+    response = _client(other).post(reverse("intake:decide", args=[r.public_id]), {"decision": "deny", "reason": "x"}, follow=True)
+    assert "already decided by Sam Steward" in response.content.decode()
+
+
+def test_a_steward_never_sees_a_draft(requestor, steward) -> None:
+    r = services.create_draft(actor=requestor, title="Private draft")
+    assert _client(steward).get(reverse("intake:detail", args=[r.public_id])).status_code == 404
+
+
+def test_reviewers_see_a_side_by_side_diff_of_a_resubmission(requestor, steward) -> None:
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    services.request_changes(actor=steward, data_request=r, comments={"project": "Sharper questions."})
+    services.update_draft(actor=requestor, data_request=r, changes={"research_questions": "Does grade 9 absence predict dropout?"})
+    services.submit(actor=requestor, data_request=r)
+    page = _client(steward).get(reverse("intake:diff", args=[r.public_id, 1, 2])).content.decode()
+    assert "<del>Research questions: Does absence predict dropout?</del>" in page
+    assert "<ins>Research questions: Does grade 9 absence predict dropout?</ins>" in page
+
+
+def test_the_catalog_page_lists_elements_with_their_tier_and_years() -> None:
+    page = Client().get(reverse("intake:catalog")).content.decode()
+    assert "Foster care" in page and "2016-17" in page and "Direct identifier" in page
