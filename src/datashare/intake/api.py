@@ -8,7 +8,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
@@ -17,7 +17,7 @@ from datashare.catalog.selectors import latest_school_year
 from datashare.elements import format_school_year
 from datashare.intake import selectors, services, validation
 from datashare.intake.access import get_request_for
-from datashare.intake.errors import AlreadyDecided, IncompleteRequest, IntakeError, NotPermitted
+from datashare.intake.errors import IncompleteRequest, IntakeError, NotPermitted
 from datashare.intake.models import DataRequest, RequestKind
 from datashare.intake.permissions import api_require_roles
 
@@ -148,14 +148,13 @@ def _load(request: HttpRequest, public_id: UUID) -> DataRequest:
         raise HttpError(404, "No such request") from None
 
 
-def _fail(exc: IntakeError) -> tuple[int, dict[str, Any]]:
+def _fail(exc: IntakeError) -> Status[dict[str, Any]]:
     if isinstance(exc, IncompleteRequest):
-        return 422, {"detail": str(exc), "errors": exc.errors}
+        return Status(422, {"detail": str(exc), "errors": exc.errors})
     if isinstance(exc, NotPermitted):
-        return 403, {"detail": str(exc)}
-    if isinstance(exc, AlreadyDecided):
-        return 409, {"detail": str(exc)}
-    return 409, {"detail": str(exc)}
+        return Status(403, {"detail": str(exc)})
+    # AlreadyDecided ("already decided by ...") and invalid transitions: a conflict with the state.
+    return Status(409, {"detail": str(exc)})
 
 
 def _parse_selections(raw: dict[str, list[str]]) -> dict[str, list[int]]:
@@ -183,7 +182,7 @@ def create(request: HttpRequest, payload: RequestCreate) -> Any:
         )
     except IntakeError as exc:
         return _fail(exc)
-    return 201, _out(r)
+    return Status(201, _out(r))
 
 
 @router.get("/queue", response=list[QueueItem], summary="The stewards' review queue, in review order")
@@ -234,7 +233,7 @@ def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any
             r = services.designate_data_manager(actor=user, data_request=r, email=manager)
     except IntakeError as exc:
         return _fail(exc)
-    return 200, _out(r)
+    return Status(200, _out(r))
 
 
 @router.post("/{public_id}/submit", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="Submit (freezes a version)")
@@ -245,7 +244,7 @@ def submit(request: HttpRequest, public_id: UUID) -> Any:
     except IntakeError as exc:
         return _fail(exc)
     r.refresh_from_db()
-    return 200, _out(r)
+    return Status(200, _out(r))
 
 
 @router.post("/{public_id}/withdraw", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut}, summary="Withdraw my request")
@@ -255,7 +254,7 @@ def withdraw(request: HttpRequest, public_id: UUID) -> Any:
         r = services.withdraw(actor=_user(request), data_request=r)
     except IntakeError as exc:
         return _fail(exc)
-    return 200, _out(r)
+    return Status(200, _out(r))
 
 
 @router.post(
@@ -277,4 +276,4 @@ def decide(request: HttpRequest, public_id: UUID, payload: Decision) -> Any:
             r = services.request_changes(actor=user, data_request=r, comments=payload.comments)
     except IntakeError as exc:
         return _fail(exc)
-    return 200, _out(r)
+    return Status(200, _out(r))
