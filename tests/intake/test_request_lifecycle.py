@@ -11,8 +11,19 @@ from datashare.audit.models import AuditEvent
 from datashare.catalog.selectors import catalog, latest_school_year
 from datashare.intake import services, validation
 from datashare.intake.dates import add_business_days
-from datashare.intake.errors import AlreadyDecided, IncompleteRequest, InvalidTransition, NotPermitted
-from datashare.intake.models import PRIORITY_AGENCY, PRIORITY_LEGISLATIVE, PRIORITY_OTHER, RequestKind, Status
+from datashare.intake.errors import (
+    AlreadyDecided,
+    IncompleteRequest,
+    InvalidTransition,
+    NotPermitted,
+)
+from datashare.intake.models import (
+    PRIORITY_AGENCY,
+    PRIORITY_LEGISLATIVE,
+    PRIORITY_OTHER,
+    RequestKind,
+    Status,
+)
 from datashare.intake.selectors import QueueFilters, queue
 from tests.factories import make_user
 from tests.intake.conftest import complete_request
@@ -141,7 +152,7 @@ def test_a_denial_needs_a_reason_which_is_sent_to_the_requestor(requestor, stewa
 def test_changes_requested_then_resubmitted_keeps_the_queue_place_and_adds_a_version(requestor, steward) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
-    first_submitted = DataRequestAt(r)
+    first_submitted = _submitted_at(r)
     services.request_changes(actor=steward, data_request=r, comments={"project": "Narrow the research questions."})
     services.update_draft(actor=requestor, data_request=r, changes={"research_questions": "Does absence in grade 9 predict dropout?"})
     services.submit(actor=requestor, data_request=r)
@@ -150,7 +161,7 @@ def test_changes_requested_then_resubmitted_keeps_the_queue_place_and_adds_a_ver
     assert [v.number for v in r.versions.all()] == [1, 2]
 
 
-def DataRequestAt(r):  # noqa: N802
+def _submitted_at(r):
     r.refresh_from_db()
     return r.submitted_at
 

@@ -188,3 +188,23 @@ def test_reviewers_see_a_side_by_side_diff_of_a_resubmission(requestor, steward)
 def test_the_catalog_page_lists_elements_with_their_tier_and_years() -> None:
     page = Client().get(reverse("intake:catalog")).content.decode()
     assert "Foster care" in page and "2016-17" in page and "Direct identifier" in page
+
+
+def test_the_queue_page_runs_the_same_number_of_queries_at_any_size(requestor, steward, legislator) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = _client(steward)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get(reverse("intake:queue")).status_code == 200
+        return len(ctx.captured_queries)
+
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    services.assign(actor=steward, data_request=r, assignee=steward)
+    one = count()
+    for n in range(5):
+        services.submit(actor=legislator, data_request=complete_request(legislator, title=f"L{n}", legislative=bool(n % 2)))
+    assert count() == one

@@ -6,7 +6,6 @@ from datashare.catalog.models import DataElement, DataFile, SourceLoad
 @admin.register(DataFile)
 class DataFileAdmin(admin.ModelAdmin):
     list_display = ["name", "identifier", "yearly", "position"]
-    readonly_fields: list[str] = []
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
         # Identifiers are the extract engine's stable names: editable only when creating.

@@ -48,7 +48,9 @@ class RequestStepForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["ferpa_exception"].choices = [("", "Not applicable"), *FerpaException.choices]
+        ferpa = self.fields["ferpa_exception"]
+        assert isinstance(ferpa, forms.ChoiceField)
+        ferpa.choices = [("", "Not applicable"), *FerpaException.choices]
         for f in self.fields.values():
             f.required = False
 

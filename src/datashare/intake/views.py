@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -196,7 +197,9 @@ def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpRespons
         action = request.POST.get("action", "continue")
         selections, year_errors = validation.parse_grid(request.POST.getlist("sel"), latest=cat.latest)
         justifications = {
-            key.removeprefix("just_"): value.strip() for key, value in request.POST.items() if key.startswith("just_") and value.strip()
+            key.removeprefix("just_"): str(request.POST.get(key, "")).strip()
+            for key in request.POST
+            if key.startswith("just_") and str(request.POST.get(key, "")).strip()
         }
         if year_errors:
             errors["selections"] = year_errors
@@ -310,7 +313,9 @@ def _selection_lines(selections: dict[str, list[int]]) -> list[str]:
 
 def _comment_form(data: Any = None) -> CommentRequestForm:
     form = CommentRequestForm(data)
-    form.fields["reviewer"].choices = [
+    reviewer = form.fields["reviewer"]
+    assert isinstance(reviewer, forms.ChoiceField)
+    reviewer.choices = [
         (str(u.public_id), str(u)) for u in User.objects.filter(role_grants__role=Role.DEPARTMENT_REVIEWER).order_by("email")
     ]
     return form
