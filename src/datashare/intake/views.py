@@ -61,7 +61,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
         except IntakeError as exc:
             form.add_error(None, str(exc))
         else:
-            return redirect("intake:edit", r.public_id, "contacts")
+            return redirect("intake:edit", r.public_id, "request")
     return render(request, "intake/new.html", {"form": form})
 
 

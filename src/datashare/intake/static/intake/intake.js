@@ -10,7 +10,10 @@ document.addEventListener("DOMContentLoaded", function () {
     button.className = "secondary row-toggle";
     var name = header.querySelector(".el-name");
     button.textContent = "All years";
-    button.setAttribute("aria-label", "Select all years of " + (name ? name.textContent : "this element"));
+    var hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = " of " + (name ? name.textContent : "this element");
+    button.appendChild(hidden);
     button.addEventListener("click", function () {
       var all = Array.prototype.every.call(boxes, function (b) { return b.checked; });
       boxes.forEach(function (b) { b.checked = !all; });
