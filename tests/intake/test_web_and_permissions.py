@@ -208,3 +208,62 @@ def test_the_queue_page_runs_the_same_number_of_queries_at_any_size(requestor, s
     for n in range(5):
         services.submit(actor=legislator, data_request=complete_request(legislator, title=f"L{n}", legislative=bool(n % 2)))
     assert count() == one
+
+
+def test_a_draft_withdrawn_before_submission_stays_private_to_its_author(requestor, steward) -> None:
+    r = services.create_draft(actor=requestor, title="Never sent")
+    services.withdraw(actor=requestor, data_request=r)
+    assert _client(steward).get(reverse("intake:detail", args=[r.public_id])).status_code == 404
+    assert "Never sent" not in _client(steward).get(reverse("intake:queue") + "?status=all").content.decode()
+
+
+def test_the_steward_reads_the_submitted_form_on_the_request_page(requestor, steward) -> None:
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    page = _client(steward).get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "As submitted (version 1)" in page and "Homeless justification: Homelessness is a key driver of absence." in page
+
+
+def test_a_designated_data_manager_must_accept_before_the_request_can_be_submitted(requestor) -> None:
+    from datashare.intake.errors import IncompleteRequest
+    from tests.factories import make_user
+
+    colleague = make_user("grace@evergreen.edu", organization=requestor.organization)
+    r = complete_request(requestor)
+    services.designate_data_manager(actor=requestor, data_request=r, email=colleague.email)
+    with pytest.raises(IncompleteRequest) as exc:
+        services.submit(actor=requestor, data_request=r)
+    assert "has not yet accepted" in exc.value.errors["contacts"]["data_manager_email"][0]
+    c = _client(colleague)
+    assert "Accept the role of data manager" in c.get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    c.post(reverse("intake:accept_data_manager", args=[r.public_id]))
+    services.submit(actor=requestor, data_request=r)
+
+
+def test_a_data_manager_from_another_organization_is_refused(requestor, outsider) -> None:
+    from datashare.intake.errors import IncompleteRequest
+
+    r = services.create_draft(actor=requestor, title="T")
+    with pytest.raises(IncompleteRequest) as exc:
+        services.designate_data_manager(actor=requestor, data_request=r, email=outsider.email)
+    assert exc.value.errors["contacts"]["data_manager_email"] == ["The data manager must belong to Evergreen State University."]
+    assert _client(outsider).get(reverse("intake:detail", args=[r.public_id])).status_code == 404
+
+
+def test_a_department_reviewer_sees_only_the_requests_they_were_asked_about(requestor, steward) -> None:
+    from tests.factories import make_staff
+
+    reviewer, _ = make_staff("dept@agency.gov", "department_reviewer")
+    asked = complete_request(requestor, title="Asked")
+    other = complete_request(requestor, title="Not asked")
+    for r in (asked, other):
+        services.submit(actor=requestor, data_request=r)
+    services.request_comments(actor=steward, data_request=asked, reviewer=reviewer, question="OK?")
+    c = _client(reviewer)
+    assert c.get(reverse("intake:detail", args=[other.public_id])).status_code == 404
+    assert "Send comments" in c.get(reverse("intake:detail", args=[asked.public_id])).content.decode()
+    cr = asked.comment_requests.get()
+    c.post(reverse("intake:respond_comments", args=[cr.public_id]), {"response": "Looks fine."})
+    cr.refresh_from_db()
+    assert cr.response == "Looks fine."
+    assert c.get(reverse("intake:queue")).status_code == 403

@@ -1,6 +1,7 @@
 """Who may see which request: the one place object access is decided (FERPA boundary).
 
-Requestors see the requests they created or manage the data for, nothing else. Data stewards,
+Requestors see the requests they created or manage the data for (a data manager must belong to
+the request's organization), nothing else. Data stewards,
 auditors and administrators see every submitted request (never another person's draft).
 Department reviewers see the requests they were asked to comment on.
 """
@@ -14,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from datashare.accounts.models import Role, User
-from datashare.intake.models import DataRequest, Status
+from datashare.intake.models import DataRequest
 
 REVIEW_ROLES = (Role.DATA_STEWARD, Role.AUDITOR, Role.ADMINISTRATOR)
 
@@ -24,7 +25,8 @@ def visible_requests(user: User) -> QuerySet[DataRequest]:
         return DataRequest.objects.none()
     own = Q(created_by=user) | Q(data_manager=user)
     if user.has_role(*REVIEW_ROLES):
-        return DataRequest.objects.filter(own | ~Q(status=Status.DRAFT))
+        # Submitted at least once: a draft (or a draft withdrawn before submission) stays private.
+        return DataRequest.objects.filter(own | Q(submitted_at__isnull=False))
     if user.has_role(Role.DEPARTMENT_REVIEWER):
         return DataRequest.objects.filter(own | Q(comment_requests__reviewer=user)).distinct()
     return DataRequest.objects.filter(own)

@@ -42,7 +42,7 @@ class Queue:
 
 
 def queue_queryset(filters: QueueFilters, *, user: User) -> QuerySet[DataRequest]:
-    qs = DataRequest.objects.exclude(status=Status.DRAFT)
+    qs = DataRequest.objects.filter(submitted_at__isnull=False)
     if filters.status == "all":
         pass
     elif filters.status in Status.values:
@@ -76,7 +76,7 @@ def queue(filters: QueueFilters, *, user: User, page_number: int | str = 1) -> Q
     )
     page = paginator.get_page(page_number)
     counts = {s: 0 for s in Status.values if s != Status.DRAFT}
-    for row in DataRequest.objects.exclude(status=Status.DRAFT).values("status").annotate(n=Count("id")).order_by():
+    for row in DataRequest.objects.filter(submitted_at__isnull=False).values("status").annotate(n=Count("id")).order_by():
         counts[row["status"]] = row["n"]
     stewards = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("full_name", "email"))
     return Queue(page=page, counts=counts, target_days=service_target_days(), filters=filters, stewards=stewards)

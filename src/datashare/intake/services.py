@@ -107,8 +107,10 @@ def _require_owner(actor: User, r: DataRequest) -> None:
 
 
 def _notify_status(r: DataRequest, *, extra: dict[str, Any] | None = None) -> None:
+    # Only registered people of the request: typed contact addresses are not verified.
+    manager_email = r.data_manager.email if r.data_manager_id and r.data_manager else ""
     send_notification(
-        to=[r.created_by.email, str((r.primary_contact or {}).get("email", ""))],
+        to=[r.created_by.email, manager_email],
         subject=f"Your data request is {r.get_status_display().lower()}: {r.title}",
         template="intake_status_changed",
         context={
@@ -220,6 +222,12 @@ def designate_data_manager(*, actor: User, data_request: DataRequest, email: str
     if manager is None:
         raise IncompleteRequest(
             {"contacts": {"data_manager_email": [f"No registered user has the email {email.strip()}: ask them to register first."]}}
+        )
+    # The data manager sees the request, so they must be of the requesting organization: no one
+    # outside it ever sees its requests (FERPA boundary, see access.py).
+    if manager.organization_id != data_request.organization_id:
+        raise IncompleteRequest(
+            {"contacts": {"data_manager_email": [f"The data manager must belong to {data_request.organization.name}."]}}
         )
     with transaction.atomic():
         r = _lock(data_request)

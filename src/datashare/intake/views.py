@@ -272,12 +272,20 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     r = get_request_for(user, public_id)
     staff = user.is_agency_staff
     steward = is_steward(user)
-    versions = list(r.versions.order_by("-number").only("number", "submitted_at"))
+    versions = list(r.versions.order_by("-number"))
+    attachments = list(r.attachments.all())
+    # Reviewers read what was submitted (the latest version); the requestor sees the live form.
+    if versions and not can_edit(user, r):
+        shown, shown_label = versions[0].snapshot, f"As submitted (version {versions[0].number})"
+    else:
+        shown, shown_label = snapshot.take(r, load_catalog(), attachments), "The request as it stands"
     context: dict[str, Any] = {
+        "snapshot": shown,
+        "snapshot_label": shown_label,
         "r": r,
         "timeline": selectors.timeline(r, staff=staff),
         "versions": versions,
-        "attachments": list(r.attachments.all()),
+        "attachments": attachments,
         "can_edit": can_edit(user, r) and r.status in EDITABLE,
         "can_withdraw": can_edit(user, r) and r.status in (*EDITABLE, *OPEN_FOR_REVIEW),
         "is_data_manager": r.data_manager_id == user.pk and r.data_manager_accepted_at is None,
