@@ -194,3 +194,29 @@ def test_a_new_requestor_names_a_new_organization_but_cannot_join_an_existing_on
         services.create_draft(actor=newcomer, title="T", organization_name="evergreen state university", organization_kind="university")
     r = services.create_draft(actor=newcomer, title="T", organization_name="Startup Research", organization_kind="nonprofit")
     assert r.organization.name == "Startup Research"
+
+
+def test_loading_a_new_school_year_makes_it_requestable_without_any_form_change(requestor) -> None:
+    from datashare.catalog.models import SourceLoad
+
+    _, errors = validation.parse_grid(["gender:2025-26"], latest=latest_school_year())
+    assert errors
+    SourceLoad.objects.create(school_year=2026)
+    selections, errors = validation.parse_grid(["gender:2025-26"], latest=latest_school_year())
+    assert selections == {"gender": [2026]} and not errors
+
+
+def test_the_suppressed_aggregate_short_form_needs_no_security_plan_or_data_manager(requestor) -> None:
+    r = services.create_draft(actor=requestor, title="County tables", kind=RequestKind.SUPPRESSED_AGGREGATE)
+    services.update_draft(
+        actor=requestor,
+        data_request=r,
+        changes={
+            "primary_contact": {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"},
+            "purpose": "County-level graduation tables.",
+            "selections": {"outcome": [2024]},
+        },
+    )
+    services.submit(actor=requestor, data_request=r)
+    r.refresh_from_db()
+    assert r.status == Status.SUBMITTED and "Data security" not in r.versions.get().snapshot

@@ -125,8 +125,14 @@ class ProjectStepForm(forms.ModelForm):
         }
         help_texts = {"end_date": "At most three years after the start; more than two needs a justification."}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    # The suppressed-aggregate short form asks only what the tables are for and when.
+    SHORT_FORM_FIELDS = ("purpose", "products", "start_date", "end_date")
+
+    def __init__(self, *args: Any, short_form: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if short_form:
+            for name in [n for n in self.fields if n not in self.SHORT_FORM_FIELDS]:
+                del self.fields[name]
         for f in self.fields.values():
             f.required = False
 

@@ -125,7 +125,7 @@ def _make_form(step: str, r: Any, data: Any, files: Any) -> Any:
     if step == "contacts":
         return ContactsStepForm(data, initial=ContactsStepForm.initial_for(r), short_form=r.is_short_form)
     if step == "project":
-        return ProjectStepForm(data, instance=r)
+        return ProjectStepForm(data, instance=r, short_form=r.is_short_form)
     return SecurityStepForm(data, files, instance=r)
 
 
