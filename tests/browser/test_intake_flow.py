@@ -176,3 +176,30 @@ def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_
     expect(page.get_by_label("Homeless, 2022-23")).to_be_checked()
     expect(page.get_by_label("Justification for Discipline action")).to_have_value("Exclusion is an outcome we study.")
     assert_accessible(page)
+
+
+def test_the_demo_requests_pages_are_accessible_to_a_steward(page: Page) -> None:
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from datashare.accounts.models import User
+    from datashare.intake import demo
+
+    demo.seed()
+    steward = User.objects.get(email="steward@intake.demo")
+    steward.set_password(PASSWORD)
+    steward.save(update_fields=["password"])
+    secret = generate_totp_secret()
+    TOTP.activate(steward, secret)
+    _sign_in(page, steward.email, totp_secret=secret)
+    page.goto("/requests/queue/?status=all")
+    assert_accessible(page)
+    in_review = DataRequest.objects.get(status=Status.IN_REVIEW)
+    page.goto(f"/requests/{in_review.public_id}/")
+    expect(page.get_by_text("Ask a department reviewer for comments")).to_be_visible()
+    assert_accessible(page)
+    resubmitted = DataRequest.objects.get(version=2)
+    page.goto(f"/requests/{resubmitted.public_id}/versions/1/2/")
+    expect(page.locator("ins")).to_contain_text(["Analyses: Descriptive statistics; grade 8"])
+    assert_accessible(page)
+    page.goto("/requests/catalog/")
+    assert_accessible(page)
