@@ -267,3 +267,16 @@ def test_a_department_reviewer_sees_only_the_requests_they_were_asked_about(requ
     cr.refresh_from_db()
     assert cr.response == "Looks fine."
     assert c.get(reverse("intake:queue")).status_code == 403
+
+
+def test_direct_identifiers_are_not_offered_in_a_deidentified_grid_and_a_forged_one_is_refused(requestor) -> None:
+    r = services.create_draft(actor=requestor, title="T")
+    c = _client(requestor)
+    grid = reverse("intake:edit", args=[r.public_id, "data"])
+    assert 'value="birth_date:2019-20"' not in c.get(grid).content.decode()
+    page = c.post(grid, {"sel": ["birth_date:2019-20", "gender:2008-09"], "action": "draft"}).content.decode()
+    assert "school year 2008-09 is before 2009-10" in page.lower()
+    page = c.post(grid, {"sel": ["birth_date:2019-20"], "action": "draft"}).content.decode()
+    assert 'id="el_birth_date_errors"' in page and "Date of birth is a direct identifier" in page
+    r.refresh_from_db()
+    assert r.selections == {}

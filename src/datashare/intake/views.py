@@ -173,15 +173,23 @@ def _grid(cat: Catalog, selections: dict[str, list[int]], justifications: dict[s
         rows = []
         for el in cf.elements:
             chosen = set(selections.get(el.identifier, []))
+            excluded = el.is_direct_identifier and kind != RequestKind.IDENTIFIABLE
             rows.append(
                 {
                     "el": el,
+                    # Direct identifiers are not offered in other kinds of request; one already
+                    # chosen (the kind was changed) stays visible with its error so it can be removed.
                     "cells": [
-                        {"label": label, "value": f"{el.identifier}:{label}", "available": el.available_in(year, cat.latest), "checked": year in chosen}
+                        {
+                            "label": label,
+                            "value": f"{el.identifier}:{label}",
+                            "available": el.available_in(year, cat.latest) and (not excluded or year in chosen),
+                            "checked": year in chosen,
+                        }
                         for year, label in cat.year_labels
                     ],
                     "justification": justifications.get(el.identifier, ""),
-                    "excluded": el.is_direct_identifier and kind != RequestKind.IDENTIFIABLE,
+                    "excluded": excluded,
                 }
             )
         files.append({"file": cf.file, "rows": rows})
