@@ -280,3 +280,34 @@ def test_direct_identifiers_are_not_offered_in_a_deidentified_grid_and_a_forged_
     assert 'id="el_birth_date_errors"' in page and "Date of birth is a direct identifier" in page
     r.refresh_from_db()
     assert r.selections == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "extra"),
+    [
+        ("intake:detail", "get", []),
+        ("intake:review", "get", []),
+        ("intake:review", "post", []),
+        ("intake:edit", "get", ["data"]),
+        ("intake:edit", "post", ["security"]),
+        ("intake:withdraw", "post", []),
+        ("intake:accept_data_manager", "post", []),
+        ("intake:diff", "get", [1, 2]),
+    ],
+)
+def test_every_request_page_is_404_for_a_requestor_of_another_organization(requestor, outsider, steward, name, method, extra) -> None:
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    services.request_changes(actor=steward, data_request=r, comments={"data": "Fewer years."})
+    services.submit(actor=requestor, data_request=r)
+    response = getattr(_client(outsider), method)(reverse(name, args=[r.public_id, *extra]))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", ["intake:decide", "intake:assign", "intake:ask_comments"])
+def test_steward_actions_are_403_for_a_requestor_even_on_their_own_request(requestor, name) -> None:
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    assert _client(requestor).post(reverse(name, args=[r.public_id]), {"decision": "approve"}).status_code == 403
+    r.refresh_from_db()
+    assert r.status == Status.SUBMITTED

@@ -178,7 +178,11 @@ def update_draft(*, actor: User, data_request: DataRequest, changes: dict[str, A
     unknown = set(changes) - set(FIELD_STEP)
     if unknown:
         raise IntakeError(f"not editable: {', '.join(sorted(unknown))}")
-    cat = load_catalog() if "selections" in changes or "justifications" in changes or "kind" in changes else None
+    steps = {FIELD_STEP[f] for f in changes}
+    if "kind" in changes:
+        steps.add("data")  # a direct identifier chosen earlier may not fit the new kind
+    # Read outside the row lock: the catalog changes rarely and only through the admin.
+    cat = load_catalog() if "data" in steps else None
     with transaction.atomic():
         r = _lock(data_request)
         _require_owner(actor, r)
@@ -187,10 +191,9 @@ def update_draft(*, actor: User, data_request: DataRequest, changes: dict[str, A
         old = {f: getattr(r, f) for f in changes}
         for field, value in changes.items():
             setattr(r, field, value)
-        steps = {FIELD_STEP[f] for f in changes}
         errors: dict[str, dict[str, list[str]]] = {}
-        for step in steps | ({"data"} if "kind" in changes and r.selections else set()):
-            errs = validation.check_step(step, r, cat or load_catalog(), complete=False, has_policy=True)
+        for step in sorted(steps):
+            errs = validation.check_step(step, r, cat, complete=False, has_policy=True)
             if errs:
                 errors[step] = errs
         if errors:

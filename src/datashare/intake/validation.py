@@ -218,7 +218,7 @@ def check_security_step(r: DataRequest, *, complete: bool, has_policy: bool) -> 
     return errors
 
 
-def check_step(step: str, r: DataRequest, catalog: Catalog, *, complete: bool, has_policy: bool = False) -> Errors:
+def check_step(step: str, r: DataRequest, catalog: Catalog | None, *, complete: bool, has_policy: bool = False) -> Errors:
     if step == "request":
         return check_request_step(r, complete=complete)
     if step == "contacts":
@@ -226,6 +226,8 @@ def check_step(step: str, r: DataRequest, catalog: Catalog, *, complete: bool, h
     if step == "project":
         return check_project_step(r, complete=complete)
     if step == "data":
+        if catalog is None:
+            raise ValueError("checking the data step needs the catalog")
         return check_data_step(r, catalog, complete=complete)
     if step == "security":
         return check_security_step(r, complete=complete, has_policy=has_policy)
