@@ -123,8 +123,16 @@ class DataRequest(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["priority_rank", "submitted_at"], name="intake_queue_order"),
-            models.Index(fields=["status", "priority_rank", "submitted_at"], name="intake_queue_status"),
+            models.Index(fields=["priority_rank", "submitted_at", "id"], name="intake_queue_order"),
+            # Covers the per-status counts above the queue.
+            models.Index(fields=["status", "submitted_at"], name="intake_status_counts"),
+            # The default queue (open requests) reads its first page straight off this partial
+            # index, in review order, without sorting the whole backlog.
+            models.Index(
+                fields=["priority_rank", "submitted_at", "id"],
+                name="intake_queue_open",
+                condition=models.Q(status__in=["submitted", "in_review"]),
+            ),
         ]
 
     def __str__(self) -> str:
