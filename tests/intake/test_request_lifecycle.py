@@ -220,3 +220,28 @@ def test_the_suppressed_aggregate_short_form_needs_no_security_plan_or_data_mana
     services.submit(actor=requestor, data_request=r)
     r.refresh_from_db()
     assert r.status == Status.SUBMITTED and "Data security" not in r.versions.get().snapshot
+
+
+def test_the_requestor_gets_an_email_at_every_change_of_status(requestor, steward, django_capture_on_commit_callbacks) -> None:
+    r = complete_request(requestor)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit(actor=requestor, data_request=r)
+        services.assign(actor=steward, data_request=r, assignee=steward)
+        services.request_changes(actor=steward, data_request=r, comments={"data": "Fewer years, please."})
+        services.submit(actor=requestor, data_request=r)
+        services.approve(actor=steward, data_request=r)
+    other = complete_request(requestor, title="Second")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit(actor=requestor, data_request=other)
+        services.withdraw(actor=requestor, data_request=other)
+    to_requestor = [m.subject.split("] ", 1)[1] for m in mail.outbox if m.to == [requestor.email]]
+    assert to_requestor == [
+        "Your data request is submitted: Attendance and outcomes",
+        "Your data request is in review: Attendance and outcomes",
+        "Your data request is changes requested: Attendance and outcomes",
+        "Your data request is submitted: Attendance and outcomes",
+        "Your data request is approved: Attendance and outcomes",
+        "Your data request is submitted: Second",
+        "Your data request is withdrawn: Second",
+    ]
+    assert "- Data elements and school years: Fewer years, please." in mail.outbox[2].body

@@ -307,10 +307,11 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "age_days": selectors.age_days(r),
         "target_days": selectors.service_target_days(),
     }
+    # The requestor sees what was approved and what data minimization removed, like the staff.
+    context["approved_names"] = _selection_lines(r.approved_selections)
+    context["minimized"] = _selection_lines(r.minimization)
     if staff:
         context["comment_requests"] = list(r.comment_requests.select_related("reviewer"))
-        context["approved_names"] = _selection_lines(r.approved_selections)
-        context["minimized"] = _selection_lines(r.minimization)
     if steward and r.status in OPEN_FOR_REVIEW:
         cat = load_catalog()
         context["decision_rows"] = [
