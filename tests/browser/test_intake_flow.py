@@ -157,7 +157,7 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     expect(page.get_by_role("row", name=re.compile("Learning assistance outcomes"))).to_contain_text("Approved")
     request.refresh_from_db()
     assert request.status == Status.APPROVED
-    assert any(m.to == ["analyst@leg.wa.gov"] and "approved" in m.subject for m in mail.outbox)
+    assert any(m.to == ["analyst@leg.wa.gov"] and "Approved" in m.subject for m in mail.outbox)
 
 
 def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_is_lost(page: Page) -> None:

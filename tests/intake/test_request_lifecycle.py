@@ -96,7 +96,7 @@ def test_submission_freezes_a_version_and_emails_the_requestor(requestor, django
     r.refresh_from_db()
     assert (r.status, r.version, version.number, r.priority_rank) == (Status.SUBMITTED, 1, 1, PRIORITY_OTHER)
     assert "Days absent: 2021-22, 2022-23" in version.snapshot["Data elements and school years"]
-    assert [m.subject for m in mail.outbox][-1].endswith("Your data request is submitted: Attendance and outcomes")
+    assert [m.subject for m in mail.outbox][-1].endswith('Your data request is now "Submitted": Attendance and outcomes')
     assert AuditEvent.objects.filter(action="intake.submitted", target_id=str(r.public_id)).exists()
 
 
@@ -236,12 +236,12 @@ def test_the_requestor_gets_an_email_at_every_change_of_status(requestor, stewar
         services.withdraw(actor=requestor, data_request=other)
     to_requestor = [m.subject.split("] ", 1)[1] for m in mail.outbox if m.to == [requestor.email]]
     assert to_requestor == [
-        "Your data request is submitted: Attendance and outcomes",
-        "Your data request is in review: Attendance and outcomes",
-        "Your data request is changes requested: Attendance and outcomes",
-        "Your data request is submitted: Attendance and outcomes",
-        "Your data request is approved: Attendance and outcomes",
-        "Your data request is submitted: Second",
-        "Your data request is withdrawn: Second",
+        'Your data request is now "Submitted": Attendance and outcomes',
+        'Your data request is now "In review": Attendance and outcomes',
+        'Your data request is now "Changes requested": Attendance and outcomes',
+        'Your data request is now "Submitted": Attendance and outcomes',
+        'Your data request is now "Approved": Attendance and outcomes',
+        'Your data request is now "Submitted": Second',
+        'Your data request is now "Withdrawn": Second',
     ]
     assert "- Data elements and school years: Fewer years, please." in mail.outbox[2].body

@@ -111,7 +111,7 @@ def _notify_status(r: DataRequest, *, extra: dict[str, Any] | None = None) -> No
     manager_email = r.data_manager.email if r.data_manager_id and r.data_manager else ""
     send_notification(
         to=[r.created_by.email, manager_email],
-        subject=f"Your data request is {r.get_status_display().lower()}: {r.title}",
+        subject=f'Your data request is now "{r.get_status_display()}": {r.title}',
         template="intake_status_changed",
         context={
             "title": r.title,
