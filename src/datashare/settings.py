@@ -21,6 +21,8 @@ DEBUG = env_bool("DEBUG", False)
 DEMO = env_bool("DATASHARE_DEMO", False)
 SITE_NAME = env_str("SITE_NAME", "Student Data Sharing")
 AGENCY_NAME = env_str("AGENCY_NAME", "Office of the State Superintendent (demo)")
+# The portal's public address, for links in emails (no trailing slash).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if (DEBUG or DEMO) else None).rstrip("/")
 
 
 def _secret_key() -> str:
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_tasks",
     "django_tasks_db",
+    # Only for its bundled Swagger UI files at /api/v1/docs (no CDN).
+    "ninja",
     "datashare.accounts",
     "datashare.audit",
     "datashare.web",
@@ -185,6 +189,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "datashare.web.views.csrf_failure"
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
