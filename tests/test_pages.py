@@ -1,0 +1,92 @@
+"""Server-rendered pages: what a visitor sees, and what they never see (tracebacks)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import path
+
+from datashare.accounts.models import Role, User
+from datashare.urls import urlpatterns as real_urlpatterns
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _explode(request):  # type: ignore[no-untyped-def]
+    raise RuntimeError("secret internals: student 123-45-6789")
+
+
+# A URLconf with one view that fails, to see the 500 page a user would get.
+urlpatterns = [path("explode/", _explode), *real_urlpatterns]
+handler500 = "datashare.web.views.server_error"
+
+
+def test_the_home_page_explains_the_steps_to_a_requestor(client: Client) -> None:
+    body = client.get("/").content.decode()
+    for step in ["Review the process", "data sharing request", "Sign the data sharing agreement", "Receive the data", "Share your results", "Destroy the data"]:
+        assert step in body
+
+
+def test_pages_carry_a_strict_content_security_policy(client: Client) -> None:
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_an_unknown_address_gets_the_404_page(client: Client) -> None:
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert b"Page not found" in response.content
+
+
+def test_a_failing_view_gets_the_500_page_and_no_traceback(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    response = client.get("/explode/")
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Something went wrong" in body
+    assert "Traceback" not in body and "123-45-6789" not in body and "RuntimeError" not in body
+
+
+def test_a_wrong_password_gets_a_generic_message(client: Client) -> None:
+    make_user("ana@university.example")
+    wrong_password = client.post("/accounts/login/", {"login": "ana@university.example", "password": "nope-nope-nope"})
+    no_such_user = client.post("/accounts/login/", {"login": "nobody@university.example", "password": "nope-nope-nope"})
+    for response in (wrong_password, no_such_user):
+        assert response.status_code == 200
+        assert b"The email address and/or password you specified are not correct." in response.content
+
+
+def test_repeated_wrong_passwords_are_rate_limited(client: Client) -> None:
+    make_user("ana@university.example")
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": "ana@university.example", "password": "nope-nope-nope"})
+    # Even the right password is refused while the limit holds.
+    response = client.post("/accounts/login/", {"login": "ana@university.example", "password": PASSWORD})
+    assert b"Too many failed login attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_signing_up_makes_a_requestor_who_must_verify_their_email(client: Client) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "new@university.example", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"
+    user = User.objects.get(email="new@university.example")
+    assert user.role_set == {Role.REQUESTOR}
+    assert not user.emailaddress_set.get().verified
+    assert len(mail.outbox) == 1
+    assert "_auth_user_id" not in client.session  # not signed in before verifying
+
+
+def test_the_account_page_shows_roles_and_links_to_mfa(client: Client) -> None:
+    client.force_login(make_user("ana@university.example"))
+    body = client.get("/account/").content.decode()
+    assert "requestor" in body
+    assert 'href="/accounts/2fa/"' in body
