@@ -26,3 +26,12 @@ def _no_network() -> Iterator[None]:
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     yield
     socket.socket.connect = real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """allauth keeps rate-limit counters in the cache: one test's failed logins must not lock out the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
