@@ -90,3 +90,15 @@ def test_the_account_page_shows_roles_and_links_to_mfa(client: Client) -> None:
     body = client.get("/account/").content.decode()
     assert "requestor" in body
     assert 'href="/accounts/2fa/"' in body
+
+
+def test_the_production_cache_is_a_database_table_the_migrations_created() -> None:
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from datashare import settings as production
+
+    with override_settings(CACHES=production.CACHES):
+        cache = caches.create_connection("default")
+        cache.set("login_failed:ip", 3, 60)
+        assert cache.get("login_failed:ip") == 3

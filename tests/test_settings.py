@@ -88,3 +88,29 @@ def test_production_settings_hash_passwords_with_argon2_and_expire_sessions() ->
     env = {"PATH": os.environ["PATH"], **PRODUCTION_ENV}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_with_oidc_switched_on_the_sign_in_page_offers_the_agency_provider(tmp_path: Path) -> None:
+    env = {
+        **PRODUCTION_ENV,
+        "ALLOWED_HOSTS": "testserver",
+        "OIDC_ENABLED": "1",
+        "OIDC_PROVIDER_NAME": "Agency staff sign-in",
+        "OIDC_CLIENT_ID": "datashare",
+        "OIDC_CLIENT_SECRET": "not-a-real-secret",
+        "OIDC_SERVER_URL": "https://login.agency.example/realms/staff",
+    }
+    assert _run(["migrate", "-v", "0"], env, tmp_path).returncode == 0
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import Client, override_settings\n"
+        "plain = {'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}\n"
+        "from django.conf import settings\n"
+        "with override_settings(STORAGES={**settings.STORAGES, 'staticfiles': plain}):\n"
+        "    body = Client().get('/accounts/login/', secure=True).content.decode()\n"
+        "assert 'Agency staff sign-in' in body, body\n"
+        "assert '/accounts/oidc/agency/login/' in body, body\n"
+    )
+    base = {"PATH": os.environ["PATH"], "DATASHARE_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "datashare.settings"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**base, **env}, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -35,3 +35,7 @@ from datashare.settings import STATIC_ROOT  # noqa: E402
 
 # WhiteNoise warns on every request when STATIC_ROOT is missing; tests never collectstatic.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# One process holds the whole test run (live server included); tests/test_pages.py checks the
+# database cache production uses.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

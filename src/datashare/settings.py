@@ -122,6 +122,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate-limit counters (allauth) must be shared by every web process and host, so the cache is
+# the database (table created by web migration 0002), not per-process memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "datashare_cache"}
+}
 AUTH_USER_MODEL = "accounts.User"
 
 PASSWORD_HASHERS = [
