@@ -61,6 +61,18 @@ def test_a_wrong_password_gets_a_generic_message(client: Client) -> None:
         assert b"The email address and/or password you specified are not correct." in response.content
 
 
+def test_signing_in_is_audited_with_the_address_it_came_from(client: Client) -> None:
+    from datashare.audit.models import AuditEvent
+
+    make_user("ana@university.example")
+    response = client.post(
+        "/accounts/login/", {"login": "ana@university.example", "password": PASSWORD}, REMOTE_ADDR="192.0.2.7"
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="account.signed_in")
+    assert (event.actor_label, event.ip) == ("ana@university.example", "192.0.2.7")
+
+
 def test_repeated_wrong_passwords_are_rate_limited(client: Client) -> None:
     make_user("ana@university.example")
     for _ in range(5):

@@ -48,6 +48,10 @@ def test_a_requestor_signs_in_sees_their_account_and_signs_out(page: Page) -> No
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
     assert_accessible(page)
+    for link in ["Change your password", "Email addresses", "Two-factor authentication"]:
+        page.get_by_role("link", name=link).click()
+        assert_accessible(page)
+        page.go_back()
     page.goto("/staff/")
     expect(page.get_by_role("heading", level=1)).to_have_text("You may not open this page")
     assert_accessible(page)

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from datashare.accounts.models import Role
+from datashare.audit.services import record_event
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -20,3 +21,10 @@ class AccountAdapter(DefaultAccountAdapter):
             if commit:
                 grant_role(actor=user, user=user, role=Role.REQUESTOR)
         return user
+
+    def login(self, request: HttpRequest, user: Any) -> Any:
+        # Who signed in, when and from where is part of the record an auditor reads.
+        with transaction.atomic():
+            response = super().login(request, user)
+            record_event(actor=user, action="account.signed_in", target=user, request=request)
+        return response
