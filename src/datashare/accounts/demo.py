@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from typing import TextIO
+from urllib.parse import quote
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -58,7 +59,9 @@ def seed(out: TextIO) -> None:
         if role != Role.REQUESTOR:
             secret = generate_totp_secret()
             TOTP.activate(user, secret)
-            line += f"\n  {'':32} TOTP secret {secret}  (otpauth://totp/{settings.MFA_TOTP_ISSUER.replace(' ', '%20')}:{email}?secret={secret}&issuer={settings.MFA_TOTP_ISSUER.replace(' ', '%20')})"
+            issuer = quote(settings.MFA_TOTP_ISSUER)
+            uri = f"otpauth://totp/{issuer}:{quote(email)}?secret={secret}&issuer={issuer}"
+            line += f"\n  {'':32} TOTP secret {secret}  ({uri})"
         created.append(line)
     if not created:
         out.write("accounts: demo already seeded (passwords were printed on the first run)\n")

@@ -43,7 +43,6 @@ def require_roles(*roles: str) -> Callable[[View], View]:
                 return redirect("mfa_activate_totp")
             return view(request, *args, **kwargs)
 
-        wrapper.datashare_roles = needed  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator

@@ -8,8 +8,6 @@ tokens for service accounts (see ``datashare api_token``). Either way the user e
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
@@ -30,9 +28,6 @@ class TokenAuth(HttpBearer):
 
 class BrowserSessionAuth(SessionAuth):
     openapi_description = "The portal's session cookie; unsafe methods need the CSRF token."
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        return super().authenticate(request, key)
 
 
 AUTH = [TokenAuth(), BrowserSessionAuth(csrf=True)]
