@@ -7,9 +7,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import path
 
-from datashare.accounts.models import Role, User
+from datashare.accounts.models import Organization, OrganizationKind, Role, User
 from datashare.urls import urlpatterns as real_urlpatterns
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_org, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -83,18 +83,41 @@ def test_repeated_wrong_passwords_are_rate_limited(client: Client) -> None:
     assert "_auth_user_id" not in client.session
 
 
-def test_signing_up_makes_a_requestor_who_must_verify_their_email(client: Client) -> None:
+def _sign_up(client: Client, email: str, organization: str, kind: str) -> None:
     response = client.post(
         "/accounts/signup/",
-        {"email": "new@university.example", "password1": PASSWORD, "password2": PASSWORD},
+        {
+            "full_name": "New Researcher",
+            "email": email,
+            "organization": organization,
+            "organization_kind": kind,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
-    assert response.status_code == 302
+    assert response.status_code == 302, response.content.decode()
     assert response["Location"] == "/accounts/confirm-email/"
-    user = User.objects.get(email="new@university.example")
+
+
+def test_signing_up_makes_a_requestor_who_must_verify_their_email(client: Client) -> None:
+    _sign_up(client, "new@university.example", "Cascade University", OrganizationKind.UNIVERSITY)
+    user = User.objects.select_related("organization").get(email="new@university.example")
     assert user.role_set == {Role.REQUESTOR}
+    assert user.full_name == "New Researcher"
+    assert user.organization is not None
+    assert (user.organization.name, user.organization.kind) == ("Cascade University", OrganizationKind.UNIVERSITY)
     assert not user.emailaddress_set.get().verified
     assert len(mail.outbox) == 1
     assert "_auth_user_id" not in client.session  # not signed in before verifying
+
+
+def test_signing_up_into_an_existing_organization_cannot_change_its_kind(client: Client) -> None:
+    make_org("Cascade University", OrganizationKind.UNIVERSITY)
+    _sign_up(client, "new@university.example", "cascade university", OrganizationKind.LEGISLATURE)
+    user = User.objects.select_related("organization").get(email="new@university.example")
+    assert user.organization is not None
+    assert (user.organization.name, user.organization.kind) == ("Cascade University", OrganizationKind.UNIVERSITY)
+    assert Organization.objects.count() == 1
 
 
 def test_the_account_page_shows_roles_and_links_to_mfa(client: Client) -> None:

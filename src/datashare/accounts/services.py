@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from datashare.accounts.models import ApiToken, Organization, Role, RoleGrant, User
@@ -114,3 +114,25 @@ def update_profile(*, actor: User, user: User, full_name: str) -> User:
             actor=actor, action="account.profile_changed", target=locked, old={"full_name": old}, new={"full_name": full_name}
         )
     return locked
+
+
+def join_organization(*, actor: User | None, user: User, name: str, kind: str) -> Organization:
+    """Put ``user`` in the organization called ``name``, creating it with ``kind`` if it is new.
+
+    An existing organization keeps its kind: a newcomer cannot relabel it (kind sets priority).
+    """
+    with transaction.atomic():
+        organization = Organization.objects.filter(name__iexact=name).first()
+        if organization is None:
+            try:
+                with transaction.atomic():
+                    organization = Organization.objects.create(name=name, kind=kind)
+            except IntegrityError:
+                # Another sign-up created it between our read and our insert.
+                organization = Organization.objects.get(name__iexact=name)
+            else:
+                record_event(
+                    actor=actor, action="organization.created", target=organization, new={"name": name, "kind": kind}
+                )
+        set_organization(actor=actor, user=user, organization=organization)
+    return organization
