@@ -15,6 +15,13 @@ PRODUCTION_ENV = {
     "SITE_URL": "https://data.agency.example",
     "DEBUG": "0",
 }
+OIDC_ENV = {
+    **PRODUCTION_ENV,
+    "OIDC_ENABLED": "1",
+    "OIDC_CLIENT_ID": "datashare",
+    "OIDC_CLIENT_SECRET": "not-a-real-secret",
+    "OIDC_SERVER_URL": "https://login.agency.example/realms/staff",
+}
 
 
 def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -31,14 +38,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
 
 
 def test_check_passes_with_oidc_switched_on(tmp_path: Path) -> None:
-    env = {
-        **PRODUCTION_ENV,
-        "OIDC_ENABLED": "1",
-        "OIDC_CLIENT_ID": "datashare",
-        "OIDC_CLIENT_SECRET": "not-a-real-secret",
-        "OIDC_SERVER_URL": "https://login.agency.example/realms/staff",
-    }
-    result = _run(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+    result = _run(["check", "--deploy", "--fail-level", "WARNING"], OIDC_ENV, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -91,15 +91,7 @@ def test_production_settings_hash_passwords_with_argon2_and_expire_sessions() ->
 
 
 def test_with_oidc_switched_on_the_sign_in_page_offers_the_agency_provider(tmp_path: Path) -> None:
-    env = {
-        **PRODUCTION_ENV,
-        "ALLOWED_HOSTS": "testserver",
-        "OIDC_ENABLED": "1",
-        "OIDC_PROVIDER_NAME": "Agency staff sign-in",
-        "OIDC_CLIENT_ID": "datashare",
-        "OIDC_CLIENT_SECRET": "not-a-real-secret",
-        "OIDC_SERVER_URL": "https://login.agency.example/realms/staff",
-    }
+    env = {**OIDC_ENV, "ALLOWED_HOSTS": "testserver", "OIDC_PROVIDER_NAME": "Agency staff sign-in"}
     assert _run(["migrate", "-v", "0"], env, tmp_path).returncode == 0
     code = (
         "import django; django.setup()\n"
