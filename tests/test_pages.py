@@ -123,7 +123,7 @@ def test_signing_up_into_an_existing_organization_cannot_change_its_kind(client:
 def test_the_account_page_shows_roles_and_links_to_mfa(client: Client) -> None:
     client.force_login(make_user("ana@university.example"))
     body = client.get("/account/").content.decode()
-    assert "requestor" in body
+    assert "<dt>Roles</dt><dd>Requestor</dd>" in body
     assert 'href="/accounts/2fa/"' in body
 
 

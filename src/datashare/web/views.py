@@ -34,7 +34,8 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/account.html", {"roles": sorted(request.user.role_set)})  # type: ignore[union-attr]
+    roles = [Role(role).label for role in sorted(request.user.role_set)]  # type: ignore[union-attr]
+    return render(request, "web/account.html", {"roles": roles})
 
 
 @never_cache
