@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.core import mail
 from playwright.sync_api import Page, expect
 
@@ -72,7 +73,7 @@ def test_a_wrong_password_shows_a_generic_accessible_error(page: Page) -> None:
 
 
 def test_a_staff_member_must_enrol_totp_before_the_dashboard_opens(page: Page) -> None:
-    make_user("steward@agency.example", roles=[Role.DATA_STEWARD])
+    steward = make_user("steward@agency.example", roles=[Role.DATA_STEWARD])
     sign_in(page, "steward@agency.example", PASSWORD)
     page.goto("/staff/")
     # Any page sends them to enrolment, which allauth guards with a fresh password check.
@@ -87,6 +88,9 @@ def test_a_staff_member_must_enrol_totp_before_the_dashboard_opens(page: Page) -
     page.get_by_label("Authenticator code").fill(totp_code(secret))
     page.get_by_role("button", name="Activate").click()
     assert_accessible(page)
+    # Activation also hands out recovery codes, for the day the phone is lost.
+    kinds = set(Authenticator.objects.filter(user=steward).values_list("type", flat=True))
+    assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
     page.goto("/staff/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Staff dashboard")
     assert_accessible(page)
