@@ -1,3 +1,37 @@
 """Shared fixtures. Settings: tests/testsettings.py."""
 
 from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    """Tests reach only this machine: loopback servers (PostgreSQL, SMTP, the live server)."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])
+            if not host.startswith(_LOOPBACK):
+                raise OSError(f"tests may not reach the network ({host})")
+        return real_connect(self, address)
+
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """allauth keeps rate-limit counters in the cache: one test's failed logins must not lock out the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -26,13 +26,24 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(ENGINE_COMMANDS[args[0]])
         return int(module.main(args))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "datashare.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - loads and validates the settings
+    except ImproperlyConfigured as exc:
+        # A bad setting is the operator's to fix: one line naming the variable, no traceback.
+        print(f"datashare: configuration error: {exc}", file=sys.stderr)
+        return 2
 
     if not args:
         print(
             "usage: datashare COMMAND [...]\n\n"
-            "  run            serve the portal, the task worker and the SFTP server on 127.0.0.1\n"
+            "  run            serve the portal and the task worker on 127.0.0.1:8000\n"
+            "  worker         run only the task worker (when the portal runs elsewhere)\n"
             "  demo           seed the synthetic demo state (idempotent)\n"
+            "  api_token      issue or revoke a service account's API token\n"
             "  audit verify   check the audit log's hash chain\n"
             "  synth          generate a synthetic statewide source (Parquet)\n"
             "  extract        cut a de-identified extract from a source\n"

@@ -1,12 +1,20 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from datashare.api import api
+from datashare.web.views import healthz
+
+# The Django admin signs in through allauth, so MFA and rate limits apply there too.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("requests/", include("datashare.intake.urls")),
     path("", include("datashare.web.urls")),
 ]
+
+handler500 = "datashare.web.views.server_error"

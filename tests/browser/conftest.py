@@ -73,8 +73,9 @@ def sign_in(page: Page, email: str, password: str, totp_secret: str | None = Non
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    # exact: the page also offers "Sign in with a passkey".
+    page.get_by_role("button", name="Sign In", exact=True).click()
     if totp_secret is not None:
-        page.get_by_label("Authenticator code").fill(totp_code(totp_secret))
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_label("Code:", exact=True).fill(totp_code(totp_secret))
+        page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_load_state()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
-# Paths a staff member without MFA may still reach: enrolment itself, sign-out, static, health.
+# Paths a staff member without MFA may still reach: enrolment itself (allauth), sign-out,
+# static files and the health check.
 _ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/favicon.ico")
 
 
@@ -15,6 +16,11 @@ def user_has_mfa(user: object) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user).exclude(type=Authenticator.Type.RECOVERY_CODES).exists()
+
+
+def needs_mfa(user: object) -> bool:
+    """Agency roles and Django admin access both see other people's data."""
+    return bool(getattr(user, "is_agency_staff", False) or getattr(user, "is_staff", False))
 
 
 class StaffMFAMiddleware:
@@ -26,9 +32,11 @@ class StaffMFAMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and getattr(user, "is_agency_staff", False)
+            and needs_mfa(user)
             and not request.path.startswith(_ALLOWED_PREFIXES)
             and not user_has_mfa(user)
         ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": "Enrol two-factor authentication first."}, status=403)
             return redirect("mfa_activate_totp")
         return self.get_response(request)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import hashlib
+import secrets
+from datetime import datetime
 
-from datashare.accounts.models import Organization, Role, RoleGrant, User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from datashare.accounts.models import ApiToken, Organization, Role, RoleGrant, User
 from datashare.audit.services import record_event
 
 
@@ -39,3 +44,95 @@ def set_organization(*, actor: User | None, user: User, organization: Organizati
             old={"organization": old},
             new={"organization": organization.name if organization else None},
         )
+
+
+TOKEN_PREFIX = "dsk_"  # noqa: S105 - a public marker, not a secret
+
+
+def _token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def issue_api_token(
+    *, actor: User | None, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token for a service account. Returns (row, raw token): show the raw token once."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], digest=_token_digest(raw), expires_at=expires_at
+        )
+        record_event(
+            actor=actor,
+            action="account.api_token_issued",
+            target=user,
+            new={"token": str(token.public_id), "name": name, "prefix": token.prefix},
+        )
+    return token, raw
+
+
+def revoke_api_token(*, actor: User | None, token: ApiToken) -> None:
+    with transaction.atomic():
+        # Conditional update: two concurrent revocations record one event.
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if changed:
+            record_event(
+                actor=actor,
+                action="account.api_token_revoked",
+                target=token.user,
+                old={"token": str(token.public_id), "name": token.name},
+            )
+
+
+def user_for_api_token(raw: str) -> User | None:
+    """The active user a live token belongs to, or None. Marks the token used."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_token_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    # Usage bookkeeping only, not an audited change; at most one write a minute per token.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def update_profile(*, actor: User, user: User, full_name: str) -> User:
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        old = locked.full_name
+        if old == full_name:
+            return locked
+        locked.full_name = full_name
+        locked.save(update_fields=["full_name"])
+        record_event(
+            actor=actor, action="account.profile_changed", target=locked, old={"full_name": old}, new={"full_name": full_name}
+        )
+    return locked
+
+
+def join_organization(*, actor: User | None, user: User, name: str, kind: str) -> Organization:
+    """Put ``user`` in the organization called ``name``, creating it with ``kind`` if it is new.
+
+    An existing organization keeps its kind: a newcomer cannot relabel it (kind sets priority).
+    """
+    with transaction.atomic():
+        organization = Organization.objects.filter(name__iexact=name).first()
+        if organization is None:
+            try:
+                with transaction.atomic():
+                    organization = Organization.objects.create(name=name, kind=kind)
+            except IntegrityError:
+                # Another sign-up created it between our read and our insert.
+                organization = Organization.objects.get(name__iexact=name)
+            else:
+                record_event(
+                    actor=actor, action="organization.created", target=organization, new={"name": name, "kind": kind}
+                )
+        set_organization(actor=actor, user=user, organization=organization)
+    return organization

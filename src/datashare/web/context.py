@@ -5,6 +5,16 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from datashare.accounts.models import Role
+
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"SITE_NAME": settings.SITE_NAME, "AGENCY_NAME": settings.AGENCY_NAME}
+    user = getattr(request, "user", None)
+    signed_in = bool(user is not None and user.is_authenticated)
+    return {
+        "SITE_NAME": settings.SITE_NAME,
+        "AGENCY_NAME": settings.AGENCY_NAME,
+        # What the navigation offers; the views check again (a link is not a permission).
+        "nav_requestor": signed_in and user.has_role(Role.REQUESTOR),  # type: ignore[union-attr]
+        "nav_staff": signed_in and user.is_agency_staff,  # type: ignore[union-attr]
+    }

@@ -5,4 +5,7 @@ from datashare.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("requests/", views.my_requests, name="my_requests"),
+    path("staff/", views.staff_dashboard, name="staff_dashboard"),
+    path("account/", views.account, name="account"),
 ]

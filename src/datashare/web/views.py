@@ -1,8 +1,70 @@
+"""Portal pages. Thin: check permissions, read, render."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from datashare.accounts.models import Role
+from datashare.accounts.permissions import require_roles, staff_required
+from datashare.web.models import WorkerHeartbeat
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html")
+
+
+@require_roles(Role.REQUESTOR)
+def my_requests(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/my_requests.html")
+
+
+@staff_required
+def staff_dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/staff_dashboard.html")
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    roles = [Role(role).label for role in sorted(request.user.role_set)]  # type: ignore[union-attr]
+    return render(request, "web/account.html", {"roles": roles})
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers and a worker processed a heartbeat task recently, else 503."""
+    database, worker = "ok", "stale"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        beat = WorkerHeartbeat.objects.filter(name="default").values_list("beat_at", flat=True).first()
+        max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
+        if beat is not None and timezone.now() - beat <= max_age:
+            worker = "ok"
+    except DatabaseError:
+        database, worker = "error", "unknown"
+    healthy = database == "ok" and worker == "ok"
+    return JsonResponse({"database": database, "worker": worker}, status=200 if healthy else 503)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No request context: the error may be the database or a context processor itself.
+    template = loader.get_template("500.html")
+    return HttpResponse(
+        template.render(
+            {"SITE_NAME": settings.SITE_NAME, "AGENCY_NAME": settings.AGENCY_NAME, "STATIC_URL": settings.STATIC_URL}
+        ),
+        status=500,
+    )

@@ -1,0 +1,34 @@
+"""`datashare run`: the portal (gunicorn), the task worker (and later the SFTP server), together."""
+
+from __future__ import annotations
+
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from datashare.env import env_int, env_str
+from datashare.web.processes import children, supervise
+
+
+class Command(BaseCommand):
+    help = "Serve the portal and run the task worker in one process group; Ctrl-C stops all."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--bind", default=env_str("DATASHARE_BIND", "127.0.0.1:8000"))
+        parser.add_argument("--web-workers", type=int, default=env_int("WEB_CONCURRENCY", 2))
+        parser.add_argument(
+            "--no-worker", action="store_true", help="web only (when the worker runs elsewhere: `datashare worker`)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        procs = children(bind=options["bind"], web_workers=options["web_workers"], worker=not options["no_worker"])
+        self.stdout.write(f"datashare: serving on http://{options['bind']}/ (Ctrl-C stops everything)")
+        self.stdout.flush()
+
+        def log(line: str) -> None:
+            self.stdout.write(f"datashare: {line}")
+            self.stdout.flush()
+
+        sys.exit(supervise(procs, log=log))

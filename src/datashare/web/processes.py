@@ -1,0 +1,99 @@
+"""The processes `datashare run` starts and supervises as one group.
+
+``children()`` is the one list of what runs. The SFTP delivery server joins it here when it is
+built: append ``Child("sftp", [*DATASHARE, "sftp"])`` (a management command serving on
+127.0.0.1), and it starts, stops and dies together with the web server and the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import FrameType
+
+# The datashare entry point, as the running interpreter (works in a venv without PATH set up).
+DATASHARE = [sys.executable, "-m", "datashare.cli"]
+GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str
+    argv: list[str]
+
+
+def children(*, bind: str, web_workers: int, worker: bool = True) -> list[Child]:
+    procs = [
+        Child(
+            "web",
+            [
+                sys.executable, "-m", "gunicorn", "datashare.wsgi",
+                "--bind", bind,
+                "--workers", str(web_workers),
+                "--access-logfile", "-",
+                "--graceful-timeout", "5",
+                # gunicorn 23+ opens a control socket under $HOME by default; nothing here uses it.
+                "--no-control-socket",
+            ],
+        ),
+    ]  # fmt: skip
+    if worker:
+        procs.append(Child("worker", [*DATASHARE, "worker"]))
+    # SFTP hook: see the module docstring.
+    return procs
+
+
+def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float = 0.25) -> int:
+    """Start every child; return when one exits (1) or on SIGINT/SIGTERM (0), stopping the rest.
+
+    Children stay in our process group, so Ctrl-C in a terminal reaches all of them at once;
+    SIGTERM (systemd, a container runtime) is forwarded. Either way each child gets
+    ``GRACE_SECONDS`` to finish its current request or task before it is killed.
+    """
+    stop_signal: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop_signal.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    running: list[tuple[Child, subprocess.Popen[bytes]]] = []
+    status = 0
+    try:
+        for child in procs:
+            proc = subprocess.Popen(child.argv, env=os.environ.copy())  # noqa: S603
+            running.append((child, proc))
+            log(f"started {child.name} (pid {proc.pid})")
+        while not stop_signal:
+            dead = [(c, p) for c, p in running if p.poll() is not None]
+            if dead:
+                child, proc = dead[0]
+                log(f"{child.name} (pid {proc.pid}) exited with status {proc.returncode}; stopping the others")
+                status = 1
+                break
+            time.sleep(poll)
+        else:
+            log(f"received {signal.Signals(stop_signal[0]).name}; stopping")
+    finally:
+        _stop_all(running, log)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
+
+
+def _stop_all(running: list[tuple[Child, subprocess.Popen[bytes]]], log: Callable[[str], None]) -> None:
+    for _, proc in running:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    for child, proc in running:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log(f"{child.name} (pid {proc.pid}) did not stop in {GRACE_SECONDS:.0f}s; killing it")
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,81 @@
+"""`datashare run`: web and worker in one group; /healthz goes green; one dies, all stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from datashare.web.processes import Child, supervise
+
+
+def test_supervise_stops_the_others_and_fails_when_one_child_dies() -> None:
+    lines: list[str] = []
+    started = time.monotonic()
+    status = supervise(
+        [Child("sleeper", ["sleep", "30"]), Child("crasher", ["sh", "-c", "exit 3"])], log=lines.append, poll=0.05
+    )
+    assert status == 1
+    assert any("crasher" in line and "exited with status 3" in line for line in lines)
+    assert time.monotonic() - started < 10  # the sleeper was terminated, not waited for
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.timeout(90)
+def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "DATASHARE_DEMO": "1",
+        "DATASHARE_DATA_DIR": str(tmp_path),
+    }
+    cli = [sys.executable, "-m", "datashare.cli"]
+    subprocess.run([*cli, "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=120)
+    port = _free_port()
+    run = subprocess.Popen(
+        [*cli, "run", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 45
+        status, body = 0, {}
+        while time.monotonic() < deadline:
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/healthz")
+            except OSError:  # not listening yet, or still booting (URLError and timeouts are OSErrors)
+                status = 0
+            if status == 200:
+                break
+            time.sleep(0.5)
+        assert (status, body) == (200, {"database": "ok", "worker": "ok"})
+    finally:
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=30)
+    assert run.returncode == 0, output
+    pids = [int(line.split("(pid ")[1].rstrip(")")) for line in output.splitlines() if "started " in line]
+    assert len(pids) == 2, output
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
