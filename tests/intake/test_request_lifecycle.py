@@ -97,6 +97,8 @@ def test_submission_freezes_a_version_and_emails_the_requestor(requestor, django
     assert (r.status, r.version, version.number, r.priority_rank) == (Status.SUBMITTED, 1, 1, PRIORITY_OTHER)
     assert "Days absent: 2021-22, 2022-23" in version.snapshot["Data elements and school years"]
     assert [m.subject for m in mail.outbox][-1].endswith('Your data request is now "Submitted": Attendance and outcomes')
+    # The link is absolute (SITE_URL): an email client has no page to resolve a path against.
+    assert f"http://testserver/requests/{r.public_id}/" in mail.outbox[-1].body
     assert AuditEvent.objects.filter(action="intake.submitted", target_id=str(r.public_id)).exists()
 
 

@@ -39,9 +39,9 @@ from datashare.intake.models import (
     RequestVersion,
     Status,
 )
-from datashare.intake.notify import send_notification
 from datashare.intake.transitions import DECISIONS, EDITABLE, Action, target
 from datashare.intake.uploads import sniff
+from datashare.notifications import send_notification
 
 # Fields a requestor may change in a draft, per step of the form.
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
