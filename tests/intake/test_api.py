@@ -7,6 +7,7 @@ import json
 import pytest
 from django.test import Client
 
+from datashare.accounts.services import issue_api_token
 from datashare.intake import services
 from datashare.intake.models import DataRequest, Status
 from tests.intake.conftest import complete_request
@@ -83,3 +84,22 @@ def test_the_endpoints_are_in_the_openapi_schema() -> None:
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
     for path in [f"{BASE}/", f"{BASE}/queue", f"{BASE}/{{public_id}}", f"{BASE}/{{public_id}}/submit", f"{BASE}/{{public_id}}/decision"]:
         assert path in paths, sorted(paths)
+
+
+def test_a_bearer_token_lists_its_owners_requests_and_an_outsiders_token_gets_404(requestor, outsider) -> None:
+    r = complete_request(requestor)
+    _, mine = issue_api_token(actor=None, user=requestor, name="analysis scripts")
+    _, theirs = issue_api_token(actor=None, user=outsider, name="other scripts")
+    c = Client()
+    listed = c.get(f"{BASE}/", HTTP_AUTHORIZATION=f"Bearer {mine}")
+    assert listed.status_code == 200
+    assert [x["id"] for x in listed.json()] == [str(r.public_id)]
+    assert c.get(f"{BASE}/{r.public_id}", HTTP_AUTHORIZATION=f"Bearer {theirs}").status_code == 404
+    assert c.get(f"{BASE}/", HTTP_AUTHORIZATION=f"Bearer {theirs}").json() == []
+
+
+def test_a_session_write_to_the_requests_api_needs_the_csrf_token(requestor) -> None:
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(requestor)
+    assert _json(c, "post", f"{BASE}/", {"title": "No token"}).status_code == 403
+    assert not DataRequest.objects.exists()

@@ -10,19 +10,18 @@ from uuid import UUID
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.security import django_auth
 
-from datashare.accounts.models import Role, User
+from datashare.accounts.models import Role
+from datashare.api.auth import api_require_roles, api_user
 from datashare.catalog.selectors import latest_school_year
 from datashare.elements import format_school_year
 from datashare.intake import selectors, services, validation
 from datashare.intake.access import get_request_for
 from datashare.intake.errors import IncompleteRequest, IntakeError, NotPermitted
 from datashare.intake.models import DataRequest, RequestKind
-from datashare.intake.permissions import api_require_roles
 
-# Session auth (with CSRF) until the foundation's session + token auth is the API default.
-router = Router(tags=["requests"], auth=django_auth)
+# No auth here: the API's default (session with CSRF, or a bearer token) applies to every route.
+router = Router(tags=["requests"])
 
 
 class ContactIn(Schema):
@@ -136,14 +135,9 @@ def _out(r: DataRequest) -> dict[str, Any]:
     }
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _load(request: HttpRequest, public_id: UUID) -> DataRequest:
     try:
-        return get_request_for(_user(request), public_id)
+        return get_request_for(api_user(request), public_id)
     except Http404:
         raise HttpError(404, "No such request") from None
 
@@ -167,14 +161,14 @@ def _parse_selections(raw: dict[str, list[str]]) -> dict[str, list[int]]:
 
 @router.get("/", response=list[RequestOut], summary="My requests (created or managed by me)")
 def list_mine(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_out(r) for r in selectors.my_requests(_user(request))]
+    return [_out(r) for r in selectors.my_requests(api_user(request))]
 
 
 @router.post("/", response={201: RequestOut, 409: ErrorOut, 422: ErrorOut}, summary="Start a draft request")
 def create(request: HttpRequest, payload: RequestCreate) -> Any:
     try:
         r = services.create_draft(
-            actor=_user(request),
+            actor=api_user(request),
             title=payload.title,
             kind=payload.kind,
             organization_name=payload.organization_name,
@@ -189,10 +183,10 @@ def create(request: HttpRequest, payload: RequestCreate) -> Any:
 def review_queue(
     request: HttpRequest, status: str = "", kind: str = "", organization: str = "", assignee: str = "", page: int = 1
 ) -> list[dict[str, Any]]:
-    api_require_roles(request, Role.DATA_STEWARD)
+    user = api_require_roles(request, Role.DATA_STEWARD)
     q = selectors.queue(
         selectors.QueueFilters(status=status, kind=kind, organization=organization, assignee=assignee),
-        user=_user(request),
+        user=user,
         page_number=page,
     )
     return [
@@ -218,7 +212,7 @@ def read(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
 
 @router.patch("/{public_id}", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="Edit my draft")
 def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any:
-    user = _user(request)
+    user = api_user(request)
     r = _load(request, public_id)
     data = payload.dict(exclude_unset=True)
     manager = data.pop("data_manager_email", None)
@@ -240,7 +234,7 @@ def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any
 def submit(request: HttpRequest, public_id: UUID) -> Any:
     r = _load(request, public_id)
     try:
-        services.submit(actor=_user(request), data_request=r)
+        services.submit(actor=api_user(request), data_request=r)
     except IntakeError as exc:
         return _fail(exc)
     r.refresh_from_db()
@@ -251,7 +245,7 @@ def submit(request: HttpRequest, public_id: UUID) -> Any:
 def withdraw(request: HttpRequest, public_id: UUID) -> Any:
     r = _load(request, public_id)
     try:
-        r = services.withdraw(actor=_user(request), data_request=r)
+        r = services.withdraw(actor=api_user(request), data_request=r)
     except IntakeError as exc:
         return _fail(exc)
     return Status(200, _out(r))
@@ -263,8 +257,7 @@ def withdraw(request: HttpRequest, public_id: UUID) -> Any:
     summary="Steward's decision: approve (optionally narrowed), deny (reason required) or request changes",
 )
 def decide(request: HttpRequest, public_id: UUID, payload: Decision) -> Any:
-    api_require_roles(request, Role.DATA_STEWARD)
-    user = _user(request)
+    user = api_require_roles(request, Role.DATA_STEWARD)
     r = _load(request, public_id)
     try:
         if payload.decision == "approve":
