@@ -1,8 +1,7 @@
 """Demo requests in every state, made through the real services (idempotent).
 
-Until the foundation's accounts seeder provides them, this creates its own demo people (all with
-``DEMO_PASSWORD``; staff enrol TOTP at first sign-in): a university researcher, a legislative
-analyst, a state-agency analyst, two data stewards and a department reviewer.
+The people are the accounts seeder's demo users (``datashare.accounts.demo``), which runs first
+(``datashare.demo.SEEDERS``): the README's table of demo users is the whole list.
 """
 
 from __future__ import annotations
@@ -11,32 +10,22 @@ import datetime as dt
 import io
 from typing import Any, TextIO
 
-from allauth.account.models import EmailAddress
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from datashare.accounts.models import Organization, OrganizationKind, Role, User
-from datashare.accounts.services import grant_role
+from datashare.accounts.models import User
 from datashare.catalog.services import seed_catalog
 from datashare.intake import services
 from datashare.intake.models import AttachmentPurpose, DataRequest, FerpaException, RequestKind
 
-DEMO_PASSWORD = "demo-password-not-secret-2025"  # noqa: S105 (synthetic demo accounts only)
 _PDF = b"%PDF-1.4\n% demo security policy\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def _person(email: str, name: str, org: Organization, *roles: str) -> User:
-    user = User.objects.filter(email=email).first()
+def _demo_user(email: str) -> User:
+    user = User.objects.select_related("organization").filter(email=email).first()
     if user is None:
-        user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, organization=org, title="Analyst", phone="360-555-0100")
-        EmailAddress.objects.get_or_create(user=user, email=email, defaults={"primary": True, "verified": True})
-    for role in roles:
-        grant_role(actor=None, user=user, role=role)
+        raise ImproperlyConfigured(f"{email} is missing: the accounts demo seeder must run before intake's.")
     return user
-
-
-def _org(name: str, kind: str) -> Organization:
-    org, _ = Organization.objects.get_or_create(name=name, defaults={"kind": kind, "mailing_address": "PO Box 1, Olympia WA 98504"})
-    return org
 
 
 def _complete(user: User, title: str, *, kind: str = RequestKind.DEIDENTIFIED, legislative: bool = False, **extra: Any) -> DataRequest:
@@ -76,26 +65,22 @@ def _complete(user: User, title: str, *, kind: str = RequestKind.DEIDENTIFIED, l
 
 def seed(out: TextIO | None = None) -> None:
     seed_catalog()
-    university = _org("Evergreen State University (demo)", OrganizationKind.UNIVERSITY)
-    senate = _org("Senate Ways and Means Committee (demo)", OrganizationKind.LEGISLATURE)
-    dcyf = _org("Department of Children, Youth and Families (demo)", OrganizationKind.STATE_AGENCY)
-    agency = _org("State Education Agency", OrganizationKind.STATE_EDUCATION_AGENCY)
-    researcher = _person("researcher@intake.demo", "Rosa Researcher", university, Role.REQUESTOR)
-    analyst = _person("analyst@senate.intake.demo", "Lee Legislative", senate, Role.REQUESTOR)
-    dcyf_analyst = _person("analyst@dcyf.intake.demo", "Dana Agency", dcyf, Role.REQUESTOR)
-    steward = _person("steward@intake.demo", "Sam Steward", agency, Role.DATA_STEWARD)
-    _person("steward2@intake.demo", "Olive Steward", agency, Role.DATA_STEWARD)
-    reviewer = _person("reviewer@intake.demo", "Dee Department", agency, Role.DEPARTMENT_REVIEWER)
+    researcher = _demo_user("researcher@university.example")
+    analyst = _demo_user("staffer@legislature.example")
+    steward = _demo_user("steward@agency.example")
+    reviewer = _demo_user("reviewer@agency.example")
     if DataRequest.objects.filter(created_by=researcher).exists():
+        if out is not None:
+            out.write("intake: demo requests already seeded\n")
         return
     with transaction.atomic():
         _complete(researcher, "Draft: teacher mobility and student growth", purpose="")
         services.submit(actor=researcher, data_request=_complete(researcher, "Chronic absence and graduation"))
-        r = _complete(dcyf_analyst, "Foster youth outcomes", kind=RequestKind.IDENTIFIABLE,
-                      ferpa_exception=FerpaException.AUDIT_EVALUATION, ferpa_explanation="Evaluation of a state-funded foster youth program under 34 CFR 99.35.",
-                      selections={"state_student_id": [2024], "foster_care": [2022, 2023, 2024], "outcome": [2024]},
-                      justifications={"foster_care": "The evaluation is of foster youth."})
-        services.submit(actor=dcyf_analyst, data_request=r)
+        r = _complete(researcher, "Dual-language program evaluation", kind=RequestKind.IDENTIFIABLE,
+                      ferpa_exception=FerpaException.STUDIES, ferpa_explanation="A study on behalf of the agency to improve instruction in dual-language programs, under 34 CFR 99.31(a)(6).",
+                      selections={"state_student_id": [2024], "grade_level": [2022, 2023, 2024], "outcome": [2024]},
+                      justifications={})
+        services.submit(actor=researcher, data_request=r)
         services.assign(actor=steward, data_request=r, assignee=steward)
         services.request_comments(actor=steward, data_request=r, reviewer=reviewer, question="Is the program evaluation scope right?")
         leg = _complete(analyst, "Learning assistance program outcomes (budget proviso)", legislative=True)
@@ -118,4 +103,7 @@ def seed(out: TextIO | None = None) -> None:
         services.submit(actor=researcher, data_request=withdrawn)
         services.withdraw(actor=researcher, data_request=withdrawn, reason="Using published data instead.")
     if out is not None:
-        out.write(f"intake: demo requests in every state; sign in as {researcher.email} or {steward.email} with password {DEMO_PASSWORD}\n")
+        out.write(
+            f"intake: {DataRequest.objects.count()} demo requests created, one or more in every status;"
+            f" sign in as {researcher.email}, {analyst.email} or {steward.email}\n"
+        )
