@@ -50,7 +50,9 @@ def all_paths() -> list[str]:
 
 def test_the_walk_covers_the_portal_the_api_allauth_and_the_admin() -> None:
     paths = all_paths()
-    for expected in ["/", "/staff/", "/requests/", "/healthz", "/accounts/login/", "/api/v1/me", "/admin/"]:
+    expected_paths = ["/", "/staff/", "/requests/", "/healthz", "/accounts/login/", "/api/v1/me", "/admin/"]
+    expected_paths += ["/requests/queue/", "/requests/new/", "/api/v1/requests/queue"]
+    for expected in expected_paths:
         assert expected in paths, expected
     assert len(paths) > 50
 
@@ -90,12 +92,22 @@ def test_a_requestor_gets_the_403_page_from_the_staff_dashboard(client: Client) 
     assert b"Traceback" not in response.content
 
 
-def test_a_staff_member_with_mfa_opens_the_staff_dashboard(client: Client) -> None:
+def test_a_data_steward_is_taken_from_the_staff_dashboard_to_the_review_queue(client: Client) -> None:
     steward, _ = make_staff("steward@agency.example", Role.DATA_STEWARD)
     client.force_login(steward)
+    response = client.get("/staff/", follow=True)
+    assert response.redirect_chain == [("/requests/queue/", 302)]
+    assert b'data-area="staff"' in response.content
+    assert b"Review queue</h1>" in response.content
+
+
+def test_other_staff_with_mfa_open_the_staff_dashboard(client: Client) -> None:
+    auditor, _ = make_staff("auditor@agency.example", Role.AUDITOR)
+    client.force_login(auditor)
     response = client.get("/staff/")
     assert response.status_code == 200
     assert b'data-area="staff"' in response.content
+    assert b"There is no work waiting for you." in response.content
 
 
 def test_a_staff_member_without_mfa_is_sent_to_enrol_first(client: Client) -> None:

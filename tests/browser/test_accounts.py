@@ -92,7 +92,9 @@ def test_a_staff_member_must_enrol_totp_before_the_dashboard_opens(page: Page) -
     kinds = set(Authenticator.objects.filter(user=steward).values_list("type", flat=True))
     assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
     page.goto("/staff/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Staff dashboard")
+    # A data steward's dashboard is the review queue.
+    expect(page).to_have_url(re.compile(r"/requests/queue/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review queue")
     assert_accessible(page)
     page.goto("/accounts/2fa/")
     assert_accessible(page)

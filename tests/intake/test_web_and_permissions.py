@@ -48,7 +48,7 @@ def test_an_outsider_gets_404_for_every_page_and_attachment_of_another_organizat
     services.submit(actor=requestor, data_request=r)
     for url in urls:
         assert c.get(url).status_code == 404, url
-    assert "Attendance and outcomes" not in c.get(reverse("intake:my_requests")).content.decode()
+    assert "Attendance and outcomes" not in c.get(reverse("web:my_requests")).content.decode()
     r.refresh_from_db()
     assert r.purpose == "Study chronic absence." and r.status == Status.SUBMITTED
 
@@ -311,3 +311,50 @@ def test_steward_actions_are_403_for_a_requestor_even_on_their_own_request(reque
     assert _client(requestor).post(reverse(name, args=[r.public_id]), {"decision": "approve"}).status_code == 403
     r.refresh_from_db()
     assert r.status == Status.SUBMITTED
+
+
+def _intake_pages(r: DataRequest) -> list[str]:
+    """Every intake page, filled with a real request's identifiers (attachments are downloads)."""
+    from datashare.intake.urls import urlpatterns
+
+    fill = {"public_id": str(r.public_id), "step": "request", "old": "1", "new": "2"}
+    paths = ["/requests/"]
+    for pattern in urlpatterns:
+        route = str(pattern.pattern)
+        if "attachment_id" in route:
+            continue
+        for key, value in fill.items():
+            route = route.replace(f"<uuid:{key}>", value).replace(f"<slug:{key}>", value).replace(f"<int:{key}>", value)
+        paths.append(f"/requests/{route}")
+    return paths
+
+
+def test_staff_see_intake_pages_in_the_staff_layout_and_the_requestor_never_does(requestor, steward) -> None:
+    r = complete_request(requestor)
+    services.submit(actor=requestor, data_request=r)
+    services.request_changes(actor=steward, data_request=r, comments={"data": "Fewer years."})
+    services.submit(actor=requestor, data_request=r)
+    owner, staff = _client(requestor), _client(steward)
+    staff_pages = set()
+    for path in _intake_pages(r):
+        mine = owner.get(path)
+        assert mine.status_code != 500, path
+        if mine.status_code == 200:
+            assert 'data-area="staff"' not in mine.content.decode(errors="replace"), path
+        theirs = staff.get(path)
+        if theirs.status_code == 200 and 'data-area="staff"' in theirs.content.decode(errors="replace"):
+            staff_pages.add(path)
+    versions = f"/requests/{r.public_id}/versions/1/2/"
+    assert {"/requests/queue/", f"/requests/{r.public_id}/", versions} <= staff_pages
+
+
+def test_a_department_reviewer_finds_the_questions_put_to_them_on_the_staff_dashboard(requestor, steward) -> None:
+    from tests.factories import make_staff
+
+    reviewer, _ = make_staff("dept@agency.gov", "department_reviewer")
+    r = complete_request(requestor, title="Asked")
+    services.submit(actor=requestor, data_request=r)
+    services.request_comments(actor=steward, data_request=r, reviewer=reviewer, question="Is the scope right?")
+    page = _client(reviewer).get(reverse("web:staff_dashboard")).content.decode()
+    assert 'data-area="staff"' in page
+    assert "Is the scope right?" in page and reverse("intake:detail", args=[r.public_id]) in page

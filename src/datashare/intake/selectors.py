@@ -13,7 +13,7 @@ from django.utils import timezone
 from datashare.accounts.models import Role, User
 from datashare.audit.models import AuditEvent
 from datashare.env import env_int
-from datashare.intake.models import DataRequest, Status
+from datashare.intake.models import CommentRequest, DataRequest, Status
 
 QUEUE_PAGE_SIZE = 50
 
@@ -139,4 +139,13 @@ def my_requests(user: User) -> QuerySet[DataRequest]:
         DataRequest.objects.filter(Q(created_by=user) | Q(data_manager=user))
         .select_related("organization")
         .order_by("-updated_at")
+    )
+
+
+def open_comment_requests(user: User) -> QuerySet[CommentRequest]:
+    """The questions a department reviewer still has to answer, soonest due first."""
+    return (
+        CommentRequest.objects.filter(reviewer=user, responded_at__isnull=True)
+        .select_related("request")
+        .order_by("due_date", "requested_at")
     )

@@ -4,7 +4,7 @@ from datashare.intake import views
 
 app_name = "intake"
 urlpatterns = [
-    path("", views.my_requests, name="my_requests"),
+    # The list of my requests is this app's view at /requests/, named web:my_requests (web/urls.py).
     path("new/", views.new_request, name="new"),
     path("queue/", views.queue, name="queue"),
     path("catalog/", views.catalog_page, name="catalog"),

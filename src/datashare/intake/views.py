@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from datashare.accounts.models import Role, User
+from datashare.accounts.permissions import require_roles
 from datashare.catalog.selectors import Catalog
 from datashare.catalog.selectors import catalog as load_catalog
 from datashare.elements import format_school_year
@@ -32,7 +33,6 @@ from datashare.intake.forms import (
     SecurityStepForm,
 )
 from datashare.intake.models import AttachmentPurpose, CommentRequest, RequestKind, Status
-from datashare.intake.permissions import require_roles
 from datashare.intake.transitions import EDITABLE, OPEN_FOR_REVIEW
 
 
@@ -41,7 +41,13 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-@login_required
+def _base_template(user: User) -> str:
+    # Pages that requestors and agency staff share wear the staff layout only for staff, so no
+    # requestor ever gets a page marked data-area="staff" (tests/test_permissions.py).
+    return "intake/staff_base.html" if user.is_agency_staff else "intake/base.html"
+
+
+@require_roles(Role.REQUESTOR)
 def my_requests(request: HttpRequest) -> HttpResponse:
     rows = selectors.my_requests(_user(request))
     return render(request, "intake/my_requests.html", {"rows": rows})
@@ -103,7 +109,7 @@ def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
         if saved:
             if action == "draft":
                 messages.success(request, "Draft saved.")
-                return redirect("intake:my_requests")
+                return redirect("web:my_requests")
             missing = _missing(step, r)
             if not missing:
                 return redirect("intake:edit", r.public_id, nav["next_step"]) if nav["next_step"] else redirect("intake:review", r.public_id)
@@ -228,7 +234,7 @@ def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpRespons
                 errors = exc.errors.get("data", {})
         if not errors and action == "draft":
             messages.success(request, "Draft saved.")
-            return redirect("intake:my_requests")
+            return redirect("web:my_requests")
         if not errors and action == "continue":
             r.refresh_from_db()
             missing = validation.check_data_step(r, cat, complete=True)
@@ -291,6 +297,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     else:
         shown, shown_label = snapshot.take(r, load_catalog(), attachments), "The request as it stands"
     context: dict[str, Any] = {
+        "base_template": _base_template(user),
         "snapshot": shown,
         "snapshot_label": shown_label,
         "r": r,
@@ -453,12 +460,13 @@ def download_attachment(request: HttpRequest, public_id: UUID, attachment_id: UU
 
 @login_required
 def version_diff(request: HttpRequest, public_id: UUID, old: int, new: int) -> HttpResponse:
-    r = get_request_for(_user(request), public_id)
+    user = _user(request)
+    r = get_request_for(user, public_id)
     versions = {v.number: v for v in r.versions.filter(number__in=[old, new])}
     if old not in versions or new not in versions:
         raise Http404("No such version")
     sections = snapshot.diff(versions[old].snapshot, versions[new].snapshot)
-    return render(request, "intake/diff.html", {"r": r, "old": versions[old], "new": versions[new], "sections": sections})
+    return render(request, "intake/diff.html", {"base_template": _base_template(user), "r": r, "old": versions[old], "new": versions[new], "sections": sections})
 
 
 @require_roles(Role.DATA_STEWARD)
@@ -477,7 +485,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     q = selectors.queue(filters, user=_user(request), page_number=request.GET.get("page", 1))
     # Rows are flattened here: the template then does one lookup per cell, which keeps a page
     # of 50 well inside the latency budget (bench/queue_page.py).
-    detail_prefix = reverse("intake:my_requests")
+    detail_prefix = reverse("web:my_requests")
     start = q.page.start_index()
     rows = []
     for n, r in enumerate(q.page):

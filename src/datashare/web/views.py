@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from datashare.accounts.models import Role
-from datashare.accounts.permissions import require_roles, staff_required
+from datashare.accounts.models import Role, User
+from datashare.accounts.permissions import staff_required
+from datashare.intake.selectors import open_comment_requests
 from datashare.web.models import WorkerHeartbeat
 
 
@@ -22,14 +23,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html")
 
 
-@require_roles(Role.REQUESTOR)
-def my_requests(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/my_requests.html")
-
-
 @staff_required
 def staff_dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/staff_dashboard.html")
+    user = request.user
+    assert isinstance(user, User)
+    # A data steward's work is the review queue; other staff see the questions put to them.
+    if user.has_role(Role.DATA_STEWARD):
+        return redirect("intake:queue")
+    return render(request, "web/staff_dashboard.html", {"comment_requests": list(open_comment_requests(user))})
 
 
 @login_required
