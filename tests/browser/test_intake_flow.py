@@ -3,6 +3,7 @@ steward (with MFA) finds it first in the queue and approves; the requestor sees 
 
 from __future__ import annotations
 
+import io
 import re
 import tempfile
 from pathlib import Path
@@ -14,37 +15,27 @@ from playwright.sync_api import Browser, Page, expect
 from datashare.accounts.models import Role
 from datashare.intake import services
 from datashare.intake.models import DataRequest, Status
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD, make_org, make_staff, make_user, totp_code
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.factories import PASSWORD, make_org, make_staff, make_user
 from tests.intake.conftest import PDF_BYTES, catalog, complete_request  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _sign_in(page: Page, email: str, totp_secret: str | None = None) -> None:
-    # The shared sign_in() matches "Sign In" loosely, which also hits allauth's "Sign in with a
-    # passkey" button now that passkey login is on; exact names here.
-    page.goto("/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In", exact=True).click()
-    if totp_secret is not None:
-        page.locator("#id_code").fill(totp_code(totp_secret))
-        page.get_by_role("button", name="Sign In", exact=True).click()
-    page.wait_for_load_state()
-
-
 def _register(page: Page, email: str) -> None:
     page.goto("/accounts/signup/")
-    # allauth's own form (field ids are stable across the foundation's restyle)
-    page.locator("#id_email").fill(email)
-    page.locator("#id_password1").fill(PASSWORD)
-    page.locator("#id_password2").fill(PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
-    link = re.search(r"/accounts/confirm-email/[^\s]+", mail.outbox[-1].body)
+    page.get_by_label("Full name").fill("Lee Analyst")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Organization:", exact=True).fill("Senate Ways and Means Committee")
+    page.get_by_label("Kind of organization").select_option(label="Legislature")
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again):").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    # Wait for the answer page: the confirmation email is sent while the POST is handled.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Verify Your Email Address")
+    link = re.search(r"https?://\S+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
     assert link, mail.outbox[-1].body
-    page.goto(link.group(0))
+    page.goto(link.group(1))
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_load_state()
 
@@ -60,8 +51,6 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     assert_accessible(page)
     page.get_by_label("Title").fill("Learning assistance outcomes")
     page.get_by_label("De-identified student-level data").check()
-    page.get_by_label("Your organization").fill("House Education Committee")
-    page.get_by_label("Kind of organization").select_option("legislature")
     page.get_by_role("button", name="Start the request").click()
 
     # Step 1: the request
@@ -139,7 +128,7 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     steward, secret = make_staff("steward@agency.gov", Role.DATA_STEWARD)
     staff_context = browser.new_context(base_url=live_server.url)
     staff = staff_context.new_page()
-    _sign_in(staff, steward.email, totp_secret=secret)
+    sign_in(staff, steward.email, PASSWORD, totp_secret=secret)
     staff.goto("/requests/queue/")
     assert_accessible(staff)
     first_row = staff.locator("table.queue tbody tr").first
@@ -163,7 +152,7 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
 def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_is_lost(page: Page) -> None:
     user = make_user("ada@evergreen.edu", organization=make_org("Evergreen State University"))
     r = services.create_draft(actor=user, title="Absence study")
-    _sign_in(page, user.email)
+    sign_in(page, user.email, PASSWORD)
     page.goto(f"/requests/{r.public_id}/edit/data/")
     page.get_by_label("Days absent, 2022-23").check()
     page.get_by_label("Homeless, 2022-23").check()
@@ -179,18 +168,15 @@ def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_
 
 
 def test_the_demo_requests_pages_are_accessible_to_a_steward(page: Page) -> None:
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.core.management import call_command
 
-    from datashare.accounts.models import User
-    from datashare.intake import demo
-
-    demo.seed()
-    steward = User.objects.get(email="steward@intake.demo")
-    steward.set_password(PASSWORD)
-    steward.save(update_fields=["password"])
-    secret = generate_totp_secret()
-    TOTP.activate(steward, secret)
-    _sign_in(page, steward.email, totp_secret=secret)
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    # Sign in with what the demo printed once: the password, then a code from the TOTP secret.
+    lines = out.getvalue().splitlines()
+    at = next(i for i, line in enumerate(lines) if "steward@agency.example" in line)
+    password, secret = lines[at].split()[1], lines[at + 1].split()[2]
+    sign_in(page, "steward@agency.example", password, totp_secret=secret)
     page.goto("/requests/queue/?status=all")
     assert_accessible(page)
     in_review = DataRequest.objects.get(status=Status.IN_REVIEW)
