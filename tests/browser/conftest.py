@@ -17,7 +17,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -79,3 +79,15 @@ def sign_in(page: Page, email: str, password: str, totp_secret: str | None = Non
         page.get_by_label("Code:", exact=True).fill(totp_code(totp_secret))
         page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_load_state()
+
+
+def sign_up(page: Page, *, email: str, password: str, full_name: str, organization: str, kind: str) -> None:
+    """Fill and send the sign-up form; returns on the "verify your email" page (the email is sent)."""
+    page.get_by_label("Full name").fill(full_name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Organization:", exact=True).fill(organization)
+    page.get_by_label("Kind of organization").select_option(label=kind)
+    page.get_by_label("Password:", exact=True).fill(password)
+    page.get_by_label("Password (again):").fill(password)
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Verify Your Email Address")

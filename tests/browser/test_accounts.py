@@ -10,7 +10,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from datashare.accounts.models import Role
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, sign_in, sign_up
 from tests.factories import PASSWORD, make_org, make_staff, make_user, totp_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,14 +21,14 @@ def test_a_requestor_signs_up_verifies_their_email_and_lands_signed_in(page: Pag
     assert_accessible(page)
     page.get_by_role("link", name="Create an account").first.click()
     assert_accessible(page)
-    page.get_by_label("Full name").fill("New Researcher")
-    page.get_by_label("Email").fill("new.researcher@university.example")
-    page.get_by_label("Organization:", exact=True).fill("Cascade University")
-    page.get_by_label("Kind of organization").select_option(label="University")
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again):").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Verify Your Email Address")
+    sign_up(
+        page,
+        email="new.researcher@university.example",
+        password=PASSWORD,
+        full_name="New Researcher",
+        organization="Cascade University",
+        kind="University",
+    )
     assert_accessible(page)
 
     link = re.search(r"https?://\S+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from datashare.accounts.models import Role
 from datashare.intake import services
 from datashare.intake.models import DataRequest, Status
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, sign_in, sign_up
 from tests.factories import PASSWORD, make_org, make_staff, make_user
 from tests.intake.conftest import PDF_BYTES, catalog, complete_request  # noqa: F401 (autouse fixture)
 
@@ -24,15 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _register(page: Page, email: str) -> None:
     page.goto("/accounts/signup/")
-    page.get_by_label("Full name").fill("Lee Analyst")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Organization:", exact=True).fill("Senate Ways and Means Committee")
-    page.get_by_label("Kind of organization").select_option(label="Legislature")
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again):").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    # Wait for the answer page: the confirmation email is sent while the POST is handled.
-    expect(page.get_by_role("heading", level=1)).to_have_text("Verify Your Email Address")
+    sign_up(page, email=email, password=PASSWORD, full_name="Lee Analyst", organization="Senate Ways and Means Committee", kind="Legislature")
     link = re.search(r"https?://\S+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
     assert link, mail.outbox[-1].body
     page.goto(link.group(1))

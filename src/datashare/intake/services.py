@@ -385,6 +385,18 @@ def assign(*, actor: User, data_request: DataRequest, assignee: User | None) -> 
     return r
 
 
+def _write_decision(r: DataRequest, *, actor: User, to: str, **fields: Any) -> str:
+    """Save a steward's decision on the locked row (only the changed fields); returns the old status."""
+    old_status = r.status
+    r.status = to
+    r.decided_by = actor
+    r.decided_at = r.updated_at = timezone.now()
+    for name, value in fields.items():
+        setattr(r, name, value)
+    r.save(update_fields=["status", "decided_by", "decided_at", "updated_at", *fields])
+    return old_status
+
+
 def approve(
     *, actor: User, data_request: DataRequest, approved_selections: dict[str, list[int]] | None = None, note: str = ""
 ) -> DataRequest:
@@ -404,15 +416,7 @@ def approve(
             raise IntakeError("Approve at least one element, or deny the request.")
         removed = {k: sorted(set(v) - set(approved.get(k, []))) for k, v in requested.items()}
         removed = {k: v for k, v in removed.items() if v}
-        old_status = r.status
-        r.status = to
-        r.decided_by = actor
-        r.decided_at = timezone.now()
-        r.decision_reason = note
-        r.approved_selections = approved
-        r.minimization = removed
-        r.updated_at = r.decided_at
-        r.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "approved_selections", "minimization", "updated_at"])
+        old_status = _write_decision(r, actor=actor, to=to, decision_reason=note, approved_selections=approved, minimization=removed)
         record_event(
             actor=actor,
             action="intake.approved",
@@ -431,13 +435,7 @@ def deny(*, actor: User, data_request: DataRequest, reason: str) -> DataRequest:
     with transaction.atomic():
         r = _lock(data_request)
         to = _check(r, Action.DENY)
-        old_status = r.status
-        r.status = to
-        r.decided_by = actor
-        r.decided_at = timezone.now()
-        r.decision_reason = reason.strip()
-        r.updated_at = r.decided_at
-        r.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
+        old_status = _write_decision(r, actor=actor, to=to, decision_reason=reason.strip())
         record_event(actor=actor, action="intake.denied", target=r, old={"status": old_status}, new={"status": r.status, "reason": r.decision_reason})
         _notify_status(r, extra={"reason": r.decision_reason})
     return r
@@ -452,13 +450,7 @@ def request_changes(*, actor: User, data_request: DataRequest, comments: dict[st
     with transaction.atomic():
         r = _lock(data_request)
         to = _check(r, Action.REQUEST_CHANGES)
-        old_status = r.status
-        r.status = to
-        r.decided_by = actor
-        r.decided_at = timezone.now()
-        r.change_comments = comments
-        r.updated_at = r.decided_at
-        r.save(update_fields=["status", "decided_by", "decided_at", "change_comments", "updated_at"])
+        old_status = _write_decision(r, actor=actor, to=to, change_comments=comments)
         record_event(actor=actor, action="intake.changes_requested", target=r, old={"status": old_status}, new={"status": r.status, "comments": comments})
         _notify_status(r, extra={"comments": [(validation.STEP_TITLES[k], v) for k, v in comments.items()]})
     return r

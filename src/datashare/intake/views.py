@@ -35,6 +35,9 @@ from datashare.intake.forms import (
 from datashare.intake.models import AttachmentPurpose, CommentRequest, RequestKind, Status
 from datashare.intake.transitions import EDITABLE, OPEN_FOR_REVIEW
 
+# Steps whose page is more than a list of fields; the others share intake/step_form.html.
+STEP_TEMPLATES = {"contacts": "intake/step_contacts.html", "security": "intake/step_security.html"}
+
 
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
@@ -120,7 +123,7 @@ def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
         form = _make_form(step, r, dict(form.initial), {})
         form.is_valid()
         _apply_errors(form, _missing(step, r))
-    return render(request, f"intake/step_{step}.html", {"r": r, "form": form, **nav, **_attachments(r)})
+    return render(request, STEP_TEMPLATES.get(step, "intake/step_form.html"), {"r": r, "form": form, **nav, **_attachments(r)})
 
 
 def _missing(step: str, r: Any) -> dict[str, list[str]]:
