@@ -77,6 +77,7 @@ def build(rng: np.random.Generator, scale: float) -> Geography:
     school_kind: list[str] = []
     serves: list[tuple[int, int, float]] = []  # (group, school index, weight)
     for d, k in enumerate(per_district):
+        plan: list[tuple[str, tuple[int, ...]]]
         if k == 1:
             plan = [("K-12", (ELEMENTARY, MIDDLE, HIGH))]
         elif k == 2:
@@ -85,10 +86,13 @@ def build(rng: np.random.Generator, scale: float) -> Geography:
             n_high = max(1, round(k * 0.2))
             n_mid = max(1, round(k * 0.2))
             n_elem = max(1, k - n_high - n_mid)
+            elem: tuple[int, ...] = (ELEMENTARY,)
+            mid: tuple[int, ...] = (MIDDLE,)
+            high: tuple[int, ...] = (HIGH,)
             plan = (
-                [("Elementary", (ELEMENTARY,))] * n_elem
-                + [("Middle", (MIDDLE,))] * n_mid
-                + [("High", (HIGH,))] * n_high
+                [("Elementary", elem)] * n_elem
+                + [("Middle", mid)] * n_mid
+                + [("High", high)] * n_high
             )
         for kind, levels in plan:
             s = len(school_district)

@@ -48,9 +48,7 @@ def enrollment(y: Year, geo: Geography) -> pa.Table:
             "grade_level": _dict(s["grade"], GRADES),
             "entry_date": _days(y.year, s["entry_day"].astype(np.int64)),
             "exit_date": _days(y.year, y.exit_day.astype(np.int64)),
-            "exit_reason": pa.array(
-                np.where(y.exit_reason == "", None, y.exit_reason), pa.string()
-            ),
+            "exit_reason": pa.array(y.exit_reason, pa.string(), mask=y.exit_reason == ""),
         }
     )
 
