@@ -13,6 +13,7 @@ A failure at any point removes the temporary folder: no partial package ever exi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -86,6 +87,9 @@ def run_extract(
         raise ExtractError(f"output folder's parent {out.parent} does not exist")
 
     timings: dict[str, float] = {}
+    # The date written into .sav/.xpt headers: the spec's prepared_on, else a fixed date, so
+    # that the same inputs give the same bytes.
+    stamp = _stamp(spec.prepared_on)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
     # Private (0700) scratch space for engine spill files and Spark's materialized crosswalk:
     # never inside the researcher's package, removed however the run ends.
@@ -127,6 +131,7 @@ def run_extract(
                         tmp / f"{f}.parquet",
                         tmp / f"{f}.{fmt}",
                         f"Agreement {spec.agreement}: {f}",
+                        stamp,
                     )
                 timings[fmt] = time.monotonic() - t0
             t0 = time.monotonic()
@@ -163,6 +168,13 @@ def run_extract(
     return ExtractResult(
         out, crosswalk_out, engine, len(crosswalk), reused, rows, risk_report, timings
     )
+
+
+def _stamp(prepared_on: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(prepared_on)
+    except ValueError:
+        return dt.date(2000, 1, 1)
 
 
 def _rows_by_year(

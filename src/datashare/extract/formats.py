@@ -11,6 +11,8 @@ engine produced it.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
@@ -60,7 +62,8 @@ def _frame(parquet: Path) -> tuple[pd.DataFrame, dict[str, dict[int | float, str
         elif pa.types.is_decimal(arr.type):
             cols[name] = arr.cast(pa.float64()).to_pandas()
         elif pa.types.is_date(arr.type):
-            cols[name] = pd.to_datetime(arr.cast(pa.timestamp("s")).to_pandas())
+            # datetime.date objects: pyreadstat writes them as dates (DATE9 / %td / DATE11).
+            cols[name] = pd.Series(arr.to_pylist(), dtype="object")
         elif pa.types.is_integer(arr.type):
             cols[name] = arr.to_pandas()
             if el is not None and el.value_labels:
@@ -70,10 +73,30 @@ def _frame(parquet: Path) -> tuple[pd.DataFrame, dict[str, dict[int | float, str
     return pd.DataFrame(cols), labels
 
 
-def write_extra(fmt: str, parquet: Path, dest: Path, file_label: str) -> None:
+_XPT_STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+_SAV_STAMP_AT = 4 + 60 + 4 * 5 + 8  # after rec_type, product, 5 int32 and the bias double
+
+
+def pin_timestamps(fmt: str, path: Path, when: dt.date) -> None:
+    """Replace the writer's clock time in the file header with ``when`` (midnight).
+
+    ReadStat stamps .sav and .xpt headers with the current time; pinning it keeps a re-run of
+    the same spec byte-for-byte identical, so SHA256SUMS and the manifest match too.
+    """
+    data = bytearray(path.read_bytes())
+    if fmt == "xpt":
+        stamp = when.strftime("%d%b%y").upper().encode("ascii") + b":00:00:00"
+        head = _XPT_STAMP.sub(stamp, bytes(data[:2048]))
+        data[:2048] = head
+    elif fmt == "sav" and data[:4] in (b"$FL2", b"$FL3"):
+        stamp = when.strftime("%d %b %y").encode("ascii") + b"00:00:00"
+        data[_SAV_STAMP_AT : _SAV_STAMP_AT + 17] = stamp
+    path.write_bytes(bytes(data))
+
+
+def write_extra(fmt: str, parquet: Path, dest: Path, file_label: str, when: dt.date) -> None:
     df, labels = _frame(parquet)
     column_labels: dict[str, str | None] = {str(c): column_label(str(c)) for c in df.columns}
-    date_formats = {c: "DATE9" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
     if fmt == "dta":
         pyreadstat.write_dta(
             df,
@@ -100,7 +123,7 @@ def write_extra(fmt: str, parquet: Path, dest: Path, file_label: str) -> None:
             column_labels=column_labels,
             file_format_version=8,
             table_name=dest.stem[:8],
-            variable_format=date_formats,
         )
     else:  # pragma: no cover - spec validation only lets known formats through
         raise ValueError(fmt)
+    pin_timestamps(fmt, dest, when)

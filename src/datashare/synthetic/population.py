@@ -203,7 +203,7 @@ class Population:
             reason = np.full(n, "", dtype="<U1")
             reason[grad], reason[drop], reason[gone], reason[transfer] = "G", "D", "O", "T"
             exit_day = np.full(n, -1, dtype=np.int16)
-            exit_day[grad | transfer] = 286  # June 15: the last day of the year
+            exit_day[grad | transfer] = 286  # mid-June: the last day of the year
             early = drop | gone
             exit_day[early] = np.maximum(
                 s["entry_day"][early] + 5, rng.integers(20, 280, int(early.sum()))

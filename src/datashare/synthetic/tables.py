@@ -17,7 +17,7 @@ from .population import DISABILITIES, Year, logistic
 DEC = pa.decimal128(6, 2)
 GRADES = ["K", *[f"{g:02d}" for g in range(1, 13)]]
 SCHOOL_DAYS = 180
-YEAR_END_DAY = 286  # June 15, counted from September 1
+YEAR_END_DAY = 286  # mid-June, counted from September 1
 
 
 def _dict(codes: np.ndarray, words: list[str] | np.ndarray) -> pa.Array:
