@@ -134,6 +134,24 @@ def test_draw_unique_redraws_collisions() -> None:
     assert not set(fresh.tolist()) & set(taken.tolist())
 
 
+def test_collisions_are_redrawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = rid._draw_codes
+    monkeypatch.setattr(
+        rid, "_draw_codes", lambda n: real(n) % 3000
+    )  # a tiny space: many collisions
+    codes = rid.draw_unique(2000, taken=np.arange(500, dtype=np.int64))
+    assert len(set(codes.tolist())) == 2000
+    assert codes.min() >= 500
+
+
+def test_rid_text_round_trip() -> None:
+    codes = rid.draw_unique(1000)
+    text = rid.to_text(codes)
+    assert all(len(t) == 12 and set(t) <= set("BCDFGHJKLMNPQRSTVWXZ") for t in text.to_pylist())
+    assert (rid.to_codes(text) == codes).all()
+    assert rid.to_text(np.array([0, rid.SPACE - 1])).to_pylist() == ["B" * 12, "Z" * 12]
+
+
 @pytest.mark.parametrize("n", [0, 1])
 def test_crosswalk_small_populations(n: int) -> None:
     table, reused = rid.crosswalk(np.arange(n, dtype=np.int64))

@@ -7,8 +7,10 @@ source (not even the order of the students) goes into it. A fresh extract draws 
 so two extracts cannot be linked through them; an amendment may reuse the agreement's
 crosswalk on request.
 
-Format: 12 letters from 20 consonants (about 52 bits). No digits, so a RID can never be
-mistaken for (or contain) a state or district ID, a date or an SSN; no vowels, so no words.
+Format: 12 letters from 20 consonants (20**12, about 52 bits). No digits, so a RID can never
+be mistaken for (or contain) a state or district ID, a date or an SSN; no vowels, so no
+words. Internally a RID is its number in [0, 20**12), which makes the uniqueness check a fast
+integer sort even for millions of students.
 """
 
 from __future__ import annotations
@@ -20,59 +22,87 @@ import pyarrow as pa
 
 ALPHABET = np.frombuffer(b"BCDFGHJKLMNPQRSTVWXZ", dtype=np.uint8)
 LENGTH = 12
-_LIMIT = 240  # largest multiple of 20 below 256: rejection sampling keeps letters uniform
+SPACE = len(ALPHABET) ** LENGTH  # 4.1e15 possible RIDs
+_LIMIT = (2**64 // SPACE) * SPACE  # rejection bound: keeps the draw exactly uniform
+_INDEX = np.full(256, -1, dtype=np.int64)
+_INDEX[ALPHABET] = np.arange(len(ALPHABET))
 
 
-def _draw(n: int) -> np.ndarray:
-    """n random RIDs as a numpy 'S12' array (not yet checked for uniqueness)."""
-    need = n * LENGTH
-    out = np.empty(0, dtype=np.uint8)
-    while len(out) < need:
-        raw = np.frombuffer(os.urandom(int((need - len(out)) * 1.1) + 64), dtype=np.uint8)
-        out = np.concatenate([out, raw[raw < _LIMIT]])
-    letters = ALPHABET[out[:need] % len(ALPHABET)]
-    return letters.reshape(n, LENGTH).copy().view(f"S{LENGTH}").ravel()
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: NumPy 2's hash-based np.unique is far slower here)."""
+    s = np.sort(values)
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
+
+
+def _draw_codes(n: int) -> np.ndarray:
+    """n uniform random integers in [0, SPACE) from os.urandom (rejection sampling)."""
+    out = np.empty(0, dtype=np.uint64)
+    while len(out) < n:
+        raw = np.frombuffer(os.urandom(8 * (n - len(out) + 16)), dtype=np.uint64)
+        out = np.concatenate([out, raw[raw < np.uint64(_LIMIT)]])
+    return (out[:n] % np.uint64(SPACE)).astype(np.int64)
+
+
+def to_text(codes: np.ndarray) -> pa.Array:
+    """RID numbers -> 12-letter strings (vectorised base-20 digits)."""
+    n = len(codes)
+    letters = np.empty((n, LENGTH), dtype=np.uint8)
+    rest = codes.astype(np.int64).copy()
+    for i in range(LENGTH - 1, -1, -1):
+        rest, digit = np.divmod(rest, len(ALPHABET))
+        letters[:, i] = ALPHABET[digit]
+    return pa.array(letters.view(f"S{LENGTH}").ravel()).cast(pa.string())
+
+
+def to_codes(rids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """12-letter strings -> RID numbers (the inverse of to_text)."""
+    data = np.array(rids.to_pylist(), dtype=f"S{LENGTH}").view(np.uint8).reshape(-1, LENGTH)
+    digits = _INDEX[data]
+    if (digits < 0).any():
+        raise ValueError("not a RID")
+    codes = np.zeros(len(data), dtype=np.int64)
+    for i in range(LENGTH):
+        codes = codes * len(ALPHABET) + digits[:, i]
+    return codes
 
 
 def draw_unique(n: int, taken: np.ndarray | None = None) -> np.ndarray:
-    """n RIDs distinct from each other and from ``taken``: collisions are redrawn."""
-    rids = _draw(n)
-    taken = np.empty(0, dtype=f"S{LENGTH}") if taken is None else taken.astype(f"S{LENGTH}")
+    """n RID numbers distinct from each other and from ``taken``: collisions are redrawn."""
+    codes = _draw_codes(n)
+    taken_sorted = np.sort(taken) if taken is not None and len(taken) else None
     while True:
-        _, first = np.unique(rids, return_index=True)
-        bad = np.ones(n, bool)
-        bad[first] = False
-        if len(taken):
-            bad |= np.isin(rids, taken)
-        if not bad.any():
-            return rids
-        rids[bad] = _draw(int(bad.sum()))
+        order = np.argsort(codes, kind="stable")
+        dup = np.zeros(n, bool)
+        dup[order[1:]] = codes[order[1:]] == codes[order[:-1]]
+        if taken_sorted is not None:
+            pos = np.clip(np.searchsorted(taken_sorted, codes), 0, len(taken_sorted) - 1)
+            dup |= taken_sorted[pos] == codes
+        if not dup.any():
+            return codes
+        codes[dup] = _draw_codes(int(dup.sum()))
 
 
 def crosswalk(keys: np.ndarray, previous: pa.Table | None = None) -> tuple[pa.Table, int]:
     """Crosswalk for the population ``keys`` (int64), reusing ``previous`` RIDs if given.
 
-    Returns the crosswalk to join (population only) and how many RIDs were reused. The
-    previous table's other students are kept by the caller so later amendments still match.
+    Returns the crosswalk to join (population only) and how many RIDs were reused.
     """
-    keys = np.unique(keys.astype(np.int64))
-    rids = np.empty(len(keys), dtype=f"S{LENGTH}")
+    keys = sorted_unique(keys.astype(np.int64))
+    codes = np.empty(len(keys), dtype=np.int64)
     fresh = np.ones(len(keys), bool)
     taken = None
     if previous is not None and previous.num_rows:
         old_keys = previous.column("student_key").to_numpy()
-        old_rids = np.array(previous.column("rid").to_pylist(), dtype=f"S{LENGTH}")
+        old_codes = to_codes(previous.column("rid"))
         order = np.argsort(old_keys)
-        old_keys, old_rids = old_keys[order], old_rids[order]
+        old_keys, old_codes = old_keys[order], old_codes[order]
         pos = np.clip(np.searchsorted(old_keys, keys), 0, len(old_keys) - 1)
         hit = old_keys[pos] == keys
-        rids[hit] = old_rids[pos[hit]]
+        codes[hit] = old_codes[pos[hit]]
         fresh = ~hit
-        taken = old_rids
-    rids[fresh] = draw_unique(int(fresh.sum()), taken)
-    table = pa.table(
-        {"student_key": pa.array(keys, pa.int64()), "rid": pa.array(rids).cast(pa.string())}
-    )
+        taken = old_codes
+    codes[fresh] = draw_unique(int(fresh.sum()), taken)
+    table = pa.table({"student_key": pa.array(keys, pa.int64()), "rid": to_text(codes)})
     return table, int((~fresh).sum())
 
 
@@ -80,9 +110,10 @@ def merge(current: pa.Table, previous: pa.Table | None) -> pa.Table:
     """The crosswalk to keep: this extract's students plus earlier ones not in it."""
     if previous is None or previous.num_rows == 0:
         return current
-    keep = ~np.isin(
-        previous.column("student_key").to_numpy(), current.column("student_key").to_numpy()
-    )
+    current_keys = current.column("student_key").to_numpy()  # sorted: built by crosswalk()
+    old = previous.column("student_key").to_numpy()
+    pos = np.clip(np.searchsorted(current_keys, old), 0, max(len(current_keys) - 1, 0))
+    keep = current_keys[pos] != old if len(current_keys) else np.ones(len(old), bool)
     return pa.concat_tables(
         [
             current,

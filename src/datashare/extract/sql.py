@@ -59,7 +59,8 @@ class FileQuery:
     columns: list[str]  # output column names in order
     schema: pa.Schema
     sql: str
-    copy_sql: str  # the benchmark floor: same columns and years, no RID, no sort
+    copy_sql: str  # the benchmark floor: same rows and columns with the source key, no RID, no sort
+    unsorted_sql: str  # the extract without its RID sort (benchmark diagnostic only)
 
 
 def years_list(spec: ExtractSpec) -> str:
@@ -83,7 +84,7 @@ def population_sql(spec: ExtractSpec, mapping: Mapping) -> str:
 def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
     fm = mapping.files[file]
     select = ["x.rid AS rid"]
-    plain = []
+    plain = [f"t.{q(mapping.student_key)} AS student_key"]  # the floor writes an ID column too
     fields = [pa.field("rid", pa.string())]
     if fm.year is not None:
         select.append(f"{year_label('t.' + q(fm.year))} AS school_year")
@@ -98,12 +99,15 @@ def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
     columns = [f.name for f in fields]
     where = f" WHERE t.{q(fm.year)} IN ({years_list(spec)})" if fm.year is not None else ""
     order = ", ".join(f"{c} NULLS LAST" for c in columns)
-    sql = (
+    unsorted = (
         f"SELECT {', '.join(select)} FROM {view(fm.table)} t "
-        f"JOIN crosswalk x ON t.{q(mapping.student_key)} = x.student_key{where} ORDER BY {order}"
+        f"JOIN crosswalk x ON t.{q(mapping.student_key)} = x.student_key{where}"
     )
+    # Sorted by RID, then every column: deterministic, and the source's row order (which may
+    # follow names or state IDs) does not survive into the extract.
+    sql = f"{unsorted} ORDER BY {order}"
     if fm.year is None:  # one row per student: only the extract's population
-        plain_sql = f"SELECT {', '.join(plain) or '1 AS one'} FROM {view(fm.table)} t SEMI JOIN crosswalk x ON t.{q(mapping.student_key)} = x.student_key"
+        plain_sql = f"SELECT {', '.join(plain)} FROM {view(fm.table)} t SEMI JOIN crosswalk x ON t.{q(mapping.student_key)} = x.student_key"
     else:
-        plain_sql = f"SELECT {', '.join(plain) or '1 AS one'} FROM {view(fm.table)} t{where}"
-    return FileQuery(file, columns, pa.schema(fields), sql, plain_sql)
+        plain_sql = f"SELECT {', '.join(plain)} FROM {view(fm.table)} t{where}"
+    return FileQuery(file, columns, pa.schema(fields), sql, plain_sql, unsorted)
