@@ -74,13 +74,14 @@ def _frame(parquet: Path) -> tuple[pd.DataFrame, dict[str, dict[int | float, str
 
 
 _XPT_STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+_DTA_STAMP = re.compile(rb"<timestamp>(.)(.{17})</timestamp>", re.DOTALL)
 _SAV_STAMP_AT = 4 + 60 + 4 * 5 + 8  # after rec_type, product, 5 int32 and the bias double
 
 
 def pin_timestamps(fmt: str, path: Path, when: dt.date) -> None:
     """Replace the writer's clock time in the file header with ``when`` (midnight).
 
-    ReadStat stamps .sav and .xpt headers with the current time; pinning it keeps a re-run of
+    ReadStat stamps .dta, .sav and .xpt headers with the current time; pinning it keeps a re-run of
     the same spec byte-for-byte identical, so SHA256SUMS and the manifest match too.
     """
     data = bytearray(path.read_bytes())
@@ -88,6 +89,11 @@ def pin_timestamps(fmt: str, path: Path, when: dt.date) -> None:
         stamp = when.strftime("%d%b%y").upper().encode("ascii") + b":00:00:00"
         head = _XPT_STAMP.sub(stamp, bytes(data[:2048]))
         data[:2048] = head
+    elif fmt == "dta":
+        stamp = when.strftime("%d %b %Y 00:00").encode("ascii")
+        m = _DTA_STAMP.search(bytes(data[:1024]))
+        if m and len(m.group(2)) == len(stamp):
+            data[m.start(2) : m.end(2)] = stamp
     elif fmt == "sav" and data[:4] in (b"$FL2", b"$FL3"):
         stamp = when.strftime("%d %b %y").encode("ascii") + b"00:00:00"
         data[_SAV_STAMP_AT : _SAV_STAMP_AT + 17] = stamp

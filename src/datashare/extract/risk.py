@@ -58,7 +58,11 @@ def report(
     by_file: dict[str, list[str]] = {}
     for qi in spec.quasi_identifiers:
         by_file.setdefault(elements.get(qi).file, []).append(qi)
-    if yearly:
+    if "enrollment" in spec.files:
+        # Enrollment is the spine: one profile per enrolled student-year. Records of other
+        # files in a year without enrollment fall back to the student's smallest group.
+        base = f"SELECT DISTINCT rid, school_year FROM {pq('enrollment')}"
+    elif yearly:
         base = " UNION ".join(f"SELECT rid, school_year FROM {pq(f)}" for f in yearly)
     else:
         base = f"SELECT rid, CAST(NULL AS VARCHAR) AS school_year FROM {pq('student')}"
@@ -89,10 +93,19 @@ def report(
         f"CREATE OR REPLACE TEMP TABLE risk_profile AS SELECT rid, school_year, {', '.join(exprs)} FROM ({base}) b {' '.join(joins)}"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE risk_size AS SELECT rid, school_year, count(*) OVER (PARTITION BY school_year, {qcols}) AS size FROM risk_profile"
+        f"CREATE OR REPLACE TEMP TABLE risk_groups AS SELECT school_year, {qcols}, count(*) AS n "
+        f"FROM risk_profile GROUP BY ALL"
+    )
+    # Join back on the group key (NULL-safe: a missing value is a value of its own).
+    on = " AND ".join(
+        f"p.{c} IS NOT DISTINCT FROM g.{c}" for c in ["school_year", *qcols.split(", ")]
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE risk_size AS SELECT p.rid, p.school_year, g.n AS size "
+        f"FROM risk_profile p JOIN risk_groups g ON {on}"
     )
     groups = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE n < 5), count(*) FILTER (WHERE n < 10), min(n) FROM (SELECT count(*) AS n FROM risk_profile GROUP BY school_year, {qcols})"
+        "SELECT count(*), count(*) FILTER (WHERE n < 5), count(*) FILTER (WHERE n < 10), min(n) FROM risk_groups"
     ).fetchone()
     assert groups is not None
     result["groups"] = {
@@ -103,7 +116,11 @@ def report(
     }
     for f in spec.files:
         if elements.FILES_BY_ID[f].yearly:
-            sizes = f"SELECT r.rid, s.size FROM {pq(f)} r LEFT JOIN risk_size s USING (rid, school_year)"
+            sizes = (
+                f"SELECT r.rid, coalesce(s.size, m.size) AS size FROM {pq(f)} r "
+                "LEFT JOIN risk_size s USING (rid, school_year) "
+                "LEFT JOIN (SELECT rid, min(size) AS size FROM risk_size GROUP BY rid) m ON m.rid = r.rid"
+            )
         else:
             sizes = f"SELECT r.rid, s.size FROM {pq(f)} r LEFT JOIN (SELECT rid, min(size) AS size FROM risk_size GROUP BY rid) s USING (rid)"
         row = con.execute(
