@@ -56,7 +56,7 @@ class DuckDBEngine:
 
     def register_source(self, table: str, path: Path) -> None:
         self.con.execute(
-            f"CREATE VIEW src_{table} AS SELECT * FROM read_parquet('{sql_path(path)}')"
+            f"CREATE VIEW src_{table} AS SELECT * FROM read_parquet('{sql_path(path)}', file_row_number = true)"
         )
 
     def student_keys(self, sql: str) -> np.ndarray:
@@ -110,7 +110,12 @@ class SparkEngine:
         self.views: list[str] = []
 
     def register_source(self, table: str, path: Path) -> None:
-        self.spark.read.parquet(str(path)).createOrReplaceTempView(f"src_{table}")
+        from pyspark.sql import functions as F
+
+        df = self.spark.read.parquet(str(path))
+        # Same 0-based row index within the file as DuckDB's file_row_number.
+        df = df.select("*", F.col("_metadata.row_index").alias("file_row_number"))
+        df.createOrReplaceTempView(f"src_{table}")
         self.views.append(f"src_{table}")
 
     def student_keys(self, sql: str) -> np.ndarray:

@@ -102,12 +102,21 @@ def crosswalk(keys: np.ndarray, previous: pa.Table | None = None) -> tuple[pa.Ta
         fresh = ~hit
         taken = old_codes
     codes[fresh] = draw_unique(int(fresh.sum()), taken)
-    table = pa.table({"student_key": pa.array(keys, pa.int64()), "rid": to_text(codes)})
+    # rid_order: the RID's number, whose order is the RID's alphabetical order (the alphabet is
+    # in ASCII order): an 8-byte integer sort key instead of a 12-byte string. Never written out.
+    table = pa.table(
+        {
+            "student_key": pa.array(keys, pa.int64()),
+            "rid": to_text(codes),
+            "rid_order": pa.array(codes, pa.int64()),
+        }
+    )
     return table, int((~fresh).sum())
 
 
 def merge(current: pa.Table, previous: pa.Table | None) -> pa.Table:
     """The crosswalk to keep: this extract's students plus earlier ones not in it."""
+    current = current.select(["student_key", "rid"])
     if previous is None or previous.num_rows == 0:
         return current
     current_keys = current.column("student_key").to_numpy()  # sorted: built by crosswalk()

@@ -56,6 +56,10 @@ def check(spec: ExtractSpec, mapping: Mapping, source: Path) -> dict[str, Path]:
             raise ExtractError(
                 f"source table {table!r} is not readable Parquet ({type(exc).__name__})"
             ) from None
+        if "file_row_number" in names:
+            raise ExtractError(
+                f"source table {table!r} has a column named file_row_number, which the engine reserves"
+            )
         missing = sorted(cols - names)
         if missing:
             raise ExtractError(f"source table {table!r} has no column {missing[0]!r}")

@@ -44,6 +44,9 @@ def q(name: str) -> str:
     return name
 
 
+ROW_NUMBER = "file_row_number"  # added by the engines: 0-based row index within the source file
+
+
 def view(table: str) -> str:
     return f"src_{q(table)}"
 
@@ -106,7 +109,13 @@ def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
         fields.append(pa.field(e, ARROW_TYPES[el.dtype]))
     columns = [f.name for f in fields]
     where = f" WHERE t.{q(fm.year)} IN ({years_list(spec)})" if fm.year is not None else ""
-    order = ", ".join(f"{c} NULLS LAST" for c in columns)
+    # Sort key: RID order, then school year, then the row's position in its source file: a
+    # total order on fixed-width integers (cheap to sort, unlike every column's strings),
+    # identical in both engines. Within a student the source order survives; across
+    # students only the random RID order does.
+    order = ", ".join(
+        ["x.rid_order", *([f"t.{q(fm.year)}"] if fm.year is not None else []), f"t.{ROW_NUMBER}"]
+    )
     join_years = (
         f" JOIN school_years y ON y.year_end = t.{q(fm.year)}" if fm.year is not None else ""
     )
