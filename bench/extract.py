@@ -242,7 +242,7 @@ def main() -> int:
     print(
         f"extract, Parquet part         {parquet_part:8.2f} s   ratio {parquet_part / copy['seconds']:.2f}x the copy"
     )
-    print(f"  crosswalk (draw + encrypt)  {t['crosswalk']:8.2f} s")
+    print(f"  crosswalk (population, draw) {t['crosswalk']:8.2f} s")
     print(f"  joined, RID-sorted Parquet  {t['parquet']:8.2f} s")
     print(
         f"  (join without the RID sort  {unsorted['seconds']:8.2f} s   ratio {unsorted['seconds'] / copy['seconds']:.2f}x: what the sort costs)"
