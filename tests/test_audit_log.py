@@ -25,7 +25,9 @@ def events() -> list[AuditEvent]:
     for i in range(5):
         with transaction.atomic():
             made.append(
-                record_event(actor=user, action="request.submitted", target=org, new={"n": i, "note": "é"})
+                record_event(
+                    actor=user, action="request.submitted", target=org, new={"n": i, "note": "é"}
+                )
             )
     return made
 
@@ -53,11 +55,14 @@ def test_each_event_is_chained_to_the_one_before(events: list[AuditEvent]) -> No
         assert after.prev_hash == before.hash
 
 
-def test_verify_names_the_row_whose_payload_was_edited_in_the_database(events: list[AuditEvent]) -> None:
+def test_verify_names_the_row_whose_payload_was_edited_in_the_database(
+    events: list[AuditEvent],
+) -> None:
     victim = events[2]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE audit_auditevent SET new_values = %s WHERE id = %s", ['{"n": 99, "note": "é"}', victim.pk]
+            "UPDATE audit_auditevent SET new_values = %s WHERE id = %s",
+            ['{"n": 99, "note": "é"}', victim.pk],
         )
     code, err = _run_verify()
     assert code == 1
@@ -85,7 +90,9 @@ def test_verify_detects_reordered_rows(events: list[AuditEvent]) -> None:
     a, b = events[1], events[2]
     with connection.cursor() as cursor:
         # Swap two rows' contents (seq and hashes stay with each id): a reorder.
-        cursor.execute("UPDATE audit_auditevent SET seq = seq + 1000 WHERE id IN (%s, %s)", [a.pk, b.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET seq = seq + 1000 WHERE id IN (%s, %s)", [a.pk, b.pk]
+        )
         cursor.execute("UPDATE audit_auditevent SET seq = %s WHERE id = %s", [a.seq, b.pk])
         cursor.execute("UPDATE audit_auditevent SET seq = %s WHERE id = %s", [b.seq, a.pk])
     problems = verify()

@@ -28,9 +28,15 @@ from datashare.settings import *  # noqa: F403
 from datashare.settings import STORAGES
 
 # The manifest storage needs collectstatic; tests render templates without it.
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Fast hashing in tests only; production uses Argon2 (asserted in test_settings).
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.Argon2PasswordHasher"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
 from datashare.settings import STATIC_ROOT  # noqa: E402
 
 # WhiteNoise warns on every request when STATIC_ROOT is missing; tests never collectstatic.

@@ -90,12 +90,18 @@ class Element:
 
 
 FILES: tuple[DataFile, ...] = (
-    DataFile("student", "Student demographics", "One row per student: identity and demographics.", False),
+    DataFile(
+        "student", "Student demographics", "One row per student: identity and demographics.", False
+    ),
     DataFile("enrollment", "Enrollment", "One row per student, school and school year.", True),
-    DataFile("programs", "Program participation", "Program flags per student and school year.", True),
+    DataFile(
+        "programs", "Program participation", "Program flags per student and school year.", True
+    ),
     DataFile("assessment", "State assessments", "One row per student, test and school year.", True),
     DataFile("courses", "High-school courses and grades", "One row per course mark.", True),
-    DataFile("attendance", "Attendance", "Days enrolled and absent per student and school year.", True),
+    DataFile(
+        "attendance", "Attendance", "Days enrolled and absent per student and school year.", True
+    ),
     DataFile("discipline", "Discipline", "One row per exclusionary discipline incident.", True),
     DataFile("outcomes", "Graduation and dropout", "Four-year cohort outcome per student.", True),
 )
@@ -124,66 +130,343 @@ YES_NO = {"true": "Yes", "false": "No"}
 
 ELEMENTS: tuple[Element, ...] = (
     # -- student: direct identifiers a real source holds, then demographics
-    Element("legal_first_name", "Legal first name", "student", _STR, _D, "The student's legal first name."),
-    Element("legal_last_name", "Legal last name", "student", _STR, _D, "The student's legal last name."),
+    Element(
+        "legal_first_name",
+        "Legal first name",
+        "student",
+        _STR,
+        _D,
+        "The student's legal first name.",
+    ),
+    Element(
+        "legal_last_name", "Legal last name", "student", _STR, _D, "The student's legal last name."
+    ),
     Element("birth_date", "Date of birth", "student", _DATE, _D, "The student's date of birth."),
-    Element("ssn", "Social Security number", "student", _STR, _D, "The student's Social Security number, where reported."),
-    Element("state_student_id", "State student ID (SSID)", "student", _STR, _D, "The state-assigned student identifier."),
-    Element("district_student_id", "District student ID", "enrollment", _STR, _D, "The district-assigned student identifier."),
-    Element("street_address", "Home address", "student", _STR, _D, "The student's home street address."),
-    Element("gender", "Gender", "student", _STR, _S, "Gender as reported by the district; Gender X collected from 2019-20.", value_labels=GENDER_LABELS),
-    Element("race_ethnicity", "Race/ethnicity", "student", _STR, _S, "Federal race/ethnicity category (seven-category reporting).", value_labels=RACE_LABELS),
-    Element("birth_year", "Birth year", "student", _INT, _SE, "Calendar year of birth (a quasi-identifier: justify why age in grade is not enough)."),
-    Element("home_language", "Primary home language", "student", _STR, _SE, "Language spoken most often at home, as a code."),
+    Element(
+        "ssn",
+        "Social Security number",
+        "student",
+        _STR,
+        _D,
+        "The student's Social Security number, where reported.",
+    ),
+    Element(
+        "state_student_id",
+        "State student ID (SSID)",
+        "student",
+        _STR,
+        _D,
+        "The state-assigned student identifier.",
+    ),
+    Element(
+        "district_student_id",
+        "District student ID",
+        "enrollment",
+        _STR,
+        _D,
+        "The district-assigned student identifier.",
+    ),
+    Element(
+        "street_address", "Home address", "student", _STR, _D, "The student's home street address."
+    ),
+    Element(
+        "gender",
+        "Gender",
+        "student",
+        _STR,
+        _S,
+        "Gender as reported by the district; Gender X collected from 2019-20.",
+        value_labels=GENDER_LABELS,
+    ),
+    Element(
+        "race_ethnicity",
+        "Race/ethnicity",
+        "student",
+        _STR,
+        _S,
+        "Federal race/ethnicity category (seven-category reporting).",
+        value_labels=RACE_LABELS,
+    ),
+    Element(
+        "birth_year",
+        "Birth year",
+        "student",
+        _INT,
+        _SE,
+        "Calendar year of birth (a quasi-identifier: justify why age in grade is not enough).",
+    ),
+    Element(
+        "home_language",
+        "Primary home language",
+        "student",
+        _STR,
+        _SE,
+        "Language spoken most often at home, as a code.",
+    ),
     # -- enrollment
-    Element("school_year", "School year", "enrollment", _STR, _S, "School year of the record, e.g. 2019-20."),
-    Element("district_code", "District code", "enrollment", _STR, _S, "State code of the resident/serving district."),
+    Element(
+        "school_year",
+        "School year",
+        "enrollment",
+        _STR,
+        _S,
+        "School year of the record, e.g. 2019-20.",
+    ),
+    Element(
+        "district_code",
+        "District code",
+        "enrollment",
+        _STR,
+        _S,
+        "State code of the resident/serving district.",
+    ),
     Element("school_code", "School code", "enrollment", _STR, _S, "State code of the school."),
-    Element("grade_level", "Grade level", "enrollment", _STR, _S, "Grade level (K, 01-12).", value_labels=GRADE_LABELS),
-    Element("entry_date", "School entry date", "enrollment", _DATE, _SE, "Date the student entered the school that year."),
-    Element("exit_date", "School exit date", "enrollment", _DATE, _SE, "Date the student left the school that year, if before year end."),
-    Element("exit_reason", "Exit reason", "enrollment", _STR, _S, "Why the enrollment ended (transfer, graduated, dropped out, ...)."),
+    Element(
+        "grade_level",
+        "Grade level",
+        "enrollment",
+        _STR,
+        _S,
+        "Grade level (K, 01-12).",
+        value_labels=GRADE_LABELS,
+    ),
+    Element(
+        "entry_date",
+        "School entry date",
+        "enrollment",
+        _DATE,
+        _SE,
+        "Date the student entered the school that year.",
+    ),
+    Element(
+        "exit_date",
+        "School exit date",
+        "enrollment",
+        _DATE,
+        _SE,
+        "Date the student left the school that year, if before year end.",
+    ),
+    Element(
+        "exit_reason",
+        "Exit reason",
+        "enrollment",
+        _STR,
+        _S,
+        "Why the enrollment ended (transfer, graduated, dropped out, ...).",
+    ),
     # -- programs
-    Element("special_education", "Special education", "programs", _BOOL, _S, "Received special education services under an IEP.", value_labels=YES_NO),
-    Element("disability_category", "Primary disability category", "programs", _STR, _SE, "IDEA primary disability category for students with an IEP."),
-    Element("section_504", "Section 504", "programs", _BOOL, _SE, "Has a Section 504 accommodation plan.", value_labels=YES_NO),
-    Element("english_learner", "English learner", "programs", _BOOL, _S, "Eligible for and served by the Transitional Bilingual Instruction Program.", value_labels=YES_NO),
-    Element("title_i", "Title I", "programs", _BOOL, _S, "Served by a Title I, Part A program.", value_labels=YES_NO),
-    Element("migrant", "Migrant", "programs", _BOOL, _SE, "Eligible for the Migrant Education Program.", value_labels=YES_NO),
-    Element("homeless", "Homeless", "programs", _BOOL, _SE, "Identified as homeless under McKinney-Vento.", value_labels=YES_NO),
-    Element("foster_care", "Foster care", "programs", _BOOL, _SE, "In foster care during the school year.", value_labels=YES_NO, first_year=2017),
-    Element("highly_capable", "Highly capable", "programs", _BOOL, _S, "Served by the Highly Capable Program.", value_labels=YES_NO),
-    Element("low_income", "Low income", "programs", _BOOL, _S, "Eligible for free or reduced-price meals.", value_labels=YES_NO),
+    Element(
+        "special_education",
+        "Special education",
+        "programs",
+        _BOOL,
+        _S,
+        "Received special education services under an IEP.",
+        value_labels=YES_NO,
+    ),
+    Element(
+        "disability_category",
+        "Primary disability category",
+        "programs",
+        _STR,
+        _SE,
+        "IDEA primary disability category for students with an IEP.",
+    ),
+    Element(
+        "section_504",
+        "Section 504",
+        "programs",
+        _BOOL,
+        _SE,
+        "Has a Section 504 accommodation plan.",
+        value_labels=YES_NO,
+    ),
+    Element(
+        "english_learner",
+        "English learner",
+        "programs",
+        _BOOL,
+        _S,
+        "Eligible for and served by the Transitional Bilingual Instruction Program.",
+        value_labels=YES_NO,
+    ),
+    Element(
+        "title_i",
+        "Title I",
+        "programs",
+        _BOOL,
+        _S,
+        "Served by a Title I, Part A program.",
+        value_labels=YES_NO,
+    ),
+    Element(
+        "migrant",
+        "Migrant",
+        "programs",
+        _BOOL,
+        _SE,
+        "Eligible for the Migrant Education Program.",
+        value_labels=YES_NO,
+    ),
+    Element(
+        "homeless",
+        "Homeless",
+        "programs",
+        _BOOL,
+        _SE,
+        "Identified as homeless under McKinney-Vento.",
+        value_labels=YES_NO,
+    ),
+    Element(
+        "foster_care",
+        "Foster care",
+        "programs",
+        _BOOL,
+        _SE,
+        "In foster care during the school year.",
+        value_labels=YES_NO,
+        first_year=2017,
+    ),
+    Element(
+        "highly_capable",
+        "Highly capable",
+        "programs",
+        _BOOL,
+        _S,
+        "Served by the Highly Capable Program.",
+        value_labels=YES_NO,
+    ),
+    Element(
+        "low_income",
+        "Low income",
+        "programs",
+        _BOOL,
+        _S,
+        "Eligible for free or reduced-price meals.",
+        value_labels=YES_NO,
+    ),
     # -- assessment
     Element("test_subject", "Test subject", "assessment", _STR, _S, "ELA, Math or Science."),
-    Element("tested_grade", "Tested grade", "assessment", _STR, _S, "Grade of the test taken (03-08, 10 for ELA/Math; 05, 08, 11 for Science)."),
-    Element("scale_score", "Scale score", "assessment", _INT, _S, "Scale score on the state assessment."),
-    Element("performance_level", "Performance level", "assessment", _INT, _S, "Achievement level 1-4 (3 and 4 meet standard).", value_labels={"1": "Level 1", "2": "Level 2", "3": "Level 3", "4": "Level 4"}),
+    Element(
+        "tested_grade",
+        "Tested grade",
+        "assessment",
+        _STR,
+        _S,
+        "Grade of the test taken (03-08, 10 for ELA/Math; 05, 08, 11 for Science).",
+    ),
+    Element(
+        "scale_score", "Scale score", "assessment", _INT, _S, "Scale score on the state assessment."
+    ),
+    Element(
+        "performance_level",
+        "Performance level",
+        "assessment",
+        _INT,
+        _S,
+        "Achievement level 1-4 (3 and 4 meet standard).",
+        value_labels={"1": "Level 1", "2": "Level 2", "3": "Level 3", "4": "Level 4"},
+    ),
     # -- courses
-    Element("course_code", "State course code", "courses", _STR, _S, "State course code of a high-school course."),
-    Element("course_subject", "Course subject area", "courses", _STR, _S, "Subject area of the course."),
+    Element(
+        "course_code",
+        "State course code",
+        "courses",
+        _STR,
+        _S,
+        "State course code of a high-school course.",
+    ),
+    Element(
+        "course_subject", "Course subject area", "courses", _STR, _S, "Subject area of the course."
+    ),
     Element("term", "Term", "courses", _STR, _S, "Term in which the course was taken."),
     Element("letter_grade", "Letter grade", "courses", _STR, _S, "Final mark (A-F, P)."),
-    Element("credits_attempted", "Credits attempted", "courses", _DEC, _S, "Credits attempted for the course."),
-    Element("credits_earned", "Credits earned", "courses", _DEC, _S, "Credits earned for the course."),
+    Element(
+        "credits_attempted",
+        "Credits attempted",
+        "courses",
+        _DEC,
+        _S,
+        "Credits attempted for the course.",
+    ),
+    Element(
+        "credits_earned", "Credits earned", "courses", _DEC, _S, "Credits earned for the course."
+    ),
     # -- attendance
-    Element("days_enrolled", "Days enrolled", "attendance", _INT, _S, "School days the student was enrolled."),
-    Element("days_absent", "Days absent", "attendance", _INT, _S, "Full days absent (excused and unexcused)."),
+    Element(
+        "days_enrolled",
+        "Days enrolled",
+        "attendance",
+        _INT,
+        _S,
+        "School days the student was enrolled.",
+    ),
+    Element(
+        "days_absent",
+        "Days absent",
+        "attendance",
+        _INT,
+        _S,
+        "Full days absent (excused and unexcused).",
+    ),
     # -- discipline
-    Element("incident_date", "Incident date", "discipline", _DATE, _SE, "Date of the behavior incident."),
-    Element("behavior_type", "Behavior type", "discipline", _STR, _SE, "State behavior category of the incident."),
-    Element("discipline_action", "Discipline action", "discipline", _STR, _SE, "In-school suspension, short- or long-term suspension, expulsion."),
-    Element("days_excluded", "Days excluded", "discipline", _DEC, _SE, "School days excluded as a result of the incident."),
+    Element(
+        "incident_date", "Incident date", "discipline", _DATE, _SE, "Date of the behavior incident."
+    ),
+    Element(
+        "behavior_type",
+        "Behavior type",
+        "discipline",
+        _STR,
+        _SE,
+        "State behavior category of the incident.",
+    ),
+    Element(
+        "discipline_action",
+        "Discipline action",
+        "discipline",
+        _STR,
+        _SE,
+        "In-school suspension, short- or long-term suspension, expulsion.",
+    ),
+    Element(
+        "days_excluded",
+        "Days excluded",
+        "discipline",
+        _DEC,
+        _SE,
+        "School days excluded as a result of the incident.",
+    ),
     # -- outcomes
-    Element("cohort_year", "Graduation cohort", "outcomes", _INT, _S, "Year the student was expected to graduate (entered 9th grade + 4)."),
-    Element("outcome", "Cohort outcome", "outcomes", _STR, _S, "Graduated, dropped out, continuing or transferred out."),
-    Element("outcome_date", "Outcome date", "outcomes", _DATE, _SE, "Date of graduation or dropout."),
+    Element(
+        "cohort_year",
+        "Graduation cohort",
+        "outcomes",
+        _INT,
+        _S,
+        "Year the student was expected to graduate (entered 9th grade + 4).",
+    ),
+    Element(
+        "outcome",
+        "Cohort outcome",
+        "outcomes",
+        _STR,
+        _S,
+        "Graduated, dropped out, continuing or transferred out.",
+    ),
+    Element(
+        "outcome_date", "Outcome date", "outcomes", _DATE, _SE, "Date of graduation or dropout."
+    ),
 )
 
 ELEMENTS_BY_ID: dict[str, Element] = {e.identifier: e for e in ELEMENTS}
 FILES_BY_ID: dict[str, DataFile] = {f.identifier: f for f in FILES}
-DIRECT_IDENTIFIERS: frozenset[str] = frozenset(e.identifier for e in ELEMENTS if e.tier == Tier.DIRECT_IDENTIFIER)
-STANDARD_BASE_FILE: tuple[str, ...] = tuple(e.identifier for e in ELEMENTS if e.tier == Tier.STANDARD)
+DIRECT_IDENTIFIERS: frozenset[str] = frozenset(
+    e.identifier for e in ELEMENTS if e.tier == Tier.DIRECT_IDENTIFIER
+)
+STANDARD_BASE_FILE: tuple[str, ...] = tuple(
+    e.identifier for e in ELEMENTS if e.tier == Tier.STANDARD
+)
 
 
 class UnknownElementError(KeyError):

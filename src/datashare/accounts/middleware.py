@@ -15,7 +15,11 @@ _ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/favicon.ico")
 def user_has_mfa(user: object) -> bool:
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(user=user).exclude(type=Authenticator.Type.RECOVERY_CODES).exists()
+    return (
+        Authenticator.objects.filter(user=user)
+        .exclude(type=Authenticator.Type.RECOVERY_CODES)
+        .exists()
+    )
 
 
 def needs_mfa(user: object) -> bool:

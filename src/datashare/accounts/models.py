@@ -22,7 +22,11 @@ class OrganizationKind(models.TextChoices):
 
 # "OSPI is prioritizing requests from agency and legislative staff": these kinds go first.
 PRIORITY_KINDS: frozenset[str] = frozenset(
-    {OrganizationKind.STATE_EDUCATION_AGENCY, OrganizationKind.LEGISLATURE, OrganizationKind.STATE_AGENCY}
+    {
+        OrganizationKind.STATE_EDUCATION_AGENCY,
+        OrganizationKind.LEGISLATURE,
+        OrganizationKind.STATE_AGENCY,
+    }
 )
 
 
@@ -101,7 +105,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def role_set(self) -> frozenset[str]:
         cached = getattr(self, "_role_cache", None)
         if cached is None:
-            cached = frozenset(self.role_grants.values_list("role", flat=True)) if self.pk else frozenset()
+            cached = (
+                frozenset(self.role_grants.values_list("role", flat=True))
+                if self.pk
+                else frozenset()
+            )
             self._role_cache = cached
         return cached
 
@@ -120,10 +128,14 @@ class RoleGrant(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
     role = models.CharField(max_length=30, choices=Role.choices)
     granted_at = models.DateTimeField(default=timezone.now)
-    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="unique_role_per_user")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} as {self.get_role_display()}"

@@ -15,7 +15,9 @@ from datashare.audit.services import record_event
 
 def grant_role(*, actor: User | None, user: User, role: Role | str) -> RoleGrant:
     with transaction.atomic():
-        grant, created = RoleGrant.objects.get_or_create(user=user, role=role, defaults={"granted_by": actor})
+        grant, created = RoleGrant.objects.get_or_create(
+            user=user, role=role, defaults={"granted_by": actor}
+        )
         if created:
             record_event(
                 actor=actor, action="account.role_granted", target=user, new={"role": str(role)}
@@ -28,7 +30,9 @@ def revoke_role(*, actor: User | None, user: User, role: Role | str) -> None:
     with transaction.atomic():
         deleted, _ = RoleGrant.objects.filter(user=user, role=role).delete()
         if deleted:
-            record_event(actor=actor, action="account.role_revoked", target=user, old={"role": str(role)})
+            record_event(
+                actor=actor, action="account.role_revoked", target=user, old={"role": str(role)}
+            )
         user.forget_roles()
 
 

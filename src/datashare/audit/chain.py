@@ -14,7 +14,9 @@ GENESIS_HASH = "0" * 64
 
 
 def content_hash(fields: dict[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -72,15 +74,26 @@ def verify() -> list[ChainProblem]:
             )
         elif event.prev_hash != prev_hash:
             problems.append(
-                ChainProblem(event.seq, event.pk, "reordered", "its previous-row hash does not match the row before it")
+                ChainProblem(
+                    event.seq,
+                    event.pk,
+                    "reordered",
+                    "its previous-row hash does not match the row before it",
+                )
             )
         if recomputed != event.hash:
-            problems.append(ChainProblem(event.seq, event.pk, "edited", "its stored content does not match its hash"))
+            problems.append(
+                ChainProblem(
+                    event.seq, event.pk, "edited", "its stored content does not match its hash"
+                )
+            )
         expected_seq = event.seq + 1
         prev_hash = event.hash
     head = ChainHead.objects.filter(pk=1).first()
     last_seq = expected_seq - 1
-    if head is not None and (head.last_seq != last_seq or (last_seq and head.last_hash != prev_hash)):
+    if head is not None and (
+        head.last_seq != last_seq or (last_seq and head.last_hash != prev_hash)
+    ):
         problems.append(
             ChainProblem(
                 last_seq + 1,

@@ -48,7 +48,9 @@ def record_event(
             seq=head.last_seq + 1,
             occurred_at=timezone.now(),
             actor_id=actor_id,
-            actor_label=str(getattr(actor, "email", "") or "system")[:254] if actor is not None else "system",
+            actor_label=str(getattr(actor, "email", "") or "system")[:254]
+            if actor is not None
+            else "system",
             action=action,
             target_type=target_type,
             target_id=target_id,

@@ -1,0 +1,199 @@
+"""The extract spec: what one agreement lets one researcher receive.
+
+YAML, documented in docs/extract.md. Validation is strict and happens before anything is
+written, so a bad spec never leaves a partial package behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from datashare import elements
+
+from .errors import ExtractError
+
+EXTRA_FORMATS = ("dta", "sav", "xpt")  # Parquet and CSV are always written
+FORMATS = ("parquet", "csv", *EXTRA_FORMATS)
+COARSENINGS = {
+    "race": "collapse the smallest race categories (American Indian/Alaskan Native, Native Hawaiian/Other Pacific Islander) into OT",
+    "birth_year": "birth year to three-year birth cohorts",
+    "school": "school code to its district",
+}
+RISK_FILES = ("student", "enrollment", "programs")  # where quasi-identifiers may come from
+
+
+@dataclass(frozen=True)
+class ExtractSpec:
+    agreement: str
+    files: dict[str, list[str]]  # file -> requested elements (catalog order)
+    school_years: list[int]  # ending years, ascending
+    formats: list[str] = field(default_factory=lambda: ["parquet", "csv"])
+    quasi_identifiers: list[str] = field(default_factory=list)
+    coarsen: list[str] = field(default_factory=list)
+    deidentified: bool = True
+    title: str = ""
+    recipient: str = ""
+    terms: list[str] = field(default_factory=list)
+    destroy_by: str = ""
+    prepared_on: str = ""  # written into README/manifest only if given: keeps packages reproducible
+    mapping: str = "synthetic"
+    base_dir: Path | None = None  # folder of the spec file (relative mapping paths)
+
+    @property
+    def elements(self) -> list[str]:
+        return [e for els in self.files.values() for e in els]
+
+
+def _years(value: Any) -> list[int]:
+    if isinstance(value, dict):
+        first, last = (
+            elements.parse_school_year(str(value["from"])),
+            elements.parse_school_year(str(value["to"])),
+        )
+        if last < first:
+            raise ExtractError(f"school_years: {value['to']} is before {value['from']}")
+        return list(range(first, last + 1))
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ExtractError(
+            "school_years must be a list like ['2018-19', '2019-20'] or {from: ..., to: ...}"
+        )
+    return sorted({elements.parse_school_year(str(v)) for v in value})
+
+
+def _str_list(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ExtractError(f"{what} must be a list of names")
+    return list(value)
+
+
+def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
+    if not isinstance(data, dict):
+        raise ExtractError("the spec must be a YAML mapping with agreement, school_years and files")
+    for required in ("agreement", "school_years", "files"):
+        if required not in data:
+            raise ExtractError(f"the spec has no {required!r}")
+    known = {
+        "agreement",
+        "title",
+        "recipient",
+        "deidentified",
+        "school_years",
+        "files",
+        "formats",
+        "risk",
+        "terms",
+        "destroy_by",
+        "prepared_on",
+        "mapping",
+    }
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ExtractError(f"the spec has unknown key {unknown[0]!r}")
+    try:
+        years = _years(data["school_years"])
+    except elements.SchoolYearError as exc:
+        raise ExtractError(str(exc)) from None
+    except KeyError as exc:
+        raise ExtractError(f"school_years needs {exc.args[0]!r}") from None
+
+    raw_files = data["files"]
+    if not isinstance(raw_files, dict) or not raw_files:
+        raise ExtractError("files must map a file name to its list of elements")
+    files: dict[str, list[str]] = {}
+    for f, els in raw_files.items():
+        if f not in elements.FILES_BY_ID:
+            raise ExtractError(
+                f"unknown data file {f!r} (known: {', '.join(elements.FILES_BY_ID)})"
+            )
+        requested = _str_list(els, f"files.{f}")
+        for e in requested:
+            if e not in elements.ELEMENTS_BY_ID:
+                raise ExtractError(f"unknown data element {e!r} in file {f!r}")
+            if elements.ELEMENTS_BY_ID[e].file != f:
+                raise ExtractError(
+                    f"element {e!r} belongs to file {elements.ELEMENTS_BY_ID[e].file!r}, not {f!r}"
+                )
+        # school_year is written in every yearly file anyway; catalog order, no duplicates.
+        wanted = set(requested) - {"school_year"}
+        files[f] = [e.identifier for e in elements.elements_in(f) if e.identifier in wanted]
+
+    deidentified = data.get("deidentified", True)
+    if not isinstance(deidentified, bool):
+        raise ExtractError("deidentified must be true or false")
+    all_requested = [e for els in files.values() for e in els]
+    direct = elements.direct_identifiers_in(all_requested)
+    if direct and deidentified:
+        # The whole point of a de-identified extract: refuse rather than silently drop.
+        raise ExtractError(f"direct identifier {direct[0]!r} cannot be in a de-identified extract")
+    if not deidentified:
+        raise ExtractError("only de-identified extracts are supported (deidentified: true)")
+
+    formats = _str_list(data.get("formats"), "formats") or ["parquet", "csv"]
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ExtractError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})")
+    formats = [f for f in FORMATS if f in {"parquet", "csv", *formats}]
+
+    risk = data.get("risk") or {}
+    if not isinstance(risk, dict):
+        raise ExtractError("risk must be a mapping with quasi_identifiers and coarsen")
+    qis = _str_list(risk.get("quasi_identifiers"), "risk.quasi_identifiers")
+    for q in qis:
+        el = elements.ELEMENTS_BY_ID.get(q)
+        if el is None:
+            raise ExtractError(f"unknown quasi-identifier {q!r}")
+        if el.file not in RISK_FILES:
+            raise ExtractError(
+                f"quasi-identifier {q!r} must come from the student, enrollment or programs file"
+            )
+        if q not in all_requested:
+            raise ExtractError(f"quasi-identifier {q!r} is not an element of this extract")
+    coarsen = _str_list(risk.get("coarsen"), "risk.coarsen")
+    for c in coarsen:
+        if c not in COARSENINGS:
+            raise ExtractError(f"unknown coarsening {c!r} (known: {', '.join(COARSENINGS)})")
+
+    def text(key: str) -> str:
+        value = data.get(key, "")
+        return value.isoformat() if isinstance(value, dt.date) else str(value or "")
+
+    return ExtractSpec(
+        agreement=str(data["agreement"]).strip(),
+        files=files,
+        school_years=years,
+        formats=formats,
+        quasi_identifiers=qis,
+        coarsen=coarsen,
+        deidentified=True,
+        title=text("title"),
+        recipient=text("recipient"),
+        terms=[str(t) for t in _str_list(data.get("terms"), "terms")],
+        destroy_by=text("destroy_by"),
+        prepared_on=text("prepared_on"),
+        mapping=text("mapping") or "synthetic",
+        base_dir=base_dir,
+    )
+
+
+def load(path: Path) -> ExtractSpec:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExtractError(f"cannot read spec {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ExtractError(f"spec {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    spec = parse(data, Path(path).resolve().parent)
+    if not spec.agreement:
+        raise ExtractError("the spec's agreement number is empty")
+    return spec

@@ -1,0 +1,170 @@
+"""Package contents: only what was asked, every row, verifiable checksums, readable formats,
+a risk report, and the same bytes when re-run with the same crosswalk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pyreadstat
+
+from datashare.extract import spec as spec_module
+from datashare.extract.api import ExtractResult, run_extract
+
+from .conftest import every_element_spec
+
+
+def test_only_requested_elements_and_years(source: Path, key: bytes, tmp_path: Path) -> None:
+    spec = spec_module.parse(
+        {
+            "agreement": "DSA-TEST-0002",
+            "school_years": ["2016-17", "2018-19"],
+            "files": {"enrollment": ["grade_level"], "assessment": ["test_subject", "scale_score"]},
+        }
+    )
+    result = run_extract(spec, source, tmp_path / "pkg", key)
+    enrollment = pq.read_table(result.out / "enrollment.parquet")
+    assert enrollment.column_names == ["rid", "school_year", "grade_level"]
+    assert set(enrollment.column("school_year").to_pylist()) == {"2016-17", "2018-19"}
+    assessment = pq.read_table(result.out / "assessment.parquet")
+    assert assessment.column_names == ["rid", "school_year", "test_subject", "scale_score"]
+    assert sorted(p.name for p in result.out.glob("*.parquet")) == [
+        "assessment.parquet",
+        "enrollment.parquet",
+    ]
+    header = (result.out / "enrollment.csv").read_text().splitlines()[0]
+    assert header == "rid,school_year,grade_level"
+    # Row counts match the source for the chosen years.
+    with duckdb.connect() as con:
+        for f, n in result.rows.items():
+            path = str(source / f"{f}.parquet")
+            src = con.execute(
+                "SELECT count(*) FROM read_parquet(?) WHERE school_year IN (2017, 2019)", [path]
+            ).fetchone()
+            assert src is not None and src[0] == n
+    # Rows are sorted by RID: the source's order (which could say something) is gone.
+    rids = enrollment.column("rid").to_pylist()
+    assert rids == sorted(rids)
+
+
+def test_full_extract_row_counts_match_source(full_extract: ExtractResult, source: Path) -> None:
+    for f, n in full_extract.rows.items():
+        table = "students" if f == "student" else f
+        assert pq.ParquetFile(source / f"{table}.parquet").metadata.num_rows == n, f
+        assert pq.ParquetFile(full_extract.out / f"{f}.parquet").metadata.num_rows == n
+
+
+def test_checksums_verify_with_sha256sum(full_extract: ExtractResult) -> None:
+    result = subprocess.run(
+        ["sha256sum", "--strict", "-c", "SHA256SUMS"],
+        cwd=full_extract.out,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = {
+        line.split("  ", 1)[1]
+        for line in (full_extract.out / "SHA256SUMS").read_text().splitlines()
+    }
+    assert listed == {p.name for p in full_extract.out.iterdir()} - {"SHA256SUMS"}
+
+
+def test_manifest_codebook_readme(full_extract: ExtractResult) -> None:
+    manifest = json.loads((full_extract.out / "manifest.json").read_text())
+    assert manifest["agreement"] == "DSA-TEST-0001"
+    assert manifest["files"]["enrollment"]["rows"] == full_extract.rows["enrollment"]
+    book = json.loads((full_extract.out / "codebook.json").read_text())
+    programs = next(f for f in book["files"] if f["file"] == "programs")
+    foster = next(c for c in programs["columns"] if c["element"] == "foster_care")
+    assert foster["years"][0] == "2016-17" and foster["value_labels"] == {
+        "true": "Yes",
+        "false": "No",
+    }
+    assert sum(programs["rows_by_school_year"].values()) == programs["rows"]
+    assert "<table>" in (full_extract.out / "codebook.html").read_text()
+    readme = (full_extract.out / "README.txt").read_text()
+    assert (
+        "DSA-TEST-0001" in readme
+        and "2027-06-30" in readme
+        and "Use only for the approved study." in readme
+    )
+    assert not (full_extract.out / "crosswalk.parquet").exists()
+    assert full_extract.crosswalk.parent == full_extract.out.parent
+
+
+def test_stata_and_spss_read_back_with_labels(full_extract: ExtractResult) -> None:
+    for suffix, read in ((".dta", pyreadstat.read_dta), (".sav", pyreadstat.read_sav)):
+        df, meta = read(str(full_extract.out / f"programs{suffix}"))
+        assert meta.variable_value_labels["special_education"] == {1: "Yes", 0: "No"}
+        assert (
+            dict(zip(meta.column_names, meta.column_labels, strict=True))["rid"]
+            == "Research ID (RID)"
+        )
+        assert len(df) == full_extract.rows["programs"]
+        df, meta = read(str(full_extract.out / f"assessment{suffix}"))
+        assert meta.variable_value_labels["performance_level"][3] == "Level 3"
+    df, _meta = pyreadstat.read_xport(str(full_extract.out / "discipline.xpt"))
+    assert len(df) == full_extract.rows["discipline"]
+
+
+def test_risk_report(full_extract: ExtractResult, source: Path, key: bytes, tmp_path: Path) -> None:
+    report = json.loads((full_extract.out / "risk_report.json").read_text())
+    enrollment = report["files"]["enrollment"]
+    assert enrollment["records"] == full_extract.rows["enrollment"]
+    assert (
+        0
+        < enrollment["records_in_groups_under_5"]
+        <= enrollment["records_in_groups_under_10"]
+        <= enrollment["records"]
+    )
+    # Coarsening can only merge groups, so fewer records sit in small ones.
+    coarse = spec_module.parse(
+        every_element_spec(
+            formats=["parquet"],
+            risk={
+                "quasi_identifiers": [
+                    "school_code",
+                    "grade_level",
+                    "gender",
+                    "race_ethnicity",
+                    "birth_year",
+                ],
+                "coarsen": ["race", "birth_year", "school"],
+            },
+        )
+    )
+    fine = spec_module.parse(
+        every_element_spec(
+            formats=["parquet"],
+            risk={
+                "quasi_identifiers": [
+                    "school_code",
+                    "grade_level",
+                    "gender",
+                    "race_ethnicity",
+                    "birth_year",
+                ]
+            },
+        )
+    )
+    a = run_extract(fine, source, tmp_path / "fine", key).risk["files"]["enrollment"]
+    b = run_extract(coarse, source, tmp_path / "coarse", key).risk["files"]["enrollment"]
+    assert b["records_in_groups_under_5"] < a["records_in_groups_under_5"]
+
+
+def test_rerun_with_same_crosswalk_is_byte_identical(
+    full_extract: ExtractResult, source: Path, key: bytes, tmp_path: Path
+) -> None:
+    spec = spec_module.parse(every_element_spec())
+    again = run_extract(
+        spec,
+        source,
+        tmp_path / "pkg",
+        key,
+        reuse_crosswalk=full_extract.crosswalk,
+        crosswalk_out=tmp_path / "xw.enc",
+    )
+    assert (again.out / "SHA256SUMS").read_text() == (full_extract.out / "SHA256SUMS").read_text()
