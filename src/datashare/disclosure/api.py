@@ -256,9 +256,10 @@ def _suppress_rates(
     display[d == 0] = pol.zero_label
     if num_comp.any():
         display[num_comp] = _labels(space, pol, num_prot.cover.via[flat][num_comp])
-    for i in np.flatnonzero(c > 0):
-        bit = rates.fuzzy_bit(seed, "\x1f".join(space.key(int(flat[i])).values()))
-        display[i] = rates.coded_label(int(c[i]), int(d[i]), pol.top_bottom, bit if fuzzy else 0)
+    for row in np.flatnonzero(c > 0).tolist():
+        bit = rates.fuzzy_bit(seed, "\x1f".join(space.key(int(flat[row])).values()))
+        display[row] = rates.coded_label(int(c[row]), int(d[row]), pol.top_bottom,
+                                         bit if fuzzy else 0)
     den_comp = dh & ~small[flat]
     if den_comp.any():
         display[den_comp] = _labels(space, pol, den_prot.cover.via[flat][den_comp])

