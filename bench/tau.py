@@ -164,7 +164,9 @@ def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndar
         np.save(work / "primary.npy", primary)
         (work / "args.json").write_text(json.dumps({"threshold": threshold, "method": method}))
         try:
-            proc = subprocess.run([sys.executable, __file__, str(work)], capture_output=True,
+            # cwd: the native library writes its log and scratch files to the working directory.
+            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(work)],
+                                  cwd=work, capture_output=True,
                                   text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return TauRun(float("nan"), primary.copy(), 0, f"timed out after {timeout:.0f} s")
