@@ -1,0 +1,117 @@
+"""Benchmark: datashare's suppression vs tau-Argus (``pytauargus``) on statewide-like tables.
+
+    uv sync --frozen --extra spark --group bench
+    .venv/bin/python bench/suppression.py --sizes 5k,46k --tau mod,opt
+
+For each size it generates a synthetic statewide table (districts x schools x 17 student
+groups in 5 overlapping partitions x grades K-12 + All Grades; 27 groups from 500k up),
+suppresses it with datashare (policy ``ospi``, protection ``threshold``: every primary cell's
+feasible maximum must reach 10), then gives tau-Argus the same primaries with upper
+protection level 10 - value (so it must meet the same requirement), and audits both patterns
+with datashare's LP audit. Printed per size: seconds, the tau/datashare time ratio, secondary
+(complementary) cells and audit failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from datashare.disclosure.api import suppress_table
+from datashare.disclosure.audit import THRESHOLD, audit
+from datashare.disclosure.spec import parse_spec
+from datashare.disclosure.table import build_space, dense, locate_rows
+from statewide import generate
+
+ROWS_PER_DISTRICT = 960  # about 8 schools and their district, 17 groups
+ROWS_PER_DISTRICT_EXTRA = 1520  # the same with 27 groups
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower()
+    mult = 1_000_000 if text.endswith("m") else 1_000 if text.endswith("k") else 1
+    return int(float(text.rstrip("km")) * mult)
+
+
+def make_table(target_rows: int, seed: int):
+    extra = target_rows >= 500_000
+    per = ROWS_PER_DISTRICT_EXTRA if extra else ROWS_PER_DISTRICT
+    n = max(2, math.ceil(target_rows / per))
+    return generate(n, 8.0, extra_groups=extra, seed=seed)
+
+
+def audit_pattern(spec: dict, frame, suppressed_rows: np.ndarray, threshold: int):
+    """Audit any suppression pattern (datashare's or tau-Argus's) with datashare's LP audit."""
+    space = build_space(parse_spec(spec))
+    flat = locate_rows(space, frame)
+    values = dense(space, flat, frame["count"].to_numpy())
+    hidden = np.zeros(space.size, dtype=bool)
+    hidden[flat[suppressed_rows]] = True
+    primary = np.zeros(space.size, dtype=bool)
+    v = frame["count"].to_numpy()
+    primary[flat[(v > 0) & (v < threshold)]] = True
+    rule = np.where(primary, THRESHOLD, 0).astype(np.int8)
+    return audit(space, values, hidden, rule, threshold)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="5k,46k", help="comma-separated row counts, e.g. 5k,46k,1m")
+    ap.add_argument("--tau", default="mod,opt", help="tau-Argus methods to run: mod, opt, none")
+    ap.add_argument("--opt-max", default="10k", help="run tau-Argus Optimal only up to this size")
+    ap.add_argument("--tau-timeout", type=float, default=900.0)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    methods = [m.strip().upper() for m in args.tau.split(",") if m.strip() and m != "none"]
+    opt_max = parse_size(args.opt_max)
+    threshold = 10
+    header = (f"{'rows':>9} {'primary':>8} | {'datashare s':>11} {'2nd':>7} {'fail':>4} | "
+              f"{'tau method':>10} {'tau s':>8} {'ratio':>6} {'2nd':>7} {'fail':>5}  note")
+    print(header)
+    print("-" * len(header))
+    for size in [parse_size(s) for s in args.sizes.split(",")]:
+        frame, spec = make_table(size, args.seed)
+        t0 = time.perf_counter()
+        result = suppress_table(frame, spec, count="count", policy="ospi")
+        ds_seconds = time.perf_counter() - t0
+        status = result.table["suppression"].to_numpy()
+        primary_rows = status == "primary"
+        ds_second = int((status == "complementary").sum())
+        ds_fail = len(result.audit.failures()) if result.audit else -1
+        line = (f"{len(frame):>9} {int(primary_rows.sum()):>8} | {ds_seconds:>11.2f} "
+                f"{ds_second:>7} {ds_fail:>4} |")
+        ran = False
+        for method in methods:
+            if method == "OPT" and len(frame) > opt_max:
+                continue
+            from tau import run_tau_isolated
+
+            run = run_tau_isolated(frame, spec, primary_rows, threshold, method,
+                                   timeout=args.tau_timeout)
+            ran = True
+            if run.error:
+                print(f"{line} {method:>10} {'-':>8} {'-':>6} {'-':>7} {'-':>5}  {run.error}",
+                      flush=True)
+                continue
+            tau_second = int((run.suppressed & ~primary_rows).sum())
+            tau_audit = audit_pattern(spec, frame, run.suppressed, threshold)
+            print(f"{line} {method:>10} {run.seconds:>8.2f} {run.seconds / ds_seconds:>6.1f} "
+                  f"{tau_second:>7} {len(tau_audit.failures):>5}  "
+                  f"{run.iterations} linked-table round(s)", flush=True)
+        if not ran:
+            print(f"{line} {'-':>10}", flush=True)
+        secs = result.report["seconds"]
+        print(f"{'':>9} datashare phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in secs.items()),
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

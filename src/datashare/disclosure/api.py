@@ -1,0 +1,361 @@
+"""Library API: suppress and audit a pandas (or Arrow) table in memory.
+
+``suppress_table`` returns every input row and column, suppressed measures as missing values,
+plus ``suppression`` (``""``, ``primary``, ``complementary``, ``top_bottom``) and ``display``
+(what the agency publishes). ``audit_table`` takes such a published table and proves, from
+the published cells only, that every primary cell meets the protection rule.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datashare.disclosure import rates
+from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
+from datashare.disclosure.engine import count_primaries, protect, rule_for
+from datashare.disclosure.errors import DisclosureError
+from datashare.disclosure.policy import Policy, load_policy
+from datashare.disclosure.spec import Spec, load_spec, parse_spec
+from datashare.disclosure.table import (
+    CellSpace,
+    build_space,
+    check_consistent,
+    dense,
+    locate_rows,
+    measure,
+)
+
+PROTECTIONS = ("threshold", "exact")
+STATUS_COLUMN = "suppression"
+DISPLAY_COLUMN = "display"
+
+
+@dataclass
+class TableAudit:
+    """Audit of a whole table: one LP audit per protected measure."""
+
+    space: CellSpace
+    results: dict[str, AuditResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results.values())
+
+    def failures(self) -> list[dict[str, Any]]:
+        out = []
+        for measure_name, result in self.results.items():
+            for f in result.failures:
+                out.append(_failure_row(self.space, measure_name, f))
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "passed": self.ok,
+            "measures": {k: r.summary() for k, r in self.results.items()},
+            "failures": self.failures()[:100],
+        }
+
+
+@dataclass
+class SuppressionResult:
+    table: pd.DataFrame
+    audit: TableAudit | None
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _failure_row(space: CellSpace, measure_name: str, f: Failure) -> dict[str, Any]:
+    return {
+        "measure": measure_name,
+        **space.key(f.cell),
+        "min": f.low,
+        "max": None if not np.isfinite(f.high) else f.high,
+        "rule": f.rule,
+    }
+
+
+def _as_frame(table: Any) -> pd.DataFrame:
+    if isinstance(table, pd.DataFrame):
+        return table
+    if hasattr(table, "to_pandas"):  # pyarrow.Table
+        return table.to_pandas()
+    raise DisclosureError("table must be a pandas DataFrame or an Arrow table")
+
+
+def _as_spec(spec: Spec | dict[str, Any] | str | Path) -> Spec:
+    if isinstance(spec, Spec):
+        return spec
+    if isinstance(spec, dict):
+        return parse_spec(spec)
+    return load_spec(spec)
+
+
+def _as_policy(policy: Policy | str) -> Policy:
+    return policy if isinstance(policy, Policy) else load_policy(policy)
+
+
+def _measures(count: str | None, numerator: str | None, denominator: str | None) -> str:
+    if count and not (numerator or denominator):
+        return "count"
+    if numerator and denominator and not count:
+        return "rate"
+    raise DisclosureError("give either a count column, or both a numerator and a denominator")
+
+
+def suppress_table(
+    table: Any,
+    spec: Spec | dict[str, Any] | str | Path,
+    *,
+    count: str | None = None,
+    numerator: str | None = None,
+    denominator: str | None = None,
+    policy: Policy | str = "ospi",
+    protection: str = "threshold",
+    seed: int = 0,
+    fuzzy: bool | None = None,
+    run_audit: bool = True,
+) -> SuppressionResult:
+    """Apply the policy's primary, complementary and top/bottom suppression to a table."""
+    t0 = time.perf_counter()
+    if protection not in PROTECTIONS:
+        raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")
+    kind = _measures(count, numerator, denominator)
+    pol = _as_policy(policy)
+    frame = _as_frame(table)
+    space = build_space(_as_spec(spec))
+    flat = locate_rows(space, frame)
+    present = np.zeros(space.size, dtype=bool)
+    present[flat] = True
+    timings: dict[str, float] = {}
+    if kind == "count":
+        assert count is not None
+        values = dense(space, flat, measure(frame, count))
+        check_consistent(space, values, count)
+        timings["load"] = time.perf_counter() - t0
+        out, audits, prot_timings = _suppress_counts(space, frame, flat, values, present, pol,
+                                                     count, protection, run_audit)
+    else:
+        assert numerator is not None and denominator is not None
+        num_rows = measure(frame, numerator)
+        den_rows = measure(frame, denominator)
+        over = num_rows > den_rows
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise DisclosureError(
+                f"{numerator} {num_rows[i]} is above {denominator} {den_rows[i]} for "
+                f"{space.describe(int(flat[i]))}"
+            )
+        den = dense(space, flat, den_rows)
+        num = dense(space, flat, num_rows)
+        check_consistent(space, den, denominator)
+        check_consistent(space, num, numerator)
+        timings["load"] = time.perf_counter() - t0
+        use_fuzzy = pol.top_bottom.fuzzy if fuzzy is None else fuzzy
+        out, audits, prot_timings = _suppress_rates(space, frame, flat, num, den, present, pol,
+                                                    numerator, denominator, protection, seed,
+                                                    use_fuzzy, run_audit)
+    timings.update(prot_timings)
+    timings["total"] = time.perf_counter() - t0
+    table_audit = TableAudit(space, audits) if run_audit else None
+    statuses = out[STATUS_COLUMN].replace("", "published").value_counts()
+    report: dict[str, Any] = {
+        "policy": pol.name,
+        "protection": protection,
+        "rows": len(frame),
+        "cells_by_status": {str(k): int(v) for k, v in statuses.items()},
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+        "audit": table_audit.summary() if table_audit else None,
+    }
+    return SuppressionResult(out, table_audit, report)
+
+
+def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
+    names = np.array([pol.complementary_label(d.name) for d in space.spec.dimensions] +
+                     [pol.complementary_default], dtype=object)
+    return names[np.where(via >= 0, via, len(names) - 1)]
+
+
+def _suppress_counts(
+    space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, values: np.ndarray,
+    present: np.ndarray, pol: Policy, count: str, protection: str, run_audit: bool,
+) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
+    primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
+    rule = rule_for(primary, protection)
+    # Absent combinations are known zeros: hiding one would protect nothing.
+    prot = protect(space, values, primary, rule, pol.min_n, run_audit=run_audit,
+                   blocked=~present)
+    sup = prot.cover.suppressed[flat]
+    prim = primary[flat]
+    v = values[flat]
+    status = np.where(prim, "primary", np.where(sup, "complementary", ""))
+    display = v.astype(str).astype(object)
+    display[v == 0] = pol.zero_label
+    display[sup] = _labels(space, pol, prot.cover.via[flat][sup])
+    display[prim] = pol.small_label
+    out = frame.copy()
+    out[count] = pd.array(np.where(sup, 0, v), dtype="Int64")
+    out.loc[sup, count] = pd.NA
+    out[STATUS_COLUMN] = status
+    out[DISPLAY_COLUMN] = display
+    audits = {count: prot.audit} if prot.audit else {}
+    return out, audits, prot.timings
+
+
+def _suppress_rates(
+    space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, num: np.ndarray, den: np.ndarray,
+    present: np.ndarray, pol: Policy, numerator: str, denominator: str, protection: str,
+    seed: int, fuzzy: bool, run_audit: bool,
+) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
+    timings: dict[str, float] = {}
+    # 1. Group sizes (denominators) are a count table under the policy.
+    small = count_primaries(den, present, pol.min_n, pol.zeros_disclosive)
+    code = rates.coding(num, den, pol.top_bottom, eligible=(den >= pol.min_n))
+    den_primary = small.copy()
+    den_rule = rule_for(small, protection)
+    if pol.blank_coded_denominator:
+        den_primary |= code > 0
+        den_rule[(code > 0) & ~small] = EXACT
+    den_prot = protect(space, den, den_primary, den_rule, pol.min_n, run_audit=run_audit,
+                       blocked=~present)
+    for k, t in den_prot.timings.items():
+        timings[f"denominator_{k}"] = t
+    den_hidden = den_prot.cover.suppressed
+    # 2. Numerators: hidden wherever the group size is hidden or the rate is coded; the
+    # numerator table must then not give a coded numerator back exactly by differencing.
+    # The public knows 0 <= num <= N where N is published, and the coded range.
+    code = np.where(den_hidden, 0, code).astype(np.int8)
+    num_primary = den_hidden | (code > 0)
+    num_rule = np.where(num_primary, EXACT, NONE).astype(np.int8)
+    lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
+    upper = np.where(den_hidden, np.inf, upper)
+    lower = np.where(den_hidden, 0.0, lower)
+    num_prot = protect(space, num, num_primary, num_rule, pol.min_n, lower, upper,
+                       run_audit=run_audit, blocked=~present)
+    for k, t in num_prot.timings.items():
+        timings[f"numerator_{k}"] = t
+    num_hidden = num_prot.cover.suppressed
+    # 3. Display per row.
+    d, n = den[flat], num[flat]
+    dh, nh, c = den_hidden[flat], num_hidden[flat], code[flat]
+    num_comp = nh & ~num_primary[flat]
+    status = np.full(len(flat), "", dtype=object)
+    status[num_comp] = "complementary"
+    status[c > 0] = "top_bottom"
+    status[dh] = "complementary"
+    status[small[flat]] = "primary"
+    display = np.empty(len(flat), dtype=object)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(d > 0, 100.0 * n / np.maximum(d, 1), 0.0)
+    for i in range(len(flat)):
+        display[i] = rates.format_percent(round(float(share[i]), 10), pol.rate_decimals)
+    display[d == 0] = pol.zero_label
+    if num_comp.any():
+        display[num_comp] = _labels(space, pol, num_prot.cover.via[flat][num_comp])
+    for row in np.flatnonzero(c > 0).tolist():
+        bit = rates.fuzzy_bit(seed, "\x1f".join(space.key(int(flat[row])).values()))
+        display[row] = rates.coded_label(int(c[row]), int(d[row]), pol.top_bottom,
+                                         bit if fuzzy else 0)
+    den_comp = dh & ~small[flat]
+    if den_comp.any():
+        display[den_comp] = _labels(space, pol, den_prot.cover.via[flat][den_comp])
+    display[small[flat]] = pol.small_label
+    out = frame.copy()
+    out[numerator] = pd.array(n, dtype="Int64")
+    out.loc[nh, numerator] = pd.NA
+    out[denominator] = pd.array(d, dtype="Int64")
+    out.loc[dh, denominator] = pd.NA
+    out[STATUS_COLUMN] = status
+    out[DISPLAY_COLUMN] = display
+    audits: dict[str, AuditResult] = {}
+    if den_prot.audit:
+        audits[denominator] = den_prot.audit
+    if num_prot.audit:
+        audits[numerator] = num_prot.audit
+    return out, audits, timings
+
+
+def audit_table(
+    table: Any,
+    spec: Spec | dict[str, Any] | str | Path,
+    *,
+    count: str | None = None,
+    numerator: str | None = None,
+    denominator: str | None = None,
+    policy: Policy | str = "ospi",
+    protection: str = "threshold",
+    intervals: bool = False,
+) -> TableAudit:
+    """Audit a published table from its published cells only (missing measure = suppressed).
+
+    Primary cells are those marked ``primary`` in the ``suppression`` column (every suppressed
+    cell if the column is absent); they must meet ``protection``. Hidden numerators must not be
+    exact, given the published denominators and the public top/bottom rule.
+    """
+    if protection not in PROTECTIONS:
+        raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")
+    kind = _measures(count, numerator, denominator)
+    pol = _as_policy(policy)
+    frame = _as_frame(table)
+    space = build_space(_as_spec(spec))
+    flat = locate_rows(space, frame)
+    status = (frame[STATUS_COLUMN].fillna("").astype(str).to_numpy()
+              if STATUS_COLUMN in frame.columns else None)
+    results: dict[str, AuditResult] = {}
+    if kind == "count":
+        assert count is not None
+        values, hidden = _published(space, frame, flat, count)
+        check_consistent(space, values, count) if not hidden.any() else None
+        targets = hidden.copy() if status is None else _mark(space, flat, status == "primary")
+        rule = rule_for(targets & hidden, protection)
+        results[count] = audit(space, values, hidden, rule, pol.min_n, intervals=intervals,
+                               truth=False)
+    else:
+        assert numerator is not None and denominator is not None
+        den, den_hidden = _published(space, frame, flat, denominator)
+        num, num_hidden = _published(space, frame, flat, numerator)
+        targets = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
+        results[denominator] = audit(space, den, den_hidden,
+                                     rule_for(targets & den_hidden, protection), pol.min_n,
+                                     intervals=intervals, truth=False)
+        code = np.zeros(space.size, dtype=np.int8)
+        if status is not None and DISPLAY_COLUMN in frame.columns:
+            shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy()
+            coded = status == "top_bottom"
+            code[flat[coded & np.char.startswith(shown.astype(str), "<")]] = rates.LOW
+            code[flat[coded & np.char.startswith(shown.astype(str), ">")]] = rates.HIGH
+        lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
+        upper = np.where(den_hidden, np.inf, upper)
+        lower = np.where(den_hidden, 0.0, lower)
+        results[numerator] = audit(space, num, num_hidden,
+                                   np.where(num_hidden, EXACT, NONE).astype(np.int8), pol.min_n,
+                                   lower, upper, intervals=intervals, truth=False)
+    return TableAudit(space, results)
+
+
+def _mark(space: CellSpace, flat: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = np.zeros(space.size, dtype=bool)
+    out[flat[rows]] = True
+    return out
+
+
+def _published(space: CellSpace, frame: pd.DataFrame, flat: np.ndarray,
+               column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(dense published values, hidden mask) for a measure whose hidden cells are empty."""
+    if column not in frame.columns:
+        raise DisclosureError(f"table has no measure column {column!r}")
+    raw = pd.to_numeric(frame[column], errors="coerce")
+    missing = raw.isna().to_numpy()
+    shown = frame.loc[~missing, column]
+    measure(pd.DataFrame({column: shown}), column)  # validates the published numbers
+    values = dense(space, flat, np.where(missing, 0, raw.fillna(0).to_numpy()).astype(np.int64))
+    hidden = np.zeros(space.size, dtype=bool)
+    hidden[flat[missing]] = True
+    return values, hidden
+
+
+__all__ = ["THRESHOLD", "SuppressionResult", "TableAudit", "audit_table", "suppress_table"]

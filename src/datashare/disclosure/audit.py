@@ -1,0 +1,283 @@
+"""The LP audit: what an attacker can infer about each suppressed cell from what is published.
+
+For a suppressed cell the feasible values, given every published cell, every relation and
+non-negativity (plus any published bounds, e.g. a top/bottom-coded numerator), form an
+interval [min, max]. Rules:
+
+* ``threshold``: max >= the policy's minimum N (the cell cannot be proven small); this also
+  makes min < max, so the cell is not exact either;
+* ``exact``: max > min (the cell cannot be derived exactly).
+
+Scale: only relations that touch suppressed cells matter, and suppressed cells fall into
+independent connected components (cells linked by shared relations), solved in batches.
+Most cells are certified without a dedicated LP: one solve that pushes every target towards
+its goal at once gives a feasible point, and any cell that reaches its goal there is proven
+protected (a feasible point is a witness). Only cells left over get their own max/min LP,
+which is also how failures get their exact interval. With ``intervals=True`` every
+suppressed cell gets its exact [min, max] (two LPs each; for reports on small tables).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from datashare.disclosure.errors import DisclosureError
+from datashare.disclosure.lp import INF, BatchLP
+from datashare.disclosure.table import CellSpace
+
+NONE, EXACT, THRESHOLD = 0, 1, 2
+TOL = 1e-5
+BATCH_COLS = 40_000  # components are packed into LPs of about this many variables
+
+
+@dataclass
+class Failure:
+    cell: int
+    value: int
+    low: float
+    high: float
+    rule: str
+
+
+@dataclass
+class AuditResult:
+    suppressed: int
+    targets: int
+    components: int
+    largest_component: int
+    lp_solves: int
+    seconds: float
+    failures: list[Failure] = field(default_factory=list)
+    intervals: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "suppressed_cells": self.suppressed,
+            "protected_cells_checked": self.targets,
+            "components": self.components,
+            "largest_component": self.largest_component,
+            "lp_solves": self.lp_solves,
+            "seconds": round(self.seconds, 3),
+            "failures": len(self.failures),
+            "passed": self.ok,
+        }
+
+
+def components(space: CellSpace, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(suppressed cells, component label of each, number of components)."""
+    cells = np.flatnonzero(suppressed)
+    pos = np.full(space.size, -1, dtype=np.int64)
+    pos[cells] = np.arange(len(cells))
+    hit = suppressed[space.cells]
+    e_cell = pos[space.cells[hit]]
+    e_rel = space.entry_rel[hit]
+    same = e_rel[1:] == e_rel[:-1]  # consecutive suppressed members of one relation
+    a, b = e_cell[:-1][same], e_cell[1:][same]
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(len(cells), len(cells)))
+    n, labels = connected_components(graph, directed=False)
+    return cells, labels, int(n)
+
+
+def audit(
+    space: CellSpace,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    rule: np.ndarray,
+    threshold: int,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    intervals: bool = False,
+    only: np.ndarray | None = None,
+    truth: bool = True,
+    diagnose: bool = True,
+) -> AuditResult:
+    """Audit ``suppressed`` cells; ``rule`` (per cell: NONE/EXACT/THRESHOLD) says which must hold.
+
+    ``only`` (a cell mask) restricts the targets checked (the engine's repair loop re-checks
+    only cells not yet proven; adding suppression never weakens a proof).
+    ``diagnose=False`` skips the per-cell LPs: cells the batched rounds could not prove are
+    reported as failures without an interval (the engine's repair loop only needs to know
+    which cells to cover more; the final audit always diagnoses).
+    ``truth=False`` is the publisher-side audit: suppressed values are unknown (``values`` is
+    read only at published cells) and a feasible point found by the LP stands in for them.
+    """
+    start = time.perf_counter()
+    cells, labels, n_comp = components(space, suppressed)
+    target_mask = suppressed & (rule != NONE)
+    if only is not None:
+        target_mask &= only
+    result = AuditResult(
+        suppressed=len(cells),
+        targets=int(target_mask.sum()),
+        components=n_comp,
+        largest_component=int(np.bincount(labels).max()) if len(cells) else 0,
+        lp_solves=0,
+        seconds=0.0,
+    )
+    if not len(cells):
+        result.seconds = time.perf_counter() - start
+        return result
+    lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
+    hi = np.full(space.size, INF) if upper is None else upper.astype(np.float64)
+    # Only components holding a target (or every component, for full intervals) need an LP.
+    wanted = target_mask[cells] if not intervals else np.ones(len(cells), dtype=bool)
+    comps_needed = np.unique(labels[wanted])
+    need = np.zeros(n_comp, dtype=bool)
+    need[comps_needed] = True
+    keep = need[labels]
+    cells, labels = cells[keep], labels[keep]
+    order = np.argsort(labels, kind="stable")
+    cells, labels = cells[order], labels[order]
+    # The published part of every relation, computed once: sum(coef * published value).
+    pub_sums = space.relation_sums(np.where(suppressed, 0, values))
+    for batch in _batches(labels):
+        _audit_batch(
+            space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
+            target_mask, intervals, truth, diagnose, result,
+        )
+    result.failures.sort(key=lambda f: f.cell)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _batches(labels: np.ndarray) -> list[slice]:
+    """Cut the label-sorted cells into slices of whole components, about BATCH_COLS each."""
+    bounds = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(labels)]])
+    out: list[slice] = []
+    s = 0
+    for e in ends:
+        if e - s >= BATCH_COLS:
+            out.append(slice(s, int(e)))
+            s = int(e)
+    if s < len(labels):
+        out.append(slice(s, len(labels)))
+    del starts
+    return out
+
+
+def _build(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray,
+           lo: np.ndarray, hi: np.ndarray) -> BatchLP:
+    in_batch = np.zeros(space.size, dtype=bool)
+    in_batch[cells] = True
+    hit = in_batch[space.cells]
+    e_cells = space.cells[hit]
+    e_coef = space.coef[hit]
+    rel_ids, rows = np.unique(space.entry_rel[hit], return_inverse=True)
+    cols = np.searchsorted(cells, e_cells)
+    # Right-hand side from the published members only: sum(coef * x_suppressed) equals
+    # minus the published part, so the model never reads a suppressed value.
+    rhs = -pub_sums[rel_ids].astype(np.float64)
+    return BatchLP(len(cells), rows, cols, e_coef.astype(np.float64), rhs, lo[cells], hi[cells])
+
+
+def _audit_batch(
+    space: CellSpace,
+    values: np.ndarray,
+    pub_sums: np.ndarray,
+    cells: np.ndarray,
+    rule: np.ndarray,
+    threshold: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    target_mask: np.ndarray,
+    intervals: bool,
+    truth: bool,
+    diagnose: bool,
+    result: AuditResult,
+) -> None:
+    cells = np.sort(cells)
+    model = _build(space, pub_sums, cells, lo, hi)
+    if truth:
+        v = values[cells].astype(np.float64)
+    else:
+        status, _, v = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
+        if status != "optimal":
+            raise DisclosureError(f"the published table is infeasible ({status}): it does not add up")
+    r = rule[cells]
+    targets = np.flatnonzero(target_mask[cells])
+    # Goal per target: threshold cells (true value below T) must be able to reach T, which also
+    # makes min < max; exact cells must move off a feasible value (the truth), up or down.
+    goal = np.where(r == THRESHOLD, float(threshold), v + 1)
+    proven = np.zeros(len(cells), dtype=bool)
+
+    def harvest(x: np.ndarray) -> None:
+        if not len(x):
+            return
+        up = x[targets] >= goal[targets] - TOL
+        moved = np.abs(x[targets] - v[targets]) >= TOL
+        ok = np.where(r[targets] == THRESHOLD, up, moved)
+        proven[targets[ok]] = True
+
+    # Rounds of "push every unproven target at once", capped at the goal so the objective
+    # is bounded and one cell cannot soak up all the slack; repeat while rounds keep proving
+    # a good share of what is left (targets compete for the same slack, so each round frees
+    # some), then flip exact cells downwards.
+    for _ in range(30):
+        todo = targets[~proven[targets]]
+        if not len(todo):
+            break
+        model.set_bounds(todo, np.minimum(model.lower[todo], goal[todo]),
+                         np.minimum(model.upper[todo], goal[todo]))
+        _, _, x = model.maximize(todo, np.ones(len(todo)))
+        model.reset_bounds(todo)
+        harvest(x)
+        gained = int(proven[todo].sum())
+        # With per-cell LPs to follow, stop at diminishing returns (warm-started single-cell
+        # solves are cheaper then); without them, keep going while anything is gained, since
+        # whatever stays unproven is treated as failing and gets more suppression.
+        if gained < (max(1, len(todo) // 4) if diagnose or intervals else 1):
+            break
+    todo = targets[~proven[targets]]
+    todo = todo[r[todo] == EXACT]
+    if len(todo):
+        model.set_bounds(todo, np.maximum(model.lower[todo], v[todo] - 1), model.upper[todo])
+        _, _, x = model.maximize(todo, -np.ones(len(todo)))
+        model.reset_bounds(todo)
+        harvest(x)
+    # What is left gets its own LPs, which also give failures their exact interval.
+    singles = targets[~proven[targets]]
+    if not diagnose and not intervals:
+        for i in singles:
+            result.failures.append(Failure(int(cells[i]), int(v[i]), float("nan"), float("nan"),
+                                           "threshold" if r[i] == THRESHOLD else "exact"))
+        result.lp_solves += model.solves
+        return
+    every = np.arange(len(cells)) if intervals else singles
+    if len(every):
+        model.prefer_warm_start()
+    for i in every:
+        if proven[i] and not intervals:
+            continue  # proven meanwhile by another cell's solution
+        one = np.array([i])
+        s_hi, hi_val, x = model.maximize(one, np.ones(1))
+        harvest(x)
+        if s_hi == "unbounded":
+            proven[i] = True  # max is infinite and a feasible (true) value exists
+        elif s_hi != "optimal":
+            proven[i] = False  # a solver failure never counts as proof
+        if proven[i] and not intervals:
+            continue
+        _, neg_lo, x2 = model.maximize(one, -np.ones(1))
+        harvest(x2)
+        lo_val = -neg_lo
+        if s_hi not in ("optimal", "unbounded"):
+            proven[i] = False
+        if intervals:
+            result.intervals[int(cells[i])] = (lo_val, hi_val)
+        if target_mask[cells[i]] and not proven[i]:
+            result.failures.append(
+                Failure(int(cells[i]), int(v[i]), lo_val, hi_val,
+                        "threshold" if r[i] == THRESHOLD else "exact")
+            )
+    result.lp_solves += model.solves

@@ -1,0 +1,146 @@
+"""Complementary suppression: hide more cells so no primary cell can be recovered or bounded.
+
+The heuristic works on the relations (parent = sum of a partition, within every combination of
+the other dimensions). A relation holding exactly one suppressed cell gives that cell away
+by subtraction, so each such "singleton" relation gets a partner hidden: the cheapest other
+member by value that can absorb the primary's needed movement (value >= need), preferring a
+cell that is itself in another singleton relation (one cell then fixes two relations, which is
+how rectangles / hypercubes form). Dimensions take turns so partners picked in one dimension
+are seen before the next picks, and the whole pass repeats to a fixed point. The LP audit then
+checks every primary; cells that still fail get more cover from their own relations, and the
+loop repeats until the audit passes. The audit, not the heuristic, is the proof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from datashare.disclosure.table import CellSpace
+
+SHORT = 1e9  # penalty: a partner too small to absorb the needed movement
+ZERO = 1e15  # penalty: a zero cell (cannot move down), used only when nothing else exists
+
+
+@dataclass
+class Cover:
+    suppressed: np.ndarray  # bool per cell
+    via: np.ndarray  # int per cell: dimension whose relation made it complementary, -1 otherwise
+    need: np.ndarray  # float per cell: movement it must be able to absorb
+
+
+def start_cover(primary: np.ndarray, need: np.ndarray) -> Cover:
+    return Cover(primary.copy(), np.full(len(primary), -1, dtype=np.int16),
+                 np.where(primary, need, 0.0))
+
+
+def close_singletons(space: CellSpace, values: np.ndarray, cover: Cover,
+                     blocked: np.ndarray | None = None,
+                     threshold_target: np.ndarray | None = None, threshold: int = 0) -> int:
+    """Add partners until no relation is deficient; returns the number of cells added.
+
+    A relation is deficient when it holds exactly one suppressed cell (subtraction gives it
+    away), or when its total is published and a threshold-protected child cannot reach the
+    threshold inside it: the suppressed children's values sum to less than it, so the child
+    is provably small whatever the other relations allow.
+    """
+    added = 0
+    val = values.astype(np.float64)
+    ndim = len(space.shape)
+    first = space.ptr[:-1]
+    child = space.coef < 0
+    while True:
+        progress = 0
+        any_deficient = False
+        for d in range(ndim):
+            s = cover.suppressed
+            e_sup = s[space.cells]
+            count = np.add.reduceat(e_sup.astype(np.int32), first)
+            deficient = count == 1
+            need_rel = np.zeros(space.n_relations)
+            if threshold_target is not None and threshold > 0:
+                sup_child = e_sup & child
+                s_r = np.add.reduceat(np.where(sup_child, val[space.cells], 0.0), first)
+                has_t = np.add.reduceat((sup_child & threshold_target[space.cells]).astype(np.int32),
+                                        first) > 0
+                short = has_t & ~s[space.cells[first]] & (s_r < threshold)
+                need_rel = np.where(short, threshold - s_r, 0.0)
+                deficient |= short
+            if not deficient.any():
+                return added + progress
+            any_deficient = True
+            mine = deficient & (space.rel_dim == d)
+            if not mine.any():
+                continue
+            # How many deficient relations each cell sits in: a partner there fixes both.
+            bonus = np.bincount(space.cells[deficient[space.entry_rel]], minlength=space.size)
+            sel = mine[space.entry_rel]
+            e_cell = space.cells[sel]
+            e_rel = space.entry_rel[sel]
+            e_s = s[e_cell]
+            lone = np.bincount(e_rel, weights=np.where(e_s, cover.need[e_cell], 0.0),
+                               minlength=space.n_relations)
+            need_rel = np.where(count == 1, np.maximum(lone, need_rel), need_rel)
+            need_e = need_rel[e_rel]
+            v = val[e_cell]
+            score = np.where(v >= need_e, v, v + SHORT)
+            score = np.where(v > 0, score, ZERO)
+            score = score / (1.0 + bonus[e_cell])
+            score[e_s] = np.inf
+            if blocked is not None:
+                score[blocked[e_cell]] = np.inf
+            order = np.lexsort((score, e_rel))
+            head = np.ones(len(order), dtype=bool)
+            head[1:] = e_rel[order][1:] != e_rel[order][:-1]
+            pick = order[head]
+            pick = pick[np.isfinite(score[pick])]
+            chosen = e_cell[pick]
+            new = ~cover.suppressed[chosen]
+            chosen, pick = chosen[new], pick[new]
+            if len(chosen):
+                cover.suppressed[chosen] = True
+                cover.via[chosen] = d
+                cover.need[chosen] = np.maximum(cover.need[chosen], need_e[pick])
+                progress += len(np.unique(chosen))
+        added += progress
+        if not progress or not any_deficient:
+            return added
+
+
+def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.ndarray,
+              blocked: np.ndarray | None = None, hops: int = 1) -> int:
+    """For each failing cell, hide the cheapest unsuppressed cell near it.
+
+    ``hops=1`` looks in the failing cell's own relations; each extra hop also looks in the
+    relations of the suppressed cells that share a relation with it (when its own relations
+    are already fully hidden, the missing slack is further away).
+    """
+    added = 0
+    for cell in failing:
+        sources = np.array([cell])
+        for _ in range(hops - 1):
+            near = space.cells[np.isin(space.entry_rel, space.entry_rel[np.isin(space.cells, sources)])]
+            sources = np.unique(near[cover.suppressed[near]])
+        mine = np.unique(space.entry_rel[np.isin(space.cells, sources)])
+        sel = np.isin(space.entry_rel, mine)
+        e_cell = space.cells[sel]
+        e_rel = space.entry_rel[sel]
+        need = cover.need[cell]
+        val = values[e_cell].astype(np.float64)
+        score = np.where(val >= need, val, val + SHORT)
+        score = np.where(val > 0, score, ZERO)
+        score[cover.suppressed[e_cell]] = np.inf
+        if blocked is not None:
+            score[blocked[e_cell]] = np.inf
+        if not np.isfinite(score).any():
+            continue
+        k = int(np.argmin(score))
+        c = int(e_cell[k])
+        if cover.suppressed[c]:
+            continue
+        cover.suppressed[c] = True
+        cover.via[c] = space.rel_dim[e_rel[k]]
+        cover.need[c] = max(cover.need[c], need)
+        added += 1
+    return added

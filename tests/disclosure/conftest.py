@@ -1,0 +1,78 @@
+"""Small hand-checkable tables and a random-table strategy shared by the disclosure tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pandas as pd
+from hypothesis import strategies as st
+
+
+def table_from_records(records: list[dict[str, str]], spec: dict[str, Any]) -> pd.DataFrame:
+    """Aggregate unit records into every cell of ``spec`` (so all partitions add up).
+
+    A record names a leaf of each single-partition dimension and, for the overlapping
+    ``student_group`` dimension, one child per partition.
+    """
+    def ancestors(dim: str, code: str) -> list[str]:
+        out = [code]
+        parents = {c: p for p, parts in spec[dim].items() for kids in parts.values() for c in kids}
+        while out[-1] in parents:
+            out.append(parents[out[-1]])
+        return out
+
+    counts: dict[tuple[str, str, str], int] = {}
+    for rec in records:
+        orgs = ancestors("organization", rec["organization"])
+        grades = ancestors("grade", rec["grade"])
+        groups = ["All Students", *(rec[k] for k in rec if k.startswith("part:"))]
+        for key in itertools.product(orgs, groups, grades):
+            counts[key] = counts.get(key, 0) + 1
+    rows = [
+        {"organization": o, "student_group": g, "grade": k, "count": n}
+        for (o, g, k), n in sorted(counts.items())
+    ]
+    return pd.DataFrame(rows, columns=["organization", "student_group", "grade", "count"])
+
+
+@st.composite
+def random_tables(draw: st.DrawFn) -> tuple[pd.DataFrame, dict[str, Any]]:
+    n_districts = draw(st.integers(1, 3))
+    org: dict[str, Any] = {"ST": {"districts": [f"D{d}" for d in range(n_districts)]}}
+    schools: list[str] = []
+    for d in range(n_districts):
+        kids = [f"S{d}{s}" for s in range(draw(st.integers(1, 3)))]
+        org[f"D{d}"] = {"schools": kids}
+        schools += kids
+    parts = {
+        f"p{i}": [f"g{i}{j}" for j in range(draw(st.integers(2, 3)))]
+        for i in range(draw(st.integers(1, 3)))
+    }
+    grades = [f"G{k}" for k in range(draw(st.integers(2, 3)))]
+    spec = {
+        "organization": org,
+        "student_group": {"All Students": parts},
+        "grade": {"All Grades": {"grades": grades}},
+    }
+    n = draw(st.integers(1, 120))
+    records = []
+    for _ in range(n):
+        rec = {
+            "organization": draw(st.sampled_from(schools)),
+            "grade": draw(st.sampled_from(grades)),
+        }
+        for name, kids in parts.items():
+            # Skewed draws make small cells common, which is what the engine must handle.
+            rec[f"part:{name}"] = kids[draw(st.sampled_from([0, 0, 0, 1, len(kids) - 1]))]
+        records.append(rec)
+    return table_from_records(records, spec), spec
+
+
+SMALL_SPEC: dict[str, Any] = {
+    "organization": {"WA": {"districts": ["D1", "D2"]}, "D1": {"schools": ["S1", "S2"]},
+                     "D2": {"schools": ["S3"]}},
+    "student_group": {"All Students": {"gender": ["Female", "Male"],
+                                       "income": ["Low Income", "Not Low Income"]}},
+    "grade": {"All Grades": {"grades": ["3", "4"]}},
+}
