@@ -111,14 +111,18 @@ def _duck(args: argparse.Namespace, unsorted: bool) -> dict[str, Any]:
         con.register("crosswalk", crosswalk)
     else:
         con.execute(f"CREATE TEMP TABLE crosswalk AS {sql.population_sql(spec, mapping)}")
+    files: dict[str, float] = {}
     for f in spec.files:
         q = sql.file_query(spec, mapping, f)
         query = q.unsorted_sql if unsorted else q.copy_sql
+        t1 = time.monotonic()
         row = con.execute(f"COPY ({query}) TO '{out / (f + '.parquet')}' ({PARQUET})").fetchone()
+        files[f] = time.monotonic() - t1
         rows[f] = int(row[0]) if row else 0
     seconds = time.monotonic() - t0
     return {
         "seconds": seconds,
+        "files": files,
         "rows": rows,
         "bytes": sum(p.stat().st_size for p in out.glob("*.parquet")),
     }
@@ -247,6 +251,11 @@ def main() -> int:
     print(
         f"  (join without the RID sort  {unsorted['seconds']:8.2f} s   ratio {unsorted['seconds'] / copy['seconds']:.2f}x: what the sort costs)"
     )
+    print("  per file: floor / unsorted join / sorted extract")
+    for f in rows:
+        print(
+            f"    {f:<26}{copy['files'][f]:8.2f} s {unsorted['files'][f]:8.2f} s {t['parquet:' + f]:8.2f} s"
+        )
     print(f"CSV                           {t['csv']:8.2f} s")
     for fmt in args.formats:
         print(f"{fmt:<30}{t[fmt]:8.2f} s")

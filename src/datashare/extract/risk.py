@@ -58,10 +58,15 @@ def report(
     by_file: dict[str, list[str]] = {}
     for qi in spec.quasi_identifiers:
         by_file.setdefault(elements.get(qi).file, []).append(qi)
+    spine_cols: list[str] = []
     if "enrollment" in spec.files:
         # Enrollment is the spine: one profile per enrolled student-year. Records of other
         # files in a year without enrollment fall back to the student's smallest group.
-        base = f"SELECT DISTINCT rid, school_year FROM {pq('enrollment')}"
+        # Its own quasi-identifiers are aggregated in the same pass that finds the
+        # student-years (one read and one aggregation of the largest file, not two and a join).
+        spine_cols = by_file.pop("enrollment", [])
+        cols = "".join(f", min({c}) AS {c}" for c in spine_cols)
+        base = f"SELECT rid, school_year{cols} FROM {pq('enrollment')} GROUP BY rid, school_year"
     elif yearly:
         base = " UNION ".join(f"SELECT rid, school_year FROM {pq(f)}" for f in yearly)
     else:
@@ -114,15 +119,19 @@ def report(
         "smaller_than_10": groups[2],
         "smallest": groups[3],
     }
+    # Each student's smallest group, computed once for every file that needs it.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE risk_student AS SELECT rid, min(size) AS size FROM risk_size GROUP BY rid"
+    )
     for f in spec.files:
         if elements.FILES_BY_ID[f].yearly:
             sizes = (
                 f"SELECT r.rid, coalesce(s.size, m.size) AS size FROM {pq(f)} r "
                 "LEFT JOIN risk_size s USING (rid, school_year) "
-                "LEFT JOIN (SELECT rid, min(size) AS size FROM risk_size GROUP BY rid) m ON m.rid = r.rid"
+                "LEFT JOIN risk_student m ON m.rid = r.rid"
             )
         else:
-            sizes = f"SELECT r.rid, s.size FROM {pq(f)} r LEFT JOIN (SELECT rid, min(size) AS size FROM risk_size GROUP BY rid) s USING (rid)"
+            sizes = f"SELECT r.rid, s.size FROM {pq(f)} r LEFT JOIN risk_student s USING (rid)"
         row = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE size < 5), count(*) FILTER (WHERE size < 10) FROM ({sizes})"
         ).fetchone()
