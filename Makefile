@@ -16,8 +16,13 @@ help:
 	@echo "make test   set up, then ruff, mypy, import contracts and the whole pytest suite"
 
 .tools/bin/uv:
-	python3 -m venv .tools
-	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+	@# Debian without python3-venv: fall back to pip --target (uv's wheel carries the binary).
+	if python3 -m venv .tools 2>/dev/null && [ -x .tools/bin/pip ]; then \
+	  .tools/bin/pip install --quiet uv==$(UV_VERSION); \
+	else \
+	  rm -rf .tools && python3 -m pip install --quiet --target .tools/lib uv==$(UV_VERSION) && \
+	  mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv; \
+	fi
 
 $(BIN)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --frozen --extra spark
