@@ -32,6 +32,7 @@ from datashare.disclosure.table import CellSpace
 
 NONE, EXACT, THRESHOLD = 0, 1, 2
 TOL = 1e-5
+FEAS_TOL = 1e-5  # a stored point must satisfy every relation and bound this closely
 BATCH_COLS = 40_000  # components are packed into LPs of about this many variables
 
 
@@ -52,6 +53,7 @@ class AuditResult:
     largest_component: int
     lp_solves: int
     seconds: float
+    witnessed: int = 0  # targets proven by a re-verified feasible point (no new LP)
     failures: list[Failure] = field(default_factory=list)
     intervals: dict[int, tuple[float, float]] = field(default_factory=dict)
 
@@ -66,10 +68,58 @@ class AuditResult:
             "components": self.components,
             "largest_component": self.largest_component,
             "lp_solves": self.lp_solves,
+            "proven_by_stored_points": self.witnessed,
             "seconds": round(self.seconds, 3),
             "failures": len(self.failures),
             "passed": self.ok,
         }
+
+
+@dataclass
+class Witness:
+    """A feasible point of an audit LP: values for ``cells`` (suppressed then), truth elsewhere."""
+
+    cells: np.ndarray
+    x: np.ndarray
+
+
+def verify_witnesses(
+    space: CellSpace,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    rule: np.ndarray,
+    threshold: int,
+    witnesses: list[Witness],
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cells proven by a stored feasible point that is still feasible for ``suppressed``.
+
+    A point found while fewer cells were hidden stays feasible when more are: the newly hidden
+    cells keep their true values, so every relation still adds up and every bound holds. This
+    is checked here rather than assumed: each point must hide only cells that are suppressed
+    now, satisfy every relation and bound (to the LP's tolerance), and reach the goal, which
+    makes it a feasible point of the final audit's LP, i.e. the same proof that LP would give.
+    """
+    proven = np.zeros(space.size, dtype=bool)
+    lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
+    hi = np.full(space.size, INF) if upper is None else upper.astype(np.float64)
+    base = values.astype(np.float64)
+    for w in witnesses:
+        if not suppressed[w.cells].all():
+            continue
+        if (w.x < lo[w.cells] - FEAS_TOL).any() or (w.x > hi[w.cells] + FEAS_TOL).any():
+            continue
+        point = base.copy()
+        point[w.cells] = w.x
+        if np.abs(space.relation_sums(point)).max(initial=0.0) > FEAS_TOL:
+            continue
+        r = rule[w.cells]
+        up = w.x >= threshold - TOL
+        moved = np.abs(w.x - base[w.cells]) >= TOL
+        ok = np.where(r == THRESHOLD, up, np.where(r == EXACT, moved, False))
+        proven[w.cells[ok]] = True
+    return proven
 
 
 def components(space: CellSpace, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -99,6 +149,7 @@ def audit(
     only: np.ndarray | None = None,
     truth: bool = True,
     diagnose: bool = True,
+    witnesses: list[Witness] | None = None,
 ) -> AuditResult:
     """Audit ``suppressed`` cells; ``rule`` (per cell: NONE/EXACT/THRESHOLD) says which must hold.
 
@@ -109,6 +160,8 @@ def audit(
     which cells to cover more; the final audit always diagnoses).
     ``truth=False`` is the publisher-side audit: suppressed values are unknown (``values`` is
     read only at published cells) and a feasible point found by the LP stands in for them.
+    ``witnesses`` (a list, with ``truth=True``) collects every feasible point that proved a
+    cell, for ``verify_witnesses`` to re-check against a later, larger pattern.
     """
     start = time.perf_counter()
     cells, labels, n_comp = components(space, suppressed)
@@ -143,6 +196,7 @@ def audit(
         _audit_batch(
             space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
             target_mask, intervals, truth, diagnose, result,
+            witnesses if truth else None,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
@@ -195,6 +249,7 @@ def _audit_batch(
     truth: bool,
     diagnose: bool,
     result: AuditResult,
+    witnesses: list[Witness] | None = None,
 ) -> None:
     cells = np.sort(cells)
     model = _build(space, pub_sums, cells, lo, hi)
@@ -217,6 +272,8 @@ def _audit_batch(
         up = x[targets] >= goal[targets] - TOL
         moved = np.abs(x[targets] - v[targets]) >= TOL
         ok = np.where(r[targets] == THRESHOLD, up, moved)
+        if witnesses is not None and (ok & ~proven[targets]).any():
+            witnesses.append(Witness(cells, x.copy()))
         proven[targets[ok]] = True
 
     # Rounds of "push every unproven target at once", capped at the goal so the objective

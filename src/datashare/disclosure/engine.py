@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, audit
+from datashare.disclosure.audit import (
+    EXACT,
+    NONE,
+    THRESHOLD,
+    AuditResult,
+    Witness,
+    audit,
+    verify_witnesses,
+)
 from datashare.disclosure.secondary import Cover, close_singletons, reinforce, start_cover
 from datashare.disclosure.table import CellSpace
 
@@ -54,10 +62,11 @@ def protect(
     pending = primary & (rule != NONE)
     rounds = 0
     hops = 1
+    witnesses: list[Witness] = []
     while True:
         t1 = time.perf_counter()
         result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
-                       only=pending, diagnose=False)
+                       only=pending, diagnose=False, witnesses=witnesses)
         t_audit += time.perf_counter() - t1
         if result.ok:
             break
@@ -70,7 +79,7 @@ def protect(
             # prove them (ask the per-cell LPs), or the slack is further away (widen).
             t1 = time.perf_counter()
             result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
-                           only=pending, diagnose=True)
+                           only=pending, diagnose=True, witnesses=witnesses)
             t_audit += time.perf_counter() - t1
             if result.ok:
                 break
@@ -90,7 +99,17 @@ def protect(
     final: AuditResult | None = None
     if run_audit:
         t3 = time.perf_counter()
-        final = audit(space, values, cover.suppressed, rule, threshold, lower, upper)
+        # The final proof: every feasible point that proved a cell during repair is checked
+        # against the final pattern (verify_witnesses); only cells without a still-valid point
+        # go back to the LPs.
+        targets = cover.suppressed & (rule != NONE)
+        reused = verify_witnesses(space, values, cover.suppressed, rule, threshold, witnesses,
+                                  lower, upper) & targets
+        final = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
+                      only=targets & ~reused)
+        final.targets += int(reused.sum())
+        final.witnessed = int(reused.sum())
+        final.seconds = time.perf_counter() - t3
         timings["audit"] = time.perf_counter() - t3
     return Protected(cover, primary, rule, final if run_audit else None, rounds, timings)
 
