@@ -34,6 +34,8 @@ from datashare.disclosure.table import CellSpace
 NONE, EXACT, THRESHOLD = 0, 1, 2
 TOL = 1e-5
 FEAS_TOL = 1e-5  # a stored point must satisfy every relation and bound this closely
+LOCAL_HOPS = (2, 4)  # neighbourhood sizes (relations away) tried before the whole component
+LOCAL_SHARE = 20  # local LPs first when targets are fewer than 1/LOCAL_SHARE of hidden cells
 BATCH_COLS = 40_000  # components are packed into LPs of about this many variables
 
 
@@ -56,6 +58,7 @@ class AuditResult:
     seconds: float
     witnessed: int = 0  # targets proven by a re-verified feasible point (no new LP)
     certified: int = 0  # targets proven by a hypercube of suppressed cells (no LP)
+    local: int = 0  # targets proven by an LP over hidden cells near them (see LOCAL_HOPS)
     failures: list[Failure] = field(default_factory=list)
     intervals: dict[int, tuple[float, float]] = field(default_factory=dict)
 
@@ -72,6 +75,7 @@ class AuditResult:
             "lp_solves": self.lp_solves,
             "proven_by_stored_points": self.witnessed,
             "proven_by_hypercubes": self.certified,
+            "proven_by_local_lps": self.local,
             "seconds": round(self.seconds, 3),
             "failures": len(self.failures),
             "passed": self.ok,
@@ -194,6 +198,25 @@ def audit(
         target_mask = target_mask.copy()
         target_mask[todo[done]] = False
         result.certified = int(done.sum())
+    if truth and not intervals and 0 < target_mask.sum() * LOCAL_SHARE < len(cells):
+        # Few targets in a big component (the repair loop's re-checks): first an LP over the
+        # hidden cells a few relations away from them, every other hidden cell held at its
+        # true value. Its feasible points are feasible points of the whole component, so a
+        # cell it proves is proven; the rest go to the whole component below.
+        target_mask = target_mask.copy()
+        for hops in LOCAL_HOPS:
+            todo = np.flatnonzero(target_mask)
+            if not len(todo):
+                break
+            near = _neighbourhood(space, suppressed, todo, hops)
+            inside = np.zeros(space.size, dtype=bool)
+            inside[near] = True
+            outside = space.relation_sums(np.where(inside, 0, values))
+            proven = _audit_batch(space, values, outside, near, rule, threshold, lo, hi,
+                                  target_mask, False, True, False, result, witnesses,
+                                  prove_only=True)
+            target_mask[proven] = False
+            result.local += len(proven)
     # Only components holding a target (or every component, for full intervals) need an LP.
     wanted = target_mask[cells] if not intervals else np.ones(len(cells), dtype=bool)
     comps_needed = np.unique(labels[wanted])
@@ -214,6 +237,22 @@ def audit(
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _neighbourhood(space: CellSpace, suppressed: np.ndarray, start: np.ndarray,
+                   hops: int) -> np.ndarray:
+    """Hidden cells reachable from ``start`` through at most ``hops`` shared relations."""
+    reached = np.zeros(space.size, dtype=bool)
+    reached[start] = True
+    hidden_entry = suppressed[space.cells]
+    for _ in range(hops):
+        rels = np.zeros(space.n_relations, dtype=bool)
+        rels[space.entry_rel[reached[space.cells]]] = True
+        grow = space.cells[rels[space.entry_rel] & hidden_entry]
+        if reached[grow].all():
+            break
+        reached[grow] = True
+    return np.flatnonzero(reached)
 
 
 def _batches(labels: np.ndarray) -> list[slice]:
@@ -263,7 +302,10 @@ def _audit_batch(
     diagnose: bool,
     result: AuditResult,
     witnesses: list[Witness] | None = None,
-) -> None:
+    prove_only: bool = False,
+) -> np.ndarray:
+    """Audit one batch; returns the target cells proven. ``prove_only`` (an LP over part of
+    a component, the rest held at true values): look for proofs, report no failures."""
     cells = np.sort(cells)
     model = _build(space, pub_sums, cells, lo, hi)
     if truth:
@@ -308,6 +350,9 @@ def _audit_batch(
         # whatever stays unproven is treated as failing and gets more suppression.
         if gained < (max(1, len(todo) // 4) if diagnose or intervals else 1):
             break
+    if prove_only:
+        result.lp_solves += model.solves
+        return cells[targets[proven[targets]]]
     todo = targets[~proven[targets]]
     todo = todo[r[todo] == EXACT]
     if len(todo):
@@ -322,7 +367,7 @@ def _audit_batch(
             result.failures.append(Failure(int(cells[i]), int(v[i]), float("nan"), float("nan"),
                                            "threshold" if r[i] == THRESHOLD else "exact"))
         result.lp_solves += model.solves
-        return
+        return cells[targets[proven[targets]]]
     every = np.arange(len(cells)) if intervals else singles
     if len(every):
         model.prefer_warm_start()
@@ -351,3 +396,4 @@ def _audit_batch(
                         "threshold" if r[i] == THRESHOLD else "exact")
             )
     result.lp_solves += model.solves
+    return cells[targets[proven[targets]]]
