@@ -63,6 +63,7 @@ def protect(
     rounds = 0
     hops = 1
     witnesses: list[Witness] = []
+    last_failing = np.zeros(0, dtype=np.int64)
     while True:
         t1 = time.perf_counter()
         result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
@@ -74,6 +75,12 @@ def protect(
         rounds += 1
         t2 = time.perf_counter()
         added = reinforce(space, values, cover, failing, blocked, hops)
+        # A cell that failed last round too gets a second cell at once: one at a time, a few
+        # stubborn cells kept the loop (and a whole-component LP per round) going.
+        again = failing[np.isin(failing, last_failing)]
+        if added and len(again):
+            added += reinforce(space, values, cover, again, blocked, hops)
+        last_failing = failing
         if not added:
             # Nothing left to hide next to them: either the batched rounds merely failed to
             # prove them (ask the per-cell LPs), or the slack is further away (widen).
