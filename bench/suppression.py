@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,43 @@ def audit_pattern(spec: dict, frame, suppressed_rows: np.ndarray, threshold: int
     return audit(space, values, hidden, rule, threshold)
 
 
+def run_size(size: int, args: argparse.Namespace, methods: list[str], opt_max: int,
+             threshold: int) -> None:
+    frame, spec = make_table(size, args.seed)
+    t0 = time.perf_counter()
+    result = suppress_table(frame, spec, count="count", policy="ospi")
+    ds_seconds = time.perf_counter() - t0
+    status = result.table["suppression"].to_numpy()
+    primary_rows = status == "primary"
+    ds_second = int((status == "complementary").sum())
+    ds_fail = len(result.audit.failures()) if result.audit else -1
+    line = (f"{len(frame):>9} {int(primary_rows.sum()):>8} | {ds_seconds:>11.2f} "
+            f"{ds_second:>7} {ds_fail:>4} |")
+    ran = False
+    for method in methods:
+        if method == "OPT" and len(frame) > opt_max:
+            continue
+        from tau import run_tau_isolated
+
+        run = run_tau_isolated(frame, spec, primary_rows, threshold, method,
+                               timeout=args.tau_timeout)
+        ran = True
+        if run.error:
+            print(f"{line} {method:>10} {'-':>8} {'-':>6} {'-':>7} {'-':>5}  {run.error}",
+                  flush=True)
+            continue
+        tau_second = int((run.suppressed & ~primary_rows).sum())
+        tau_audit = audit_pattern(spec, frame, run.suppressed, threshold)
+        print(f"{line} {method:>10} {run.seconds:>8.2f} {run.seconds / ds_seconds:>6.1f} "
+              f"{tau_second:>7} {len(tau_audit.failures):>5}  "
+              f"{run.iterations} linked-table round(s)", flush=True)
+    if not ran:
+        print(f"{line} {'-':>10}", flush=True)
+    secs = result.report["seconds"]
+    print(f"{'':>9} datashare phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in secs.items()),
+          flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="5k,46k", help="comma-separated row counts, e.g. 5k,46k,1m")
@@ -68,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--opt-max", default="10k", help="run tau-Argus Optimal only up to this size")
     ap.add_argument("--tau-timeout", type=float, default=900.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=600.0,
+                    help="seconds per size (datashare and tau-Argus together) before moving on")
     args = ap.parse_args(argv)
     methods = [m.strip().upper() for m in args.tau.split(",") if m.strip() and m != "none"]
     opt_max = parse_size(args.opt_max)
@@ -77,39 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     for size in [parse_size(s) for s in args.sizes.split(",")]:
-        frame, spec = make_table(size, args.seed)
-        t0 = time.perf_counter()
-        result = suppress_table(frame, spec, count="count", policy="ospi")
-        ds_seconds = time.perf_counter() - t0
-        status = result.table["suppression"].to_numpy()
-        primary_rows = status == "primary"
-        ds_second = int((status == "complementary").sum())
-        ds_fail = len(result.audit.failures()) if result.audit else -1
-        line = (f"{len(frame):>9} {int(primary_rows.sum()):>8} | {ds_seconds:>11.2f} "
-                f"{ds_second:>7} {ds_fail:>4} |")
-        ran = False
-        for method in methods:
-            if method == "OPT" and len(frame) > opt_max:
-                continue
-            from tau import run_tau_isolated
-
-            run = run_tau_isolated(frame, spec, primary_rows, threshold, method,
-                                   timeout=args.tau_timeout)
-            ran = True
-            if run.error:
-                print(f"{line} {method:>10} {'-':>8} {'-':>6} {'-':>7} {'-':>5}  {run.error}",
-                      flush=True)
-                continue
-            tau_second = int((run.suppressed & ~primary_rows).sum())
-            tau_audit = audit_pattern(spec, frame, run.suppressed, threshold)
-            print(f"{line} {method:>10} {run.seconds:>8.2f} {run.seconds / ds_seconds:>6.1f} "
-                  f"{tau_second:>7} {len(tau_audit.failures):>5}  "
-                  f"{run.iterations} linked-table round(s)", flush=True)
-        if not ran:
-            print(f"{line} {'-':>10}", flush=True)
-        secs = result.report["seconds"]
-        print(f"{'':>9} datashare phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in secs.items()),
-              flush=True)
+        # Each size in a child process, so a slow size cannot hang the whole benchmark.
+        child = multiprocessing.Process(target=run_size,
+                                        args=(size, args, methods, opt_max, threshold))
+        child.start()
+        child.join(args.timeout)
+        if child.is_alive():
+            child.terminate()
+            child.join()
+            print(f"{size:>9} target rows: stopped after {args.timeout:.0f} s (--timeout)",
+                  flush=True)
     return 0
 
 

@@ -26,12 +26,16 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from datashare.disclosure.certify import certify
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.lp import INF, BatchLP
 from datashare.disclosure.table import CellSpace
 
 NONE, EXACT, THRESHOLD = 0, 1, 2
 TOL = 1e-5
+FEAS_TOL = 1e-5  # a stored point must satisfy every relation and bound this closely
+LOCAL_HOPS = (2, 4)  # neighbourhood sizes (relations away) tried before the whole component
+LOCAL_SHARE = 20  # local LPs first when targets are fewer than 1/LOCAL_SHARE of hidden cells
 BATCH_COLS = 40_000  # components are packed into LPs of about this many variables
 
 
@@ -52,6 +56,9 @@ class AuditResult:
     largest_component: int
     lp_solves: int
     seconds: float
+    witnessed: int = 0  # targets proven by a re-verified feasible point (no new LP)
+    certified: int = 0  # targets proven by a hypercube of suppressed cells (no LP)
+    local: int = 0  # targets proven by an LP over hidden cells near them (see LOCAL_HOPS)
     failures: list[Failure] = field(default_factory=list)
     intervals: dict[int, tuple[float, float]] = field(default_factory=dict)
 
@@ -66,10 +73,60 @@ class AuditResult:
             "components": self.components,
             "largest_component": self.largest_component,
             "lp_solves": self.lp_solves,
+            "proven_by_stored_points": self.witnessed,
+            "proven_by_hypercubes": self.certified,
+            "proven_by_local_lps": self.local,
             "seconds": round(self.seconds, 3),
             "failures": len(self.failures),
             "passed": self.ok,
         }
+
+
+@dataclass
+class Witness:
+    """A feasible point of an audit LP: values for ``cells`` (suppressed then), truth elsewhere."""
+
+    cells: np.ndarray
+    x: np.ndarray
+
+
+def verify_witnesses(
+    space: CellSpace,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    rule: np.ndarray,
+    threshold: int,
+    witnesses: list[Witness],
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cells proven by a stored feasible point that is still feasible for ``suppressed``.
+
+    A point found while fewer cells were hidden stays feasible when more are: the newly hidden
+    cells keep their true values, so every relation still adds up and every bound holds. This
+    is checked here rather than assumed: each point must hide only cells that are suppressed
+    now, satisfy every relation and bound (to the LP's tolerance), and reach the goal, which
+    makes it a feasible point of the final audit's LP, i.e. the same proof that LP would give.
+    """
+    proven = np.zeros(space.size, dtype=bool)
+    lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
+    hi = np.full(space.size, INF) if upper is None else upper.astype(np.float64)
+    base = values.astype(np.float64)
+    for w in witnesses:
+        if not suppressed[w.cells].all():
+            continue
+        if (w.x < lo[w.cells] - FEAS_TOL).any() or (w.x > hi[w.cells] + FEAS_TOL).any():
+            continue
+        point = base.copy()
+        point[w.cells] = w.x
+        if np.abs(space.relation_sums(point)).max(initial=0.0) > FEAS_TOL:
+            continue
+        r = rule[w.cells]
+        up = w.x >= threshold - TOL
+        moved = np.abs(w.x - base[w.cells]) >= TOL
+        ok = np.where(r == THRESHOLD, up, np.where(r == EXACT, moved, False))
+        proven[w.cells[ok]] = True
+    return proven
 
 
 def components(space: CellSpace, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -99,6 +156,7 @@ def audit(
     only: np.ndarray | None = None,
     truth: bool = True,
     diagnose: bool = True,
+    witnesses: list[Witness] | None = None,
 ) -> AuditResult:
     """Audit ``suppressed`` cells; ``rule`` (per cell: NONE/EXACT/THRESHOLD) says which must hold.
 
@@ -109,6 +167,8 @@ def audit(
     which cells to cover more; the final audit always diagnoses).
     ``truth=False`` is the publisher-side audit: suppressed values are unknown (``values`` is
     read only at published cells) and a feasible point found by the LP stands in for them.
+    ``witnesses`` (a list, with ``truth=True``) collects every feasible point that proved a
+    cell, for ``verify_witnesses`` to re-check against a later, larger pattern.
     """
     start = time.perf_counter()
     cells, labels, n_comp = components(space, suppressed)
@@ -128,6 +188,35 @@ def audit(
         return result
     lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
     hi = np.full(space.size, INF) if upper is None else upper.astype(np.float64)
+    if truth and not intervals:
+        # Cheap certificates first: a hypercube of suppressed cells that carries a target to
+        # its goal is a feasible point of the LP below; only the rest need the solver.
+        todo = np.flatnonzero(target_mask)
+        move = np.where(rule[todo] == THRESHOLD,
+                        np.maximum(threshold - values[todo].astype(np.float64), 0.0), TOL)
+        done = certify(space, values, suppressed, todo, move, lo, hi)
+        target_mask = target_mask.copy()
+        target_mask[todo[done]] = False
+        result.certified = int(done.sum())
+    if truth and not intervals and 0 < target_mask.sum() * LOCAL_SHARE < len(cells):
+        # Few targets in a big component (the repair loop's re-checks): first an LP over the
+        # hidden cells a few relations away from them, every other hidden cell held at its
+        # true value. Its feasible points are feasible points of the whole component, so a
+        # cell it proves is proven; the rest go to the whole component below.
+        target_mask = target_mask.copy()
+        for hops in LOCAL_HOPS:
+            todo = np.flatnonzero(target_mask)
+            if not len(todo):
+                break
+            near = _neighbourhood(space, suppressed, todo, hops)
+            inside = np.zeros(space.size, dtype=bool)
+            inside[near] = True
+            outside = space.relation_sums(np.where(inside, 0, values))
+            proven = _audit_batch(space, values, outside, near, rule, threshold, lo, hi,
+                                  target_mask, False, True, False, result, witnesses,
+                                  prove_only=True)
+            target_mask[proven] = False
+            result.local += len(proven)
     # Only components holding a target (or every component, for full intervals) need an LP.
     wanted = target_mask[cells] if not intervals else np.ones(len(cells), dtype=bool)
     comps_needed = np.unique(labels[wanted])
@@ -143,10 +232,27 @@ def audit(
         _audit_batch(
             space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
             target_mask, intervals, truth, diagnose, result,
+            witnesses if truth else None,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _neighbourhood(space: CellSpace, suppressed: np.ndarray, start: np.ndarray,
+                   hops: int) -> np.ndarray:
+    """Hidden cells reachable from ``start`` through at most ``hops`` shared relations."""
+    reached = np.zeros(space.size, dtype=bool)
+    reached[start] = True
+    hidden_entry = suppressed[space.cells]
+    for _ in range(hops):
+        rels = np.zeros(space.n_relations, dtype=bool)
+        rels[space.entry_rel[reached[space.cells]]] = True
+        grow = space.cells[rels[space.entry_rel] & hidden_entry]
+        if reached[grow].all():
+            break
+        reached[grow] = True
+    return np.flatnonzero(reached)
 
 
 def _batches(labels: np.ndarray) -> list[slice]:
@@ -195,7 +301,11 @@ def _audit_batch(
     truth: bool,
     diagnose: bool,
     result: AuditResult,
-) -> None:
+    witnesses: list[Witness] | None = None,
+    prove_only: bool = False,
+) -> np.ndarray:
+    """Audit one batch; returns the target cells proven. ``prove_only`` (an LP over part of
+    a component, the rest held at true values): look for proofs, report no failures."""
     cells = np.sort(cells)
     model = _build(space, pub_sums, cells, lo, hi)
     if truth:
@@ -217,6 +327,8 @@ def _audit_batch(
         up = x[targets] >= goal[targets] - TOL
         moved = np.abs(x[targets] - v[targets]) >= TOL
         ok = np.where(r[targets] == THRESHOLD, up, moved)
+        if witnesses is not None and (ok & ~proven[targets]).any():
+            witnesses.append(Witness(cells, x.copy()))
         proven[targets[ok]] = True
 
     # Rounds of "push every unproven target at once", capped at the goal so the objective
@@ -238,6 +350,9 @@ def _audit_batch(
         # whatever stays unproven is treated as failing and gets more suppression.
         if gained < (max(1, len(todo) // 4) if diagnose or intervals else 1):
             break
+    if prove_only:
+        result.lp_solves += model.solves
+        return cells[targets[proven[targets]]]
     todo = targets[~proven[targets]]
     todo = todo[r[todo] == EXACT]
     if len(todo):
@@ -252,7 +367,7 @@ def _audit_batch(
             result.failures.append(Failure(int(cells[i]), int(v[i]), float("nan"), float("nan"),
                                            "threshold" if r[i] == THRESHOLD else "exact"))
         result.lp_solves += model.solves
-        return
+        return cells[targets[proven[targets]]]
     every = np.arange(len(cells)) if intervals else singles
     if len(every):
         model.prefer_warm_start()
@@ -281,3 +396,4 @@ def _audit_batch(
                         "threshold" if r[i] == THRESHOLD else "exact")
             )
     result.lp_solves += model.solves
+    return cells[targets[proven[targets]]]

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, audit
+from datashare.disclosure.audit import (
+    EXACT,
+    NONE,
+    THRESHOLD,
+    AuditResult,
+    Witness,
+    audit,
+    verify_witnesses,
+)
 from datashare.disclosure.secondary import Cover, close_singletons, reinforce, start_cover
 from datashare.disclosure.table import CellSpace
 
@@ -54,10 +62,12 @@ def protect(
     pending = primary & (rule != NONE)
     rounds = 0
     hops = 1
+    witnesses: list[Witness] = []
+    last_failing = np.zeros(0, dtype=np.int64)
     while True:
         t1 = time.perf_counter()
         result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
-                       only=pending, diagnose=False)
+                       only=pending, diagnose=False, witnesses=witnesses)
         t_audit += time.perf_counter() - t1
         if result.ok:
             break
@@ -65,12 +75,18 @@ def protect(
         rounds += 1
         t2 = time.perf_counter()
         added = reinforce(space, values, cover, failing, blocked, hops)
+        # A cell that failed last round too gets a second cell at once: one at a time, a few
+        # stubborn cells kept the loop (and a whole-component LP per round) going.
+        again = failing[np.isin(failing, last_failing)]
+        if added and len(again):
+            added += reinforce(space, values, cover, again, blocked, hops)
+        last_failing = failing
         if not added:
             # Nothing left to hide next to them: either the batched rounds merely failed to
             # prove them (ask the per-cell LPs), or the slack is further away (widen).
             t1 = time.perf_counter()
             result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
-                           only=pending, diagnose=True)
+                           only=pending, diagnose=True, witnesses=witnesses)
             t_audit += time.perf_counter() - t1
             if result.ok:
                 break
@@ -90,7 +106,17 @@ def protect(
     final: AuditResult | None = None
     if run_audit:
         t3 = time.perf_counter()
-        final = audit(space, values, cover.suppressed, rule, threshold, lower, upper)
+        # The final proof: every feasible point that proved a cell during repair is checked
+        # against the final pattern (verify_witnesses); only cells without a still-valid point
+        # go back to the LPs.
+        targets = cover.suppressed & (rule != NONE)
+        reused = verify_witnesses(space, values, cover.suppressed, rule, threshold, witnesses,
+                                  lower, upper) & targets
+        final = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
+                      only=targets & ~reused)
+        final.targets += int(reused.sum())
+        final.witnessed = int(reused.sum())
+        final.seconds = time.perf_counter() - t3
         timings["audit"] = time.perf_counter() - t3
     return Protected(cover, primary, rule, final if run_audit else None, rounds, timings)
 

@@ -117,13 +117,22 @@ def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.nd
     are already fully hidden, the missing slack is further away).
     """
     added = 0
+    # Entries grouped by cell, so a cell's relations are a slice rather than a scan of all.
+    by_cell = np.argsort(space.cells, kind="stable")
+    cell_start = np.searchsorted(space.cells[by_cell], np.arange(space.size + 1))
     for cell in failing:
         sources = np.array([cell])
         for _ in range(hops - 1):
             near = space.cells[np.isin(space.entry_rel, space.entry_rel[np.isin(space.cells, sources)])]
             sources = np.unique(near[cover.suppressed[near]])
-        mine = np.unique(space.entry_rel[np.isin(space.cells, sources)])
-        sel = np.isin(space.entry_rel, mine)
+        if hops == 1:
+            mine = np.unique(space.entry_rel[by_cell[cell_start[cell]:cell_start[cell + 1]]])
+            # The same entries, in the same (relation) order, as the scan below.
+            sel = np.concatenate([np.arange(space.ptr[r], space.ptr[r + 1]) for r in mine]
+                                 or [np.zeros(0, dtype=np.int64)])
+        else:
+            mine = np.unique(space.entry_rel[np.isin(space.cells, sources)])
+            sel = np.flatnonzero(np.isin(space.entry_rel, mine))
         e_cell = space.cells[sel]
         e_rel = space.entry_rel[sel]
         need = cover.need[cell]

@@ -1,0 +1,64 @@
+"""The audit's shortcuts (hypercube certificates, re-verified feasible points) never claim
+more than the LP proves."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+
+from datashare.disclosure.audit import THRESHOLD, Witness, audit, verify_witnesses
+from datashare.disclosure.certify import certify
+from datashare.disclosure.engine import count_primaries, protect, rule_for
+from datashare.disclosure.spec import parse_spec
+from datashare.disclosure.table import build_space, dense, locate_rows
+
+from .conftest import random_tables
+
+
+def _protected(frame, spec):  # type: ignore[no-untyped-def]
+    space = build_space(parse_spec(spec))
+    flat = locate_rows(space, frame)
+    values = dense(space, flat, frame["count"].to_numpy())
+    present = np.zeros(space.size, dtype=bool)
+    present[flat] = True
+    primary = count_primaries(values, present, 10, False)
+    rule = rule_for(primary, "threshold")
+    prot = protect(space, values, primary, rule, 10, run_audit=False, blocked=~present)
+    return space, values, prot.cover.suppressed, rule
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_tables())
+def test_every_hypercube_certificate_is_confirmed_by_the_lp(case) -> None:
+    space, values, hidden, rule = _protected(*case)
+    targets = np.flatnonzero(hidden & (rule == THRESHOLD))
+    move = np.maximum(10 - values[targets], 0).astype(np.float64)
+    lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
+    ok = certify(space, values, hidden, targets, move, lo, hi)
+    exact = audit(space, values, hidden, rule, 10, intervals=True)  # LPs only, no shortcuts
+    for cell in targets[ok]:
+        assert exact.intervals[int(cell)][1] >= 10 - 1e-6
+
+
+def test_a_point_that_hides_a_published_cell_is_not_reused() -> None:
+    spec = {"organization": {"T": {"kids": ["A", "B"]}}}
+    space = build_space(parse_spec(spec))  # cells: T, A, B
+    values = np.array([12, 3, 9])
+    rule = np.array([0, THRESHOLD, 0], dtype=np.int8)
+    point = Witness(np.array([1, 2]), np.array([10.0, 2.0]))  # A=10, B=2 keeps T=12
+    both = np.array([False, True, True])
+    assert verify_witnesses(space, values, both, rule, 10, [point])[1]
+    only_a = np.array([False, True, False])
+    assert not verify_witnesses(space, values, only_a, rule, 10, [point]).any()
+
+
+def test_a_point_that_breaks_a_relation_is_not_reused() -> None:
+    spec = {"organization": {"T": {"kids": ["A", "B"]}}}
+    space = build_space(parse_spec(spec))
+    values = np.array([12, 3, 9])
+    rule = np.array([0, THRESHOLD, 0], dtype=np.int8)
+    both = np.array([False, True, True])
+    wrong = Witness(np.array([1, 2]), np.array([10.0, 9.0]))  # A + B = 19, not 12
+    assert not verify_witnesses(space, values, both, rule, 10, [wrong]).any()
+    negative = Witness(np.array([1, 2]), np.array([13.0, -1.0]))
+    assert not verify_witnesses(space, values, both, rule, 10, [negative]).any()
