@@ -19,7 +19,13 @@ from datashare.disclosure.audit import (
     audit,
     verify_witnesses,
 )
-from datashare.disclosure.secondary import Cover, close_singletons, reinforce, start_cover
+from datashare.disclosure.secondary import (
+    Cover,
+    close_singletons,
+    hypercube_cover,
+    reinforce,
+    start_cover,
+)
 from datashare.disclosure.table import CellSpace
 
 MAX_REPAIR_ROUNDS = 200
@@ -56,6 +62,8 @@ def protect(
     t0 = time.perf_counter()
     need = np.where(rule == THRESHOLD, np.maximum(threshold - values, 1), 1).astype(np.float64)
     cover = start_cover(primary, need)
+    lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
+    hi = np.full(space.size, np.inf) if upper is None else upper.astype(np.float64)
     close_singletons(space, values, cover, blocked, rule == THRESHOLD, threshold)
     timings["complementary"] = time.perf_counter() - t0
     t_audit = 0.0
@@ -74,10 +82,13 @@ def protect(
         failing = np.array([f.cell for f in result.failures], dtype=np.int64)
         rounds += 1
         t2 = time.perf_counter()
-        added = reinforce(space, values, cover, failing, blocked, hops)
+        # A whole hypercube per failing cell first (the next audit certifies it without an
+        # LP); the cells without one get the cheapest neighbour, as before.
+        added, rest = hypercube_cover(space, values, cover, failing, lo, hi, blocked)
+        added += reinforce(space, values, cover, rest, blocked, hops)
         # A cell that failed last round too gets a second cell at once: one at a time, a few
         # stubborn cells kept the loop (and a whole-component LP per round) going.
-        again = failing[np.isin(failing, last_failing)]
+        again = rest[np.isin(rest, last_failing)]
         if added and len(again):
             added += reinforce(space, values, cover, again, blocked, hops)
         last_failing = failing

@@ -13,6 +13,7 @@ loop repeats until the audit passes. The audit, not the heuristic, is the proof.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,3 +154,173 @@ def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.nd
         cover.need[c] = max(cover.need[c], need)
         added += 1
     return added
+
+
+
+MAX_MOVES = 16  # balanced movements kept per code and dimension
+MAX_SUPPORT = 6  # codes one movement may touch
+MAX_CUBES = 4096  # combinations of movements tried per cell
+KEEP_MOVES = 16  # cheapest feasible movements per dimension combined into cubes
+
+
+def dimension_moves(space: CellSpace) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
+    """Per dimension, per code: movements (codes, signs) with the code at +1 that keep every
+    partition of the dimension summing up (a sibling down, or the parent up with one child of
+    each of its other partitions, recursively), at most MAX_MOVES of MAX_SUPPORT codes."""
+    out: list[list[list[tuple[np.ndarray, np.ndarray]]]] = []
+    for dim in space.spec.dimensions:
+        index = dim.index()
+        parts = [(index[p.parent], [index[c] for c in p.children]) for p in dim.partitions]
+        member: list[list[int]] = [[] for _ in dim.codes]
+        for k, (par, kids) in enumerate(parts):
+            for j in (par, *kids):
+                member[j].append(k)
+        out.append([_balanced_moves(parts, member, a) for a in range(len(dim.codes))])
+    return out
+
+
+def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
+                    a: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Depth-first: fix the first unbalanced partition with each of its free codes in turn."""
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def coef(j: int, k: int) -> int:
+        return 1 if parts[k][0] == j else -1
+
+    def grow(state: dict[int, int]) -> None:
+        bad: tuple[int, int] | None = None
+        for j in list(state):
+            for k in member[j]:
+                par, kids = parts[k]
+                total = sum(coef(c, k) * state.get(c, 0) for c in (par, *kids))
+                if total:
+                    bad = (k, total)
+                    break
+            if bad:
+                break
+        if bad is None:
+            codes = np.array(sorted(state), dtype=np.int64)
+            found.append((codes, np.array([state[c] for c in codes.tolist()], dtype=np.int64)))
+            return
+        k, total = bad
+        if abs(total) != 1 or len(state) >= MAX_SUPPORT:
+            return
+        par, kids = parts[k]
+        for c in (par, *kids):
+            if c in state:
+                continue
+            state[c] = -total * coef(c, k)
+            grow(state)
+            del state[c]
+            if len(found) >= MAX_MOVES:
+                return
+
+    if member[a]:
+        grow({a: 1})
+    return found
+
+
+def hypercube_cover(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.ndarray,
+                    lower: np.ndarray, upper: np.ndarray,
+                    blocked: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """Hide a whole hypercube around each failing cell; returns (cells added, cells left).
+
+    A balanced movement per dimension (see ``dimension_moves``) whose tensor product moves the
+    cell up by its need keeps every relation's sum, so with its corners hidden (the "-" ones
+    able to give the need) the true values plus that move are a feasible point of the audit LP
+    that proves the cell. One partner per relation (``reinforce``) fixed one relation per
+    round and left the cell failing for several rounds of whole-component LPs. Among the cubes,
+    the one hiding the fewest new cells wins (then the smallest values), so cubes share the
+    corners already hidden. Cells without one are returned for ``reinforce``.
+    """
+    table = dimension_moves(space)
+    val = values.astype(np.float64)
+    down_room = val - lower
+    up_room = upper - val
+    ndim = len(space.shape)
+    added = 0
+    left: list[int] = []
+    for cell in failing.tolist():
+        delta = float(cover.need[cell])
+        coords = np.unravel_index(cell, space.shape)
+        offs: list[np.ndarray] = []  # per moving dimension: (moves, slots) offsets
+        signs: list[np.ndarray] = []  # the same with signs, 0 for an empty slot
+        dead = False
+        for d in range(ndim):
+            a = int(coords[d])
+            mv = table[d][a]
+            if not mv:
+                continue  # fixed in this dimension (or no balanced move: the LP decides)
+            # The corners that vary only along d are in every cube using a move: drop the
+            # moves they rule out, keep the KEEP_MOVES cheapest (the combinations multiply).
+            rank = []
+            for m, (codes, sgn) in enumerate(mv):
+                corner = cell + (codes - a) * space.strides[d]
+                hidden = cover.suppressed[corner]
+                room = np.where(sgn < 0, down_room[corner], up_room[corner])
+                if (room < delta).any() or (blocked is not None
+                                            and (blocked[corner] & ~hidden).any()):
+                    continue
+                rank.append((int((~hidden).sum()) * SHORT + float(val[corner][~hidden].sum()), m))
+            if not rank:
+                left.append(cell)
+                dead = True
+                break
+            mv = [mv[m] for _, m in sorted(rank)[:KEEP_MOVES]]
+            width = max(len(c) for c, _ in mv)
+            o = np.zeros((len(mv), width), dtype=np.int64)
+            sg = np.zeros((len(mv), width), dtype=np.int64)
+            for m, (codes, sgn) in enumerate(mv):
+                o[m, :len(codes)] = (codes - a) * space.strides[d]
+                sg[m, :len(codes)] = sgn
+            offs.append(o)
+            signs.append(sg)
+        if dead:
+            continue
+        if not offs or np.prod([len(o) for o in offs]) > MAX_CUBES:
+            left.append(cell)
+            continue
+        pick = np.stack([g.ravel() for g in np.meshgrid(*[np.arange(len(o)) for o in offs],
+                                                        indexing="ij")], axis=1)
+        good = np.ones(len(pick), dtype=bool)
+        new = np.zeros(len(pick), dtype=np.int64)
+        cost = np.zeros(len(pick))
+        corners = []
+        for slots in itertools.product(*[range(o.shape[1]) for o in offs]):
+            corner = np.full(len(pick), cell, dtype=np.int64)
+            sign = np.ones(len(pick), dtype=np.int64)
+            for i, s in enumerate(slots):
+                corner += offs[i][pick[:, i], s]
+                sign *= signs[i][pick[:, i], s]
+            live = sign != 0
+            corner = np.where(live, corner, cell)
+            room = np.where(sign < 0, down_room[corner], up_room[corner])
+            hidden = cover.suppressed[corner]
+            good &= ~live | (room >= delta)
+            if blocked is not None:
+                good &= ~live | hidden | ~blocked[corner]
+            new += live & ~hidden
+            cost += np.where(live & ~hidden, val[corner], 0.0)
+            corners.append(np.where(live, corner, -1))
+        if not good.any():
+            left.append(cell)
+            continue
+        score = np.where(good, new * SHORT + cost, np.inf)
+        best = int(np.argmin(score))
+        for corner in corners:
+            c = int(corner[best])
+            if c < 0:
+                continue
+            if not cover.suppressed[c]:
+                cover.suppressed[c] = True
+                cover.via[c] = _varying_dim(space, cell, c)
+                added += 1
+            cover.need[c] = max(cover.need[c], delta)
+    return added, np.array(left, dtype=np.int64)
+
+
+def _varying_dim(space: CellSpace, a: int, b: int) -> int:
+    """The first dimension in which cells ``a`` and ``b`` differ (the label of a cube corner)."""
+    ca = np.unravel_index(a, space.shape)
+    cb = np.unravel_index(b, space.shape)
+    return next(d for d in range(len(space.shape)) if ca[d] != cb[d])
