@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from datashare.disclosure.audit import THRESHOLD, Witness, audit, verify_witnesses
 from datashare.disclosure.certify import certify
 from datashare.disclosure.engine import count_primaries, protect, rule_for
+from datashare.disclosure.secondary import hypercube_cover, start_cover
 from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
 
@@ -62,3 +63,24 @@ def test_a_point_that_breaks_a_relation_is_not_reused() -> None:
     assert not verify_witnesses(space, values, both, rule, 10, [wrong]).any()
     negative = Witness(np.array([1, 2]), np.array([13.0, -1.0]))
     assert not verify_witnesses(space, values, both, rule, 10, [negative]).any()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_tables())
+def test_every_repair_hypercube_lets_its_cell_reach_the_threshold(case) -> None:
+    frame, spec = case
+    space = build_space(parse_spec(spec))
+    flat = locate_rows(space, frame)
+    values = dense(space, flat, frame["count"].to_numpy())
+    present = np.zeros(space.size, dtype=bool)
+    present[flat] = True
+    primary = count_primaries(values, present, 10, False)
+    cover = start_cover(primary, np.maximum(10 - values, 1).astype(np.float64))
+    cells = np.flatnonzero(primary)
+    lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
+    _, left = hypercube_cover(space, values, cover, cells, lo, hi, blocked=~present)
+    rule = rule_for(primary, "threshold")
+    exact = audit(space, values, cover.suppressed, rule, 10, intervals=True)  # LPs only
+    assert not (cover.suppressed & ~present).any()
+    for cell in np.setdiff1d(cells, left):
+        assert exact.intervals[int(cell)][1] >= 10 - 1e-6

@@ -7,8 +7,9 @@ member by value that can absorb the primary's needed movement (value >= need), p
 cell that is itself in another singleton relation (one cell then fixes two relations, which is
 how rectangles / hypercubes form). Dimensions take turns so partners picked in one dimension
 are seen before the next picks, and the whole pass repeats to a fixed point. The LP audit then
-checks every primary; cells that still fail get more cover from their own relations, and the
-loop repeats until the audit passes. The audit, not the heuristic, is the proof.
+checks every primary; cells that still fail get a whole hypercube hidden around them
+(``hypercube_cover``), or else more cover from their own relations, and the loop repeats
+until the audit passes. The audit, not the heuristic, is the proof.
 """
 
 from __future__ import annotations
