@@ -346,9 +346,12 @@ def _audit_batch(
         harvest(x)
         gained = int(proven[todo].sum())
         # With per-cell LPs to follow, stop at diminishing returns (warm-started single-cell
-        # solves are cheaper then); without them, keep going while anything is gained, since
-        # whatever stays unproven is treated as failing and gets more suppression.
-        if gained < (max(1, len(todo) // 4) if diagnose or intervals else 1):
+        # solves are cheaper then). Without them, whatever stays unproven is treated as failing
+        # and gets a repair hypercube plus a cheap local re-audit, so stop once a round proves
+        # under 2% of what is left: on the 24k bench the tail of ~1-cell-per-percent rounds cost
+        # 3 s of 20 for 1.2% fewer secondary cells (5% stopped at 13.6 s but +6.9% cells).
+        floor = len(todo) // 4 if diagnose or intervals else len(todo) // 50
+        if gained < max(1, floor):
             break
     if prove_only:
         result.lp_solves += model.solves
