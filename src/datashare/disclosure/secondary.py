@@ -241,7 +241,10 @@ def hypercube_cover(space: CellSpace, values: np.ndarray, cover: Cover, failing:
     ndim = len(space.shape)
     added = 0
     left: list[int] = []
-    for cell in failing.tolist():
+    # Largest need first: its cube hides the most value, and smaller needs can then reuse
+    # its corners (24k bench: 8,064 -> 8,005 secondary cells; smallest first gave 8,205).
+    order = failing[np.argsort(-cover.need[failing], kind="stable")]
+    for cell in order.tolist():
         delta = float(cover.need[cell])
         coords = np.unravel_index(cell, space.shape)
         offs: list[np.ndarray] = []  # per moving dimension: (moves, slots) offsets
