@@ -13,13 +13,22 @@ _ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/favicon.ico")
 
 
 def user_has_mfa(user: object) -> bool:
-    from allauth.mfa.models import Authenticator
+    """Whether the user has a real authenticator (recovery codes alone don't count).
 
-    return (
-        Authenticator.objects.filter(user=user)
-        .exclude(type=Authenticator.Type.RECOVERY_CODES)
-        .exists()
-    )
+    Remembered on the user object, which lives for one request: the middleware and
+    ``staff_required`` both ask, and a staff page should not pay for the query twice.
+    """
+    cached = getattr(user, "_has_mfa", None)
+    if cached is None:
+        from allauth.mfa.models import Authenticator
+
+        cached = (
+            Authenticator.objects.filter(user=user)
+            .exclude(type=Authenticator.Type.RECOVERY_CODES)
+            .exists()
+        )
+        user._has_mfa = cached  # type: ignore[attr-defined]
+    return bool(cached)
 
 
 def needs_mfa(user: object) -> bool:

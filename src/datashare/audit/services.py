@@ -37,13 +37,15 @@ def record_event(
     """
     origin = origin_of(request) if request is not None else current_origin.get()
     target_type, target_id, target_label = _target_fields(target)
-    actor_id = getattr(actor, "pk", None) if actor is not None else None
+    actor_id = getattr(actor, "pk", None)
     with transaction.atomic():
         # The row lock serializes appends across processes (PostgreSQL); SQLite serializes
-        # writers anyway. Migration 0002 creates the row; get_or_create covers a flushed
-        # database (tests) and loses a creation race harmlessly.
-        ChainHead.objects.get_or_create(pk=1)
-        head = ChainHead.objects.select_for_update().get(pk=1)
+        # writers anyway. Migration 0002 creates the row, so one locking read is the usual
+        # path; only a flushed database (transactional tests) needs it made again.
+        head = ChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            ChainHead.objects.get_or_create(pk=1)
+            head = ChainHead.objects.select_for_update().get(pk=1)
         event = AuditEvent(
             seq=head.last_seq + 1,
             occurred_at=timezone.now(),
