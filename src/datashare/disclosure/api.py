@@ -18,7 +18,7 @@ import pandas as pd
 
 from datashare.disclosure import rates
 from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
-from datashare.disclosure.engine import count_primaries, protect, rule_for
+from datashare.disclosure.engine import METHODS, count_primaries, protect, rule_for
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.policy import Policy, load_policy
 from datashare.disclosure.spec import Spec, load_spec, parse_spec
@@ -119,11 +119,14 @@ def suppress_table(
     seed: int = 0,
     fuzzy: bool | None = None,
     run_audit: bool = True,
+    method: str = "cubes",
 ) -> SuppressionResult:
     """Apply the policy's primary, complementary and top/bottom suppression to a table."""
     t0 = time.perf_counter()
     if protection not in PROTECTIONS:
         raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")
+    if method not in METHODS:
+        raise DisclosureError(f"unknown method {method!r} ({' or '.join(METHODS)})")
     kind = _measures(count, numerator, denominator)
     pol = _as_policy(policy)
     frame = _as_frame(table)
@@ -138,7 +141,7 @@ def suppress_table(
         check_consistent(space, values, count)
         timings["load"] = time.perf_counter() - t0
         out, audits, prot_timings = _suppress_counts(space, frame, flat, values, present, pol,
-                                                     count, protection, run_audit)
+                                                     count, protection, run_audit, method)
     else:
         assert numerator is not None and denominator is not None
         num_rows = measure(frame, numerator)
@@ -158,7 +161,7 @@ def suppress_table(
         use_fuzzy = pol.top_bottom.fuzzy if fuzzy is None else fuzzy
         out, audits, prot_timings = _suppress_rates(space, frame, flat, num, den, present, pol,
                                                     numerator, denominator, protection, seed,
-                                                    use_fuzzy, run_audit)
+                                                    use_fuzzy, run_audit, method)
     timings.update(prot_timings)
     timings["total"] = time.perf_counter() - t0
     table_audit = TableAudit(space, audits) if run_audit else None
@@ -183,12 +186,13 @@ def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
 def _suppress_counts(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, values: np.ndarray,
     present: np.ndarray, pol: Policy, count: str, protection: str, run_audit: bool,
+    method: str,
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
     rule = rule_for(primary, protection)
     # Absent combinations are known zeros: hiding one would protect nothing.
     prot = protect(space, values, primary, rule, pol.min_n, run_audit=run_audit,
-                   blocked=~present)
+                   blocked=~present, method=method)
     sup = prot.cover.suppressed[flat]
     prim = primary[flat]
     v = values[flat]
@@ -209,7 +213,7 @@ def _suppress_counts(
 def _suppress_rates(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, num: np.ndarray, den: np.ndarray,
     present: np.ndarray, pol: Policy, numerator: str, denominator: str, protection: str,
-    seed: int, fuzzy: bool, run_audit: bool,
+    seed: int, fuzzy: bool, run_audit: bool, method: str,
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     timings: dict[str, float] = {}
     # 1. Group sizes (denominators) are a count table under the policy.
@@ -221,7 +225,7 @@ def _suppress_rates(
         den_primary |= code > 0
         den_rule[(code > 0) & ~small] = EXACT
     den_prot = protect(space, den, den_primary, den_rule, pol.min_n, run_audit=run_audit,
-                       blocked=~present)
+                       blocked=~present, method=method)
     for k, t in den_prot.timings.items():
         timings[f"denominator_{k}"] = t
     den_hidden = den_prot.cover.suppressed
@@ -235,7 +239,7 @@ def _suppress_rates(
     upper = np.where(den_hidden, np.inf, upper)
     lower = np.where(den_hidden, 0.0, lower)
     num_prot = protect(space, num, num_primary, num_rule, pol.min_n, lower, upper,
-                       run_audit=run_audit, blocked=~present)
+                       run_audit=run_audit, blocked=~present, method=method)
     for k, t in num_prot.timings.items():
         timings[f"numerator_{k}"] = t
     num_hidden = num_prot.cover.suppressed

@@ -164,10 +164,15 @@ MAX_CUBES = 4096  # combinations of movements tried per cell
 KEEP_MOVES = 16  # cheapest feasible movements per dimension combined into cubes
 
 
-def dimension_moves(space: CellSpace) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
+def dimension_moves(space: CellSpace, children_first: bool = False,
+                    max_moves: int = MAX_MOVES) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
     """Per dimension, per code: movements (codes, signs) with the code at +1 that keep every
     partition of the dimension summing up (a sibling down, or the parent up with one child of
-    each of its other partitions, recursively), at most MAX_MOVES of MAX_SUPPORT codes."""
+    each of its other partitions, recursively), at most ``max_moves`` of MAX_SUPPORT codes.
+
+    ``children_first`` tries the children of a partition before its parent, so a school's
+    siblings come before the movements through its district (depth-first through the parent
+    otherwise fills the quota with movements into other districts)."""
     out: list[list[list[tuple[np.ndarray, np.ndarray]]]] = []
     for dim in space.spec.dimensions:
         index = dim.index()
@@ -176,12 +181,14 @@ def dimension_moves(space: CellSpace) -> list[list[list[tuple[np.ndarray, np.nda
         for k, (par, kids) in enumerate(parts):
             for j in (par, *kids):
                 member[j].append(k)
-        out.append([_balanced_moves(parts, member, a) for a in range(len(dim.codes))])
+        out.append([_balanced_moves(parts, member, a, children_first, max_moves)
+                    for a in range(len(dim.codes))])
     return out
 
 
 def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
-                    a: int) -> list[tuple[np.ndarray, np.ndarray]]:
+                    a: int, children_first: bool = False,
+                    max_moves: int = MAX_MOVES) -> list[tuple[np.ndarray, np.ndarray]]:
     """Depth-first: fix the first unbalanced partition with each of its free codes in turn."""
     found: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -207,13 +214,13 @@ def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
         if abs(total) != 1 or len(state) >= MAX_SUPPORT:
             return
         par, kids = parts[k]
-        for c in (par, *kids):
+        for c in ((*kids, par) if children_first else (par, *kids)):
             if c in state:
                 continue
             state[c] = -total * coef(c, k)
             grow(state)
             del state[c]
-            if len(found) >= MAX_MOVES:
+            if len(found) >= max_moves:
                 return
 
     if member[a]:
