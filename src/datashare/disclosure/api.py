@@ -119,7 +119,7 @@ def suppress_table(
     seed: int = 0,
     fuzzy: bool | None = None,
     run_audit: bool = True,
-    method: str = "cubes",
+    method: str = "auto",
 ) -> SuppressionResult:
     """Apply the policy's primary, complementary and top/bottom suppression to a table."""
     t0 = time.perf_counter()

@@ -8,10 +8,11 @@ gives. A witness stays valid for any pattern that hides a superset of the cells 
 (the others keep their true values), and checking it only needs the relations that touch
 those cells, so one check costs the witness's size, not the table's.
 
-``cube_search`` finds, for many cells at once, the cheapest hypercube witness: per dimension
-a balanced movement of the cell's code (``secondary.dimension_moves``), their tensor product
-scaled by the cell's need. ``Witnesses`` holds witnesses as flat arrays, and ``verify``
-checks them all with a few grouped sums.
+``plan_cubes`` lays out, for many cells at once, candidate hypercube witnesses: per dimension
+a few cheap balanced movements of the cell's code (``secondary.dimension_moves``), their
+tensor product scaled by the cell's need; ``evaluate`` scores them against the current
+pattern (new cells to hide, then their values). ``Witnesses`` holds witnesses as flat
+arrays, and ``verify`` checks them all with a few grouped sums.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ FEAS_TOL = 1e-5  # relation sums and bounds must hold this closely
 SUPPORT_TOL = 1e-7  # an LP point's cell counts as moved beyond this
 NEW_CELL = 1e9  # cost of hiding one more cell (then the values hidden break ties)
 GRAND_CELLS = 1000  # a new grand total counts as this many new cells: only when nothing else
-MOVES = 16  # balanced movements generated per code and dimension
+MAX_SUPPORT = 12  # codes one movement may touch (All Students and one group of each of
+# ten partitions is 11)
 KEEP = 3  # cheapest feasible movements per dimension combined into cubes
 BLOCK = 240_000  # (cell, cube) pairs evaluated per numpy block (bounds memory)
 
@@ -47,10 +49,13 @@ class MoveTable:
 def move_table(space: CellSpace) -> MoveTable:
     # Both search orders: siblings first finds the cheap movements, parent first the
     # all-upward ones (always room to move up) that reach the cells siblings cannot.
-    near = dimension_moves(space, children_first=True, max_moves=MOVES)
+    # Depth-first with a wide cap fills the quota with wide movements, so the narrow ones
+    # come first and the wide cap is only for codes that have none (All Students with ten
+    # partitions needs 11 codes).
     far = dimension_moves(space)
-    table = [[_merge(a, b) for a, b in zip(nd, fd, strict=True)]
-             for nd, fd in zip(near, far, strict=True)]
+    wide = dimension_moves(space, max_support=MAX_SUPPORT)
+    table = [[mv or wd for mv, wd in zip(fd, wdd, strict=True)]
+             for fd, wdd in zip(far, wide, strict=True)]
     offs, sgns, counts = [], [], []
     for d, dim in enumerate(space.spec.dimensions):
         index = dim.index()
@@ -73,18 +78,6 @@ def move_table(space: CellSpace) -> MoveTable:
     return MoveTable(offs, sgns, counts)
 
 
-def _merge(a: list[tuple[np.ndarray, np.ndarray]],
-           b: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
-    out = []
-    for codes, signs in (*a, *b):
-        key = (tuple(codes.tolist()), tuple(signs.tolist()))
-        if key not in seen:
-            seen.add(key)
-            out.append((codes, signs))
-    return out
-
-
 def grand_totals(space: CellSpace) -> np.ndarray:
     """Cells whose code is a top of its hierarchy in every dimension (e.g. state, all, all)."""
     top = []
@@ -100,45 +93,42 @@ def grand_totals(space: CellSpace) -> np.ndarray:
 
 
 @dataclass
-class Cubes:
-    """The cheapest cube per searched cell: ``ok``, weighted new cells, cost, and its corners
-    as flat (owner, cell, sign) rows (owner = position in the searched cells)."""
+class CubePlan:
+    """Candidate cubes for many cells, built once: the KEEP cheapest movements per dimension
+    and every combination of them, as corner arrays grouped by the movements' widths.
 
-    ok: np.ndarray
-    new: np.ndarray
-    cost: np.ndarray
-    owner: np.ndarray
-    cell: np.ndarray
-    sign: np.ndarray
-
-
-def cube_search(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: np.ndarray,
-                cells: np.ndarray, delta: np.ndarray, orient: np.ndarray, lower: np.ndarray,
-                upper: np.ndarray, weight: np.ndarray, blocked: np.ndarray | None = None,
-                only_hidden: bool = False) -> Cubes:
-    """For each cell, the cube moving it by ``orient * delta`` that hides the fewest new cells.
-
-    ``weight`` is the count a newly hidden cell adds (GRAND_CELLS for grand totals).
-    ``only_hidden`` keeps cubes whose corners are all hidden already (certification).
+    ``groups`` holds, per group, (rows, corners (n, C, S), signs (n, C, S), good (n, C)):
+    ``rows`` are positions in the searched cells, ``good`` marks cubes whose corners all have
+    room and may be hidden; an empty slot has sign 0 and the cell itself as corner. Which
+    corners are hidden changes as cubes are accepted; ``evaluate`` re-scores from these arrays.
     """
+
+    cells: np.ndarray
+    row_group: np.ndarray
+    row_pos: np.ndarray
+    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: np.ndarray,
+               cells: np.ndarray, delta: np.ndarray, orient: np.ndarray, lower: np.ndarray,
+               upper: np.ndarray, weight: np.ndarray, blocked: np.ndarray | None = None,
+               only_hidden: bool = False, keep: int = KEEP) -> CubePlan:
+    """Cubes moving each cell by ``orient * delta``; movements ranked by their axis corners
+    (the corners that differ from the cell in that dimension only: in every cube using the
+    movement) under ``hidden``. ``only_hidden``: only movements whose corners are hidden."""
     val = values.astype(np.float64)
     down = val - lower
     up = upper - val
     ndim = len(space.shape)
     n = len(cells)
-    coords = np.unravel_index(cells, space.shape) if n else tuple(np.zeros(0, np.int64)
-                                                                  for _ in range(ndim))
-    # 1. Per dimension, the KEEP cheapest movements whose axis corners (the cube's corners
-    # that differ from the cell in that dimension only, in every cube using the movement)
-    # have room and may be hidden.
+    coords = np.unravel_index(cells, space.shape)
     k_off: list[np.ndarray] = []
     k_sgn: list[np.ndarray] = []
-    k_ok: list[np.ndarray] = []
     for d in range(ndim):
-        off_d = np.zeros((n, KEEP, moves.off[d].shape[2]), dtype=np.int64)
-        sgn_d = np.zeros((n, KEEP, moves.off[d].shape[2]), dtype=np.int8)
-        ok_d = np.zeros((n, KEEP), dtype=bool)
-        step = max(1, BLOCK // (moves.off[d].shape[1] * moves.off[d].shape[2]))
+        width = moves.off[d].shape[2]
+        off_d = np.zeros((n, keep, width), dtype=np.int64)
+        sgn_d = np.zeros((n, keep, width), dtype=np.int8)
+        step = max(1, BLOCK // (moves.off[d].shape[1] * width))
         for s in range(0, n, step):
             sl = slice(s, min(n, s + step))
             c = coords[d][sl]
@@ -158,103 +148,155 @@ def cube_search(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: 
             fresh = live & ~hid
             cost = (np.where(fresh, weight[corner] * NEW_CELL + val[corner], 0.0)).sum(axis=2)
             cost = np.where(ok, cost, np.inf)
-            keep = np.argsort(cost, axis=1, kind="stable")[:, :KEEP]
-            kk = keep.shape[1]
+            pick = np.argsort(cost, axis=1, kind="stable")[:, :keep]
+            kk = pick.shape[1]
             rows = np.arange(len(c))[:, None]
-            off_d[sl, :kk] = off[rows, keep]
-            sgn_d[sl, :kk] = sg[rows, keep]
-            ok_d[sl, :kk] = np.isfinite(cost[rows, keep])
-        sgn_d[~ok_d] = 0
+            fine = np.isfinite(cost[rows, pick])
+            off_d[sl, :kk] = np.where(fine[:, :, None], off[rows, pick], 0)
+            sgn_d[sl, :kk] = np.where(fine[:, :, None], sg[rows, pick], 0)
         k_off.append(off_d)
         k_sgn.append(sgn_d)
-        k_ok.append(ok_d)
-    # 2. Combine: group cells by the slot widths of their kept movements, so each group only
-    # walks the corners it has.
     widths = np.stack([np.where(k_sgn[d] != 0, np.arange(k_sgn[d].shape[2]) + 1, 0)
-                       .max(axis=(1, 2)) for d in range(ndim)], axis=1) if ndim else \
-        np.zeros((n, 0), dtype=np.int64)
-    alive = np.all(np.stack([k.any(axis=1) for k in k_ok], axis=1), axis=1) if ndim else \
-        np.zeros(n, dtype=bool)
-    out_ok = np.zeros(n, dtype=bool)
-    out_new = np.full(n, np.inf)
-    out_cost = np.full(n, np.inf)
-    owners: list[np.ndarray] = []
-    corners_out: list[np.ndarray] = []
-    signs_out: list[np.ndarray] = []
-    combos = np.array(list(itertools.product(range(KEEP), repeat=ndim)), dtype=np.int64)
-    live_idx = np.flatnonzero(alive)
-    if len(live_idx):
-        keys, inv = np.unique(widths[live_idx], axis=0, return_inverse=True)
-        inv = inv.ravel()
-        for g, wk in enumerate(keys):
-            members = live_idx[inv == g]
-            step = max(1, BLOCK // len(combos))
-            for s in range(0, len(members), step):
-                t = members[s:s + step]
-                _combine(t, wk, combos, cells, orient, delta, k_off, k_sgn, k_ok, hidden,
-                         blocked, only_hidden, down, up, val, weight, out_ok, out_new,
-                         out_cost, owners, corners_out, signs_out)
-    cat = (lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dtype=dt))
-    return Cubes(out_ok, out_new, out_cost, cat(owners, np.int64), cat(corners_out, np.int64),
-                 cat(signs_out, np.int8))
+                       .max(axis=(1, 2)) for d in range(ndim)], axis=1)
+    combos = np.array(list(itertools.product(range(keep), repeat=ndim)), dtype=np.int64)
+    row_group = np.full(n, -1, dtype=np.int64)
+    row_pos = np.zeros(n, dtype=np.int64)
+    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    alive = np.flatnonzero((widths > 0).all(axis=1))
+    if not len(alive):
+        return CubePlan(cells, row_group, row_pos, groups)
+    keys, inv = np.unique(widths[alive], axis=0, return_inverse=True)
+    inv = inv.ravel()
+    cdt = np.int32 if space.size < 2**31 else np.int64
+    for g, wk in enumerate(keys):
+        t = alive[inv == g]
+        slots = list(itertools.product(*[range(int(w)) for w in wk]))
+        corners = np.empty((len(t), len(combos), len(slots)), dtype=cdt)
+        signs = np.empty((len(t), len(combos), len(slots)), dtype=np.int8)
+        good = np.ones((len(t), len(combos)), dtype=bool)
+        for d in range(ndim):
+            good &= (k_sgn[d][t][:, combos[:, d]] != 0).any(axis=2)
+        base = cells[t][:, None]
+        o_t = orient[t][:, None].astype(np.int8)
+        need = delta[t][:, None] - TOL
+        offs = [k_off[d][t][:, combos[:, d], :] for d in range(ndim)]
+        sgns = [k_sgn[d][t][:, combos[:, d], :] for d in range(ndim)]
+        for j, slot in enumerate(slots):
+            corner = base.copy()
+            sign = np.broadcast_to(o_t, good.shape).copy()
+            for d in range(ndim):
+                corner = corner + offs[d][:, :, slot[d]]
+                sign = sign * sgns[d][:, :, slot[d]]
+            live = sign != 0
+            corner = np.where(live, corner, base)
+            room = np.where(sign < 0, down[corner], up[corner])
+            good &= ~live | (room >= need)
+            if blocked is not None:
+                good &= ~(live & ~hidden[corner] & blocked[corner])
+            corners[:, :, j] = corner
+            signs[:, :, j] = sign
+        row_group[t] = len(groups)
+        row_pos[t] = np.arange(len(t))
+        groups.append((t, corners, signs, good))
+    return CubePlan(cells, row_group, row_pos, groups)
 
 
-def _combine(t: np.ndarray, wk: np.ndarray, combos: np.ndarray, cells: np.ndarray,
-             orient: np.ndarray, delta: np.ndarray, k_off: list[np.ndarray],
-             k_sgn: list[np.ndarray], k_ok: list[np.ndarray], hidden: np.ndarray,
-             blocked: np.ndarray | None, only_hidden: bool, down: np.ndarray, up: np.ndarray,
-             val: np.ndarray, weight: np.ndarray, out_ok: np.ndarray, out_new: np.ndarray,
-             out_cost: np.ndarray, owners: list[np.ndarray], corners_out: list[np.ndarray],
-             signs_out: list[np.ndarray]) -> None:
-    ndim = len(k_off)
-    base = cells[t][:, None]
-    good = np.ones((len(t), len(combos)), dtype=bool)
-    for d in range(ndim):
-        good &= k_ok[d][t][:, combos[:, d]]
-    new = np.zeros(good.shape)
-    cost = np.zeros(good.shape)
-    slots = list(itertools.product(*[range(int(w)) for w in wk]))
-    o_t = orient[t][:, None].astype(np.int8)
-    need = delta[t][:, None] - TOL
-    for sl in slots:
-        corner = base.copy()
-        sign = np.broadcast_to(o_t, good.shape).copy()
-        for d in range(ndim):
-            corner = corner + k_off[d][t][:, combos[:, d], sl[d]]
-            sign = sign * k_sgn[d][t][:, combos[:, d], sl[d]]
-        live = sign != 0
-        corner = np.where(live, corner, base)
-        room = np.where(sign < 0, down[corner], up[corner])
-        hid = hidden[corner]
-        good &= ~live | (room >= need)
-        fresh = live & ~hid
-        if only_hidden:
-            good &= ~fresh
-        elif blocked is not None:
-            good &= ~(fresh & blocked[corner])
-        new += np.where(fresh, weight[corner], 0.0)
-        cost += np.where(fresh, val[corner], 0.0)
-    score = np.where(good, new * NEW_CELL + cost, np.inf)
-    best = np.argmin(score, axis=1)
-    rows = np.arange(len(t))
-    ok = np.isfinite(score[rows, best])
-    out_ok[t] = ok
-    out_new[t] = np.where(ok, new[rows, best], np.inf)
-    out_cost[t] = np.where(ok, score[rows, best], np.inf)
-    if not ok.any():
-        return
-    t_ok, b_ok = t[ok], best[ok]
-    base_ok = cells[t_ok]
-    for sl in slots:
-        corner = base_ok.copy()
-        sign = orient[t_ok].astype(np.int8)
-        for d in range(ndim):
-            corner = corner + k_off[d][t_ok, combos[b_ok, d], sl[d]]
-            sign = sign * k_sgn[d][t_ok, combos[b_ok, d], sl[d]]
-        live = sign != 0
-        owners.append(t_ok[live])
-        corners_out.append(corner[live])
-        signs_out.append(sign[live])
+def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.ndarray,
+             values: np.ndarray, only_hidden: bool = False, owner: np.ndarray | None = None,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(new cells weighted, score, combination) of the best cube of each row; inf if none.
+
+    ``owner`` (per cell, a row or -1): a row's own cells count as not hidden for it."""
+    new = np.full(len(rows), np.inf)
+    score = np.full(len(rows), np.inf)
+    combo = np.zeros(len(rows), dtype=np.int64)
+    g_of = plan.row_group[rows]
+    for g, (_, corners, signs, good) in enumerate(plan.groups):
+        mine = np.flatnonzero(g_of == g)
+        if not len(mine):
+            continue
+        step = max(1, BLOCK // (corners.shape[1] * corners.shape[2]))
+        for s in range(0, len(mine), step):
+            m = mine[s:s + step]
+            pos = plan.row_pos[rows[m]]
+            c = corners[pos]
+            free = ~hidden[c]
+            if owner is not None:
+                free |= owner[c] == rows[m][:, None, None]
+            fresh = free & (signs[pos] != 0)
+            nw = np.where(fresh, weight[c], 0.0).sum(axis=2)
+            sc = np.where(fresh, values[c], 0.0).sum(axis=2) + nw * NEW_CELL
+            ok = good[pos]
+            if only_hidden:
+                ok = ok & (nw == 0)
+            sc = np.where(ok, sc, np.inf)
+            b = np.argmin(sc, axis=1)
+            r = np.arange(len(m))
+            score[m] = sc[r, b]
+            new[m] = np.where(np.isfinite(sc[r, b]), nw[r, b], np.inf)
+            combo[m] = b
+    return new, score, combo
+
+
+def popularity(plan: CubePlan, size: int, hidden: np.ndarray) -> np.ndarray:
+    """Per cell, how many cells' candidate cubes (good ones) have it as a hidden-to-be corner."""
+    pop = np.zeros(size)
+    for _, corners, signs, good in plan.groups:
+        live = (signs != 0) & good[:, :, None]
+        c = corners[live]
+        pop += np.bincount(c[~hidden[c]], minlength=size)
+    return pop
+
+
+def corners_of(plan: CubePlan, rows: np.ndarray, combo: np.ndarray,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, corner cell, sign) of the live corners of each row's cube ``combo``."""
+    out_r, out_c, out_s = [], [], []
+    g_of = plan.row_group[rows]
+    for g, (_, corners, signs, _) in enumerate(plan.groups):
+        mine = np.flatnonzero(g_of == g)
+        if not len(mine):
+            continue
+        pos = plan.row_pos[rows[mine]]
+        c = corners[pos, combo[mine]].astype(np.int64)
+        sg = signs[pos, combo[mine]]
+        live = sg != 0
+        out_r.append(np.broadcast_to(rows[mine][:, None], c.shape)[live])
+        out_c.append(c[live])
+        out_s.append(sg[live])
+    return _cat(out_r, np.int64), _cat(out_c, np.int64), _cat(out_s, np.int8)
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def corner_index(plan: CubePlan, size: int, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ptr, rows): per cell, the rows with it as a not-yet-hidden corner of a good cube
+    (CSR over cells), so a pass re-scores only rows whose cubes touch a newly hidden cell."""
+    cells_l, rows_l = [], []
+    for t, corners, signs, good in plan.groups:
+        live = (signs != 0) & good[:, :, None]
+        live &= ~hidden[corners]
+        rr = np.broadcast_to(t[:, None, None], corners.shape)[live]
+        cells_l.append(corners[live])
+        rows_l.append(rr.astype(np.int32))
+    cells = np.concatenate(cells_l) if cells_l else np.zeros(0, dtype=np.int64)
+    rows = np.concatenate(rows_l) if rows_l else np.zeros(0, dtype=np.int32)
+    order = np.argsort(cells, kind="stable")
+    ptr = np.searchsorted(cells[order], np.arange(size + 1))
+    return ptr, rows[order]
+
+
+def touched(index: tuple[np.ndarray, np.ndarray], added: np.ndarray) -> np.ndarray:
+    """Rows with a candidate corner among the ``added`` cells."""
+    ptr, rows = index
+    start, stop = ptr[added], ptr[added + 1]
+    n = stop - start
+    if not n.sum():
+        return np.zeros(0, dtype=np.int64)
+    pos = np.repeat(start - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+    return np.unique(rows[pos]).astype(np.int64)
 
 
 @dataclass
