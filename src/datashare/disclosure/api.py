@@ -18,7 +18,7 @@ import pandas as pd
 
 from datashare.disclosure import rates
 from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
-from datashare.disclosure.engine import METHODS, count_primaries, protect, rule_for
+from datashare.disclosure.engine import METHODS, Protected, count_primaries, protect, rule_for
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.policy import Policy, load_policy
 from datashare.disclosure.spec import Spec, load_spec, parse_spec
@@ -135,13 +135,15 @@ def suppress_table(
     present = np.zeros(space.size, dtype=bool)
     present[flat] = True
     timings: dict[str, float] = {}
+    stats: dict[str, Any] = {}
     if kind == "count":
         assert count is not None
         values = dense(space, flat, measure(frame, count))
         check_consistent(space, values, count)
         timings["load"] = time.perf_counter() - t0
         out, audits, prot_timings = _suppress_counts(space, frame, flat, values, present, pol,
-                                                     count, protection, run_audit, method)
+                                                     count, protection, run_audit, method,
+                                                     stats)
     else:
         assert numerator is not None and denominator is not None
         num_rows = measure(frame, numerator)
@@ -161,7 +163,7 @@ def suppress_table(
         use_fuzzy = pol.top_bottom.fuzzy if fuzzy is None else fuzzy
         out, audits, prot_timings = _suppress_rates(space, frame, flat, num, den, present, pol,
                                                     numerator, denominator, protection, seed,
-                                                    use_fuzzy, run_audit, method)
+                                                    use_fuzzy, run_audit, method, stats)
     timings.update(prot_timings)
     timings["total"] = time.perf_counter() - t0
     table_audit = TableAudit(space, audits) if run_audit else None
@@ -172,9 +174,16 @@ def suppress_table(
         "rows": len(frame),
         "cells_by_status": {str(k): int(v) for k, v in statuses.items()},
         "seconds": {k: round(v, 3) for k, v in timings.items()},
+        "protection_method": stats,
         "audit": table_audit.summary() if table_audit else None,
     }
     return SuppressionResult(out, table_audit, report)
+
+
+def _method_stats(prot: Protected) -> dict[str, Any]:
+    """Which method ran, and how many protected cells got a cube or needed the LP loop."""
+    return {"method": prot.method, "cube_witnesses": prot.cubed,
+            "lp_repair_targets": prot.lp_targets, "repair_rounds": prot.repair_rounds}
 
 
 def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
@@ -186,13 +195,14 @@ def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
 def _suppress_counts(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, values: np.ndarray,
     present: np.ndarray, pol: Policy, count: str, protection: str, run_audit: bool,
-    method: str,
+    method: str, stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
     rule = rule_for(primary, protection)
     # Absent combinations are known zeros: hiding one would protect nothing.
     prot = protect(space, values, primary, rule, pol.min_n, run_audit=run_audit,
                    blocked=~present, method=method)
+    stats[count] = _method_stats(prot)
     sup = prot.cover.suppressed[flat]
     prim = primary[flat]
     v = values[flat]
@@ -213,7 +223,7 @@ def _suppress_counts(
 def _suppress_rates(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, num: np.ndarray, den: np.ndarray,
     present: np.ndarray, pol: Policy, numerator: str, denominator: str, protection: str,
-    seed: int, fuzzy: bool, run_audit: bool, method: str,
+    seed: int, fuzzy: bool, run_audit: bool, method: str, stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     timings: dict[str, float] = {}
     # 1. Group sizes (denominators) are a count table under the policy.
@@ -229,6 +239,7 @@ def _suppress_rates(
     for k, t in den_prot.timings.items():
         timings[f"denominator_{k}"] = t
     den_hidden = den_prot.cover.suppressed
+    stats[denominator] = _method_stats(den_prot)
     # 2. Numerators: hidden wherever the group size is hidden or the rate is coded; the
     # numerator table must then not give a coded numerator back exactly by differencing.
     # The public knows 0 <= num <= N where N is published, and the coded range.
@@ -243,6 +254,7 @@ def _suppress_rates(
     for k, t in num_prot.timings.items():
         timings[f"numerator_{k}"] = t
     num_hidden = num_prot.cover.suppressed
+    stats[numerator] = _method_stats(num_prot)
     # 3. Display per row.
     d, n = den[flat], num[flat]
     dh, nh, c = den_hidden[flat], num_hidden[flat], code[flat]

@@ -62,6 +62,9 @@ class Protected:
     audit: AuditResult | None
     repair_rounds: int
     timings: dict[str, float] = field(default_factory=dict)
+    method: str = "lp"
+    cubed: int = 0  # targets given a cube witness
+    lp_targets: int = 0  # targets left to the LP repair loop
 
 
 def protect(
@@ -96,6 +99,7 @@ def protect(
     lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
     hi = np.full(space.size, np.inf) if upper is None else upper.astype(np.float64)
     pending = primary & (rule != NONE)
+    n_targets = int(pending.sum())
     wit = Witnesses()
     if method == "cubes":
         moves = move_table(space)
@@ -109,6 +113,7 @@ def protect(
         pending = np.zeros_like(pending)
         pending[left] = True
         t0 = time.perf_counter()
+    n_lp = int(pending.sum())
     timings["complementary"] = 0.0
     points: list[Witness] = []
     rounds, t_audit = 0, 0.0
@@ -145,7 +150,8 @@ def protect(
         final.witnessed += int((proven & ~by_cube).sum())
         final.seconds = time.perf_counter() - t3
         timings["audit"] = time.perf_counter() - t3
-    return Protected(cover, primary, rule, final if run_audit else None, rounds, timings)
+    return Protected(cover, primary, rule, final if run_audit else None, rounds, timings,
+                     method, n_targets - n_lp, n_lp)
 
 
 def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
