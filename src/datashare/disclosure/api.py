@@ -305,12 +305,14 @@ def audit_table(
     policy: Policy | str = "ospi",
     protection: str = "threshold",
     intervals: bool = False,
+    cubes: bool = True,
 ) -> TableAudit:
     """Audit a published table from its published cells only (missing measure = suppressed).
 
     Primary cells are those marked ``primary`` in the ``suppression`` column (every suppressed
     cell if the column is absent); they must meet ``protection``. Hidden numerators must not be
     exact, given the published denominators and the public top/bottom rule.
+    ``cubes=False``: LPs only (no hypercube certificates; for tests and comparisons).
     """
     if protection not in PROTECTIONS:
         raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")
@@ -329,7 +331,7 @@ def audit_table(
         targets = hidden.copy() if status is None else _mark(space, flat, status == "primary")
         rule = rule_for(targets & hidden, protection)
         results[count] = audit(space, values, hidden, rule, pol.min_n, intervals=intervals,
-                               truth=False)
+                               truth=False, cubes=cubes)
     else:
         assert numerator is not None and denominator is not None
         den, den_hidden = _published(space, frame, flat, denominator)
@@ -337,7 +339,7 @@ def audit_table(
         targets = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
         results[denominator] = audit(space, den, den_hidden,
                                      rule_for(targets & den_hidden, protection), pol.min_n,
-                                     intervals=intervals, truth=False)
+                                     intervals=intervals, truth=False, cubes=cubes)
         code = np.zeros(space.size, dtype=np.int8)
         if status is not None and DISPLAY_COLUMN in frame.columns:
             shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy()
@@ -349,7 +351,7 @@ def audit_table(
         lower = np.where(den_hidden, 0.0, lower)
         results[numerator] = audit(space, num, num_hidden,
                                    np.where(num_hidden, EXACT, NONE).astype(np.int8), pol.min_n,
-                                   lower, upper, intervals=intervals, truth=False)
+                                   lower, upper, intervals=intervals, truth=False, cubes=cubes)
     return TableAudit(space, results)
 
 

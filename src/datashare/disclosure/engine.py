@@ -52,6 +52,7 @@ AUTO_LP_MAX = 500
 POPULAR = 10.0  # tie-break between equally many new cells: value / (1 + POPULAR * sharers)
 WIDE_KEEP = 6  # movements per dimension in the second, wider cube search
 REROUTE_PASSES = 10
+REROUTE_KEEP = 3  # movements per dimension in the second candidate set
 
 
 @dataclass
@@ -232,8 +233,18 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
     taken = np.flatnonzero(chosen >= 0)
     fixed = before.copy()  # primaries and earlier cubes' cells: never published here
     fixed[wit.cell] = True
-    _reroute(space, plan, taken, chosen, cover.suppressed, fixed, weight, val)
-    c_row, c_cell, c_sign = corners_of(plan, taken, chosen[taken])
+    cur = corners_of(plan, taken, chosen[taken])
+    cur = _reroute(space, plan, cur, cover, fixed, weight, val)
+    if REROUTE_KEEP and len(taken):
+        # Candidates again, ranked against the pattern the cubes made (the first ones were
+        # ranked when only primaries were hidden), so more cubes fit onto hidden cells.
+        again = np.zeros(len(cells), dtype=bool)
+        again[taken] = True
+        sub = np.flatnonzero(again)
+        plan2 = plan_cubes(space, moves, values, cover.suppressed, cells, delta, orient, lo, hi,
+                           weight, blocked, keep=REROUTE_KEEP, rows=sub)
+        cur = _reroute(space, plan2, cur, cover, fixed, weight, val)
+    c_row, c_cell, c_sign = cur
     wit.add(np.searchsorted(taken, c_row), c_cell, c_sign * delta[c_row], cells[taken],
             np.arange(len(taken)), len(taken), Witnesses.CUBE)
     # Publish what no chosen cube moves any more (the LP fallback then starts from the cubes).
@@ -248,45 +259,63 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
     return targets[left & ~done_any]
 
 
-def _reroute(space: CellSpace, plan: CubePlan, taken: np.ndarray, chosen: np.ndarray,
-             hidden: np.ndarray, fixed: np.ndarray, weight: np.ndarray,
-             val: np.ndarray) -> None:
-    """Move cubes off cells only they use, onto cells that stay hidden anyway.
+def _reroute(space: CellSpace, plan: CubePlan, cur: tuple[np.ndarray, np.ndarray, np.ndarray],
+             cover: Cover, fixed: np.ndarray, weight: np.ndarray,
+             val: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move cubes off cells only they use, onto fewer new cells or cells hidden anyway.
 
-    A cell moved by one cube only is that cube's own; a cube with own cells looks among its
-    candidates for one whose corners are all hidden without them (primaries, shared cells,
-    other cubes' own cells). Moves that would take another moving cube's own cell wait, so
-    every accepted move publishes its own cells and the union only shrinks.
+    ``cur`` holds the chosen cubes' corners as flat (row, cell, sign) rows; ``plan`` offers
+    each row's candidate cubes. A cell moved by one cube only is that cube's own; a cube with
+    own cells takes the candidate that hides fewer new cells than it owns, counting its own
+    cells as not hidden (primaries, shared cells and other cubes' own cells are free). Moves
+    that would take another moving cube's own cell wait, so every accepted move publishes
+    more cells than it hides and the union shrinks. Returns the new ``cur``.
     """
+    hidden = cover.suppressed
+    r, c, sg = cur
     for _ in range(REROUTE_PASSES):
-        r, c, _ = corners_of(plan, taken, chosen[taken])
         usage = np.bincount(c, minlength=space.size)
         lone = (usage[c] == 1) & ~fixed[c]
         owner = np.full(space.size, -1, dtype=np.int64)
         owner[c[lone]] = r[lone]
-        rows = np.unique(r[lone])
-        if not len(rows):
-            return
-        _, score, combo = evaluate(plan, rows, hidden, weight, val, only_hidden=True,
-                                   owner=owner)
-        ok = np.isfinite(score)
+        rows, at = np.unique(r[lone], return_inverse=True)
+        rows_ok = rows[plan.row_group[rows] >= 0]
+        if not len(rows_ok):
+            break
+        owned = np.bincount(at.ravel(), weights=weight[c[lone]], minlength=len(rows))
+        owned = owned[plan.row_group[rows] >= 0]
+        rows = rows_ok
+        new, score, combo = evaluate(plan, rows, hidden, weight, val, owner=owner)
+        ok = np.isfinite(score) & (new < owned)
         rows, combo = rows[ok], combo[ok]
         if not len(rows):
-            return
+            break
         moving = np.zeros(len(plan.cells), dtype=bool)
         moving[rows] = True
-        nr, nc, _ = corners_of(plan, rows, combo)
+        nr, nc, ns = corners_of(plan, rows, combo)
         clash = np.zeros(len(plan.cells), dtype=bool)
         other = owner[nc]
         clash[nr[(other >= 0) & (other != nr) & moving[np.maximum(other, 0)]]] = True
         go = ~clash[rows]
         if not go.any():
-            return
-        chosen[rows[go]] = combo[go]
+            break
+        switch = np.zeros(len(plan.cells), dtype=bool)
+        switch[rows[go]] = True
+        mine = switch[nr]
+        nr, nc, ns = nr[mine], nc[mine], ns[mine]
+        stay = ~switch[r]
+        r, c, sg = (np.concatenate([r[stay], nr]), np.concatenate([c[stay], nc]),
+                    np.concatenate([sg[stay], ns]))
+        fresh = ~hidden[nc]
+        hidden[nc[fresh]] = True
+        cover.via[nc[fresh]] = _varying_dims(space, plan.cells[nr[fresh]], nc[fresh])
         keep = np.zeros(space.size, dtype=bool)
-        r, c, _ = corners_of(plan, taken, chosen[taken])
         keep[c] = True
-        hidden[(owner >= 0) & ~keep] = False
+        gone = (owner >= 0) & ~keep
+        hidden[gone] = False
+        cover.via[gone] = -1
+    order = np.argsort(r, kind="stable")
+    return r[order], c[order], sg[order]
 
 
 def _varying_dims(space: CellSpace, a: np.ndarray, b: np.ndarray) -> np.ndarray:

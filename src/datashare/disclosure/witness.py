@@ -112,10 +112,15 @@ class CubePlan:
 def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: np.ndarray,
                cells: np.ndarray, delta: np.ndarray, orient: np.ndarray, lower: np.ndarray,
                upper: np.ndarray, weight: np.ndarray, blocked: np.ndarray | None = None,
-               only_hidden: bool = False, keep: int = KEEP) -> CubePlan:
+               only_hidden: bool = False, keep: int = KEEP,
+               rows: np.ndarray | None = None) -> CubePlan:
     """Cubes moving each cell by ``orient * delta``; movements ranked by their axis corners
     (the corners that differ from the cell in that dimension only: in every cube using the
-    movement) under ``hidden``. ``only_hidden``: only movements whose corners are hidden."""
+    movement) under ``hidden``. ``only_hidden``: only movements whose corners are hidden.
+    ``rows``: plan only these positions of ``cells`` (the others get no candidates)."""
+    all_cells = cells
+    sub = np.arange(len(cells)) if rows is None else rows
+    cells, delta, orient = cells[sub], delta[sub], orient[sub]
     val = values.astype(np.float64)
     down = val - lower
     up = upper - val
@@ -165,12 +170,12 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
     widths = np.stack([np.where(k_sgn[d] != 0, np.arange(k_sgn[d].shape[2]) + 1, 0)
                        .max(axis=(1, 2)) for d in range(ndim)], axis=1)
     combos = np.array(list(itertools.product(range(keep), repeat=ndim)), dtype=np.int64)
-    row_group = np.full(n, -1, dtype=np.int64)
-    row_pos = np.zeros(n, dtype=np.int64)
+    row_group = np.full(len(all_cells), -1, dtype=np.int64)
+    row_pos = np.zeros(len(all_cells), dtype=np.int64)
     groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     alive = np.flatnonzero((widths > 0).all(axis=1))
     if not len(alive):
-        return CubePlan(cells, row_group, row_pos, groups)
+        return CubePlan(all_cells, row_group, row_pos, groups)
     keys, inv = np.unique(widths[alive], axis=0, return_inverse=True)
     inv = inv.ravel()
     cdt = np.int32 if space.size < 2**31 else np.int64
@@ -201,10 +206,10 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
                 good &= ~(live & ~hidden[corner] & blocked[corner])
             corners[:, :, j] = corner
             signs[:, :, j] = sign
-        row_group[t] = len(groups)
-        row_pos[t] = np.arange(len(t))
-        groups.append((t, corners, signs, good))
-    return CubePlan(cells, row_group, row_pos, groups)
+        row_group[sub[t]] = len(groups)
+        row_pos[sub[t]] = np.arange(len(t))
+        groups.append((sub[t], corners, signs, good))
+    return CubePlan(all_cells, row_group, row_pos, groups)
 
 
 def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.ndarray,
