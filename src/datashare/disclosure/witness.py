@@ -47,15 +47,13 @@ class MoveTable:
 
 
 def move_table(space: CellSpace) -> MoveTable:
-    # Both search orders: siblings first finds the cheap movements, parent first the
-    # all-upward ones (always room to move up) that reach the cells siblings cannot.
     # Depth-first with a wide cap fills the quota with wide movements, so the narrow ones
-    # come first and the wide cap is only for codes that have none (All Students with ten
-    # partitions needs 11 codes).
-    far = dimension_moves(space)
+    # (MAX_SUPPORT of secondary.py) come first; wide ones (All Students and a group of each
+    # of ten partitions is 11 codes) only where no narrow one moves upward only.
+    narrow = dimension_moves(space)
     wide = dimension_moves(space, max_support=MAX_SUPPORT)
-    table = [[mv or wd for mv, wd in zip(fd, wdd, strict=True)]
-             for fd, wdd in zip(far, wide, strict=True)]
+    table = [[_with_upward(mv, wd) for mv, wd in zip(nd, wdd, strict=True)]
+             for nd, wdd in zip(narrow, wide, strict=True)]
     offs, sgns, counts = [], [], []
     for d, dim in enumerate(space.spec.dimensions):
         index = dim.index()
@@ -76,6 +74,22 @@ def move_table(space: CellSpace) -> MoveTable:
         sgns.append(sgn)
         counts.append(np.array([len(r) for r in rows], dtype=np.int64))
     return MoveTable(offs, sgns, counts)
+
+
+def _upward(move: tuple[np.ndarray, np.ndarray]) -> bool:
+    return bool((move[1] > 0).all())
+
+
+def _with_upward(narrow: list[tuple[np.ndarray, np.ndarray]],
+                 wide: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The narrow movements, plus the first upward-only wide one when none of them is
+    upward-only: "+" corners always have room, so such a movement fits where the cells are
+    too small for siblings (1M-row bench: 35,000 district cells of small districts had no
+    cube with sibling groups only, as the upward group movement is 11 codes wide there)."""
+    if any(_upward(m) for m in narrow):
+        return narrow
+    up = [m for m in wide if _upward(m)]
+    return [*narrow, up[0]] if up else narrow
 
 
 def grand_totals(space: CellSpace) -> np.ndarray:
@@ -162,6 +176,17 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
                 pick = np.argsort(cost, axis=1, kind="stable")[:, :keep]
                 kk = pick.shape[1]
                 rows = np.arange(len(c))[:, None]
+                # Keep the cheapest upward-only movement too: its "+" corners always have
+                # room, so it combines with any movement of the other dimensions; without it
+                # (27 groups: the all-upward group movements are 11 codes wide) the cheapest
+                # siblings, each needing room in every dimension, left 35,000 district cells
+                # at 1M rows without a cube.
+                upward = ok & np.all(sg >= 0, axis=2) & np.isfinite(cost)
+                best_up = np.argmin(np.where(upward, cost, np.inf), axis=1)
+                has_up = upward[rows[:, 0], best_up]
+                missing = has_up & ~(pick == best_up[:, None]).any(axis=1)
+                if kk == keep and missing.any():
+                    pick[missing, -1] = best_up[missing]
                 fine = np.isfinite(cost[rows, pick])
                 off_d[sl, :kk, :w] = np.where(fine[:, :, None], off[rows, pick], 0)
                 sgn_d[sl, :kk, :w] = np.where(fine[:, :, None], sg[rows, pick], 0)
