@@ -51,6 +51,7 @@ METHODS = ("auto", "cubes", "lp")
 AUTO_LP_MAX = 500
 POPULAR = 10.0  # tie-break between equally many new cells: value / (1 + POPULAR * sharers)
 WIDE_KEEP = 6  # movements per dimension in the second, wider cube search
+WIDE_MANY = 5_000  # above this many cells left, the second search keeps KEEP movements
 REROUTE_PASSES = 10
 REROUTE_KEEP = 3  # movements per dimension in the second candidate set
 
@@ -108,8 +109,11 @@ def protect(
                            wit, moves)
         if len(left) and WIDE_KEEP:
             # The few cells without a cube among the cheapest movements: a wider search.
-            left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit, moves,
-                               keep=WIDE_KEEP)
+            # (fewer movements per dimension when many are left: the corner arrays grow
+            # with keep ** 3 and 11-code slots)
+            keep = WIDE_KEEP if len(left) <= WIDE_MANY else KEEP
+            left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit,
+                               move_table(space, wide_upward=True), keep=keep)
         timings["cubes"] = time.perf_counter() - t0
         pending = np.zeros_like(pending)
         pending[left] = True

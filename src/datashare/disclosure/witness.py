@@ -46,13 +46,16 @@ class MoveTable:
     count: list[np.ndarray]  # movements per code (a code in no relation: one "stay" movement)
 
 
-def move_table(space: CellSpace) -> MoveTable:
+def move_table(space: CellSpace, wide_upward: bool = False) -> MoveTable:
     # Depth-first with a wide cap fills the quota with wide movements, so the narrow ones
     # (MAX_SUPPORT of secondary.py) come first; wide ones (All Students and a group of each
-    # of ten partitions is 11 codes) only where no narrow one moves upward only.
+    # of ten partitions is 11 codes) only where there is no narrow one, and with
+    # ``wide_upward`` (the second search, for the few cells left) where no narrow one moves
+    # upward only: every cell paying for 11-code slots took 7 GB and minutes at 1M rows.
     narrow = dimension_moves(space)
     wide = dimension_moves(space, max_support=MAX_SUPPORT)
-    table = [[_with_upward(mv, wd) for mv, wd in zip(nd, wdd, strict=True)]
+    table = [[_with_upward(mv, wd) if wide_upward else (mv or wd)
+              for mv, wd in zip(nd, wdd, strict=True)]
              for nd, wdd in zip(narrow, wide, strict=True)]
     offs, sgns, counts = [], [], []
     for d, dim in enumerate(space.spec.dimensions):
