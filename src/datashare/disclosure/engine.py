@@ -51,6 +51,7 @@ METHODS = ("auto", "cubes", "lp")
 AUTO_LP_MAX = 500
 POPULAR = 10.0  # tie-break between equally many new cells: value / (1 + POPULAR * sharers)
 WIDE_KEEP = 6  # movements per dimension in the second, wider cube search
+LAST_FEW = 100  # cells left after the second search that get every movement tried
 WIDE_MANY = 5_000  # above this many cells left, the second search keeps KEEP movements
 REROUTE_PASSES = 10
 REROUTE_KEEP = 3  # movements per dimension in the second candidate set
@@ -112,8 +113,14 @@ def protect(
             # (fewer movements per dimension when many are left: the corner arrays grow
             # with keep ** 3 and 11-code slots)
             keep = WIDE_KEEP if len(left) <= WIDE_MANY else KEEP
-            left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit,
-                               move_table(space, wide_upward=True), keep=keep)
+            wide = move_table(space, wide_upward=True)
+            left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit, wide,
+                               keep=keep)
+            if 0 < len(left) <= LAST_FEW:
+                # Every movement for the last few: an LP over a big component costs far
+                # more (1M rows: 38 s for 4 district cells).
+                left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit,
+                                   wide, keep=16)
         timings["cubes"] = time.perf_counter() - t0
         pending = np.zeros_like(pending)
         pending[left] = True
