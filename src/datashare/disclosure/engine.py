@@ -54,7 +54,8 @@ WIDE_KEEP = 6  # movements per dimension in the second, wider cube search
 LAST_FEW = 100  # cells left after the second search that get every movement tried
 WIDE_MANY = 5_000  # above this many cells left, the second search keeps KEEP movements
 REROUTE_PASSES = 10
-REROUTE_KEEP = 3  # movements per dimension in the second candidate set
+REROUTE_KEEP = 0  # movements per dimension in a second candidate set ranked on the cubes' pattern
+# (0: off; 3 gave 16,508 -> 16,416 cells at 46k rows for +0.8 s, and +15 s at 1M rows)
 
 
 @dataclass
