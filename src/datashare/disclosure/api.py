@@ -305,14 +305,16 @@ def audit_table(
     policy: Policy | str = "ospi",
     protection: str = "threshold",
     intervals: bool = False,
-    cubes: bool = True,
+    cubes: bool = False,
 ) -> TableAudit:
     """Audit a published table from its published cells only (missing measure = suppressed).
 
     Primary cells are those marked ``primary`` in the ``suppression`` column (every suppressed
     cell if the column is absent); they must meet ``protection``. Hidden numerators must not be
     exact, given the published denominators and the public top/bottom rule.
-    ``cubes=False``: LPs only (no hypercube certificates; for tests and comparisons).
+    ``cubes=True``: hypercube certificates from a central feasible point before the LPs (at
+    46k rows they prove 98% of the cells, but the rest still need LPs over the whole
+    component, so it is not faster yet: 9.0 s against 8.3 s).
     """
     if protection not in PROTECTIONS:
         raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")

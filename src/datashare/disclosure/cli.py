@@ -105,8 +105,9 @@ def _audit(argv: list[str]) -> int:
     p.add_argument("table", help="a table written by 'datashare suppress' (hidden = empty)")
     _measure_args(p)
     p.add_argument("--intervals", help="write every suppressed cell's [min, max] to this CSV")
-    p.add_argument("--lp-only", action="store_true",
-                   help="prove every cell by LP (no hypercube certificates first)")
+    p.add_argument("--cubes", action="store_true",
+                   help="try hypercube certificates from a central feasible point before the "
+                        "LPs (experimental: not faster yet)")
     args = p.parse_args(argv)
     from datashare.disclosure.api import audit_table
 
@@ -115,7 +116,7 @@ def _audit(argv: list[str]) -> int:
     result = audit_table(
         frame, args.spec, count=args.count, numerator=args.numerator,
         denominator=args.denominator, policy=args.policy, protection=args.protection,
-        intervals=bool(args.intervals), cubes=not args.lp_only,
+        intervals=bool(args.intervals), cubes=args.cubes,
     )
     if args.intervals:
         rows = [
