@@ -1,4 +1,6 @@
-"""Array-level protection: primaries, complementary cover and the audit loop.
+"""Array-level protection: primaries, then either cube witnesses for every small cell at once
+(``method="cubes"``) or the complementary heuristic and the LP audit/repair loop
+(``method="lp"``); the final audit re-checks every witness against the final pattern.
 
 Works on dense cell arrays (see ``table.py``); ``api.py`` wraps it for DataFrames.
 """

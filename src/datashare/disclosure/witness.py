@@ -415,8 +415,7 @@ def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.nd
     bad = moving & (~hidden[cell] | (x < lower[cell] - FEAS_TOL) | (x > upper[cell] + FEAS_TOL))
     valid[wid[bad]] = False
     # Relations: the table's entries grouped by cell, expanded for every moved cell.
-    by_cell = np.argsort(space.cells, kind="stable")
-    start = np.searchsorted(space.cells[by_cell], np.arange(space.size + 1))
+    by_cell, start = space.by_cell
     deg = start[cell + 1] - start[cell]
     rep = np.repeat(np.arange(len(cell)), deg)
     pos = np.arange(len(rep)) - np.repeat(np.cumsum(deg) - deg, deg)
