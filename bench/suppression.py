@@ -66,7 +66,7 @@ def run_size(size: int, args: argparse.Namespace, methods: list[str], opt_max: i
              threshold: int) -> None:
     frame, spec = make_table(size, args.seed)
     t0 = time.perf_counter()
-    result = suppress_table(frame, spec, count="count", policy="ospi")
+    result = suppress_table(frame, spec, count="count", policy="ospi", method=args.method)
     ds_seconds = time.perf_counter() - t0
     status = result.table["suppression"].to_numpy()
     primary_rows = status == "primary"
@@ -97,6 +97,8 @@ def run_size(size: int, args: argparse.Namespace, methods: list[str], opt_max: i
     secs = result.report["seconds"]
     print(f"{'':>9} datashare phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in secs.items()),
           flush=True)
+    stats = result.report["protection_method"].get("count", {})
+    print(f"{'':>9} protection: " + ", ".join(f"{k} {v}" for k, v in stats.items()), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--opt-max", default="10k", help="run tau-Argus Optimal only up to this size")
     ap.add_argument("--tau-timeout", type=float, default=900.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--method", default="auto", help="datashare protection: auto, cubes, lp")
     ap.add_argument("--timeout", type=float, default=600.0,
                     help="seconds per size (datashare and tau-Argus together) before moving on")
     args = ap.parse_args(argv)

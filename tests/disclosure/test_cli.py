@@ -41,6 +41,20 @@ def test_suppress_then_audit_round_trip(files: dict[str, Path]) -> None:
                  "--count", "count"]) == 0
 
 
+@pytest.mark.parametrize("method", ["cubes", "lp"])
+def test_each_method_writes_a_table_that_passes_the_audit(files: dict[str, Path],
+                                                          method: str) -> None:
+    rc = main(["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",
+               "--out", str(files["out"]), "--report", str(files["report"]),
+               "--method", method])
+    assert rc == 0
+    report = json.loads(files["report"].read_text())
+    assert report["protection_method"]["count"]["method"] == method
+    for extra in ([], ["--cubes"]):
+        assert main(["audit-table", str(files["out"]), "--spec", str(files["spec"]),
+                     "--count", "count", *extra]) == 0
+
+
 def test_audit_table_exits_1_and_names_the_failing_cells(files: dict[str, Path],
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     main(["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",

@@ -30,6 +30,7 @@ from datashare.disclosure.certify import certify
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.lp import INF, BatchLP
 from datashare.disclosure.table import CellSpace
+from datashare.disclosure.witness import MoveTable, evaluate, move_table, plan_cubes
 
 NONE, EXACT, THRESHOLD = 0, 1, 2
 TOL = 1e-5
@@ -157,6 +158,7 @@ def audit(
     truth: bool = True,
     diagnose: bool = True,
     witnesses: list[Witness] | None = None,
+    cubes: bool = False,
 ) -> AuditResult:
     """Audit ``suppressed`` cells; ``rule`` (per cell: NONE/EXACT/THRESHOLD) says which must hold.
 
@@ -169,6 +171,11 @@ def audit(
     read only at published cells) and a feasible point found by the LP stands in for them.
     ``witnesses`` (a list, with ``truth=True``) collects every feasible point that proved a
     cell, for ``verify_witnesses`` to re-check against a later, larger pattern.
+    ``cubes`` (publisher side): before the LPs, look for hypercubes of hidden cells that
+    carry each target to its goal from a feasible point near the centre of the published
+    table's feasible set (``witness.plan_cubes``): the point plus the cube's movement is a
+    feasible point where the target reaches its goal, the proof the LP would give.
+    Off by default (see ``api.audit_table``).
     """
     start = time.perf_counter()
     cells, labels, n_comp = components(space, suppressed)
@@ -228,15 +235,44 @@ def audit(
     cells, labels = cells[order], labels[order]
     # The published part of every relation, computed once: sum(coef * published value).
     pub_sums = space.relation_sums(np.where(suppressed, 0, values))
+    cube_ctx = None
+    if cubes and not truth and not intervals and target_mask.any():
+        cube_ctx = (move_table(space), suppressed)
     for batch in _batches(labels):
         _audit_batch(
             space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
             target_mask, intervals, truth, diagnose, result,
-            witnesses if truth else None,
+            witnesses if truth else None, cube_ctx=cube_ctx,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _cube_certified(space: CellSpace, values: np.ndarray, cells: np.ndarray, v: np.ndarray,
+                    targets: np.ndarray, r: np.ndarray, threshold: int, lo: np.ndarray,
+                    hi: np.ndarray, moves: MoveTable, suppressed: np.ndarray) -> np.ndarray:
+    """Which targets (positions in ``cells``) a cube of hidden cells carries to their goal
+    from the feasible point ``v``; exact targets may move either way by 1."""
+    point = values.astype(np.float64)
+    point[cells] = v
+    t_cells = cells[targets]
+    up = r[targets] == THRESHOLD
+    need = np.where(up, np.maximum(threshold - v[targets], 0.0), 1.0)
+    # Rows: every target upwards, exact targets also downwards.
+    rows_cell = np.concatenate([t_cells, t_cells[~up]])
+    rows_need = np.concatenate([need, need[~up]])
+    orient = np.concatenate([np.ones(len(t_cells), dtype=np.int8),
+                             -np.ones(int((~up).sum()), dtype=np.int8)])
+    owner = np.concatenate([np.arange(len(t_cells)), np.flatnonzero(~up)])
+    weight = np.ones(space.size)
+    plan = plan_cubes(space, moves, point, suppressed, rows_cell, rows_need + TOL, orient, lo,
+                      hi, weight, only_hidden=True)
+    _, score, _ = evaluate(plan, np.arange(len(rows_cell)), suppressed, weight, point,
+                           only_hidden=True)
+    ok = np.zeros(len(t_cells), dtype=bool)
+    ok[owner[np.isfinite(score)]] = True
+    return ok
 
 
 def _neighbourhood(space: CellSpace, suppressed: np.ndarray, start: np.ndarray,
@@ -303,6 +339,7 @@ def _audit_batch(
     result: AuditResult,
     witnesses: list[Witness] | None = None,
     prove_only: bool = False,
+    cube_ctx: tuple[MoveTable, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Audit one batch; returns the target cells proven. ``prove_only`` (an LP over part of
     a component, the rest held at true values): look for proofs, report no failures."""
@@ -311,7 +348,9 @@ def _audit_batch(
     if truth:
         v = values[cells].astype(np.float64)
     else:
+        model.crossover(cube_ctx is None)
         status, _, v = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
+        model.crossover(True)
         if status != "optimal":
             raise DisclosureError(f"the published table is infeasible ({status}): it does not add up")
     r = rule[cells]
@@ -320,6 +359,29 @@ def _audit_batch(
     # makes min < max; exact cells must move off a feasible value (the truth), up or down.
     goal = np.where(r == THRESHOLD, float(threshold), v + 1)
     proven = np.zeros(len(cells), dtype=bool)
+    if cube_ctx is not None and len(targets):
+        proven[targets[_cube_certified(space, values, cells, v, targets, r, threshold, lo, hi,
+                                       *cube_ctx)]] = True
+        result.certified += int(proven.sum())
+        # The few left: LPs over the hidden cells near them, every other hidden cell held
+        # at the feasible point (as the engine's local LPs hold them at the truth), before
+        # the whole component. 46k rows: 339 cells left after the cubes.
+        point = values.astype(np.float64)
+        point[cells] = v
+        for hops in LOCAL_HOPS:
+            todo = targets[~proven[targets]]
+            if not (0 < len(todo) * LOCAL_SHARE < len(cells)):
+                break
+            near = _neighbourhood(space, cube_ctx[1], cells[todo], hops)
+            inside = np.zeros(space.size, dtype=bool)
+            inside[near] = True
+            outside = space.relation_sums(np.where(inside, 0, point))
+            mask = np.zeros(space.size, dtype=bool)
+            mask[cells[todo]] = True
+            got = _audit_batch(space, point, outside, near, rule, threshold, lo, hi, mask,
+                               False, True, False, result, None, prove_only=True)
+            proven[np.searchsorted(cells, got)] = True
+            result.local += len(got)
 
     def harvest(x: np.ndarray) -> None:
         if not len(x):

@@ -71,6 +71,10 @@ def _suppress(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed for the fuzzy denominator")
     p.add_argument("--no-fuzzy", action="store_true", help="use N, not N or N+1, in coded rates")
     p.add_argument("--no-audit", action="store_true", help="skip the final LP re-audit")
+    p.add_argument("--method", default="auto", choices=["auto", "cubes", "lp"],
+                   help="cubes: balanced hypercubes for all small cells at once (fast); lp: "
+                        "the LP-driven repair loop (fewer hidden cells, slow on big tables); "
+                        "auto (default): lp up to 20,000 small cells, cubes above")
     args = p.parse_args(argv)
     from datashare.disclosure.api import suppress_table
 
@@ -80,6 +84,7 @@ def _suppress(argv: list[str]) -> int:
         frame, args.spec, count=args.count, numerator=args.numerator,
         denominator=args.denominator, policy=args.policy, protection=args.protection,
         seed=args.seed, fuzzy=False if args.no_fuzzy else None, run_audit=not args.no_audit,
+        method=args.method,
     )
     _write_atomic(Path(args.out), lambda tmp: result.table.to_csv(tmp, index=False))
     if args.report:
@@ -100,6 +105,9 @@ def _audit(argv: list[str]) -> int:
     p.add_argument("table", help="a table written by 'datashare suppress' (hidden = empty)")
     _measure_args(p)
     p.add_argument("--intervals", help="write every suppressed cell's [min, max] to this CSV")
+    p.add_argument("--cubes", action="store_true",
+                   help="try hypercube certificates from a central feasible point before the "
+                        "LPs (experimental: not faster yet)")
     args = p.parse_args(argv)
     from datashare.disclosure.api import audit_table
 
@@ -108,7 +116,7 @@ def _audit(argv: list[str]) -> int:
     result = audit_table(
         frame, args.spec, count=args.count, numerator=args.numerator,
         denominator=args.denominator, policy=args.policy, protection=args.protection,
-        intervals=bool(args.intervals),
+        intervals=bool(args.intervals), cubes=args.cubes,
     )
     if args.intervals:
         rows = [

@@ -74,6 +74,12 @@ class BatchLP:
         self.h.setOptionValue("solver", "simplex")
         self.h.setOptionValue("simplex_strategy", 4)
 
+    def crossover(self, on: bool) -> None:
+        """Interior point without crossover stops near the centre of the optimal face; with a
+        zero objective that is a feasible point strictly inside the bounds where possible,
+        which leaves hidden cells room to move for the audit's cube certificates."""
+        self.h.setOptionValue("run_crossover", "on" if on else "off")
+
     def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         if len(cols):
             self.h.changeColsBounds(

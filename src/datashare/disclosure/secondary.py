@@ -164,10 +164,15 @@ MAX_CUBES = 4096  # combinations of movements tried per cell
 KEEP_MOVES = 16  # cheapest feasible movements per dimension combined into cubes
 
 
-def dimension_moves(space: CellSpace) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
+def dimension_moves(space: CellSpace, children_first: bool = False,
+                    max_moves: int = MAX_MOVES, max_support: int = MAX_SUPPORT) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
     """Per dimension, per code: movements (codes, signs) with the code at +1 that keep every
     partition of the dimension summing up (a sibling down, or the parent up with one child of
-    each of its other partitions, recursively), at most MAX_MOVES of MAX_SUPPORT codes."""
+    each of its other partitions, recursively), at most ``max_moves`` of MAX_SUPPORT codes.
+
+    ``children_first`` tries the children of a partition before its parent, so a school's
+    siblings come before the movements through its district (depth-first through the parent
+    otherwise fills the quota with movements into other districts)."""
     out: list[list[list[tuple[np.ndarray, np.ndarray]]]] = []
     for dim in space.spec.dimensions:
         index = dim.index()
@@ -176,12 +181,14 @@ def dimension_moves(space: CellSpace) -> list[list[list[tuple[np.ndarray, np.nda
         for k, (par, kids) in enumerate(parts):
             for j in (par, *kids):
                 member[j].append(k)
-        out.append([_balanced_moves(parts, member, a) for a in range(len(dim.codes))])
+        out.append([_balanced_moves(parts, member, a, children_first, max_moves, max_support)
+                    for a in range(len(dim.codes))])
     return out
 
 
 def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
-                    a: int) -> list[tuple[np.ndarray, np.ndarray]]:
+                    a: int, children_first: bool = False, max_moves: int = MAX_MOVES,
+                    max_support: int = MAX_SUPPORT) -> list[tuple[np.ndarray, np.ndarray]]:
     """Depth-first: fix the first unbalanced partition with each of its free codes in turn."""
     found: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -192,8 +199,8 @@ def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
         bad: tuple[int, int] | None = None
         for j in list(state):
             for k in member[j]:
-                par, kids = parts[k]
-                total = sum(coef(c, k) * state.get(c, 0) for c in (par, *kids))
+                # Only the codes already moving count (a partition may have hundreds).
+                total = sum(coef(c, k) * v for c, v in state.items() if k in member[c])
                 if total:
                     bad = (k, total)
                     break
@@ -204,16 +211,16 @@ def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
             found.append((codes, np.array([state[c] for c in codes.tolist()], dtype=np.int64)))
             return
         k, total = bad
-        if abs(total) != 1 or len(state) >= MAX_SUPPORT:
+        if abs(total) != 1 or len(state) >= max_support:
             return
         par, kids = parts[k]
-        for c in (par, *kids):
+        for c in ((*kids, par) if children_first else (par, *kids)):
             if c in state:
                 continue
             state[c] = -total * coef(c, k)
             grow(state)
             del state[c]
-            if len(found) >= MAX_MOVES:
+            if len(found) >= max_moves:
                 return
 
     if member[a]:

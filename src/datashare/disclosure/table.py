@@ -10,6 +10,7 @@ with one ``np.add.reduceat`` instead of a Python loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,13 @@ class CellSpace:
 
     def describe(self, cell: int) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.key(cell).items())
+
+    @cached_property
+    def by_cell(self) -> tuple[np.ndarray, np.ndarray]:
+        """(entry order grouped by cell, start of each cell's entries in that order): a
+        cell's relations without scanning every entry (computed once per space)."""
+        order = np.argsort(self.cells, kind="stable")
+        return order, np.searchsorted(self.cells[order], np.arange(self.size + 1))
 
     def relation_sums(self, values: np.ndarray) -> np.ndarray:
         """total - sum(children) per relation (0 everywhere for a consistent table)."""
