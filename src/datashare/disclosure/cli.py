@@ -74,7 +74,7 @@ def _suppress(argv: list[str]) -> int:
     p.add_argument("--method", default="auto", choices=["auto", "cubes", "lp"],
                    help="cubes: balanced hypercubes for all small cells at once (fast); lp: "
                         "the LP-driven repair loop (fewer hidden cells, slow on big tables); "
-                        "auto (default): lp up to 20,000 small cells, cubes above")
+                        "auto (default): lp up to 1,000 small cells, cubes above")
     args = p.parse_args(argv)
     from datashare.disclosure.api import suppress_table
 
