@@ -114,6 +114,10 @@ def run_extract(
         for query in queries:
             rows[query.file], timings[f"parquet:{query.file}"] = written[query.file]
             columns[query.file] = query.columns
+        # The engine (and its crosswalk lookup tables) is done: free its memory before the
+        # formats and the risk report, which read the written Parquet with their own DuckDB.
+        eng.close()
+        eng = None
 
         con = engines.duckdb_connect(work)
         try:

@@ -74,6 +74,7 @@ class DuckDBEngine:
         self.gather_path = gather_path
         self.paths: dict[str, Path] = {}
         self._ranked: gather.RankedCrosswalk | None = None
+        self._crosswalk: pa.Table | None = None
 
     def register_source(self, table: str, path: Path) -> None:
         self.paths[table] = path
@@ -141,6 +142,8 @@ class DuckDBEngine:
         return {q.file: out[q.file] for q in queries}
 
     def close(self) -> None:
+        self._ranked = None
+        self._crosswalk = None
         self.con.close()
 
 

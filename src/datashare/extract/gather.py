@@ -81,10 +81,11 @@ class RankedCrosswalk:
         np.cumsum(counts, out=self._starts[1:])
         used = counts > 0
         first = self._starts[:-1][used]
-        self._first_key = np.zeros(len(counts), dtype=np.int64)
-        self._first_key[used] = self._keys[first]
-        self._first_rank = np.full(len(counts), -1, dtype=np.int32)
-        self._first_rank[used] = self._ranks[first]
+        # Each bucket's first key and its rank side by side: one cache line per row's probe.
+        self._first = np.zeros((len(counts), 2), dtype=np.int64)
+        self._first[:, 1] = -1
+        self._first[used, 0] = self._keys[first]
+        self._first[used, 1] = self._ranks[first]
 
     def _slot(self, keys: np.ndarray) -> np.ndarray:
         h = keys.astype(np.int64, copy=False).view(np.uint64) * _FIBONACCI
@@ -99,8 +100,10 @@ class RankedCrosswalk:
             keys = keys.fill_null(0)
         k = keys.to_numpy().astype(np.int64, copy=False)
         slot = self._slot(k)
-        out = self._first_rank[slot]
-        miss = np.flatnonzero((self._first_key[slot] != k) & (out >= 0))
+        first = self._first[slot]
+        out = first[:, 1].astype(np.int32)
+        miss = np.flatnonzero((first[:, 0] != k) & (out >= 0))
+        del first
         out[miss] = -1
         # Keys sharing a bucket: walk the bucket's other entries, all rows at once.
         at = self._starts[slot[miss]] + 1
