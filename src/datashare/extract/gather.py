@@ -136,8 +136,9 @@ def _is_text(t: pa.DataType) -> bool:
 def supported(plan: Plan) -> bool:
     """Whether this path gives exactly the SQL's result within the memory budget."""
     schema = pq.read_schema(plan.path)
-    if not pa.types.is_integer(schema.field(plan.key).type):
-        return False
+    key = schema.field(plan.key).type
+    if not (pa.types.is_signed_integer(key) or (pa.types.is_integer(key) and key.bit_width <= 32)):
+        return False  # the crosswalk's keys are int64
     if plan.year is not None and not pa.types.is_integer(schema.field(plan.year).type):
         return False
     width = 8 + 8 + 8 + 8  # key, rank, sort key, permutation
