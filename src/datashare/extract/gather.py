@@ -5,13 +5,15 @@ position); the sort carries every row's payload and was most of the extract's co
 plain copy. Here the same order is reached by sorting one integer per row and gathering the
 columns one output row group at a time:
 
-1. read the mapped columns of the selected years with pyarrow (strings as dictionaries, so
-   the gather moves 4-byte codes, not text);
+1. read the mapped columns of the selected years with pyarrow (strings as dictionaries);
 2. look each row's student key up in the crosswalk: its RID's rank in RID order;
-3. a stable sort of ``rank * years + year`` over the rows in source order, which gives RID,
+3. encode each column as small unsigned codes (sorted-dictionary positions, booleans,
+   integers and dates as offsets) and pack them into 64-bit words, so that one gather per
+   word moves a whole row;
+4. a stable sort of ``rank * years + year`` over the rows in source order, which gives RID,
    then school year, then source row position: exactly the SQL's ``ORDER BY``;
-4. per output row group, gather the rows and write them with every string column (the RID
-   included) as a dictionary of the values that row group uses, in sorted order: the
+5. per output row group, gather the words and write the rows with every string column (the
+   RID included) as a dictionary of the values that row group uses, in sorted order: the
    Parquet writer takes the codes as they are instead of hashing every string, and nothing
    of the source's order (not even which value came first in it) reaches the file.
 
