@@ -9,7 +9,9 @@ process so its peak memory (max RSS) is its own:
            RID) to Parquet with the same compression: reading and writing the same bytes;
   unsorted the extract's join without its RID sort (a diagnostic: what the sort costs);
   extract  the full extract (crosswalk, join, RID sort, Parquet, CSV, any extra formats,
-           risk report, codebook, checksums), with each step's time.
+           risk report, codebook, checksums), with each step's time;
+  sqlpath  (--compare-sql) the same extract with every file through the SQL sort instead of
+           the DuckDB engine's gather path, for a before/after in the same run.
 
 Prints the times, the ratio of the extract's Parquet part (crosswalk + joined Parquet) to
 the copy, each extra format's cost and peak memory.
@@ -136,6 +138,13 @@ def phase_unsorted(args: argparse.Namespace) -> dict[str, Any]:
     return _duck(args, unsorted=True)
 
 
+def phase_sqlpath(args: argparse.Namespace) -> dict[str, Any]:
+    from datashare.extract import gather
+
+    gather.MEMORY_BUDGET = 0  # nothing fits: every file goes through the SQL's ORDER BY
+    return phase_extract(args)
+
+
 def phase_extract(args: argparse.Namespace) -> dict[str, Any]:
     from datashare.extract import spec as spec_module
     from datashare.extract.api import run_extract
@@ -162,6 +171,7 @@ PHASES = {
     "copy": phase_copy,
     "unsorted": phase_unsorted,
     "extract": phase_extract,
+    "sqlpath": phase_sqlpath,
 }
 
 
@@ -206,6 +216,11 @@ def main() -> int:
     p.add_argument(
         "--repeat", type=int, default=1, help="run copy and extract N times; report the fastest"
     )
+    p.add_argument(
+        "--compare-sql",
+        action="store_true",
+        help="also run the extract with the SQL sort (the path before the gather path)",
+    )
     p.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     p.add_argument("--source", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -230,7 +245,7 @@ def main() -> int:
 
     best: dict[str, dict[str, Any]] = {}
     for _ in range(args.repeat):
-        for name in ("copy", "unsorted", "extract"):
+        for name in ("copy", "unsorted", "extract", *(["sqlpath"] if args.compare_sql else [])):
             r = run_phase(name, args, source=str(source), out=str(work / f"out-{name}"))
             if name not in best or r["seconds"] < best[name]["seconds"]:
                 best[name] = r
@@ -251,7 +266,15 @@ def main() -> int:
     print(
         f"  (join without the RID sort  {unsorted['seconds']:8.2f} s   ratio {unsorted['seconds'] / copy['seconds']:.2f}x: what the sort costs)"
     )
-    print("  per file: floor / unsorted join / sorted extract")
+    if "sqlpath" in best:
+        s = best["sqlpath"]["timings"]
+        sql_part = s["crosswalk"] + s["parquet"]
+        print(
+            f"  (SQL sort path, same run    {sql_part:8.2f} s   ratio {sql_part / copy['seconds']:.2f}x;"
+            f" peak {best['sqlpath']['peak_mib']:.0f} MiB)"
+        )
+    # The gather path prepares the next file while it writes this one: per-file times overlap.
+    print("  per file: floor / unsorted join / sorted extract (overlapping)")
     for f in rows:
         print(
             f"    {f:<26}{copy['files'][f]:8.2f} s {unsorted['files'][f]:8.2f} s {t['parquet:' + f]:8.2f} s"

@@ -105,15 +105,19 @@ def run_extract(
         eng.register_crosswalk(crosswalk)
         timings["crosswalk"] = time.monotonic() - t0
 
+        queries = [sql.file_query(spec, mapping, f) for f in spec.files]
+        t0 = time.monotonic()
+        written = eng.write_files(queries, tmp)
+        timings["parquet"] = time.monotonic() - t0
         rows: dict[str, int] = {}
         columns: dict[str, list[str]] = {}
-        for f in spec.files:
-            query = sql.file_query(spec, mapping, f)
-            t0 = time.monotonic()
-            rows[f] = eng.write_parquet(query, tmp / f"{f}.parquet")
-            timings[f"parquet:{f}"] = time.monotonic() - t0
-            columns[f] = query.columns
-        timings["parquet"] = sum(v for k, v in timings.items() if k.startswith("parquet:"))
+        for query in queries:
+            rows[query.file], timings[f"parquet:{query.file}"] = written[query.file]
+            columns[query.file] = query.columns
+        # The engine (and its crosswalk lookup tables) is done: free its memory before the
+        # formats and the risk report, which read the written Parquet with their own DuckDB.
+        eng.close()
+        eng = None
 
         con = engines.duckdb_connect(work)
         try:

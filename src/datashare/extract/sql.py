@@ -72,6 +72,12 @@ class FileQuery:
     sql: str
     copy_sql: str  # the benchmark floor: same rows and columns with the source key, no RID, no sort
     unsorted_sql: str  # the extract without its RID sort (benchmark diagnostic only)
+    # The same query as data, for the DuckDB engine's gather path (datashare.extract.gather):
+    table: str = ""
+    student_key: str = ""
+    year: str | None = None
+    years: tuple[int, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()  # (output element, source column)
 
 
 def years_list(spec: ExtractSpec) -> str:
@@ -130,4 +136,16 @@ def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
         plain_sql = f"SELECT {', '.join(plain)} FROM {view(fm.table)} t SEMI JOIN crosswalk x ON t.{q(mapping.student_key)} = x.student_key"
     else:
         plain_sql = f"SELECT {', '.join(plain)} FROM {view(fm.table)} t{where}"
-    return FileQuery(file, columns, pa.schema(fields), sql, plain_sql, unsorted)
+    return FileQuery(
+        file,
+        columns,
+        pa.schema(fields),
+        sql,
+        plain_sql,
+        unsorted,
+        table=fm.table,
+        student_key=mapping.student_key,
+        year=fm.year,
+        years=tuple(sorted(spec.school_years)),
+        sources=tuple((e, mapping.column(e)) for e in spec.files[file]),
+    )

@@ -1,0 +1,106 @@
+"""The DuckDB engine's gather path gives what the SQL gives, in an order with nothing of the
+source's order in it, the same on every run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from datashare.extract import gather, sql
+from datashare.extract import spec as spec_module
+from datashare.extract.api import ExtractResult, run_extract
+from datashare.extract.mapping import load
+
+from .conftest import crosswalk_map, every_element_spec
+
+SOME_YEARS = {"from": "2012-13", "to": "2019-20"}
+
+
+def test_gather_path_and_sql_path_give_the_same_files(
+    source: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = spec_module.parse(
+        every_element_spec(school_years=SOME_YEARS, formats=["parquet", "csv"])
+    )
+    fast = run_extract(spec, source, tmp_path / "fast", key)
+    monkeypatch.setattr(gather, "MEMORY_BUDGET", 0)  # nothing fits: every file through the SQL
+    slow = run_extract(
+        spec,
+        source,
+        tmp_path / "sql",
+        key,
+        reuse_crosswalk=fast.crosswalk,
+        crosswalk_out=tmp_path / "sql.enc",
+    )
+    assert fast.rows == slow.rows
+    for f in spec.files:
+        a = pq.read_table(fast.out / f"{f}.parquet")
+        b = pq.read_table(slow.out / f"{f}.parquet")
+        assert [(x.name, x.type) for x in a.schema] == [(x.name, x.type) for x in b.schema], f
+        assert a.cast(b.schema).equals(b), f
+        assert (fast.out / f"{f}.csv").read_bytes() == (slow.out / f"{f}.csv").read_bytes(), f
+    assert fast.risk == slow.risk
+
+
+def test_rows_follow_rid_then_year_then_source_position(
+    full_extract: ExtractResult, source: Path, key: bytes
+) -> None:
+    rid_of = crosswalk_map(full_extract.crosswalk, key, "DSA-TEST-0001")
+    with duckdb.connect() as con:
+        src = con.execute(
+            "SELECT student_key, school_year, file_row_number FROM read_parquet(?, file_row_number = true)",
+            [str(source / "enrollment.parquet")],
+        ).fetchall()
+    expected = sorted((rid_of[k], f"{y - 1}-{y % 100:02d}", n) for k, y, n in src)
+    out = pq.read_table(full_extract.out / "enrollment.parquet", columns=["rid", "school_year"])
+    got = list(
+        zip(out.column("rid").to_pylist(), out.column("school_year").to_pylist(), strict=True)
+    )
+    assert got == [(r, y) for r, y, _ in expected]
+    # And that order is not the source's: the source rows' positions come out shuffled.
+    positions = np.array([n for _, _, n in expected])
+    assert abs(np.corrcoef(positions, np.arange(len(positions)))[0, 1]) < 0.1
+
+
+def test_each_row_group_dictionary_is_its_own_values_sorted(full_extract: ExtractResult) -> None:
+    # A dictionary in the source's first-seen order would say which value the source met
+    # first (its first student by name, say); each row group's is its own values, sorted.
+    path = full_extract.out / "enrollment.parquet"
+    pf = pq.ParquetFile(path, read_dictionary=["rid", "school_code", "grade_level"])
+    assert pf.metadata.num_rows > 0
+    for i in range(pf.metadata.num_row_groups):
+        group = pf.read_row_group(i)
+        for name in ("rid", "school_code", "grade_level"):
+            column = group.column(name).combine_chunks()
+            values = sorted(v for v in set(column.dictionary.take(column.indices).to_pylist()) if v)
+            assert column.dictionary.to_pylist() == values, (i, name)
+    plain = pq.read_table(path)
+    assert plain.schema.field("rid").type == "string"  # readers see plain text
+
+
+def test_a_column_of_another_type_goes_through_the_sql(source: Path, tmp_path: Path) -> None:
+    spec = spec_module.parse(every_element_spec(school_years=SOME_YEARS))
+    copy = tmp_path / "enrollment.parquet"
+    table = pq.read_table(source / "enrollment.parquet")
+    i = table.schema.get_field_index("entry_date")
+    pq.write_table(table.set_column(i, "entry_date", table.column(i).cast(pa.string())), copy)
+    query = sql.file_query(spec, load("synthetic"), "enrollment")
+    plan = gather.Plan(
+        copy, query.student_key, query.year, query.years, query.sources, query.schema
+    )
+    assert not gather.supported(plan)
+    assert gather.supported(
+        gather.Plan(
+            source / "enrollment.parquet",
+            query.student_key,
+            query.year,
+            query.years,
+            query.sources,
+            query.schema,
+        )
+    )
