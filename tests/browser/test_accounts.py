@@ -87,6 +87,8 @@ def test_a_staff_member_must_enrol_totp_before_the_dashboard_opens(page: Page) -
     secret = page.locator("#authenticator_secret").input_value()
     page.get_by_label("Authenticator code").fill(totp_code(secret))
     page.get_by_role("button", name="Activate").click()
+    # The database is read only once the server has answered the activation.
+    expect(page).not_to_have_url(re.compile(r"/accounts/2fa/totp/activate/$"))
     assert_accessible(page)
     # Activation also hands out recovery codes, for the day the phone is lost.
     kinds = set(Authenticator.objects.filter(user=steward).values_list("type", flat=True))
