@@ -250,6 +250,10 @@ def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.nd
     score = np.full(len(rows), np.inf)
     combo = np.zeros(len(rows), dtype=np.int64)
     g_of = plan.row_group[rows]
+    # One gather per corner: a hidden cell costs nothing, a new one weight * NEW_CELL plus its
+    # value (the new-cell count is the score's NEW_CELL digits: values sum far below it). An
+    # empty slot points at the cell itself, which is hidden: its cost is 0 here too.
+    cost = None if owner is not None else np.where(hidden, 0.0, weight * NEW_CELL + values)
     for g, (_, corners, signs, good) in enumerate(plan.groups):
         mine = np.flatnonzero(g_of == g)
         if not len(mine):
@@ -259,12 +263,15 @@ def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.nd
             m = mine[s:s + step]
             pos = plan.row_pos[rows[m]]
             c = corners[pos]
-            free = ~hidden[c]
-            if owner is not None:
+            if cost is not None:
+                sc = cost[c].sum(axis=2)
+                nw = np.floor(sc / NEW_CELL)
+            else:
+                free = ~hidden[c]
                 free |= owner[c] == rows[m][:, None, None]
-            fresh = free & (signs[pos] != 0)
-            nw = np.where(fresh, weight[c], 0.0).sum(axis=2)
-            sc = np.where(fresh, values[c], 0.0).sum(axis=2) + nw * NEW_CELL
+                fresh = free & (signs[pos] != 0)
+                nw = np.where(fresh, weight[c], 0.0).sum(axis=2)
+                sc = np.where(fresh, values[c], 0.0).sum(axis=2) + nw * NEW_CELL
             ok = good[pos]
             if only_hidden:
                 ok = ok & (nw == 0)
