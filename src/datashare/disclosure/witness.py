@@ -253,7 +253,7 @@ def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.nd
     # One gather per corner: a hidden cell costs nothing, a new one weight * NEW_CELL plus its
     # value (the new-cell count is the score's NEW_CELL digits: values sum far below it). An
     # empty slot points at the cell itself, which is hidden: its cost is 0 here too.
-    cost = None if owner is not None else np.where(hidden, 0.0, weight * NEW_CELL + values)
+    cost = np.where(hidden, 0.0, weight * NEW_CELL + values)
     for g, (_, corners, signs, good) in enumerate(plan.groups):
         mine = np.flatnonzero(g_of == g)
         if not len(mine):
@@ -263,10 +263,10 @@ def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.nd
             m = mine[s:s + step]
             pos = plan.row_pos[rows[m]]
             c = corners[pos]
-            if cost is not None:
+            if owner is None:
                 sc = cost[c].sum(axis=2)
                 nw = np.floor(sc / NEW_CELL)
-            else:
+            else:  # a row's own cells count as not hidden for it (rerouting)
                 free = ~hidden[c]
                 free |= owner[c] == rows[m][:, None, None]
                 fresh = free & (signs[pos] != 0)
