@@ -120,8 +120,7 @@ def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.nd
     """
     added = 0
     # Entries grouped by cell, so a cell's relations are a slice rather than a scan of all.
-    by_cell = np.argsort(space.cells, kind="stable")
-    cell_start = np.searchsorted(space.cells[by_cell], np.arange(space.size + 1))
+    by_cell, cell_start = space.by_cell
     for cell in failing:
         sources = np.array([cell])
         for _ in range(hops - 1):
@@ -164,15 +163,11 @@ MAX_CUBES = 4096  # combinations of movements tried per cell
 KEEP_MOVES = 16  # cheapest feasible movements per dimension combined into cubes
 
 
-def dimension_moves(space: CellSpace, children_first: bool = False,
-                    max_moves: int = MAX_MOVES, max_support: int = MAX_SUPPORT) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
+def dimension_moves(space: CellSpace, max_support: int = MAX_SUPPORT,
+                    ) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
     """Per dimension, per code: movements (codes, signs) with the code at +1 that keep every
     partition of the dimension summing up (a sibling down, or the parent up with one child of
-    each of its other partitions, recursively), at most ``max_moves`` of MAX_SUPPORT codes.
-
-    ``children_first`` tries the children of a partition before its parent, so a school's
-    siblings come before the movements through its district (depth-first through the parent
-    otherwise fills the quota with movements into other districts)."""
+    each of its other partitions, recursively), at most MAX_MOVES of ``max_support`` codes."""
     out: list[list[list[tuple[np.ndarray, np.ndarray]]]] = []
     for dim in space.spec.dimensions:
         index = dim.index()
@@ -181,14 +176,13 @@ def dimension_moves(space: CellSpace, children_first: bool = False,
         for k, (par, kids) in enumerate(parts):
             for j in (par, *kids):
                 member[j].append(k)
-        out.append([_balanced_moves(parts, member, a, children_first, max_moves, max_support)
+        out.append([_balanced_moves(parts, member, a, max_support)
                     for a in range(len(dim.codes))])
     return out
 
 
 def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
-                    a: int, children_first: bool = False, max_moves: int = MAX_MOVES,
-                    max_support: int = MAX_SUPPORT) -> list[tuple[np.ndarray, np.ndarray]]:
+                    a: int, max_support: int = MAX_SUPPORT) -> list[tuple[np.ndarray, np.ndarray]]:
     """Depth-first: fix the first unbalanced partition with each of its free codes in turn."""
     found: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -214,13 +208,13 @@ def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
         if abs(total) != 1 or len(state) >= max_support:
             return
         par, kids = parts[k]
-        for c in ((*kids, par) if children_first else (par, *kids)):
+        for c in (par, *kids):
             if c in state:
                 continue
             state[c] = -total * coef(c, k)
             grow(state)
             del state[c]
-            if len(found) >= max_moves:
+            if len(found) >= MAX_MOVES:
                 return
 
     if member[a]:

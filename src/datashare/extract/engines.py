@@ -69,9 +69,8 @@ def duckdb_connect(work: Path, memory_limit: str = "3GB") -> duckdb.DuckDBPyConn
 class DuckDBEngine:
     name = "duckdb"
 
-    def __init__(self, work: Path, gather_path: bool = True) -> None:
+    def __init__(self, work: Path) -> None:
         self.con = duckdb_connect(work)
-        self.gather_path = gather_path
         self.paths: dict[str, Path] = {}
         self._ranked: gather.RankedCrosswalk | None = None
         self._crosswalk: pa.Table | None = None
@@ -88,8 +87,7 @@ class DuckDBEngine:
     def register_crosswalk(self, table: pa.Table) -> None:
         self._crosswalk = table  # kept alive: DuckDB scans the Arrow table in place
         self.con.register("crosswalk", table)
-        if self.gather_path:
-            self._ranked = gather.RankedCrosswalk(table)
+        self._ranked = gather.RankedCrosswalk(table)
 
     def _gather_plan(self, query: FileQuery) -> gather.Plan | None:
         if self._ranked is None:
@@ -105,9 +103,7 @@ class DuckDBEngine:
         return plan if gather.supported(plan) else None
 
     def write_parquet(self, query: FileQuery, dest: Path) -> int:
-        plan = self._gather_plan(query)
-        if plan is not None and self._ranked is not None:
-            return gather.write_sorted(plan, self._ranked, dest)
+        """One file through the SQL (``write_files`` sends the gather path's files there)."""
         row = self.con.execute(
             f"COPY ({query.sql}) TO '{sql_path(dest)}' ({PARQUET_OPTIONS})"
         ).fetchone()

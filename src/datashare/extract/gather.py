@@ -420,10 +420,6 @@ def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -
     return _write(dest, schema, (chunk(idx) for idx in parts))
 
 
-def write_sorted(plan: Plan, crosswalk: RankedCrosswalk, dest: Path) -> int:
-    return write_prepared(prepare(plan, crosswalk), crosswalk, dest)
-
-
 def _write(dest: Path, schema: pa.Schema, tables: Iterator[pa.Table]) -> int:
     """Write row groups in order; the next one is gathered while the last one is encoded.
 
