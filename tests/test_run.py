@@ -29,6 +29,42 @@ def test_supervise_stops_the_others_and_fails_when_one_child_dies() -> None:
     assert time.monotonic() - started < 10  # the sleeper was terminated, not waited for
 
 
+@pytest.mark.timeout(60)
+def test_children_stop_when_the_supervisor_is_killed_outright(tmp_path: Path) -> None:
+    # SIGKILL leaves the supervisor no chance to stop its children; the kernel must do it.
+    pidfile = tmp_path / "child.pid"
+    child = tmp_path / "child.py"
+    child.write_text(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n")
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import sys\n"
+        "from datashare.web.processes import Child, supervise\n"
+        f"supervise([Child('sleeper', [sys.executable, {str(child)!r}])], log=print, poll=0.05)\n"
+    )
+    supervisor = subprocess.Popen([sys.executable, str(parent)])
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text()):
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    child_pid = int(pidfile.read_text())
+    supervisor.kill()
+    supervisor.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child_pid):
+        assert time.monotonic() < deadline, f"child {child_pid} outlived its supervisor"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by init) counts as stopped.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -53,7 +53,9 @@ def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float
 
     Children stay in our process group, so Ctrl-C in a terminal reaches all of them at once;
     SIGTERM (systemd, a container runtime) is forwarded. Either way each child gets
-    ``GRACE_SECONDS`` to finish its current request or task before it is killed.
+    ``GRACE_SECONDS`` to finish its current request or task before it is killed. If the
+    supervisor itself is killed outright (SIGKILL, the OOM killer), Linux sends every child
+    SIGTERM (see ``_die_with_parent``), so nothing is left serving without its partners.
     """
     stop_signal: list[int] = []
 
@@ -65,7 +67,7 @@ def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float
     status = 0
     try:
         for child in procs:
-            proc = subprocess.Popen(child.argv, env=os.environ.copy())  # noqa: S603
+            proc = subprocess.Popen(child.argv, env=os.environ.copy(), preexec_fn=_die_with_parent)  # noqa: S603
             running.append((child, proc))
             log(f"started {child.name} (pid {proc.pid})")
         while not stop_signal:
@@ -83,6 +85,25 @@ def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return status
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux for SIGTERM when the supervisor dies.
+
+    A supervisor killed with SIGKILL cannot forward anything; without this its web server and
+    worker would keep running, orphaned, holding the port. Runs between fork and exec, so it
+    only calls prctl; elsewhere than Linux it does nothing (the graceful paths still apply).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    # The supervisor may have died between fork and prctl; then nobody would signal us.
+    if os.getppid() == 1:
+        os._exit(1)
 
 
 def _stop_all(running: list[tuple[Child, subprocess.Popen[bytes]]], log: Callable[[str], None]) -> None:
