@@ -56,7 +56,9 @@ pytest: setup
 
 test: lint typecheck pytest
 
+# The benchmarks' own dependencies (tau-Argus for the comparison) are an optional group.
 bench: setup
+	$(UV) sync --frozen --extra spark --group bench
 	$(BIN)/python bench/suppression.py
 	$(BIN)/python bench/extract.py --scale 0.05
 	$(BIN)/python bench/queue_page.py

@@ -47,6 +47,20 @@ def test_healthz_is_503_when_the_last_heartbeat_is_too_old(client: Client, setti
     assert client.get("/healthz").status_code == 503
 
 
+def test_a_load_balancer_probing_by_ip_address_gets_the_health_answer_not_bad_request(
+    client: Client, settings  # type: ignore[no-untyped-def]
+) -> None:
+    settings.ALLOWED_HOSTS = ["datashare.example.org"]
+    WorkerHeartbeat.objects.create(name="default", beat_at=timezone.now())
+    response = client.get("/healthz", HTTP_HOST="10.1.2.3:8000")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "worker": "ok"}
+    assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still wraps it
+    # Every other path keeps the host check.
+    assert client.get("/", HTTP_HOST="10.1.2.3:8000").status_code == 400
+    assert client.post("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 400
+
+
 @DB_QUEUE
 def test_a_notification_is_queued_only_when_its_transaction_commits_and_sent_by_the_worker() -> None:
     with transaction.atomic():
