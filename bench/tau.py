@@ -11,6 +11,7 @@ so tau-Argus must guarantee the same interval datashare does (upper bound >= thr
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -77,7 +78,17 @@ def _run_table(work: Path, name: str, rows: pd.DataFrame, dims: list[str], total
         f'<WRITETABLE> (1,5,"SO+","{out}")\n',
         encoding="utf-8",
     )
-    run_batch(arb)
+    # The native library reads and writes scratch files (JJ.IN, hierinfo.dat, sdc.lp, ...) in
+    # the working directory and trips over the previous table's: a second table run in the
+    # same directory fails with "AHiTaS failed" or "Couldn't load JJ-routines". One fresh
+    # directory per run.
+    scratch = tempfile.mkdtemp(prefix=f"{name}.", dir=work)
+    here = os.getcwd()
+    os.chdir(scratch)
+    try:
+        run_batch(arb)
+    finally:
+        os.chdir(here)
     return _statuses(out, rows, dims, totals)
 
 
