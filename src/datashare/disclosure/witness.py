@@ -54,7 +54,7 @@ def move_table(space: CellSpace, wide_upward: bool = False) -> MoveTable:
     # upward only: every cell paying for 11-code slots took 7 GB and minutes at 1M rows.
     narrow = dimension_moves(space)
     wide = dimension_moves(space, max_support=MAX_SUPPORT)
-    table = [[_with_upward(mv, wd) if wide_upward or mv else wd
+    table = [[_with_upward(mv, wd) if wide_upward else (mv or wd)
               for mv, wd in zip(nd, wdd, strict=True)]
              for nd, wdd in zip(narrow, wide, strict=True)]
     offs, sgns, counts = [], [], []
