@@ -88,3 +88,25 @@ def test_allowing_the_grand_total_is_still_safe() -> None:
     assert audit_table(result.table, spec, count="count", cubes=False).ok
     published = _grand_total(result.table)["suppression"] == ""
     assert result.report["grand_total_published"] is published
+
+
+@pytest.mark.parametrize("method", ["auto", "cubes", "lp"])
+def test_the_grand_total_is_hidden_when_it_is_the_only_way_and_the_report_says_so(
+        method: str) -> None:
+    # 18 of 20 met in A (coded ">85%": 18-20) and 0 of 20 in B (coded "<...%": 0-2). With the
+    # state's 18 of 40 published, A = 18 - B >= 18 forces B = 0 and A = 18: both exact.
+    # Only hiding the state's numerator (the grand total) protects them.
+    spec = {"organization": {"ST": {"districts": ["A", "B"]}}}
+    frame = pd.DataFrame({"organization": ["ST", "A", "B"], "tested": [40, 20, 20],
+                          "met": [18, 18, 0]})
+    result = suppress_table(frame, spec, numerator="met", denominator="tested", method=method)
+    out = result.table.set_index("organization")
+    assert out.loc["ST", "suppression"] == "complementary"
+    assert pd.isna(out.loc["ST", "met"]) and out.loc["ST", "tested"] == 40
+    assert result.report["grand_total_published"] is False
+    stats = result.report["protection_method"]
+    assert stats["met"]["grand_total_published"] is False
+    assert stats["tested"]["grand_total_published"] is True
+    assert result.audit is not None and result.audit.ok
+    assert audit_table(result.table, spec, numerator="met", denominator="tested",
+                       cubes=False).ok
