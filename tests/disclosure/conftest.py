@@ -76,3 +76,34 @@ SMALL_SPEC: dict[str, Any] = {
                                        "income": ["Low Income", "Not Low Income"]}},
     "grade": {"All Grades": {"grades": ["3", "4"]}},
 }
+
+
+def statewide_records(n_districts: int, schools: int, students: int, seed: int,
+                      ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A small statewide-like table: districts of schools, grades 1-4, gender with a rare
+    third group and race with two rare groups, so many school-grade cells are small."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    districts = [f"D{d}" for d in range(n_districts)]
+    org: dict[str, Any] = {"ST": {"districts": districts}}
+    for d in districts:
+        org[d] = {"schools": [f"{d}S{s}" for s in range(schools)]}
+    all_schools = [s for d in districts for s in org[d]["schools"]]
+    grades = ["1", "2", "3", "4"]
+    spec = {
+        "organization": org,
+        "student_group": {"All Students": {"gender": ["Female", "Male", "Gender X"],
+                                           "race": ["White", "Hispanic", "Asian", "Native"]}},
+        "grade": {"All Grades": {"grades": grades}},
+    }
+    size = rng.lognormal(0.0, 0.8, len(all_schools))
+    school = rng.choice(len(all_schools), students, p=size / size.sum())
+    gender = rng.choice(3, students, p=[0.48, 0.48, 0.04])
+    race = rng.choice(4, students, p=[0.6, 0.3, 0.07, 0.03])
+    grade = rng.choice(4, students)
+    records = [{"organization": all_schools[s], "grade": grades[k],
+                "part:gender": spec["student_group"]["All Students"]["gender"][g],
+                "part:race": spec["student_group"]["All Students"]["race"][r]}
+               for s, g, r, k in zip(school, gender, race, grade, strict=True)]
+    return table_from_records(records, spec), spec

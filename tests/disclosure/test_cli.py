@@ -37,16 +37,18 @@ def test_suppress_then_audit_round_trip(files: dict[str, Path]) -> None:
     report = json.loads(files["report"].read_text())
     assert report["audit"]["passed"] is True
     assert report["cells_by_status"]["primary"] > 0
+    assert report["grand_total_published"] is True
     assert main(["audit-table", str(files["out"]), "--spec", str(files["spec"]),
                  "--count", "count"]) == 0
 
 
 @pytest.mark.parametrize("method", ["cubes", "lp"])
+@pytest.mark.parametrize("allow", [[], ["--allow-grand-total"]])
 def test_each_method_writes_a_table_that_passes_the_audit(files: dict[str, Path],
-                                                          method: str) -> None:
+                                                          method: str, allow: list[str]) -> None:
     rc = main(["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",
                "--out", str(files["out"]), "--report", str(files["report"]),
-               "--method", method])
+               "--method", method, *allow])
     assert rc == 0
     report = json.loads(files["report"].read_text())
     assert report["protection_method"]["count"]["method"] == method

@@ -120,8 +120,13 @@ def suppress_table(
     fuzzy: bool | None = None,
     run_audit: bool = True,
     method: str = "auto",
+    keep_grand_total: bool = True,
 ) -> SuppressionResult:
-    """Apply the policy's primary, complementary and top/bottom suppression to a table."""
+    """Apply the policy's primary, complementary and top/bottom suppression to a table.
+
+    ``keep_grand_total`` (default): the grand total is hidden only when nothing smaller can
+    protect a small cell; the report's ``grand_total_published`` says whether it was.
+    """
     t0 = time.perf_counter()
     if protection not in PROTECTIONS:
         raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")
@@ -143,7 +148,7 @@ def suppress_table(
         timings["load"] = time.perf_counter() - t0
         out, audits, prot_timings = _suppress_counts(space, frame, flat, values, present, pol,
                                                      count, protection, run_audit, method,
-                                                     stats)
+                                                     keep_grand_total, stats)
     else:
         assert numerator is not None and denominator is not None
         num_rows = measure(frame, numerator)
@@ -163,7 +168,8 @@ def suppress_table(
         use_fuzzy = pol.top_bottom.fuzzy if fuzzy is None else fuzzy
         out, audits, prot_timings = _suppress_rates(space, frame, flat, num, den, present, pol,
                                                     numerator, denominator, protection, seed,
-                                                    use_fuzzy, run_audit, method, stats)
+                                                    use_fuzzy, run_audit, method,
+                                                    keep_grand_total, stats)
     timings.update(prot_timings)
     timings["total"] = time.perf_counter() - t0
     table_audit = TableAudit(space, audits) if run_audit else None
@@ -174,6 +180,7 @@ def suppress_table(
         "rows": len(frame),
         "cells_by_status": {str(k): int(v) for k, v in statuses.items()},
         "seconds": {k: round(v, 3) for k, v in timings.items()},
+        "grand_total_published": all(m["grand_total_published"] for m in stats.values()),
         "protection_method": stats,
         "audit": table_audit.summary() if table_audit else None,
     }
@@ -183,7 +190,9 @@ def suppress_table(
 def _method_stats(prot: Protected) -> dict[str, Any]:
     """Which method ran, and how many protected cells got a cube or needed the LP loop."""
     return {"method": prot.method, "cube_witnesses": prot.cubed,
-            "lp_repair_targets": prot.lp_targets, "repair_rounds": prot.repair_rounds}
+            "local_lp_witnesses": prot.local_targets, "lp_repair_targets": prot.lp_targets,
+            "repair_rounds": prot.repair_rounds,
+            "grand_total_published": prot.grand_total_published}
 
 
 def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
@@ -195,13 +204,13 @@ def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
 def _suppress_counts(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, values: np.ndarray,
     present: np.ndarray, pol: Policy, count: str, protection: str, run_audit: bool,
-    method: str, stats: dict[str, Any],
+    method: str, keep_grand_total: bool, stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
     rule = rule_for(primary, protection)
     # Absent combinations are known zeros: hiding one would protect nothing.
     prot = protect(space, values, primary, rule, pol.min_n, run_audit=run_audit,
-                   blocked=~present, method=method)
+                   blocked=~present, method=method, keep_grand_total=keep_grand_total)
     stats[count] = _method_stats(prot)
     sup = prot.cover.suppressed[flat]
     prim = primary[flat]
@@ -223,7 +232,8 @@ def _suppress_counts(
 def _suppress_rates(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, num: np.ndarray, den: np.ndarray,
     present: np.ndarray, pol: Policy, numerator: str, denominator: str, protection: str,
-    seed: int, fuzzy: bool, run_audit: bool, method: str, stats: dict[str, Any],
+    seed: int, fuzzy: bool, run_audit: bool, method: str, keep_grand_total: bool,
+    stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     timings: dict[str, float] = {}
     # 1. Group sizes (denominators) are a count table under the policy.
@@ -235,7 +245,7 @@ def _suppress_rates(
         den_primary |= code > 0
         den_rule[(code > 0) & ~small] = EXACT
     den_prot = protect(space, den, den_primary, den_rule, pol.min_n, run_audit=run_audit,
-                       blocked=~present, method=method)
+                       blocked=~present, method=method, keep_grand_total=keep_grand_total)
     for k, t in den_prot.timings.items():
         timings[f"denominator_{k}"] = t
     den_hidden = den_prot.cover.suppressed
@@ -250,7 +260,8 @@ def _suppress_rates(
     upper = np.where(den_hidden, np.inf, upper)
     lower = np.where(den_hidden, 0.0, lower)
     num_prot = protect(space, num, num_primary, num_rule, pol.min_n, lower, upper,
-                       run_audit=run_audit, blocked=~present, method=method)
+                       run_audit=run_audit, blocked=~present, method=method,
+                       keep_grand_total=keep_grand_total)
     for k, t in num_prot.timings.items():
         timings[f"numerator_{k}"] = t
     num_hidden = num_prot.cover.suppressed

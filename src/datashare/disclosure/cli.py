@@ -75,6 +75,9 @@ def _suppress(argv: list[str]) -> int:
                    help="cubes: balanced hypercubes for all small cells at once (fast); lp: "
                         "the LP-driven repair loop (fewer hidden cells, slow on big tables); "
                         "auto (default): lp up to 1,000 small cells, cubes above")
+    p.add_argument("--allow-grand-total", action="store_true",
+                   help="let the grand total be a (costly) complementary cell; by default it "
+                        "is hidden only when nothing smaller protects a small cell")
     args = p.parse_args(argv)
     from datashare.disclosure.api import suppress_table
 
@@ -84,7 +87,7 @@ def _suppress(argv: list[str]) -> int:
         frame, args.spec, count=args.count, numerator=args.numerator,
         denominator=args.denominator, policy=args.policy, protection=args.protection,
         seed=args.seed, fuzzy=False if args.no_fuzzy else None, run_audit=not args.no_audit,
-        method=args.method,
+        method=args.method, keep_grand_total=not args.allow_grand_total,
     )
     _write_atomic(Path(args.out), lambda tmp: result.table.to_csv(tmp, index=False))
     if args.report:

@@ -20,6 +20,7 @@ from datashare.disclosure.audit import (
     Witness,
     audit,
 )
+from datashare.disclosure.local import local_repair
 from datashare.disclosure.secondary import (
     Cover,
     close_singletons,
@@ -48,14 +49,22 @@ from datashare.disclosure.witness import (
 MAX_REPAIR_ROUNDS = 200
 MAX_HOPS = 4
 METHODS = ("auto", "cubes", "lp")
-# "auto" uses the LP-driven loop up to this many primaries: it hides fewer cells (the
-# 1,462-row worked example: 433 against 575 by cubes) and takes about a second there; above
-# it, cubes (9,792 rows, 3,269 primaries: 1.3 s and +4% cells against 10.7 s).
+# "auto" uses the LP-driven loop up to this many primaries: it hides fewer cells on small
+# tables (the 1,462-row worked example: 411 against 538 by cubes, grand total published by
+# both) and takes about half a second there; above it, cubes (10,506 rows, 3,597 primaries:
+# 0.4 s and 3,764 cells against 6.1 s and 3,664).
 AUTO_LP_MAX = 1000
 POPULAR = 10.0  # tie-break between equally many new cells: value / (1 + POPULAR * sharers)
 WIDE_KEEP = 6  # movements per dimension in the second, wider cube search
 LAST_FEW = 100  # cells left after the second search that get every movement tried
 WIDE_MANY = 5_000  # above this many cells left, the second search keeps KEEP movements
+LOCAL_REPAIR = True  # cells without a cube get a local LP (local.py) before the LP loop
+# Cubes hiding more new cells than this are left to the local LPs, which then also replace
+# the wider cube searches (WIDE_KEEP, LAST_FEW). Secondary cells at 10,506 / 45,730 /
+# 497,070 rows: no cap and wide searches 4,185 / 17,175 / 192,200; no wide search 4,125 /
+# 16,861 / 190,396; cap 4: 3,853 / 16,478; 5: 3,718 / 15,768 / 193,731; 6: 3,764 / 16,058 /
+# 189,997; 8: 3,951 / 16,456 / 189,998.
+MAX_CUBE_LEVEL = 6
 REROUTE_PASSES = 10
 REROUTE_KEEP = 0  # movements per dimension in a second candidate set ranked on the cubes' pattern
 # (0: off; 3 gave 16,508 -> 16,416 cells at 46k rows for +0.8 s, and +15 s at 1M rows)
@@ -72,6 +81,8 @@ class Protected:
     method: str = "lp"
     cubed: int = 0  # targets given a cube witness
     lp_targets: int = 0  # targets left to the LP repair loop
+    local_targets: int = 0  # targets given a local LP witness (local.py)
+    grand_total_published: bool = True
 
 
 def protect(
@@ -85,6 +96,7 @@ def protect(
     run_audit: bool = True,
     blocked: np.ndarray | None = None,
     method: str = "auto",
+    keep_grand_total: bool = True,
 ) -> Protected:
     """Cover ``primary`` cells until each has a proof (a witness) that it meets its ``rule``.
 
@@ -94,6 +106,11 @@ def protect(
     complementary heuristic, then audits and repairs until the audit passes): fewer cells,
     much slower on big tables. ``"auto"`` (default): "lp" up to AUTO_LP_MAX primaries.
     ``run_audit=False`` skips only the final audit.
+    ``keep_grand_total`` (default): the grand total (every dimension at its root) is never
+    chosen while a smaller cell will do, in either method; only the LP loop's last resort
+    (hiding every cell of a failing cell's relations, when nothing else is left) may hide it,
+    on tables where nothing else can protect a cell. ``False``: a cube with it counts as
+    GRAND_CELLS new cells instead (the behaviour before: it was hidden on the benchmarks).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} ({', '.join(METHODS)})")
@@ -101,6 +118,10 @@ def protect(
         method = "lp" if int((primary & (rule != NONE)).sum()) <= AUTO_LP_MAX else "cubes"
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    grand = grand_totals(space)
+    if keep_grand_total:
+        # Issue 4: never suppress a grand total when a smaller cell will do.
+        blocked = grand if blocked is None else blocked | grand
     need = np.where(rule == THRESHOLD, np.maximum(threshold - values, 1), 1).astype(np.float64)
     cover = start_cover(primary, need)
     lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
@@ -108,11 +129,12 @@ def protect(
     pending = primary & (rule != NONE)
     n_targets = int(pending.sum())
     wit = Witnesses()
+    n_local = 0
     if method == "cubes":
         moves = move_table(space)
         left = _cube_cover(space, values, cover, np.flatnonzero(pending), rule, lo, hi, blocked,
-                           wit, moves)
-        if len(left) and WIDE_KEEP:
+                           wit, moves, max_level=MAX_CUBE_LEVEL if LOCAL_REPAIR else np.inf)
+        if len(left) and WIDE_KEEP and not LOCAL_REPAIR:
             # The few cells without a cube among the cheapest movements: a wider search.
             # (fewer movements per dimension when many are left: the corner arrays grow
             # with keep ** 3 and 11-code slots)
@@ -126,6 +148,13 @@ def protect(
                 left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit,
                                    wide, keep=16)
         timings["cubes"] = time.perf_counter() - t0
+        if len(left) and LOCAL_REPAIR:
+            t0 = time.perf_counter()
+            stuck = len(left)
+            left = _local_cover(space, values, cover, left, rule, threshold, lo, hi, blocked,
+                                wit)
+            n_local = stuck - len(left)
+            timings["local_lps"] = time.perf_counter() - t0
         pending = np.zeros_like(pending)
         pending[left] = True
         t0 = time.perf_counter()
@@ -167,13 +196,16 @@ def protect(
         final.seconds = time.perf_counter() - t3
         timings["audit"] = time.perf_counter() - t3
     return Protected(cover, primary, rule, final if run_audit else None, rounds, timings,
-                     method, n_targets - n_lp, n_lp)
+                     method, n_targets - n_lp - n_local, n_lp, n_local,
+                     not bool(cover.suppressed[grand].any()))
 
 
 def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
                 rule: np.ndarray, lo: np.ndarray, hi: np.ndarray, blocked: np.ndarray | None,
-                wit: Witnesses, moves: MoveTable, keep: int = KEEP) -> np.ndarray:
-    """Hide a cheapest hypercube around every target, in levels; returns targets left over.
+                wit: Witnesses, moves: MoveTable, keep: int = KEEP,
+                max_level: float = np.inf) -> np.ndarray:
+    """Hide a cheapest hypercube around every target, in levels; returns targets left over
+    (those without a cube, or whose cheapest cube hides more than ``max_level`` new cells).
 
     All targets are scored at once; those whose best cube hides the fewest new cells are
     accepted first (0 first: already proven by what is hidden), then only the targets whose
@@ -207,10 +239,9 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
     index = corner_index(plan, space.size, cover.suppressed)
     chosen = np.full(len(cells), -1, dtype=np.int64)
     while open_.any():
-        # A cube hiding a grand total counts as GRAND_CELLS new cells, so it is taken last
-        # and only when the search found no cube without one. Never taking one sent 1,237 of
-        # 3,269 cells at 8k rows (6,888 of 15,766 at 46k) to the LP loop: 46k rows took 65 s
-        # instead of 7 s, for 1% fewer cells. (The LP method avoids the grand total.)
+        # With keep_grand_total=False, a cube hiding a grand total counts as GRAND_CELLS new
+        # cells, so it is taken last (never, with max_level); by default the grand total is
+        # blocked, and the cells left without a cube get local LPs (_local_cover).
         rows = np.flatnonzero(open_ & np.isfinite(new))
         if not len(rows):
             break
@@ -221,6 +252,8 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
         best = order[first]
         # Levels only go up: a pass takes every cube at or below the level reached.
         level = max(level, float(new[best].min()))
+        if level > max_level:
+            break  # the rest get local LPs
         cand = best[new[best] <= level]
         c_row, c_cell, c_sign = corners_of(plan, cand, combo[cand])
         fresh = ~cover.suppressed[c_cell]
@@ -274,6 +307,21 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
     done_any = np.zeros(len(targets), dtype=bool)
     done_any[owner[~open_]] = True
     return targets[left & ~done_any]
+
+
+def _local_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
+                 rule: np.ndarray, threshold: int, lo: np.ndarray, hi: np.ndarray,
+                 blocked: np.ndarray | None, wit: Witnesses) -> np.ndarray:
+    """Local LP witnesses for the targets no cube protects; returns the targets left over."""
+    before = cover.suppressed.copy()
+    points, left = local_repair(space, values, cover.suppressed, targets, cover.need, rule,
+                                threshold, lo, hi, blocked)
+    for cells, x, target in points:
+        fresh = cells[~before[cells]]
+        cover.via[fresh] = _varying_dims(space, np.full(len(fresh), target), fresh)
+        cover.need[cells] = np.maximum(cover.need[cells], np.abs(x - values[cells]))
+    wit.add_points([(c, x) for c, x, _ in points], values, rule, threshold)
+    return left
 
 
 def _reroute(space: CellSpace, plan: CubePlan, cur: tuple[np.ndarray, np.ndarray, np.ndarray],
