@@ -162,6 +162,13 @@ def main(argv: list[str]) -> int:
     os._exit(0)  # skip native destructors
 
 
+def _die_with_parent() -> None:
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG (Linux)
+
+
 def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndarray,
                      threshold: int, method: str = "MOD", timeout: float = 1800) -> TauRun:
     import json
@@ -176,8 +183,10 @@ def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndar
         (work / "args.json").write_text(json.dumps({"threshold": threshold, "method": method}))
         try:
             # cwd: the native library writes its log and scratch files to the working directory.
+            # Dies with us: the benchmark stops a slow size by terminating its process, which
+            # would otherwise leave tau-Argus running on, orphaned, taking a core.
             proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(work)],
-                                  cwd=work, capture_output=True,
+                                  cwd=work, capture_output=True, preexec_fn=_die_with_parent,
                                   text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return TauRun(float("nan"), primary.copy(), 0, f"timed out after {timeout:.0f} s")
