@@ -285,16 +285,19 @@ class _Packer:
 
 
 def _column(field: _Field, word: np.ndarray) -> pa.Array:
-    codes = (word >> np.uint64(field.shift)) & np.uint64((1 << field.width) - 1)
+    # Shifted into a new array, then masked in place and read as int64: the codes can index
+    # NumPy arrays without another copy (every pass over a row group's codes counts here).
+    codes = np.right_shift(word, np.uint64(field.shift)).view(np.int64)
+    codes &= (1 << field.width) - 1
     mask = codes == 0 if field.nulls else None
     if field.kind == "dict":
         assert field.dictionary is not None
-        return _compact(codes.astype(np.int64), field.dictionary, mask)
+        return _compact(codes, field.dictionary, mask)
     if field.kind == "bool":
         return pa.array(codes == 2, pa.bool_(), mask=mask)
     storage = pa.int32() if pa.types.is_date32(field.type) else field.type
-    values = (codes.astype(np.int64) + field.offset).astype(storage.to_pandas_dtype())
-    return pa.array(values, storage, mask=mask).view(field.type)
+    codes += field.offset
+    return pa.array(codes.astype(storage.to_pandas_dtype()), storage, mask=mask).view(field.type)
 
 
 def _compact(codes: np.ndarray, dictionary: pa.Array, mask: np.ndarray | None) -> pa.Array:
@@ -304,11 +307,9 @@ def _compact(codes: np.ndarray, dictionary: pa.Array, mask: np.ndarray | None) -
     used[codes] = True
     used[0] = False
     new_code = np.cumsum(used, dtype=np.int32) - 1
-    indices = new_code[codes]
-    if mask is not None:
-        indices[mask] = 0
+    new_code[0] = 0  # null rows: index 0 under the mask
     return pa.DictionaryArray.from_arrays(
-        pa.array(indices, pa.int32(), mask=mask), dictionary.filter(pa.array(used[1:]))
+        pa.array(new_code[codes], pa.int32(), mask=mask), dictionary.filter(pa.array(used[1:]))
     )
 
 
