@@ -9,7 +9,7 @@ columns one output row group at a time:
 2. look each row's student key up in the crosswalk: its RID's rank in RID order;
 3. encode each column as small unsigned codes (sorted-dictionary positions, booleans,
    integers and dates as offsets) and pack them into 64-bit words, so that one gather per
-   word moves a whole row;
+   word moves a whole row (its RID rank too, when a word has room);
 4. a stable sort of ``rank * years + year`` over the rows in source order, which gives RID,
    then school year, then source row position: exactly the SQL's ``ORDER BY``;
 5. per output row group, gather the words and write the rows with every string column (the
