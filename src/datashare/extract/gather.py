@@ -390,12 +390,16 @@ def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
             col for name, col in plan.columns if _is_text(plan.schema.field(name).type)
         ],
     )
-    source_cols = [plan.key, *([plan.year] if plan.year else []), *(c for _, c in plan.columns)]
-    table = pf.read_row_groups(
-        _row_groups(pf, plan), columns=list(dict.fromkeys(source_cols)), use_threads=True
-    )
-    n = table.num_rows
-    rank = crosswalk.ranks(table.column(plan.key))
+    groups = _row_groups(pf, plan)
+
+    def read(col: str) -> pa.ChunkedArray:
+        # One column at a time, each dropped once used: the reading never holds more than
+        # one column (reading enrollment's 8 at once peaked 0.5 GiB higher, and fresh
+        # memory is dear here; freed columns' memory is reused by the next one).
+        return pf.read_row_groups(groups, columns=[col], use_threads=True).column(0)
+
+    rank = crosswalk.ranks(read(plan.key))
+    n = len(rank)
     fields: list[_Field] = []
     packer = _Packer(n)
     year_code = None
@@ -406,7 +410,7 @@ def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
         code[np.asarray(plan.years) - first + 1] = np.arange(1, len(plan.years) + 1)
         year_code = np.empty(n, dtype=np.uint16)
         at = 0
-        for piece in _pieces(table.column(plan.year)):
+        for piece in _pieces(read(plan.year)):
             y = piece.fill_null(first - 1).to_numpy() if piece.null_count else piece.to_numpy()
             year_code[at : at + len(y)] = code[np.clip(y, first - 1, last + 1) - (first - 1)]
             at += len(y)
@@ -423,18 +427,14 @@ def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
         sorting = pool.submit(
             _output_order, rank, year_code, len(plan.years) if plan.year is not None else 1
         )
-        # One column at a time, dropped from the table once packed: the table, the words
-        # and one piece of one column's codes are all that is held at once.
-        table = table.select(list(dict.fromkeys(c for _, c in plan.columns)))
-        for i, (name, col) in enumerate(plan.columns):
-            field = _encode(name, table.column(col), plan.schema.field(name).type)
+        # One column at a time: that column, the words and one piece of its codes are all
+        # that is held at once.
+        for name, col in plan.columns:
+            field = _encode(name, read(col), plan.schema.field(name).type)
             fields.append(field)
             if field.data is not None:
                 packer.add(field, (_codes(field, piece) for piece in _pieces(field.data)))
                 field.data = None
-            if col not in (later for _, later in plan.columns[i + 1 :]):
-                table = table.drop_columns([col])
-        del table
         # The rank too, last, if a word has room for it (every file of the benchmark but
         # enrollment): gathering a row group's words then also gathers its RIDs' ranks,
         # instead of a second random read of every row (0.2 s for 22 million rows). A word
