@@ -254,8 +254,9 @@ class _Packer:
 
     Codes are made and packed one piece (a row group or BLOCK rows) at a time, so no
     column-sized temporary is ever allocated: in this VM, first use of fresh memory costs
-    more than the arithmetic (a 144 MB array took 0.01 to 0.1 s to fault in, and the
-    column-wise version made three per column: 1.2 s for each date column of enrollment).
+    more than the arithmetic (up to 3.6 s a GiB, see docs/extract.md; the column-wise
+    version made three column-sized arrays per column: 1.2 s for each date column of
+    enrollment).
     """
 
     def __init__(self, n: int) -> None:
