@@ -9,7 +9,7 @@ columns one output row group at a time:
 2. look each row's student key up in the crosswalk: its RID's rank in RID order;
 3. encode each column as small unsigned codes (sorted-dictionary positions, booleans,
    integers and dates as offsets) and pack them into 64-bit words, so that one gather per
-   word moves a whole row;
+   word moves a whole row (its RID rank too, when a word has room);
 4. a stable sort of ``rank * years + year`` over the rows in source order, which gives RID,
    then school year, then source row position: exactly the SQL's ``ORDER BY``;
 5. per output row group, gather the words and write the rows with every string column (the
@@ -181,7 +181,7 @@ class _Field:
 
     name: str
     type: pa.DataType
-    kind: str  # "dict" (sorted dictionary), "bool", "int" (offset codes), "arrow" (take)
+    kind: str  # "dict" (sorted dictionary), "bool", "int" (offset codes), "arrow" (take), "rank"
     nulls: bool = False
     dictionary: pa.Array | None = None
     offset: int = 0  # "int": value = code + offset (code 0 is null)
@@ -189,12 +189,14 @@ class _Field:
     shift: int = 0
     width: int = 0
     values: pa.Array | None = None  # "arrow"
+    top: int = 0  # largest code
+    code_of: np.ndarray | None = None  # "dict": source dictionary index + 1 -> code
+    data: pa.ChunkedArray | None = None  # the source column, until packed
 
 
-def _encode(
-    name: str, data: pa.ChunkedArray, target: pa.DataType
-) -> tuple[_Field, np.ndarray | None]:
-    """A column -> small unsigned codes (0 = null), or an Arrow array when it does not fit."""
+def _encode(name: str, data: pa.ChunkedArray, target: pa.DataType) -> _Field:
+    """How a column becomes small unsigned codes (0 = null), or an Arrow array when it does
+    not fit a word; ``_codes`` then encodes it one piece at a time."""
     nulls = data.null_count > 0
     if pa.types.is_dictionary(data.type):
         # One dictionary for the whole column, sorted, so each row group's dictionary is
@@ -205,66 +207,110 @@ def _encode(
         code_of = np.empty(len(order) + 1, dtype=np.uint32)  # source index + 1 -> code
         code_of[0] = 0
         code_of[np.asarray(order) + 1] = np.arange(1, len(order) + 1, dtype=np.uint32)
-        parts = [
-            code_of[c.indices.fill_null(-1).to_numpy() + 1]
-            if c.null_count
-            else code_of[1:][c.indices.to_numpy()]
-            for c in data.chunks
-        ]
-        raw = np.concatenate(parts) if parts else np.empty(0, np.uint32)
         field = _Field(name, target, "dict", nulls, dictionary.take(pa.array(order)).cast(target))
-        return field, raw
+        field.code_of, field.top, field.data = code_of, len(order), data
+        return field
     if pa.types.is_boolean(data.type):
-        values = data.cast(pa.uint8()).fill_null(2).to_numpy()
-        # null 0, false 1, true 2
-        return _Field(name, target, "bool", nulls), np.array([1, 2, 0], np.uint8)[values]
+        return _Field(name, target, "bool", nulls, top=2, data=data)  # null 0, false 1, true 2
     if pa.types.is_date32(data.type) or (
         pa.types.is_integer(data.type) and data.type.bit_width <= 32
     ):
-        ints = data.cast(pa.int32()) if pa.types.is_date32(data.type) else data
-        bounds = pc.min_max(ints).as_py()
-        if bounds["min"] is None:
-            return _Field(name, target, "int", True, offset=0), np.zeros(len(data), np.uint64)
-        low = int(bounds["min"]) - 1
-        values = ints.fill_null(low).to_numpy().astype(np.int64)
-        return _Field(name, target, "int", nulls, offset=low), (values - low).astype(np.uint64)
-    return _Field(name, target, "arrow", nulls, values=data.combine_chunks()), None
+        bounds = pc.min_max(data.cast(pa.int32()) if pa.types.is_date32(data.type) else data)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is None:
+            return _Field(name, target, "int", True, offset=0, top=0, data=data)
+        return _Field(name, target, "int", nulls, offset=low - 1, top=high - low + 1, data=data)
+    return _Field(name, target, "arrow", nulls, values=data.combine_chunks())
+
+
+_BOOL_CODES = np.array([1, 2, 0], np.uint64)  # false, true, null (filled as 2)
+
+
+def _codes(field: _Field, piece: pa.Array) -> np.ndarray:
+    """One piece of a column (at most BLOCK rows) -> its codes as uint64."""
+    if field.kind == "dict":
+        assert field.code_of is not None
+        if piece.null_count:
+            return field.code_of[piece.indices.fill_null(-1).to_numpy() + 1].astype(np.uint64)
+        return field.code_of[1:][piece.indices.to_numpy()].astype(np.uint64)
+    if field.kind == "bool":
+        return _BOOL_CODES[piece.cast(pa.uint8()).fill_null(2).to_numpy()]
+    if pa.types.is_date32(piece.type):
+        piece = piece.cast(pa.int32())
+    values = piece.fill_null(field.offset).to_numpy() if piece.null_count else piece.to_numpy()
+    codes = values.astype(np.int64)
+    codes -= field.offset
+    return codes.view(np.uint64)
+
+
+def _pieces(data: pa.ChunkedArray) -> Iterator[pa.Array]:
+    for chunk in data.chunks:
+        for start in range(0, len(chunk), BLOCK):
+            yield chunk.slice(start, BLOCK)
 
 
 class _Packer:
-    """Packs each field's codes into 64-bit words (first fit): one gather moves them all."""
+    """Packs each field's codes into 64-bit words (first fit): one gather moves them all.
+
+    Codes are made and packed one piece (a row group or BLOCK rows) at a time, so no
+    column-sized temporary is ever allocated: in this VM, first use of fresh memory costs
+    more than the arithmetic (up to 3.6 s a GiB, see docs/extract.md; the column-wise
+    version made three column-sized arrays per column: 1.2 s for each date column of
+    enrollment).
+    """
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.words: list[np.ndarray] = []
         self.used: list[int] = []
 
-    def add(self, field: _Field, codes: np.ndarray) -> None:
-        top = int(codes.max()) if len(codes) else 0
-        field.width = max(1, top.bit_length())
-        slot = next((i for i, u in enumerate(self.used) if u + field.width <= 64), None)
+    def _slot(self, width: int) -> int | None:
+        return next((i for i, u in enumerate(self.used) if u + width <= 64), None)
+
+    def fits(self, field: _Field) -> bool:
+        """Whether a word already made has room for this field."""
+        return self._slot(max(1, int(field.top).bit_length())) is not None
+
+    def add(self, field: _Field, pieces: Iterator[np.ndarray]) -> None:
+        field.width = max(1, int(field.top).bit_length())
+        slot = self._slot(field.width)
+        first = slot is None
         if slot is None:
             slot = len(self.words)
-            self.words.append(np.zeros(self.n, dtype=np.uint64))
+            self.words.append(np.empty(self.n, dtype=np.uint64))
             self.used.append(0)
         field.word, field.shift = slot, self.used[slot]
         self.used[slot] += field.width
-        word, shift = self.words[slot], np.uint64(field.shift)
-        for start in range(0, self.n, BLOCK):
-            word[start : start + BLOCK] |= codes[start : start + BLOCK].astype(np.uint64) << shift
+        word, shift, at = self.words[slot], np.uint64(field.shift), 0
+        for codes in pieces:
+            out = word[at : at + len(codes)]
+            if first:  # the word's first field: no need to have zeroed it
+                np.left_shift(codes, shift, out=out, dtype=np.uint64)
+            else:
+                out |= codes << shift
+            at += len(codes)
+        assert at == self.n
+
+
+def _codes_of(field: _Field, word: np.ndarray) -> np.ndarray:
+    # Shifted into a new array, then masked in place and read as int64: the codes can index
+    # NumPy arrays without another copy (every pass over a row group's codes counts here).
+    codes = np.right_shift(word, np.uint64(field.shift)).view(np.int64)
+    codes &= (1 << field.width) - 1
+    return codes
 
 
 def _column(field: _Field, word: np.ndarray) -> pa.Array:
-    codes = (word >> np.uint64(field.shift)) & np.uint64((1 << field.width) - 1)
+    codes = _codes_of(field, word)
     mask = codes == 0 if field.nulls else None
     if field.kind == "dict":
         assert field.dictionary is not None
-        return _compact(codes.astype(np.int64), field.dictionary, mask)
+        return _compact(codes, field.dictionary, mask)
     if field.kind == "bool":
         return pa.array(codes == 2, pa.bool_(), mask=mask)
     storage = pa.int32() if pa.types.is_date32(field.type) else field.type
-    values = (codes.astype(np.int64) + field.offset).astype(storage.to_pandas_dtype())
-    return pa.array(values, storage, mask=mask).view(field.type)
+    codes += field.offset
+    return pa.array(codes.astype(storage.to_pandas_dtype()), storage, mask=mask).view(field.type)
 
 
 def _compact(codes: np.ndarray, dictionary: pa.Array, mask: np.ndarray | None) -> pa.Array:
@@ -274,11 +320,9 @@ def _compact(codes: np.ndarray, dictionary: pa.Array, mask: np.ndarray | None) -
     used[codes] = True
     used[0] = False
     new_code = np.cumsum(used, dtype=np.int32) - 1
-    indices = new_code[codes]
-    if mask is not None:
-        indices[mask] = 0
+    new_code[0] = 0  # null rows: index 0 under the mask
     return pa.DictionaryArray.from_arrays(
-        pa.array(indices, pa.int32(), mask=mask), dictionary.filter(pa.array(used[1:]))
+        pa.array(new_code[codes], pa.int32(), mask=mask), dictionary.filter(pa.array(used[1:]))
     )
 
 
@@ -335,7 +379,7 @@ class Prepared:
     schema: pa.Schema
     fields: list[_Field]
     words: list[np.ndarray]  # packed codes by source row
-    rank: np.ndarray  # RID rank by source row
+    rank: _Field | np.ndarray  # where each row's RID rank (plus one) is packed, or the ranks
     perm: np.ndarray  # source rows in output order
 
 
@@ -347,12 +391,16 @@ def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
             col for name, col in plan.columns if _is_text(plan.schema.field(name).type)
         ],
     )
-    source_cols = [plan.key, *([plan.year] if plan.year else []), *(c for _, c in plan.columns)]
-    table = pf.read_row_groups(
-        _row_groups(pf, plan), columns=list(dict.fromkeys(source_cols)), use_threads=True
-    )
-    n = table.num_rows
-    rank = crosswalk.ranks(table.column(plan.key))
+    groups = _row_groups(pf, plan)
+
+    def read(col: str) -> pa.ChunkedArray:
+        # One column at a time, each dropped once used: the reading never holds more than
+        # one column (reading enrollment's 8 at once peaked 0.5 GiB higher, and fresh
+        # memory is dear here; freed columns' memory is reused by the next one).
+        return pf.read_row_groups(groups, columns=[col], use_threads=True).column(0)
+
+    rank = crosswalk.ranks(read(plan.key))
+    n = len(rank)
     fields: list[_Field] = []
     packer = _Packer(n)
     year_code = None
@@ -361,38 +409,65 @@ def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
         first, last = plan.years[0], plan.years[-1]
         code = np.zeros(last - first + 3, dtype=np.uint16)
         code[np.asarray(plan.years) - first + 1] = np.arange(1, len(plan.years) + 1)
-        y = table.column(plan.year).fill_null(first - 1).to_numpy()
-        year_code = code[np.clip(y, first - 1, last + 1) - (first - 1)]
+        year_code = np.empty(n, dtype=np.uint16)
+        at = 0
+        for piece in _pieces(read(plan.year)):
+            y = piece.fill_null(first - 1).to_numpy() if piece.null_count else piece.to_numpy()
+            year_code[at : at + len(y)] = code[np.clip(y, first - 1, last + 1) - (first - 1)]
+            at += len(y)
         labels = pa.array([elements.format_school_year(y) for y in plan.years], pa.string())
         fields.append(_Field("school_year", pa.string(), "dict", False, labels))
-        packer.add(fields[-1], year_code)
-        del y
-    # One column at a time, dropped from the table once packed: the table, the words and
-    # one column's codes are all that is held at once.
-    table = table.select(list(dict.fromkeys(c for _, c in plan.columns)))
-    for i, (name, col) in enumerate(plan.columns):
-        field, c = _encode(name, table.column(col), plan.schema.field(name).type)
-        fields.append(field)
-        if c is not None:
-            packer.add(field, c)
-        del c
-        if col not in (later for _, later in plan.columns[i + 1 :]):
-            table = table.drop_columns([col])
-    del table
-    words = packer.words
+        fields[-1].top = len(plan.years)
+        packer.add(
+            fields[-1], (year_code[s : s + BLOCK].astype(np.uint64) for s in range(0, n, BLOCK))
+        )
+    # The sort needs only the ranks and years: it runs on another core while the columns
+    # are packed (both are NumPy and Arrow work on large arrays, which release the GIL).
     # Stable: rows of the same student and year keep their source order, as in the SQL.
-    perm = _output_order(rank, year_code, len(plan.years) if plan.year is not None else 1)
-    del year_code
-    return Prepared(_output_schema(plan), fields, words, rank, perm)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sorting = pool.submit(
+            _output_order, rank, year_code, len(plan.years) if plan.year is not None else 1
+        )
+        # One column at a time: that column, the words and one piece of its codes are all
+        # that is held at once.
+        for name, col in plan.columns:
+            field = _encode(name, read(col), plan.schema.field(name).type)
+            fields.append(field)
+            if field.data is not None:
+                packer.add(field, (_codes(field, piece) for piece in _pieces(field.data)))
+                field.data = None
+        # The rank too, last, if a word has room for it (every file of the benchmark but
+        # enrollment): gathering a row group's words then also gathers its RIDs' ranks,
+        # instead of a second random read of every row (0.2 s for 22 million rows). A word
+        # of its own would cost more than the gather it saves.
+        ranked: _Field | np.ndarray = rank
+        field = _Field("rid", pa.string(), "rank", top=crosswalk.students)
+        if packer.fits(field):
+            packer.add(
+                field,
+                (
+                    (rank[s : s + BLOCK] + 1).astype(np.uint64)  # -1 (no RID) -> 0
+                    for s in range(0, n, BLOCK)
+                ),
+            )
+            ranked = field
+        words = packer.words
+        perm = sorting.result()
+    del year_code, rank
+    return Prepared(_output_schema(plan), fields, words, ranked, perm)
 
 
 def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -> int:
     """Gather and write the rows, one output row group at a time (bounded extra memory)."""
-    schema, fields, words, rank = prepared.schema, prepared.fields, prepared.words, prepared.rank
+    schema, fields, words, ranked = prepared.schema, prepared.fields, prepared.words, prepared.rank
     dict_rid = pa.types.is_dictionary(schema.field("rid").type)
 
     def chunk(idx: np.ndarray) -> pa.Table:
-        r = rank[idx]
+        gathered = [w[idx] for w in words]
+        if isinstance(ranked, _Field):
+            r = _codes_of(ranked, gathered[ranked.word]) - 1
+        else:
+            r = ranked[idx]
         if dict_rid:
             # Rows come grouped by student: the RID column is runs of one dictionary code
             # (the writer stores runs, not 12 letters a row).
@@ -405,7 +480,6 @@ def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -
             )
         else:
             rid = crosswalk.rids.take(pa.array(r))
-        gathered = [w[idx] for w in words]
         arrays: list[pa.Array] = [rid]
         for f in fields:
             if f.kind == "arrow":
