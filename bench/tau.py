@@ -162,18 +162,14 @@ def main(argv: list[str]) -> int:
     os._exit(0)  # skip native destructors
 
 
-def _die_with_parent() -> None:
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG (Linux)
-
-
 def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndarray,
                      threshold: int, method: str = "MOD", timeout: float = 1800) -> TauRun:
     import json
+    import signal
     import subprocess
     import sys
+
+    from datashare.web.processes import die_with_parent
 
     with tempfile.TemporaryDirectory(prefix="taujob_") as tmp:
         work = Path(tmp)
@@ -182,11 +178,12 @@ def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndar
         np.save(work / "primary.npy", primary)
         (work / "args.json").write_text(json.dumps({"threshold": threshold, "method": method}))
         try:
-            # cwd: the native library writes its log and scratch files to the working directory.
+            # cwd: the native library's log lands there (each table's scratch files go to a
+            # directory of their own, see _run_table).
             # Dies with us: the benchmark stops a slow size by terminating its process, which
             # would otherwise leave tau-Argus running on, orphaned, taking a core.
             proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(work)],
-                                  cwd=work, capture_output=True, preexec_fn=_die_with_parent,
+                                  cwd=work, capture_output=True, preexec_fn=die_with_parent(signal.SIGKILL),
                                   text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return TauRun(float("nan"), primary.copy(), 0, f"timed out after {timeout:.0f} s")

@@ -55,7 +55,7 @@ def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float
     SIGTERM (systemd, a container runtime) is forwarded. Either way each child gets
     ``GRACE_SECONDS`` to finish its current request or task before it is killed. If the
     supervisor itself is killed outright (SIGKILL, the OOM killer), Linux sends every child
-    SIGTERM (see ``_die_with_parent``), so nothing is left serving without its partners.
+    SIGTERM (see ``die_with_parent``), so nothing is left serving without its partners.
     """
     stop_signal: list[int] = []
 
@@ -66,8 +66,9 @@ def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float
     running: list[tuple[Child, subprocess.Popen[bytes]]] = []
     status = 0
     try:
+        preexec = die_with_parent()
         for child in procs:
-            proc = subprocess.Popen(child.argv, env=os.environ.copy(), preexec_fn=_die_with_parent)  # noqa: S603
+            proc = subprocess.Popen(child.argv, env=os.environ.copy(), preexec_fn=preexec)  # noqa: S603
             running.append((child, proc))
             log(f"started {child.name} (pid {proc.pid})")
         while not stop_signal:
@@ -87,23 +88,35 @@ def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float
     return status
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux for SIGTERM when the supervisor dies.
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that asks Linux to send the child ``sig`` when this process dies.
 
     A supervisor killed with SIGKILL cannot forward anything; without this its web server and
-    worker would keep running, orphaned, holding the port. Runs between fork and exec, so it
-    only calls prctl; elsewhere than Linux it does nothing (the graceful paths still apply).
+    worker would keep running, orphaned, holding the port. Everything is looked up here, in the
+    parent: between fork and exec the child only calls prctl (importing or loading a library
+    there can deadlock on a lock another thread held at fork). None elsewhere than Linux (the
+    graceful paths still apply).
     """
     if not sys.platform.startswith("linux"):
-        return
+        return None
     import ctypes
 
-    pr_set_pdeathsig = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-    # The supervisor may have died between fork and prctl; then nobody would signal us.
-    if os.getppid() == 1:
-        os._exit(1)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        if prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+            os._exit(1)  # the child would outlive us unnoticed: refuse to start it
+        # The parent may have died between fork and prctl; then nobody would signal us. Compare
+        # with its pid, not with 1: under a subreaper, or with us as a container's PID 1, an
+        # orphan's parent is not (or is always) 1.
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _stop_all(running: list[tuple[Child, subprocess.Popen[bytes]]], log: Callable[[str], None]) -> None:
