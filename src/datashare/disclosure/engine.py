@@ -55,19 +55,13 @@ METHODS = ("auto", "cubes", "lp")
 # 0.4 s and 3,764 cells against 6.1 s and 3,664).
 AUTO_LP_MAX = 1000
 POPULAR = 10.0  # tie-break between equally many new cells: value / (1 + POPULAR * sharers)
-WIDE_KEEP = 6  # movements per dimension in the second, wider cube search
-LAST_FEW = 100  # cells left after the second search that get every movement tried
-WIDE_MANY = 5_000  # above this many cells left, the second search keeps KEEP movements
-LOCAL_REPAIR = True  # cells without a cube get a local LP (local.py) before the LP loop
-# Cubes hiding more new cells than this are left to the local LPs, which then also replace
-# the wider cube searches (WIDE_KEEP, LAST_FEW). Secondary cells at 10,506 / 45,730 /
-# 497,070 rows: no cap and wide searches 4,185 / 17,175 / 192,200; no wide search 4,125 /
-# 16,861 / 190,396; cap 4: 3,853 / 16,478; 5: 3,718 / 15,768 / 193,731; 6: 3,764 / 16,058 /
-# 189,997; 8: 3,951 / 16,456 / 189,998.
+# Cubes hiding more new cells than this are left to the local LPs (local.py), which hide
+# fewer cells for them; the local LPs also replaced a second, wider cube search (removed).
+# Secondary cells at 10,506 / 45,730 / 497,070 rows: no cap and wide searches 4,185 / 17,175
+# / 192,200; no wide search 4,125 / 16,861 / 190,396; cap 4: 3,853 / 16,478; 5: 3,718 /
+# 15,768 / 193,731; 6: 3,764 / 16,058 / 189,997; 8: 3,951 / 16,456 / 189,998.
 MAX_CUBE_LEVEL = 6
 REROUTE_PASSES = 10
-REROUTE_KEEP = 0  # movements per dimension in a second candidate set ranked on the cubes' pattern
-# (0: off; 3 gave 16,508 -> 16,416 cells at 46k rows for +0.8 s, and +15 s at 1M rows)
 
 
 @dataclass
@@ -109,8 +103,10 @@ def protect(
     ``keep_grand_total`` (default): the grand total (every dimension at its root) is never
     chosen while a smaller cell will do, in either method; only the LP loop's last resort
     (hiding every cell of a failing cell's relations, when nothing else is left) may hide it,
-    on tables where nothing else can protect a cell. ``False``: a cube with it counts as
-    GRAND_CELLS new cells instead (the behaviour before: it was hidden on the benchmarks).
+    on tables where nothing else can protect a cell. ``False``: it is not blocked, but a cube
+    with it counts as GRAND_CELLS new cells (more than MAX_CUBE_LEVEL, so no cube takes it);
+    the local LPs may then move it like any published cell (paying per unit, so rarely), and
+    the LP method treats it like any other cell.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} ({', '.join(METHODS)})")
@@ -133,22 +129,9 @@ def protect(
     if method == "cubes":
         moves = move_table(space)
         left = _cube_cover(space, values, cover, np.flatnonzero(pending), rule, lo, hi, blocked,
-                           wit, moves, max_level=MAX_CUBE_LEVEL if LOCAL_REPAIR else np.inf)
-        if len(left) and WIDE_KEEP and not LOCAL_REPAIR:
-            # The few cells without a cube among the cheapest movements: a wider search.
-            # (fewer movements per dimension when many are left: the corner arrays grow
-            # with keep ** 3 and 11-code slots)
-            keep = WIDE_KEEP if len(left) <= WIDE_MANY else KEEP
-            wide = move_table(space, wide_upward=True)
-            left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit, wide,
-                               keep=keep)
-            if 0 < len(left) <= LAST_FEW:
-                # Every movement for the last few: an LP over a big component costs far
-                # more (1M rows: 38 s for 4 district cells).
-                left = _cube_cover(space, values, cover, left, rule, lo, hi, blocked, wit,
-                                   wide, keep=16)
+                           wit, moves, max_level=MAX_CUBE_LEVEL)
         timings["cubes"] = time.perf_counter() - t0
-        if len(left) and LOCAL_REPAIR:
+        if len(left):
             t0 = time.perf_counter()
             stuck = len(left)
             left = _local_cover(space, values, cover, left, rule, threshold, lo, hi, blocked,
@@ -285,15 +268,6 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
     fixed[wit.cell] = True
     cur = corners_of(plan, taken, chosen[taken])
     cur = _reroute(space, plan, cur, cover, fixed, weight, val)
-    if REROUTE_KEEP and len(taken):
-        # Candidates again, ranked against the pattern the cubes made (the first ones were
-        # ranked when only primaries were hidden), so more cubes fit onto hidden cells.
-        again = np.zeros(len(cells), dtype=bool)
-        again[taken] = True
-        sub = np.flatnonzero(again)
-        plan2 = plan_cubes(space, moves, values, cover.suppressed, cells, delta, orient, lo, hi,
-                           weight, blocked, keep=REROUTE_KEEP, rows=sub)
-        cur = _reroute(space, plan2, cur, cover, fixed, weight, val)
     c_row, c_cell, c_sign = cur
     wit.add(np.searchsorted(taken, c_row), c_cell, c_sign * delta[c_row], cells[taken],
             np.arange(len(taken)), len(taken), Witnesses.CUBE)

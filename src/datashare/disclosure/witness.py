@@ -46,16 +46,14 @@ class MoveTable:
     count: list[np.ndarray]  # movements per code (a code in no relation: one "stay" movement)
 
 
-def move_table(space: CellSpace, wide_upward: bool = False) -> MoveTable:
+def move_table(space: CellSpace) -> MoveTable:
     # Depth-first with a wide cap fills the quota with wide movements, so the narrow ones
     # (MAX_SUPPORT of secondary.py) come first; wide ones (All Students and a group of each
-    # of ten partitions is 11 codes) only where there is no narrow one, and with
-    # ``wide_upward`` (the second search, for the few cells left) where no narrow one moves
-    # upward only: every cell paying for 11-code slots took 7 GB and minutes at 1M rows.
+    # of ten partitions is 11 codes) only where there is no narrow one: every cell paying for
+    # 11-code slots took 7 GB and minutes at 1M rows.
     narrow = dimension_moves(space)
     wide = dimension_moves(space, max_support=MAX_SUPPORT)
-    table = [[_with_upward(mv, wd) if wide_upward else (mv or wd)
-              for mv, wd in zip(nd, wdd, strict=True)]
+    table = [[mv or wd for mv, wd in zip(nd, wdd, strict=True)]
              for nd, wdd in zip(narrow, wide, strict=True)]
     offs, sgns, counts = [], [], []
     for d, dim in enumerate(space.spec.dimensions):
@@ -77,22 +75,6 @@ def move_table(space: CellSpace, wide_upward: bool = False) -> MoveTable:
         sgns.append(sgn)
         counts.append(np.array([len(r) for r in rows], dtype=np.int64))
     return MoveTable(offs, sgns, counts)
-
-
-def _upward(move: tuple[np.ndarray, np.ndarray]) -> bool:
-    return bool((move[1] > 0).all())
-
-
-def _with_upward(narrow: list[tuple[np.ndarray, np.ndarray]],
-                 wide: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The narrow movements, plus the first upward-only wide one when none of them is
-    upward-only: "+" corners always have room, so such a movement fits where the cells are
-    too small for siblings (1M-row bench: 35,000 district cells of small districts had no
-    cube with sibling groups only, as the upward group movement is 11 codes wide there)."""
-    if any(_upward(m) for m in narrow):
-        return narrow
-    up = [m for m in wide if _upward(m)]
-    return [*narrow, up[0]] if up else narrow
 
 
 def grand_totals(space: CellSpace) -> np.ndarray:
@@ -129,15 +111,10 @@ class CubePlan:
 def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: np.ndarray,
                cells: np.ndarray, delta: np.ndarray, orient: np.ndarray, lower: np.ndarray,
                upper: np.ndarray, weight: np.ndarray, blocked: np.ndarray | None = None,
-               only_hidden: bool = False, keep: int = KEEP,
-               rows: np.ndarray | None = None) -> CubePlan:
+               only_hidden: bool = False, keep: int = KEEP) -> CubePlan:
     """Cubes moving each cell by ``orient * delta``; movements ranked by their axis corners
     (the corners that differ from the cell in that dimension only: in every cube using the
-    movement) under ``hidden``. ``only_hidden``: only movements whose corners are hidden.
-    ``rows``: plan only these positions of ``cells`` (the others get no candidates)."""
-    all_cells = cells
-    sub = np.arange(len(cells)) if rows is None else rows
-    cells, delta, orient = cells[sub], delta[sub], orient[sub]
+    movement) under ``hidden``. ``only_hidden``: only movements whose corners are hidden."""
     val = values.astype(np.float64)
     down = val - lower
     up = upper - val
@@ -198,12 +175,12 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
     widths = np.stack([np.where(k_sgn[d] != 0, np.arange(k_sgn[d].shape[2]) + 1, 0)
                        .max(axis=(1, 2)) for d in range(ndim)], axis=1)
     combos = np.array(list(itertools.product(range(keep), repeat=ndim)), dtype=np.int64)
-    row_group = np.full(len(all_cells), -1, dtype=np.int64)
-    row_pos = np.zeros(len(all_cells), dtype=np.int64)
+    row_group = np.full(len(cells), -1, dtype=np.int64)
+    row_pos = np.zeros(len(cells), dtype=np.int64)
     groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     alive = np.flatnonzero((widths > 0).all(axis=1))
     if not len(alive):
-        return CubePlan(all_cells, row_group, row_pos, groups)
+        return CubePlan(cells, row_group, row_pos, groups)
     keys, inv = np.unique(widths[alive], axis=0, return_inverse=True)
     inv = inv.ravel()
     cdt = np.int32 if space.size < 2**31 else np.int64
@@ -234,10 +211,10 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
                 good &= ~(live & ~hidden[corner] & blocked[corner])
             corners[:, :, j] = corner
             signs[:, :, j] = sign
-        row_group[sub[t]] = len(groups)
-        row_pos[sub[t]] = np.arange(len(t))
-        groups.append((sub[t], corners, signs, good))
-    return CubePlan(all_cells, row_group, row_pos, groups)
+        row_group[t] = len(groups)
+        row_pos[t] = np.arange(len(t))
+        groups.append((t, corners, signs, good))
+    return CubePlan(cells, row_group, row_pos, groups)
 
 
 def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.ndarray,
