@@ -134,8 +134,8 @@ def protect(
         if len(left):
             t0 = time.perf_counter()
             stuck = len(left)
-            left = _local_cover(space, values, cover, left, rule, threshold, lo, hi, blocked,
-                                wit)
+            left = _local_cover(space, values, cover, left, need, rule, threshold, lo, hi,
+                                blocked, wit)
             n_local = stuck - len(left)
             timings["local_lps"] = time.perf_counter() - t0
         pending = np.zeros_like(pending)
@@ -284,11 +284,15 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
 
 
 def _local_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
-                 rule: np.ndarray, threshold: int, lo: np.ndarray, hi: np.ndarray,
-                 blocked: np.ndarray | None, wit: Witnesses) -> np.ndarray:
-    """Local LP witnesses for the targets no cube protects; returns the targets left over."""
+                 need: np.ndarray, rule: np.ndarray, threshold: int, lo: np.ndarray,
+                 hi: np.ndarray, blocked: np.ndarray | None, wit: Witnesses) -> np.ndarray:
+    """Local LP witnesses for the targets no cube protects; returns the targets left over.
+
+    ``need`` is each target's own goal (``cover.need`` may since have been raised by cubes
+    moving the target as a corner, which would ask the LP for more than the rule does).
+    """
     before = cover.suppressed.copy()
-    points, left = local_repair(space, values, cover.suppressed, targets, cover.need, rule,
+    points, left = local_repair(space, values, cover.suppressed, targets, need, rule,
                                 threshold, lo, hi, blocked)
     for cells, x, target in points:
         fresh = cells[~before[cells]]

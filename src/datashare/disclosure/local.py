@@ -25,11 +25,10 @@ import numpy as np
 
 from datashare.disclosure.lp import INF, _new_highs
 from datashare.disclosure.table import CellSpace
+from datashare.disclosure.witness import SUPPORT_TOL, THRESHOLD
 
-EXACT, THRESHOLD = 1, 2  # the audit's rules
 HIDDEN_COST = 1e-3  # per unit moved of an already hidden cell: nearly free, but not wandering
 VALUE_COST = 1e-4  # per unit and per count of the cell's value: small cells first
-ZERO_TOL = 1e-7  # a movement below this is solver noise: the cell stays where it is
 ALONE_MAX = 8  # targets of an infeasible joint LP retried one at a time up to this many
 
 
@@ -169,7 +168,7 @@ def _solve(space: CellSpace, values: np.ndarray, hidden: np.ndarray, region: np.
     move = np.zeros(n)
     move[hid] = dx[:len(hid)]
     move[pub] = dx[len(hid):len(hid) + len(pub)] - dx[len(hid) + len(pub):]
-    move[np.abs(move) <= ZERO_TOL] = 0.0
+    move[np.abs(move) <= SUPPORT_TOL] = 0.0  # solver noise: the cell stays
     moved = move != 0.0
     hidden[cells[moved]] = True
     return cells[moved], v[moved] + move[moved]
