@@ -237,7 +237,12 @@ def _codes(field: _Field, piece: pa.Array) -> np.ndarray:
         return _BOOL_CODES[piece.cast(pa.uint8()).fill_null(2).to_numpy()]
     if pa.types.is_date32(piece.type):
         piece = piece.cast(pa.int32())
-    values = piece.fill_null(field.offset).to_numpy() if piece.null_count else piece.to_numpy()
+    if piece.null_count:
+        # Nulls become code 0, i.e. the value ``offset`` (the minimum - 1), which an unsigned
+        # column cannot hold when its minimum is 0: widen first (these are <= 32-bit integers).
+        values = piece.cast(pa.int64()).fill_null(field.offset).to_numpy()
+    else:
+        values = piece.to_numpy()
     codes = values.astype(np.int64)
     codes -= field.offset
     return codes.view(np.uint64)
@@ -289,7 +294,8 @@ class _Packer:
             else:
                 out |= codes << shift
             at += len(codes)
-        assert at == self.n
+        if at != self.n:  # the rest of a fresh word would be garbage, delivered as data
+            raise RuntimeError(f"{field.name}: packed {at} rows of {self.n}")
 
 
 def _codes_of(field: _Field, word: np.ndarray) -> np.ndarray:
