@@ -188,7 +188,8 @@ def suppress_table(
 
 
 def _method_stats(prot: Protected) -> dict[str, Any]:
-    """Which method ran, and how many protected cells got a cube or needed the LP loop."""
+    """Which method ran; how many small cells a cube, a local LP or the LP loop protected;
+    whether the grand total stayed published."""
     return {"method": prot.method, "cube_witnesses": prot.cubed,
             "local_lp_witnesses": prot.local_targets, "lp_repair_targets": prot.lp_targets,
             "repair_rounds": prot.repair_rounds,

@@ -23,8 +23,8 @@ from collections import defaultdict
 import highspy
 import numpy as np
 
-from datashare.disclosure.lp import INF, _new_highs
-from datashare.disclosure.table import CellSpace
+from datashare.disclosure.lp import equality_model, new_highs
+from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import SUPPORT_TOL, THRESHOLD
 
 HIDDEN_COST = 1e-3  # per unit moved of an already hidden cell: nearly free, but not wandering
@@ -120,14 +120,23 @@ def _solve(space: CellSpace, values: np.ndarray, hidden: np.ndarray, region: np.
         at = np.minimum(np.searchsorted(cells, of), n - 1)
         return np.where(cells[at] == of, at, -1)
 
+    # The cheap refusals first: a target outside the region or published, or without room.
+    t = pos(targets)
+    if (t < 0).any() or not free[t].all():
+        return None
+    goal = np.where(rule[targets] == THRESHOLD,
+                    np.maximum(threshold - values[targets].astype(np.float64), 0.0), need[targets])
+    if (goal > upper[targets] - values[targets]).any():
+        return None
+
     # Rows: every relation touching a variable, restricted to its variable members (the
     # others keep their true values, so the variables' movements must sum to zero).
     by_cell, start = space.by_cell
     deg = start[cells + 1] - start[cells]
-    entries = by_cell[np.repeat(start[cells], deg) + _ramp(deg)]
+    entries = by_cell[np.repeat(start[cells], deg) + ramp(deg)]
     rels = np.unique(space.entry_rel[entries])
     lens = space.ptr[rels + 1] - space.ptr[rels]
-    e = np.repeat(space.ptr[rels], lens) + _ramp(lens)
+    e = np.repeat(space.ptr[rels], lens) + ramp(lens)
     row = np.repeat(np.arange(len(rels)), lens)
     col = pos(space.cells[e])
     keep = col >= 0
@@ -149,14 +158,7 @@ def _solve(space: CellSpace, values: np.ndarray, hidden: np.ndarray, region: np.
     hi = np.concatenate([room_up[hid], room_up[pub], room_down[pub]])
     cost = np.concatenate([np.full(len(hid), HIDDEN_COST),
                            np.tile(1.0 + VALUE_COST * v[pub], 2)])
-    t = pos(targets)
-    if (t < 0).any() or not free[t].all():
-        return None
-    goal = np.where(rule[targets] == THRESHOLD, np.maximum(threshold - values[targets].astype(np.float64), 0.0),
-                    need[targets])
     tc = col_of_up[t]
-    if (goal > hi[tc]).any():
-        return None
     lo[tc] = goal
     cost[tc] = 0.0
     a_row = np.concatenate([row, row[~free[col]]])
@@ -174,37 +176,14 @@ def _solve(space: CellSpace, values: np.ndarray, hidden: np.ndarray, region: np.
     return cells[moved], v[moved] + move[moved]
 
 
-def _ramp(lens: np.ndarray) -> np.ndarray:
-    """0..len-1 for each length, concatenated."""
-    total = int(lens.sum())
-    return np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-
-
 def _lp(n_cols: int, n_rows: int, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
         cost: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
-    h = _new_highs()
+    h = new_highs()
     h.setOptionValue("solver", "simplex")
     # Presolve off: about 20% faster on these small LPs (497,070 rows: 7.2 s against 8.9 s
     # for 329 LPs).
     h.setOptionValue("presolve", "off")
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.col_cost_ = cost
-    lp.col_lower_ = lo
-    lp.col_upper_ = np.where(np.isfinite(hi), hi, INF)
-    lp.row_lower_ = np.zeros(n_rows)
-    lp.row_upper_ = np.zeros(n_rows)
-    order = np.lexsort((rows, cols))
-    start = np.zeros(n_cols + 1, dtype=np.int32)
-    np.cumsum(np.bincount(cols, minlength=n_cols), out=start[1:])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = rows[order].astype(np.int32)
-    lp.a_matrix_.value_ = vals[order]
-    lp.a_matrix_.num_col_ = n_cols
-    lp.a_matrix_.num_row_ = n_rows
-    h.passModel(lp)
+    h.passModel(equality_model(n_cols, rows, cols, vals, np.zeros(n_rows), cost, lo, hi))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None

@@ -14,7 +14,7 @@ import numpy as np
 INF = float(highspy.kHighsInf)
 
 
-def _new_highs() -> highspy.Highs:
+def new_highs() -> highspy.Highs:
     # The plain core object: the Python wrapper prints a banner on stdout when constructed,
     # which would pollute the CLI's output.
     core = getattr(highspy, "_Highs", None) or highspy.Highs
@@ -28,6 +28,31 @@ def _new_highs() -> highspy.Highs:
     h.setOptionValue("solver", "ipm")
     h.setOptionValue("threads", 1)
     return h
+
+
+def equality_model(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
+                   rhs: np.ndarray, cost: np.ndarray, lower: np.ndarray,
+                   upper: np.ndarray) -> highspy.HighsLp:
+    """The LP ``A x == rhs``, ``lower <= x <= upper``, cost ``cost``; A given as (row, col,
+    coef) triplets, passed to HiGHS column-wise."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = len(rhs)
+    lp.col_cost_ = cost.astype(np.float64)
+    lp.col_lower_ = lower.astype(np.float64)
+    lp.col_upper_ = upper.astype(np.float64)
+    lp.row_lower_ = rhs.astype(np.float64)
+    lp.row_upper_ = rhs.astype(np.float64)
+    order = np.lexsort((rows, cols))
+    start = np.zeros(n_cols + 1, dtype=np.int32)
+    np.cumsum(np.bincount(cols, minlength=n_cols), out=start[1:])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = rows[order].astype(np.int32)
+    lp.a_matrix_.value_ = coefs[order].astype(np.float64)
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = len(rhs)
+    return lp
 
 
 class BatchLP:
@@ -44,25 +69,9 @@ class BatchLP:
         self.n = n_cols
         self.lower = lower.astype(np.float64)
         self.upper = upper.astype(np.float64)
-        self.h = _new_highs()
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_cols
-        lp.num_row_ = len(rhs)
-        lp.col_cost_ = np.zeros(n_cols)
-        lp.col_lower_ = self.lower
-        lp.col_upper_ = self.upper
-        lp.row_lower_ = rhs.astype(np.float64)
-        lp.row_upper_ = rhs.astype(np.float64)
-        order = np.lexsort((rows, cols))
-        start = np.zeros(n_cols + 1, dtype=np.int32)
-        np.cumsum(np.bincount(cols, minlength=n_cols), out=start[1:])
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = start
-        lp.a_matrix_.index_ = rows[order].astype(np.int32)
-        lp.a_matrix_.value_ = coefs[order].astype(np.float64)
-        lp.a_matrix_.num_col_ = n_cols
-        lp.a_matrix_.num_row_ = len(rhs)
-        self.h.passModel(lp)
+        self.h = new_highs()
+        self.h.passModel(equality_model(n_cols, rows, cols, coefs, rhs, np.zeros(n_cols),
+                                        self.lower, self.upper))
         self._cost_cols = np.zeros(0, dtype=np.int32)
         self.solves = 0
 

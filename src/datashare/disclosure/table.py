@@ -155,3 +155,9 @@ def _partition_of(space: CellSpace, r: int) -> str:
         if set(part.children) == codes and idx[part.parent] is not None:
             return part.name
     return "?"
+
+
+def ramp(lens: np.ndarray) -> np.ndarray:
+    """0..len-1 for each length, concatenated: each element's position within its run (to
+    expand CSR ranges without a Python loop)."""
+    return np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from datashare.disclosure.secondary import dimension_moves
-from datashare.disclosure.table import CellSpace
+from datashare.disclosure.table import CellSpace, ramp
 
 NONE, EXACT, THRESHOLD = 0, 1, 2  # the audit's rules (audit.py imports this module)
 TOL = 1e-5  # the smallest movement that counts (the audit's TOL)
@@ -318,7 +318,7 @@ def touched(index: tuple[np.ndarray, np.ndarray], added: np.ndarray) -> np.ndarr
     n = stop - start
     if not n.sum():
         return np.zeros(0, dtype=np.int64)
-    pos = np.repeat(start - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+    pos = np.repeat(start, n) + ramp(n)
     return np.unique(rows[pos]).astype(np.int64)
 
 
@@ -402,7 +402,7 @@ def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.nd
     by_cell, start = space.by_cell
     deg = start[cell + 1] - start[cell]
     rep = np.repeat(np.arange(len(cell)), deg)
-    pos = np.arange(len(rep)) - np.repeat(np.cumsum(deg) - deg, deg)
+    pos = ramp(deg)
     entry = by_cell[start[cell][rep] + pos]
     rkey = wid[rep] * space.n_relations + space.entry_rel[entry]
     rk, rinv = np.unique(rkey, return_inverse=True)
