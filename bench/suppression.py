@@ -49,17 +49,25 @@ def make_table(target_rows: int, seed: int):
     return generate(n, 8.0, extra_groups=extra, seed=seed)
 
 
-def audit_pattern(spec: dict, frame, suppressed_rows: np.ndarray, threshold: int):
-    """Audit any suppression pattern (datashare's or tau-Argus's) with datashare's LP audit."""
+def _pattern(spec: dict, frame, suppressed_rows: np.ndarray, threshold: int):
+    """(space, values, hidden, primary, present) of a pattern given per frame row."""
     space = build_space(parse_spec(spec))
     flat = locate_rows(space, frame)
-    values = dense(space, flat, frame["count"].to_numpy())
+    v = frame["count"].to_numpy()
+    values = dense(space, flat, v)
     hidden = np.zeros(space.size, dtype=bool)
     hidden[flat[suppressed_rows]] = True
     primary = np.zeros(space.size, dtype=bool)
-    v = frame["count"].to_numpy()
     primary[flat[(v > 0) & (v < threshold)]] = True
-    rule = np.where(primary, THRESHOLD, 0).astype(np.int8)
+    present = np.zeros(space.size, dtype=bool)
+    present[flat] = True  # absent combinations are known zeros, as in suppress_table
+    return space, values, hidden, primary, present
+
+
+def audit_pattern(spec: dict, frame, suppressed_rows: np.ndarray, threshold: int):
+    """Audit any suppression pattern (datashare's or tau-Argus's) with datashare's LP audit."""
+    space, values, hidden, primary, _ = _pattern(spec, frame, suppressed_rows, threshold)
+    rule = np.where(primary, THRESHOLD, NONE).astype(np.int8)
     return audit(space, values, hidden, rule, threshold)
 
 
@@ -69,17 +77,8 @@ def repair_pattern(spec: dict, frame, suppressed_rows: np.ndarray, threshold: in
     stay hidden, only the small cells must be protected). Returns (secondary cells of the
     repaired pattern, its audit failures), for a like-for-like cell count when the other
     tool's own pattern fails the audit."""
-    space = build_space(parse_spec(spec))
-    flat = locate_rows(space, frame)
-    v = frame["count"].to_numpy()
-    values = dense(space, flat, v)
-    hidden = np.zeros(space.size, dtype=bool)
-    hidden[flat[suppressed_rows]] = True
-    primary = np.zeros(space.size, dtype=bool)
-    primary[flat[(v > 0) & (v < threshold)]] = True
+    space, values, hidden, primary, present = _pattern(spec, frame, suppressed_rows, threshold)
     rule = np.where(primary, THRESHOLD, NONE).astype(np.int8)
-    present = np.zeros(space.size, dtype=bool)
-    present[flat] = True  # absent combinations are known zeros, as in suppress_table
     prot = protect(space, values, hidden, rule, threshold, blocked=~present, method=method)
     final = prot.cover.suppressed
     assert not (hidden & ~final).any(), "the repair published a cell the tool hid"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from datashare import elements
@@ -75,3 +76,17 @@ def crosswalk_map(path: Path, key: bytes, agreement: str) -> dict[int, str]:
     return dict(
         zip(table.column("student_key").to_pylist(), table.column("rid").to_pylist(), strict=True)
     )
+
+
+def assert_same_files(a: ExtractResult, b: ExtractResult, files: Any, byte_formats: tuple[str, ...]) -> None:
+    """Two extracts of the same spec and crosswalk hold the same content: per file the same
+    column names and types and the same rows in the same order (DuckDB may flag never-null
+    columns as required, so the schemas' nullability is not compared), and the same bytes in
+    ``byte_formats``."""
+    for f in files:
+        x = pq.read_table(a.out / f"{f}.parquet")
+        y = pq.read_table(b.out / f"{f}.parquet")
+        assert [(c.name, c.type) for c in x.schema] == [(c.name, c.type) for c in y.schema], f
+        assert x.cast(y.schema).equals(y), f
+        for fmt in byte_formats:
+            assert (a.out / f"{f}.{fmt}").read_bytes() == (b.out / f"{f}.{fmt}").read_bytes(), f"{f}.{fmt}"

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from datashare.extract import spec as spec_module
 from datashare.extract.api import run_extract
+
+from .conftest import assert_same_files
 
 
 @pytest.fixture(scope="session")
@@ -77,16 +78,7 @@ def test_duckdb_and_spark_give_the_same_content(
     )
     assert sparked.rows == duck.rows
     assert sparked.students == duck.students
-    for f in spec.files:
-        a = pq.read_table(duck.out / f"{f}.parquet")
-        b = pq.read_table(sparked.out / f"{f}.parquet")
-        # Same names and types (DuckDB may also flag never-null columns as required).
-        assert [(x.name, x.type) for x in a.schema] == [(x.name, x.type) for x in b.schema], f
-        assert a.cast(b.schema).equals(b), f
-        for fmt in ("csv", "dta"):
-            assert (duck.out / f"{f}.{fmt}").read_bytes() == (
-                sparked.out / f"{f}.{fmt}"
-            ).read_bytes(), f"{f}.{fmt}"
+    assert_same_files(duck, sparked, spec.files, ("csv", "dta"))
     assert sparked.risk == duck.risk
     for name in ("codebook.json", "codebook.html", "README.txt", "risk_report.json"):
         assert (duck.out / name).read_bytes() == (sparked.out / name).read_bytes(), name

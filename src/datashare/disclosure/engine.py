@@ -292,8 +292,8 @@ def _local_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np
     moving the target as a corner, which would ask the LP for more than the rule does).
     """
     before = cover.suppressed.copy()
-    points, left = local_repair(space, values, cover.suppressed, targets, need, rule,
-                                threshold, lo, hi, blocked)
+    points, left = local_repair(space, values, cover.suppressed, targets, need, lo, hi,
+                                blocked)
     for cells, x, target in points:
         fresh = cells[~before[cells]]
         cover.via[fresh] = _varying_dims(space, np.full(len(fresh), target), fresh)

@@ -25,7 +25,7 @@ import numpy as np
 
 from datashare.disclosure.lp import equality_model, new_highs
 from datashare.disclosure.table import CellSpace, ramp
-from datashare.disclosure.witness import SUPPORT_TOL, THRESHOLD
+from datashare.disclosure.witness import SUPPORT_TOL
 
 HIDDEN_COST = 1e-3  # per unit moved of an already hidden cell: nearly free, but not wandering
 VALUE_COST = 1e-4  # per unit and per count of the cell's value: small cells first
@@ -62,8 +62,8 @@ def region_codes(space: CellSpace) -> list[list[tuple[int, ...]]]:
 
 
 def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
-                 targets: np.ndarray, need: np.ndarray, rule: np.ndarray, threshold: int,
-                 lower: np.ndarray, upper: np.ndarray, blocked: np.ndarray | None,
+                 targets: np.ndarray, need: np.ndarray, lower: np.ndarray,
+                 upper: np.ndarray, blocked: np.ndarray | None,
                  ) -> tuple[list[tuple[np.ndarray, np.ndarray, int]], np.ndarray]:
     """Witness points for ``targets``; hides (in ``hidden``) the published cells they move.
 
@@ -80,12 +80,12 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     left: list[int] = []
     for key, cells in groups.items():
         region = _region_cells(space, key)
-        got = _solve(space, values, hidden, region, np.array(cells), need, rule, threshold,
+        got = _solve(space, values, hidden, region, np.array(cells), need,
                      lower, upper, blocked)
         if got is None and len(cells) <= ALONE_MAX:
             for c in cells:
-                one = _solve(space, values, hidden, region, np.array([c]), need, rule,
-                             threshold, lower, upper, blocked)
+                one = _solve(space, values, hidden, region, np.array([c]), need, lower,
+                             upper, blocked)
                 if one is None:
                     left.append(c)
                 else:
@@ -105,8 +105,8 @@ def _region_cells(space: CellSpace, key: tuple[tuple[int, ...], ...]) -> np.ndar
 
 
 def _solve(space: CellSpace, values: np.ndarray, hidden: np.ndarray, region: np.ndarray,
-           targets: np.ndarray, need: np.ndarray, rule: np.ndarray, threshold: int,
-           lower: np.ndarray, upper: np.ndarray, blocked: np.ndarray | None,
+           targets: np.ndarray, need: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+           blocked: np.ndarray | None,
            ) -> tuple[np.ndarray, np.ndarray] | None:
     """One LP: the cheapest movement of ``region`` carrying every target to its goal; the
     published cells it moves are hidden. None if there is no such movement."""
@@ -124,8 +124,7 @@ def _solve(space: CellSpace, values: np.ndarray, hidden: np.ndarray, region: np.
     t = pos(targets)
     if (t < 0).any() or not free[t].all():
         return None
-    goal = np.where(rule[targets] == THRESHOLD,
-                    np.maximum(threshold - values[targets].astype(np.float64), 0.0), need[targets])
+    goal = need[targets]  # the threshold minus the value, or 1 for exact protection
     if (goal > upper[targets] - values[targets]).any():
         return None
 
