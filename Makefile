@@ -25,7 +25,7 @@ help:
 	fi
 
 $(BIN)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
-	$(UV) sync --frozen --extra spark
+	$(UV) sync --frozen --compile-bytecode --extra spark
 	@touch $@
 
 setup: $(BIN)/.synced
@@ -58,7 +58,7 @@ test: lint typecheck pytest
 
 # The benchmarks' own dependencies (tau-Argus for the comparison) are an optional group.
 bench: setup
-	$(UV) sync --frozen --extra spark --group bench
+	$(UV) sync --frozen --compile-bytecode --extra spark --group bench
 	$(BIN)/python bench/suppression.py
 	$(BIN)/python bench/extract.py --scale 0.05
 	$(BIN)/python bench/queue_page.py

@@ -3,6 +3,7 @@ source's order in it, the same on every run."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -11,9 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datashare.extract import gather, sql
+from datashare.extract import engines, gather, kernels, sql
 from datashare.extract import spec as spec_module
 from datashare.extract.api import ExtractResult, run_extract
+from datashare.extract.errors import ExtractError
 from datashare.extract.mapping import load
 
 from .conftest import assert_same_files, crosswalk_map, every_element_spec
@@ -101,36 +103,45 @@ def test_a_column_of_another_type_goes_through_the_sql(source: Path, tmp_path: P
     )
 
 
-def test_ranks_packed_with_the_columns_or_apart_give_the_same_bytes(
+def test_rows_packed_into_one_word_or_spread_over_many_give_the_same_bytes(
     source: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Enrollment's codes fill a word at scale 1, so its ranks stay in their own array; at
-    # this scale every file's ranks fit beside the codes. Force the other way and compare.
+    # At this scale every file's codes fit beside the sort key in one word, so the sort
+    # moves one word a row; force a word per column and the sort moves many. Same bytes.
     spec = spec_module.parse(
         every_element_spec(school_years=SOME_YEARS, formats=["parquet", "csv"])
     )
-    fitted: list[bool] = []
-    real_fits = gather._Packer.fits
+    widths: list[int] = []
+    real_sort = kernels.sort_rows
 
-    def spy(self: gather._Packer, field: gather._Field) -> bool:
-        fitted.append(real_fits(self, field))
-        return fitted[-1]
+    def spy(
+        words: list[np.ndarray],
+        rank: tuple[int, int, int],
+        year: tuple[int, int, int] | None,
+    ) -> np.ndarray:
+        n = len(words[0])
+        rows = real_sort(words, rank, year)
+        if n > 4:  # not the engine's warm-up call
+            widths.append(rows.shape[1])
+        return rows
 
-    monkeypatch.setattr(gather._Packer, "fits", spy)
+    monkeypatch.setattr(kernels, "sort_rows", spy)
     packed = run_extract(spec, source, tmp_path / "packed", key)
-    assert any(fitted), "no rank rode with the codes: the comparison below would be trivial"
-    monkeypatch.setattr(gather._Packer, "fits", lambda self, field: False)
-    apart = run_extract(
+    assert 1 in widths, "no file fit one word: the comparison below would not be one"
+    widths.clear()
+    monkeypatch.setattr(gather._Packer, "_slot", lambda self, width: None)
+    spread = run_extract(
         spec,
         source,
-        tmp_path / "apart",
+        tmp_path / "spread",
         key,
         reuse_crosswalk=packed.crosswalk,
-        crosswalk_out=tmp_path / "apart.enc",
+        crosswalk_out=tmp_path / "spread.enc",
     )
+    assert min(widths) > 1
     for f in spec.files:
         name = f"{f}.parquet"
-        assert (packed.out / name).read_bytes() == (apart.out / name).read_bytes(), f
+        assert (packed.out / name).read_bytes() == (spread.out / name).read_bytes(), f
 
 
 @pytest.mark.parametrize("type_", [pa.uint8(), pa.uint16(), pa.uint32(), pa.int16(), pa.date32()])
@@ -140,3 +151,19 @@ def test_an_integer_column_with_nulls_and_zeros_keeps_both_apart(type_: pa.DataT
     field = gather._encode("x", data, type_)
     codes = gather._codes(field, data.chunk(0)).astype(np.int64)
     assert codes.tolist() == [1, 0, 8, 1, 0, 4]
+
+
+def test_a_failure_while_files_are_read_ahead_leaves_nothing_behind(
+    source: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine starts reading files before the crosswalk exists; if the crosswalk never
+    # comes, those threads must end, and the run must leave no folder behind.
+    def fail(self: engines.DuckDBEngine, sql: str) -> np.ndarray:
+        raise ExtractError("the population query failed")
+
+    monkeypatch.setattr(engines.DuckDBEngine, "student_keys", fail)
+    spec = spec_module.parse(every_element_spec(school_years=SOME_YEARS))
+    with pytest.raises(ExtractError, match="population query failed"):
+        run_extract(spec, source, tmp_path / "out", key)
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith(("gather", "write"))]

@@ -99,13 +99,14 @@ def run_extract(
         eng = engines.make(engine, work, spark_session)
         for table, path in paths.items():
             eng.register_source(table, path)
+        queries = [sql.file_query(spec, mapping, f) for f in spec.files]
         t0 = time.monotonic()
+        eng.plan_files(queries)  # the DuckDB engine starts reading the first file meanwhile
         population = eng.student_keys(sql.population_sql(spec, mapping))
         crosswalk, reused = rid.crosswalk(population, previous)
         eng.register_crosswalk(crosswalk)
         timings["crosswalk"] = time.monotonic() - t0
 
-        queries = [sql.file_query(spec, mapping, f) for f in spec.files]
         t0 = time.monotonic()
         written = eng.write_files(queries, tmp)
         timings["parquet"] = time.monotonic() - t0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,9 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import gather
+from . import gather, kernels
 from .sql import FileQuery
 
+WRITERS = 2  # gather-path files written at once
+PREPARERS = 2  # gather-path files read, packed and sorted at once
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144"
 
 
@@ -37,6 +39,10 @@ class Engine(Protocol):
     name: str
 
     def register_source(self, table: str, path: Path) -> None: ...
+    def plan_files(self, queries: list[FileQuery]) -> None:
+        """The files ``write_files`` will write, told before the crosswalk is drawn: an
+        engine may start reading them."""
+
     def student_keys(self, sql: str) -> np.ndarray: ...
     def register_crosswalk(self, table: pa.Table) -> None: ...
     def write_parquet(self, query: FileQuery, dest: Path) -> int: ...
@@ -74,6 +80,12 @@ class DuckDBEngine:
         self.paths: dict[str, Path] = {}
         self._ranked: gather.RankedCrosswalk | None = None
         self._crosswalk: pa.Table | None = None
+        # The gather path's pipeline: worker threads prepare the next files (the first ones
+        # from ``plan_files`` on, while the crosswalk is drawn) as earlier ones are written.
+        self._pool: ThreadPoolExecutor | None = None
+        self._ready: Future[gather.RankedCrosswalk] = Future()
+        self._plans: dict[str, gather.Plan | None] = {}
+        self._pending: dict[str, Future[tuple[gather.Prepared, float]]] = {}
 
     def register_source(self, table: str, path: Path) -> None:
         self.paths[table] = path
@@ -88,10 +100,38 @@ class DuckDBEngine:
         self._crosswalk = table  # kept alive: DuckDB scans the Arrow table in place
         self.con.register("crosswalk", table)
         self._ranked = gather.RankedCrosswalk(table)
+        self._ready.set_result(self._ranked)
+
+    def plan_files(self, queries: list[FileQuery]) -> None:
+        """Start reading and packing the first gather-path file: that needs no crosswalk, so
+        it runs on the other core while DuckDB finds the population and the RIDs are drawn
+        (which leave a core idle for part of the time)."""
+        self._plans = {q.file: self._gather_plan(q) for q in queries}
+        for query, plan in self._fast(queries)[:PREPARERS]:
+            self._pending[query.file] = self._submit(plan)
+
+    def _fast(self, queries: list[FileQuery]) -> list[tuple[FileQuery, gather.Plan]]:
+        """The gather path's files, biggest first: the last file's writing has nothing left
+        to overlap it, so the shortest goes last."""
+        fast = [(q, p) for q in queries if (p := self._plans.get(q.file)) is not None]
+        return sorted(fast, key=lambda qp: -qp[1].rows)
+
+    def _submit(self, plan: gather.Plan) -> Future[tuple[gather.Prepared, float]]:
+        def prepare() -> tuple[gather.Prepared, float]:
+            t0 = time.monotonic()
+            kernels.warm_up()  # on this thread, while the crosswalk is drawn on the other
+            packed = gather.pack(plan)
+            waited = time.monotonic()
+            ranked = self._ready.result()  # the crosswalk (or the reason there is none)
+            t1 = time.monotonic()
+            prepared = gather.finish(packed, ranked)
+            return prepared, (waited - t0) + (time.monotonic() - t1)
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=PREPARERS, thread_name_prefix="gather")
+        return self._pool.submit(prepare)
 
     def _gather_plan(self, query: FileQuery) -> gather.Plan | None:
-        if self._ranked is None:
-            return None
         plan = gather.Plan(
             path=self.paths[query.table],
             key=query.student_key,
@@ -99,6 +139,7 @@ class DuckDBEngine:
             years=query.years,
             columns=query.sources,
             schema=query.schema,
+            rows=pq.read_metadata(self.paths[query.table]).num_rows,
         )
         return plan if gather.supported(plan) else None
 
@@ -114,30 +155,48 @@ class DuckDBEngine:
         as a pipeline: the next file is read and sorted while this one is gathered and
         written, so both cores work. A file's seconds are its preparation plus its writing,
         and overlap the file before it."""
-        plans = [(q, self._gather_plan(q)) for q in queries]
-        out = write_each(self, [q for q, p in plans if p is None], folder)
-        fast = [(q, p) for q, p in plans if p is not None]
+        if not self._plans:
+            self._plans = {q.file: self._gather_plan(q) for q in queries}
+        out = write_each(self, [q for q in queries if self._plans.get(q.file) is None], folder)
+        fast = self._fast(queries)
         ranked = self._ranked
         if fast and ranked is not None:
-
-            def prepare(plan: gather.Plan) -> tuple[gather.Prepared, float]:
-                t0 = time.monotonic()
-                return gather.prepare(plan, ranked), time.monotonic() - t0
-
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = pool.submit(prepare, fast[0][1])
+            pending = self._pending
+            # Two files are written at once: pyarrow's writer encodes a file's columns on
+            # one thread, and writing is the longest step of each file.
+            with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="write") as pool:
+                writing: dict[str, Future[tuple[int, float]]] = {}
                 for i, (query, _) in enumerate(fast):
-                    prepared, seconds = pending.result()
-                    if i + 1 < len(fast):
-                        pending = pool.submit(prepare, fast[i + 1][1])
-                    t0 = time.monotonic()
-                    rows = gather.write_prepared(prepared, ranked, folder / f"{query.file}.parquet")
+                    for later, plan in fast[i : i + PREPARERS]:
+                        if later.file not in pending:
+                            pending[later.file] = self._submit(plan)
+                    prepared, seconds = pending.pop(query.file).result()
+                    busy = [f for f in writing.values() if not f.done()]
+                    if len(busy) >= WRITERS:  # bounded memory: wait for a free writer
+                        wait(busy, return_when=FIRST_COMPLETED)
+                    dest = folder / f"{query.file}.parquet"
+                    writing[query.file] = pool.submit(self._write, prepared, ranked, dest, seconds)
                     del prepared
-                    out[query.file] = (rows, seconds + time.monotonic() - t0)
+                for file, done in writing.items():
+                    out[file] = done.result()
             pa.default_memory_pool().release_unused()
         return {q.file: out[q.file] for q in queries}
 
+    @staticmethod
+    def _write(
+        prepared: gather.Prepared, ranked: gather.RankedCrosswalk, dest: Path, seconds: float
+    ) -> tuple[int, float]:
+        t0 = time.monotonic()
+        rows = gather.write_prepared(prepared, ranked, dest)
+        return rows, seconds + time.monotonic() - t0
+
     def close(self) -> None:
+        if not self._ready.done():  # a file waiting for a crosswalk that will never come
+            self._ready.set_exception(RuntimeError("the extract stopped before its crosswalk"))
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._pending = {}
         self._ranked = None
         self._crosswalk = None
         self.con.close()
@@ -184,6 +243,9 @@ class SparkEngine:
         df = df.select("*", F.col("_metadata.row_index").alias("file_row_number"))
         df.createOrReplaceTempView(f"src_{table}")
         self.views.append(f"src_{table}")
+
+    def plan_files(self, queries: list[FileQuery]) -> None:
+        """Spark plans its own work when the SQL runs."""
 
     def student_keys(self, sql: str) -> np.ndarray:
         table = self.spark.sql(sql).toArrow()

@@ -1,21 +1,25 @@
-"""The DuckDB engine's fast path: a file's RID-sorted rows by sorting integers, not rows.
+"""The DuckDB engine's fast path: a file's RID-sorted rows by sorting packed words, not rows.
 
 The SQL extract (``sql.file_query``) sorts the joined rows by (RID, school year, source row
-position); the sort carries every row's payload and was most of the extract's cost over a
-plain copy. Here the same order is reached by sorting one integer per row and gathering the
-columns one output row group at a time:
+position); the sort carries every row's payload as Arrow values and was most of the
+extract's cost over a plain copy. Here each row becomes a few 64-bit words of small codes,
+and the words are sorted:
 
 1. read the mapped columns of the selected years with pyarrow (strings as dictionaries);
-2. look each row's student key up in the crosswalk: its RID's rank in RID order;
-3. encode each column as small unsigned codes (sorted-dictionary positions, booleans,
-   integers and dates as offsets) and pack them into 64-bit words, so that one gather per
-   word moves a whole row (its RID rank too, when a word has room);
-4. a stable sort of ``rank * years + year`` over the rows in source order, which gives RID,
-   then school year, then source row position: exactly the SQL's ``ORDER BY``;
-5. per output row group, gather the words and write the rows with every string column (the
-   RID included) as a dictionary of the values that row group uses, in sorted order: the
-   Parquet writer takes the codes as they are instead of hashing every string, and nothing
-   of the source's order (not even which value came first in it) reaches the file.
+2. look each row's student key up in the crosswalk (a compiled hash probe): its RID's rank
+   in RID order;
+3. put the sort key ``(rank + 1, year code)`` in word 0's top bits, encode each column as
+   small unsigned codes (sorted-dictionary positions, booleans, integers and dates as
+   offsets) and pack them below it and into further words, so that a row is its words;
+4. a stable radix sort of the rows by that key (``kernels.sort_rows``, three byte-sized
+   passes over rows in source order), which gives RID, then school year, then source row
+   position: exactly the SQL's ``ORDER BY``; rows without a RID or of an unselected year
+   are left out by its first pass;
+5. per output row group, decode the sorted words and write the rows with every string
+   column (the RID included) as a dictionary of the values that row group uses, in sorted
+   order: the Parquet writer takes the codes as they are instead of hashing every string,
+   and nothing of the source's order (not even which value came first in it) reaches the
+   file.
 
 Used only when every mapped column already has the element's type and the file's working
 set fits the memory budget; otherwise the engine runs the SQL (which spills), so memory
@@ -35,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datashare import elements
+from datashare.extract import kernels
 
 ROW_GROUP = 262_144  # the same row-group size as the SQL path's COPY and the benchmark floor
 ZSTD_LEVEL = 3  # DuckDB's default zstd level: the same compression as the COPY it replaces
@@ -53,18 +58,16 @@ class Plan:
     years: tuple[int, ...]  # selected ending years, ascending
     columns: tuple[tuple[str, str], ...]  # (output element, source column), in output order
     schema: pa.Schema  # declared output schema: rid, [school_year], elements
-
-
-_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads any key pattern
+    rows: int = 0  # rows in the source file (for ordering the work), from its metadata
 
 
 class RankedCrosswalk:
     """The crosswalk prepared for lookups: key -> RID rank, and RID texts in RID order.
 
-    The lookup is a hash table in NumPy arrays (Fibonacci hashing into twice as many
-    buckets as students), probed for all rows at once: one gather finds most rows' rank,
-    a few more rounds the rest. pyarrow's ``index_in`` and ``np.searchsorted`` probe one
-    row at a time and were 3 s for 18 million rows, against 1 s here.
+    The lookup is an open-addressing hash table (twice as many slots as students) probed by
+    a compiled loop (``kernels``): one pass over the rows, no temporaries. NumPy's version
+    of the same probe (all rows at once, then the collisions) took 1.3-1.6 s per 18 million
+    rows and 2.4 s to build; this one 0.7-1.1 s and 0.3 s (scale 1, docs/extract.md).
     """
 
     def __init__(self, table: pa.Table) -> None:
@@ -76,26 +79,7 @@ class RankedCrosswalk:
         self.rids = table.column("rid").combine_chunks().take(pa.array(order))
         self.students = n
         self.bits = max(1, int(np.ceil(np.log2(max(n, 1)))) + 1)
-        slots = self._slot(keys)
-        by_slot = np.argsort(slots)  # order within a bucket does not matter
-        self._keys = keys[by_slot]
-        self._ranks = rank[by_slot]
-        counts = np.bincount(slots, minlength=1 << self.bits)
-        self._starts = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self._starts[1:])
-        used = counts > 0
-        first = self._starts[:-1][used]
-        # Each bucket's first key and its rank side by side: one cache line per row's probe.
-        self._first = np.zeros((len(counts), 2), dtype=np.int64)
-        self._first[:, 1] = -1
-        self._first[used, 0] = self._keys[first]
-        self._first[used, 1] = self._ranks[first]
-        self._pairs = self._first.view(np.complex128).reshape(-1)
-
-    def _slot(self, keys: np.ndarray) -> np.ndarray:
-        h = keys.astype(np.int64, copy=False).view(np.uint64) * _FIBONACCI
-        h >>= np.uint64(64 - self.bits)
-        return h.view(np.int64)  # under 2**bits: the same number
+        self._table = kernels.hash_table(keys.astype(np.int64, copy=False), rank, self.bits)
 
     def ranks(self, keys: pa.ChunkedArray | pa.Array) -> np.ndarray:
         """Rank (int32) of each key's RID; -1 where the key is null or not in the crosswalk."""
@@ -105,29 +89,9 @@ class RankedCrosswalk:
             keys = keys.fill_null(0)
         k = keys.to_numpy().astype(np.int64, copy=False)
         out = np.empty(len(k), dtype=np.int32)
-        for start in range(0, len(k), BLOCK):
-            out[start : start + BLOCK] = self._ranks_of(k[start : start + BLOCK])
+        kernels.hash_lookup(self._table, self.bits, k, out)
         if valid is not None:
             out[~valid] = -1
-        return out
-
-    def _ranks_of(self, k: np.ndarray) -> np.ndarray:
-        slot = self._slot(k)
-        # Gathered as one 16-byte item per row (a complex128 view): NumPy's row gather of an
-        # (n, 2) array is about 8 times slower.
-        first = self._pairs[slot].view(np.int64).reshape(-1, 2)
-        out = first[:, 1].astype(np.int32)
-        miss = np.flatnonzero((first[:, 0] != k) & (out >= 0))
-        out[miss] = -1
-        # Keys sharing a bucket: walk the bucket's other entries, all rows at once.
-        at = self._starts[slot[miss]] + 1
-        end = self._starts[slot[miss] + 1]
-        while len(miss):
-            live = at < end
-            miss, at, end = miss[live], at[live], end[live]
-            hit = self._keys[at] == k[miss]
-            out[miss[hit]] = self._ranks[at[hit]]
-            miss, at, end = miss[~hit], at[~hit] + 1, end[~hit]
         return out
 
 
@@ -143,7 +107,7 @@ def supported(plan: Plan) -> bool:
         return False  # the crosswalk's keys are int64
     if plan.year is not None and not pa.types.is_integer(schema.field(plan.year).type):
         return False
-    width = 8 + 8 + 8 + 8  # key, rank, sort key, permutation
+    bits = 32  # the sort key (RID rank and year) in word 0
     for name, col in plan.columns:
         source, target = schema.field(col).type, plan.schema.field(name).type
         # No casts here: a column whose type differs goes through the SQL's CAST instead,
@@ -151,11 +115,14 @@ def supported(plan: Plan) -> bool:
         if _is_text(target):
             if not _is_text(source):
                 return False
-            width += 4
+            bits += 24  # a dictionary of up to 16 million values
         elif source != target:
             return False
         else:
-            width += max(1, source.bit_width // 8)
+            bits += max(2, source.bit_width)
+    # Held at once: the key column and the ranks, then two copies of the packed rows (the
+    # radix sort moves them from one to the other).
+    width = 8 + 4 + 2 * 8 * -(-bits // 64)
     meta = pq.ParquetFile(plan.path).metadata
     return meta.num_rows * width <= MEMORY_BUDGET
 
@@ -181,7 +148,9 @@ class _Field:
 
     name: str
     type: pa.DataType
-    kind: str  # "dict" (sorted dictionary), "bool", "int" (offset codes), "arrow" (take), "rank"
+    # "dict" (sorted dictionary), "bool", "int" (offset codes), "arrow" (taken by row number),
+    # "rank" (RID rank + 1), "row" (source row number, for "arrow" fields)
+    kind: str
     nulls: bool = False
     dictionary: pa.Array | None = None
     offset: int = 0  # "int": value = code + offset (code 0 is null)
@@ -255,7 +224,7 @@ def _pieces(data: pa.ChunkedArray) -> Iterator[pa.Array]:
 
 
 class _Packer:
-    """Packs each field's codes into 64-bit words (first fit): one gather moves them all.
+    """Packs each field's codes into 64-bit words (first fit): a row's words are the row.
 
     Codes are made and packed one piece (a row group or BLOCK rows) at a time, so no
     column-sized temporary is ever allocated: in this VM, first use of fresh memory costs
@@ -271,10 +240,6 @@ class _Packer:
 
     def _slot(self, width: int) -> int | None:
         return next((i for i, u in enumerate(self.used) if u + width <= 64), None)
-
-    def fits(self, field: _Field) -> bool:
-        """Whether a word already made has room for this field."""
-        return self._slot(max(1, int(field.top).bit_length())) is not None
 
     def add(self, field: _Field, pieces: Iterator[np.ndarray]) -> None:
         field.width = max(1, int(field.top).bit_length())
@@ -332,41 +297,6 @@ def _compact(codes: np.ndarray, dictionary: pa.Array, mask: np.ndarray | None) -
     )
 
 
-def _output_order(rank: np.ndarray, year_code: np.ndarray | None, years: int) -> np.ndarray:
-    """Rows (where rank >= 0 and the year is selected) in (rank, year, row) order.
-
-    A stable sort of ``rank * years + year``: under 2**32 it takes two 16-bit radix passes
-    (NumPy sorts 16-bit integers by radix), 2.2 s against 3.7 s for NumPy's stable sort of
-    18 million int64; the digits are cut block by block, with no 8-byte key per row.
-    """
-    keep = rank >= 0
-    if year_code is not None:
-        keep &= year_code > 0
-    rows = None if keep.all() else np.flatnonzero(keep)
-    n = len(rank) if rows is None else len(rows)
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    if (int(rank.max()) + 1) * max(years, 1) >= 1 << 32:
-        key = rank.astype(np.int64) * max(years, 1)
-        if year_code is not None:
-            key += year_code
-        return np.flatnonzero(keep)[np.argsort(key[keep], kind="stable")]
-    low = np.empty(n, dtype=np.uint16)
-    high = np.empty(n, dtype=np.uint16)
-    for start in range(0, n, BLOCK):
-        at = slice(start, start + BLOCK)
-        pick = at if rows is None else rows[at]
-        key = rank[pick].astype(np.uint32)
-        if year_code is not None:
-            key *= np.uint32(years)
-            key += year_code[pick]
-        low[at] = key & 0xFFFF
-        high[at] = key >> 16
-    order = np.argsort(low, kind="stable")
-    order = order[np.argsort(high[order], kind="stable")]
-    return order if rows is None else rows[order]
-
-
 def _output_schema(plan: Plan) -> pa.Schema:
     """What is handed to the writer: strings as dictionaries (the file stores plain strings)."""
     fields = []
@@ -379,18 +309,28 @@ def _output_schema(plan: Plan) -> pa.Schema:
 
 
 @dataclass
+class Packed:
+    """A file's columns packed, in source order, before the crosswalk is known (``pack``)."""
+
+    plan: Plan
+    fields: list[_Field]
+    packer: _Packer
+    keys: pa.ChunkedArray  # the source student keys, looked up once the crosswalk exists
+
+
+@dataclass
 class Prepared:
-    """A file's rows in output order, packed, ready to write (see ``prepare``)."""
+    """A file's rows in output order, packed, ready to write (``finish``)."""
 
     schema: pa.Schema
     fields: list[_Field]
-    words: list[np.ndarray]  # packed codes by source row
-    rank: _Field | np.ndarray  # where each row's RID rank (plus one) is packed, or the ranks
-    perm: np.ndarray  # source rows in output order
+    rank: _Field  # where each row's RID rank (plus one) is packed
+    rows: np.ndarray  # (rows, words) uint64: the packed rows in output order
 
 
-def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
-    """Read the file's columns, find each row's RID rank and the output order."""
+def pack(plan: Plan) -> Packed:
+    """Read the file's columns and pack them: nothing here needs the crosswalk, so the
+    engine runs it while the crosswalk is drawn."""
     pf = pq.ParquetFile(
         plan.path,
         read_dictionary=[
@@ -405,75 +345,78 @@ def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
         # memory is dear here; freed columns' memory is reused by the next one).
         return pf.read_row_groups(groups, columns=[col], use_threads=True).column(0)
 
-    rank = crosswalk.ranks(read(plan.key))
-    n = len(rank)
+    keys = read(plan.key)
+    n = len(keys)
     fields: list[_Field] = []
     packer = _Packer(n)
-    year_code = None
     if plan.year is not None:
         # year -> 1 + its index among the selected years (0: not selected), by a lookup table
         first, last = plan.years[0], plan.years[-1]
-        code = np.zeros(last - first + 3, dtype=np.uint16)
+        code = np.zeros(last - first + 3, dtype=np.uint64)
         code[np.asarray(plan.years) - first + 1] = np.arange(1, len(plan.years) + 1)
-        year_code = np.empty(n, dtype=np.uint16)
-        at = 0
-        for piece in _pieces(read(plan.year)):
-            y = piece.fill_null(first - 1).to_numpy() if piece.null_count else piece.to_numpy()
-            year_code[at : at + len(y)] = code[np.clip(y, first - 1, last + 1) - (first - 1)]
-            at += len(y)
         labels = pa.array([elements.format_school_year(y) for y in plan.years], pa.string())
-        fields.append(_Field("school_year", pa.string(), "dict", False, labels))
-        fields[-1].top = len(plan.years)
+        school_year = _Field("school_year", pa.string(), "dict", False, labels, top=len(plan.years))
+        fields.append(school_year)
+
+        def year_codes(years: pa.ChunkedArray) -> Iterator[np.ndarray]:
+            for piece in _pieces(years):
+                y = piece.fill_null(first - 1).to_numpy() if piece.null_count else piece.to_numpy()
+                yield code[np.clip(y, first - 1, last + 1) - (first - 1)]
+
+        packer.add(school_year, year_codes(read(plan.year)))
+    # One column at a time: that column, the words and one piece of its codes are all
+    # that is held at once.
+    for name, col in plan.columns:
+        field = _encode(name, read(col), plan.schema.field(name).type)
+        fields.append(field)
+        if field.data is not None:
+            packer.add(field, (_codes(field, piece) for piece in _pieces(field.data)))
+            field.data = None
+    if any(f.kind == "arrow" for f in fields):
+        # A column that does not fit a word is taken from its source array by row number,
+        # which rides in the words like any other code.
+        row = _Field("row", pa.int64(), "row", top=max(n - 1, 0))
         packer.add(
-            fields[-1], (year_code[s : s + BLOCK].astype(np.uint64) for s in range(0, n, BLOCK))
+            row, (np.arange(s, min(s + BLOCK, n), dtype=np.uint64) for s in range(0, n, BLOCK))
         )
-    # The sort needs only the ranks and years: it runs on another core while the columns
-    # are packed (both are NumPy and Arrow work on large arrays, which release the GIL).
-    # Stable: rows of the same student and year keep their source order, as in the SQL.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        sorting = pool.submit(
-            _output_order, rank, year_code, len(plan.years) if plan.year is not None else 1
-        )
-        # One column at a time: that column, the words and one piece of its codes are all
-        # that is held at once.
-        for name, col in plan.columns:
-            field = _encode(name, read(col), plan.schema.field(name).type)
-            fields.append(field)
-            if field.data is not None:
-                packer.add(field, (_codes(field, piece) for piece in _pieces(field.data)))
-                field.data = None
-        # The rank too, last, if a word has room for it (every file of the benchmark but
-        # enrollment): gathering a row group's words then also gathers its RIDs' ranks,
-        # instead of a second random read of every row (0.2 s for 22 million rows). A word
-        # of its own would cost more than the gather it saves.
-        ranked: _Field | np.ndarray = rank
-        field = _Field("rid", pa.string(), "rank", top=crosswalk.students)
-        if packer.fits(field):
-            packer.add(
-                field,
-                (
-                    (rank[s : s + BLOCK] + 1).astype(np.uint64)  # -1 (no RID) -> 0
-                    for s in range(0, n, BLOCK)
-                ),
-            )
-            ranked = field
-        words = packer.words
-        perm = sorting.result()
-    del year_code, rank
-    return Prepared(_output_schema(plan), fields, words, ranked, perm)
+        fields.append(row)
+    return Packed(plan, fields, packer, keys)
+
+
+def finish(packed: Packed, crosswalk: RankedCrosswalk) -> Prepared:
+    """Find each row's RID rank, pack it with the row and sort the rows into output order:
+    RID, then school year, then source position (the sort is stable)."""
+    rank = crosswalk.ranks(packed.keys)
+    packed.keys = pa.chunked_array([], pa.int64())
+    ranked = _Field("rid", pa.string(), "rank", top=crosswalk.students)
+    packed.packer.add(
+        ranked,
+        ((rank[s : s + BLOCK] + 1).astype(np.uint64) for s in range(0, len(rank), BLOCK)),
+    )  # -1 (no RID) -> 0
+    del rank
+    year = next((f for f in packed.fields if f.name == "school_year"), None)
+    rows = kernels.sort_rows(
+        packed.packer.words,
+        (ranked.word, ranked.shift, ranked.width),
+        None if packed.plan.year is None or year is None else (year.word, year.shift, year.width),
+    )
+    return Prepared(_output_schema(packed.plan), packed.fields, ranked, rows)
+
+
+def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
+    """``pack`` and ``finish`` in one step."""
+    return finish(pack(plan), crosswalk)
 
 
 def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -> int:
-    """Gather and write the rows, one output row group at a time (bounded extra memory)."""
-    schema, fields, words, ranked = prepared.schema, prepared.fields, prepared.words, prepared.rank
+    """Decode and write the rows, one output row group at a time (bounded extra memory)."""
+    schema, fields, ranked = prepared.schema, prepared.fields, prepared.rank
     dict_rid = pa.types.is_dictionary(schema.field("rid").type)
+    row = next((f for f in fields if f.kind == "row"), None)
 
-    def chunk(idx: np.ndarray) -> pa.Table:
-        gathered = [w[idx] for w in words]
-        if isinstance(ranked, _Field):
-            r = _codes_of(ranked, gathered[ranked.word]) - 1
-        else:
-            r = ranked[idx]
+    def chunk(block: np.ndarray) -> pa.Table:
+        words = [block[:, w] for w in range(block.shape[1])]
+        r = _codes_of(ranked, words[ranked.word]) - 1
         if dict_rid:
             # Rows come grouped by student: the RID column is runs of one dictionary code
             # (the writer stores runs, not 12 letters a row).
@@ -488,16 +431,19 @@ def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -
             rid = crosswalk.rids.take(pa.array(r))
         arrays: list[pa.Array] = [rid]
         for f in fields:
+            if f.kind == "row":
+                continue
             if f.kind == "arrow":
-                assert f.values is not None
-                arrays.append(f.values.take(pa.array(idx)))
+                assert f.values is not None and row is not None
+                arrays.append(f.values.take(pa.array(_codes_of(row, words[row.word]))))
             else:
-                arrays.append(_column(f, gathered[f.word]))
+                arrays.append(_column(f, words[f.word]))
         return pa.Table.from_arrays(arrays, schema=schema)
 
-    perm = prepared.perm
-    parts = (perm[s : s + ROW_GROUP] for s in range(0, len(perm), ROW_GROUP))
-    return _write(dest, schema, (chunk(idx) for idx in parts))
+    rows = prepared.rows
+    return _write(
+        dest, schema, (chunk(rows[s : s + ROW_GROUP]) for s in range(0, len(rows), ROW_GROUP))
+    )
 
 
 def _write(dest: Path, schema: pa.Schema, tables: Iterator[pa.Table]) -> int:
