@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datashare.extract import engines, gather, kernels, sql
+from datashare.extract import engines, gather, kernels, rid, sql
 from datashare.extract import spec as spec_module
 from datashare.extract.api import ExtractResult, run_extract
 from datashare.extract.errors import ExtractError
@@ -167,3 +167,13 @@ def test_a_failure_while_files_are_read_ahead_leaves_nothing_behind(
         run_extract(spec, source, tmp_path / "out", key)
     assert list(tmp_path.iterdir()) == []
     assert not [t for t in threading.enumerate() if t.name.startswith(("gather", "write"))]
+
+
+def test_rids_put_in_rid_order_match_arrows_take_on_sliced_chunked_input() -> None:
+    texts = rid.to_text(rid.draw_unique(1000))
+    order = np.random.default_rng(1).permutation(1000)
+    chunked = pa.chunked_array([texts.slice(0, 400), texts.slice(400)])
+    assert gather.rid_texts_in_order(chunked, order).equals(texts.take(pa.array(order)))
+    part = order[order < 500]
+    sliced = pa.chunked_array([texts.slice(3, 500)])
+    assert gather.rid_texts_in_order(sliced, part).equals(texts.slice(3, 500).take(pa.array(part)))

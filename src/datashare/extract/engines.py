@@ -111,10 +111,11 @@ class DuckDBEngine:
             self._pending[query.file] = self._submit(plan)
 
     def _fast(self, queries: list[FileQuery]) -> list[tuple[FileQuery, gather.Plan]]:
-        """The gather path's files, biggest first: the last file's writing has nothing left
-        to overlap it, so the shortest goes last."""
+        """The gather path's files, biggest first (rows times columns, roughly what writing
+        costs): the last file's writing has nothing left to overlap it, so the shortest
+        goes last."""
         fast = [(q, p) for q in queries if (p := self._plans.get(q.file)) is not None]
-        return sorted(fast, key=lambda qp: -qp[1].rows)
+        return sorted(fast, key=lambda qp: -qp[1].rows * (len(qp[1].columns) + 2))
 
     def _submit(self, plan: gather.Plan) -> Future[tuple[gather.Prepared, float]]:
         def prepare() -> tuple[gather.Prepared, float]:

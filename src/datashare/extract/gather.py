@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datashare import elements
-from datashare.extract import kernels
+from datashare.extract import kernels, rid
 
 ROW_GROUP = 262_144  # the same row-group size as the SQL path's COPY and the benchmark floor
 ZSTD_LEVEL = 3  # DuckDB's default zstd level: the same compression as the COPY it replaces
@@ -76,7 +76,7 @@ class RankedCrosswalk:
         order = np.argsort(table.column("rid_order").to_numpy())  # distinct: any sort is stable
         rank = np.empty(n, dtype=np.int32)
         rank[order] = np.arange(n, dtype=np.int32)
-        self.rids = table.column("rid").combine_chunks().take(pa.array(order))
+        self.rids = rid_texts_in_order(table.column("rid"), order)
         self.students = n
         self.bits = max(1, int(np.ceil(np.log2(max(n, 1)))) + 1)
         self._table = kernels.hash_table(keys.astype(np.int64, copy=False), rank, self.bits)
@@ -93,6 +93,25 @@ class RankedCrosswalk:
         if valid is not None:
             out[~valid] = -1
         return out
+
+
+def rid_texts_in_order(rids: pa.ChunkedArray, order: np.ndarray) -> pa.Array:
+    """``rids.take(order)`` for RIDs (all ``rid.LENGTH`` letters): a NumPy row gather of the
+    letters, several times faster than Arrow's take of 2.9 million strings (0.4 s)."""
+    column = rids.combine_chunks()
+    if column.null_count or len(column) == 0:
+        return column.take(pa.array(order))
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[
+        column.offset : column.offset + len(column) + 1
+    ]
+    if not (np.diff(offsets) == rid.LENGTH).all():
+        return column.take(pa.array(order))
+    letters = np.frombuffer(column.buffers()[2], dtype=np.uint8)[
+        offsets[0] : offsets[0] + rid.LENGTH * len(column)
+    ].reshape(-1, rid.LENGTH)[order]
+    n = len(order)
+    positions = np.arange(0, rid.LENGTH * (n + 1), rid.LENGTH, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(positions), pa.py_buffer(letters))
 
 
 def _is_text(t: pa.DataType) -> bool:
