@@ -40,6 +40,7 @@ def test_gather_path_and_sql_path_give_the_same_files(
         crosswalk_out=tmp_path / "sql.enc",
     )
     assert fast.rows == slow.rows
+    assert fast.students == slow.students and slow.reused_rids == slow.students
     assert_same_files(fast, slow, spec.files, ("csv",))
     assert fast.risk == slow.risk
 
@@ -177,3 +178,34 @@ def test_rids_put_in_rid_order_match_arrows_take_on_sliced_chunked_input() -> No
     part = order[order < 500]
     sliced = pa.chunked_array([texts.slice(3, 500)])
     assert gather.rid_texts_in_order(sliced, part).equals(texts.slice(3, 500).take(pa.array(part)))
+
+
+def test_population_found_while_reading_or_by_duckdb_gives_the_same_bytes(
+    source: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every file here goes through the gather path, so the population is collected as the
+    # files are read; over the budget, DuckDB's query finds it and the keys are looked up.
+    spec = spec_module.parse(every_element_spec(school_years=SOME_YEARS))
+    read = run_extract(spec, source, tmp_path / "read", key)
+    found: list[bool] = []
+    real = engines.DuckDBEngine.student_keys
+
+    def spy(self: engines.DuckDBEngine, sql: str) -> np.ndarray:
+        found.append(self._population is None)
+        return real(self, sql)
+
+    monkeypatch.setattr(engines.DuckDBEngine, "student_keys", spy)
+    monkeypatch.setattr(engines, "POPULATION_BUDGET", 0)
+    queried = run_extract(
+        spec,
+        source,
+        tmp_path / "queried",
+        key,
+        reuse_crosswalk=read.crosswalk,
+        crosswalk_out=tmp_path / "queried.enc",
+    )
+    assert found == [True]
+    assert queried.students == read.students == queried.reused_rids
+    for f in spec.files:
+        name = f"{f}.parquet"
+        assert (read.out / name).read_bytes() == (queried.out / name).read_bytes(), f

@@ -72,3 +72,36 @@ def test_hash_lookup_finds_every_key_and_only_those(seed: int, n: int) -> None:
     kernels.hash_lookup(table, bits, probe, out)
     rank_of = dict(zip(keys.tolist(), ranks.tolist(), strict=True))
     assert out.tolist() == [rank_of.get(k, -1) for k in probe.tolist()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 2000),
+    top=st.integers(1, 300),
+    shift=st.integers(0, 50),
+)
+def test_compact_codes_index_the_used_values_in_order(
+    seed: int, n: int, top: int, shift: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    width = top.bit_length()
+    codes = rng.integers(0, top + 1, n).astype(np.uint64)  # 0: null
+    noise = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64)
+    noise &= ~np.uint64(((1 << width) - 1) << shift)
+    word = noise | (codes << np.uint64(shift))
+    index, used = kernels.compact_codes(word, shift, width, top)
+    values = sorted(set(codes.tolist()) - {0})
+    assert used.tolist() == [c in values for c in range(1, top + 1)]
+    assert index.tolist() == [values.index(c) if c else -1 for c in codes.tolist()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 2000), shift=st.integers(0, 40))
+def test_rank_runs_give_one_dictionary_entry_per_run(seed: int, n: int, shift: int) -> None:
+    rng = np.random.default_rng(seed)
+    ranks = np.sort(rng.integers(0, 100, n)).astype(np.uint64)
+    word = ((ranks + np.uint64(1)) << np.uint64(shift)) | np.uint64((1 << shift) - 1)
+    index, firsts = kernels.rank_runs(word, shift, 7)
+    assert firsts.tolist() == sorted(set(ranks.tolist()))
+    assert firsts[index].tolist() == ranks.tolist()

@@ -28,6 +28,8 @@ from .sql import FileQuery
 
 WRITERS = 2  # gather-path files written at once
 PREPARERS = 2  # gather-path files read, packed and sorted at once
+# Bytes of working set for packing every file of the population at once (see plan_files).
+POPULATION_BUDGET = 3 * 1024**3
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144"
 
 
@@ -80,12 +82,14 @@ class DuckDBEngine:
         self.paths: dict[str, Path] = {}
         self._ranked: gather.RankedCrosswalk | None = None
         self._crosswalk: pa.Table | None = None
-        # The gather path's pipeline: worker threads prepare the next files (the first ones
-        # from ``plan_files`` on, while the crosswalk is drawn) as earlier ones are written.
+        # The gather path's pipeline: worker threads read and pack files (from
+        # ``plan_files`` on, before the crosswalk exists), then find their RIDs and sort
+        # them, while earlier files are written.
         self._pool: ThreadPoolExecutor | None = None
-        self._ready: Future[gather.RankedCrosswalk] = Future()
         self._plans: dict[str, gather.Plan | None] = {}
-        self._pending: dict[str, Future[tuple[gather.Prepared, float]]] = {}
+        self._packs: dict[str, Future[gather.Packed]] = {}
+        self._population: gather.Population | None = None
+        self._population_files: list[str] = []
 
     def register_source(self, table: str, path: Path) -> None:
         self.paths[table] = path
@@ -93,22 +97,44 @@ class DuckDBEngine:
             f"CREATE VIEW src_{table} AS SELECT * FROM read_parquet('{sql_path(path)}', file_row_number = true)"
         )
 
+    def plan_files(self, queries: list[FileQuery]) -> None:
+        """Start reading and packing the gather-path files: that needs no crosswalk.
+
+        When every file of the population (enrollment and each file with a school year)
+        goes through the gather path and all of them fit the memory budget at once, they
+        are all packed now and the population is collected as they are read: the
+        crosswalk then needs no query of its own (DuckDB read every key column a second
+        time for it, and kept both cores busy for seconds). Otherwise the first files are
+        packed while DuckDB finds the population."""
+        self._plans = {q.file: self._gather_plan(q) for q in queries}
+        fast = self._fast(queries)
+        year_files = [q.file for q in queries if q.year is not None]
+        plans = [self._plans.get(f) for f in year_files]
+        if (
+            "enrollment" in year_files
+            and all(p is not None for p in plans)
+            and sum(gather.working_set(p) for p in plans if p is not None) <= POPULATION_BUDGET
+        ):
+            self._population = gather.Population()
+            self._population_files = year_files
+            ahead = len(fast)
+        else:
+            ahead = PREPARERS
+        self._executor().submit(kernels.warm_up)  # Numba's set-up, off the crosswalk's path
+        for query, plan in fast[:ahead]:
+            self._packs[query.file] = self._executor().submit(gather.pack, plan, self._population)
+
     def student_keys(self, sql: str) -> np.ndarray:
+        if self._population is not None:
+            for file in self._population_files:
+                self._packs[file].result()  # packed, so its keys are in
+            return self._population.keys.members().copy()
         return np.asarray(self.con.execute(sql).fetchnumpy()["student_key"], dtype=np.int64)
 
     def register_crosswalk(self, table: pa.Table) -> None:
         self._crosswalk = table  # kept alive: DuckDB scans the Arrow table in place
         self.con.register("crosswalk", table)
         self._ranked = gather.RankedCrosswalk(table)
-        self._ready.set_result(self._ranked)
-
-    def plan_files(self, queries: list[FileQuery]) -> None:
-        """Start reading and packing the first gather-path file: that needs no crosswalk, so
-        it runs on the other core while DuckDB finds the population and the RIDs are drawn
-        (which leave a core idle for part of the time)."""
-        self._plans = {q.file: self._gather_plan(q) for q in queries}
-        for query, plan in self._fast(queries)[:PREPARERS]:
-            self._pending[query.file] = self._submit(plan)
 
     def _fast(self, queries: list[FileQuery]) -> list[tuple[FileQuery, gather.Plan]]:
         """The gather path's files, biggest first (rows times columns, roughly what writing
@@ -117,20 +143,17 @@ class DuckDBEngine:
         fast = [(q, p) for q in queries if (p := self._plans.get(q.file)) is not None]
         return sorted(fast, key=lambda qp: -qp[1].rows * (len(qp[1].columns) + 2))
 
-    def _submit(self, plan: gather.Plan) -> Future[tuple[gather.Prepared, float]]:
-        def prepare() -> tuple[gather.Prepared, float]:
-            t0 = time.monotonic()
-            kernels.warm_up()  # on this thread, while the crosswalk is drawn on the other
-            packed = gather.pack(plan)
-            waited = time.monotonic()
-            ranked = self._ready.result()  # the crosswalk (or the reason there is none)
-            t1 = time.monotonic()
-            prepared = gather.finish(packed, ranked)
-            return prepared, (waited - t0) + (time.monotonic() - t1)
-
+    def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=PREPARERS, thread_name_prefix="gather")
-        return self._pool.submit(prepare)
+        return self._pool
+
+    def _finish(self, file: str, ranked: gather.RankedCrosswalk) -> tuple[gather.Prepared, float]:
+        # Submitted after this file's ``pack`` (FIFO pool): that one has started by now.
+        packed = self._packs.pop(file).result()
+        t0 = time.monotonic()
+        prepared = gather.finish(packed, ranked, self._population)
+        return prepared, packed.seconds + time.monotonic() - t0
 
     def _gather_plan(self, query: FileQuery) -> gather.Plan | None:
         plan = gather.Plan(
@@ -153,30 +176,35 @@ class DuckDBEngine:
 
     def write_files(self, queries: list[FileQuery], folder: Path) -> dict[str, tuple[int, float]]:
         """The SQL files first (DuckDB uses every core itself), then the gather path's files
-        as a pipeline: the next file is read and sorted while this one is gathered and
-        written, so both cores work. A file's seconds are its preparation plus its writing,
-        and overlap the file before it."""
+        as a pipeline: the next files are packed and sorted while earlier ones are written,
+        two at a time, so both cores work. A file's seconds are its preparation plus its
+        writing, and overlap other files'."""
         if not self._plans:
             self._plans = {q.file: self._gather_plan(q) for q in queries}
         out = write_each(self, [q for q in queries if self._plans.get(q.file) is None], folder)
         fast = self._fast(queries)
         ranked = self._ranked
         if fast and ranked is not None:
-            pending = self._pending
-            # Two files are written at once: pyarrow's writer encodes a file's columns on
-            # one thread, and writing is the longest step of each file.
-            with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="write") as pool:
+            pool = self._executor()
+            finishing: dict[str, Future[tuple[gather.Prepared, float]]] = {}
+            # pyarrow's writer encodes a file's columns on one thread, and writing is the
+            # longest step of each file: two files are written at once.
+            with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="write") as writers:
                 writing: dict[str, Future[tuple[int, float]]] = {}
                 for i, (query, _) in enumerate(fast):
                     for later, plan in fast[i : i + PREPARERS]:
-                        if later.file not in pending:
-                            pending[later.file] = self._submit(plan)
-                    prepared, seconds = pending.pop(query.file).result()
+                        if later.file not in self._packs and later.file not in finishing:
+                            self._packs[later.file] = pool.submit(gather.pack, plan, None)
+                        if later.file not in finishing:
+                            finishing[later.file] = pool.submit(self._finish, later.file, ranked)
+                    prepared, seconds = finishing.pop(query.file).result()
                     busy = [f for f in writing.values() if not f.done()]
                     if len(busy) >= WRITERS:  # bounded memory: wait for a free writer
                         wait(busy, return_when=FIRST_COMPLETED)
                     dest = folder / f"{query.file}.parquet"
-                    writing[query.file] = pool.submit(self._write, prepared, ranked, dest, seconds)
+                    writing[query.file] = writers.submit(
+                        self._write, prepared, ranked, dest, seconds
+                    )
                     del prepared
                 for file, done in writing.items():
                     out[file] = done.result()
@@ -192,12 +220,11 @@ class DuckDBEngine:
         return rows, seconds + time.monotonic() - t0
 
     def close(self) -> None:
-        if not self._ready.done():  # a file waiting for a crosswalk that will never come
-            self._ready.set_exception(RuntimeError("the extract stopped before its crosswalk"))
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        self._pending = {}
+        self._packs = {}
+        self._population = None
         self._ranked = None
         self._crosswalk = None
         self.con.close()

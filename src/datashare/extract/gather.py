@@ -28,6 +28,8 @@ stays bounded. Spark always runs the SQL; a test checks the content is the same.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -80,19 +82,19 @@ class RankedCrosswalk:
         self.students = n
         self.bits = max(1, int(np.ceil(np.log2(max(n, 1)))) + 1)
         self._table = kernels.hash_table(keys.astype(np.int64, copy=False), rank, self.bits)
+        self._by_id: np.ndarray | None = None
 
-    def ranks(self, keys: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """Rank (int32) of each key's RID; -1 where the key is null or not in the crosswalk."""
-        valid = None
-        if keys.null_count:
-            valid = keys.is_valid().to_numpy(zero_copy_only=False)
-            keys = keys.fill_null(0)
-        k = keys.to_numpy().astype(np.int64, copy=False)
-        out = np.empty(len(k), dtype=np.int32)
-        kernels.hash_lookup(self._table, self.bits, k, out)
-        if valid is not None:
-            out[~valid] = -1
+    def ranks(self, keys: np.ndarray) -> np.ndarray:
+        """Rank (int32) of each key's RID (int64 keys); -1 where it is not in the crosswalk."""
+        out = np.empty(len(keys), dtype=np.int32)
+        kernels.hash_lookup(self._table, self.bits, keys.astype(np.int64, copy=False), out)
         return out
+
+    def rank_by_id(self, population: Population) -> np.ndarray:
+        """Rank of each population id's RID, and -1 appended (for id -1)."""
+        if self._by_id is None:
+            self._by_id = np.append(self.ranks(population.keys.members()), np.int32(-1))
+        return self._by_id
 
 
 def rid_texts_in_order(rids: pa.ChunkedArray, order: np.ndarray) -> pa.Array:
@@ -139,11 +141,21 @@ def supported(plan: Plan) -> bool:
             return False
         else:
             bits += max(2, source.bit_width)
-    # Held at once: the key column and the ranks, then two copies of the packed rows (the
-    # radix sort moves them from one to the other).
+    return working_set(plan, bits) <= MEMORY_BUDGET
+
+
+def working_set(plan: Plan, bits: int | None = None) -> int:
+    """Bytes a file's preparation holds at once, about: the key column and the ranks, then
+    two copies of the packed rows (the radix sort moves them from one to the other)."""
+    if bits is None:
+        schema = pq.read_schema(plan.path)
+        bits = 32 + sum(
+            24 if _is_text(schema.field(col).type) else max(2, schema.field(col).type.bit_width)
+            for _, col in plan.columns
+        )
     width = 8 + 4 + 2 * 8 * -(-bits // 64)
-    meta = pq.ParquetFile(plan.path).metadata
-    return meta.num_rows * width <= MEMORY_BUDGET
+    rows = plan.rows or pq.ParquetFile(plan.path).metadata.num_rows
+    return rows * width
 
 
 def _row_groups(pf: pq.ParquetFile, plan: Plan) -> list[int]:
@@ -291,11 +303,11 @@ def _codes_of(field: _Field, word: np.ndarray) -> np.ndarray:
 
 
 def _column(field: _Field, word: np.ndarray) -> pa.Array:
-    codes = _codes_of(field, word)
-    mask = codes == 0 if field.nulls else None
     if field.kind == "dict":
         assert field.dictionary is not None
-        return _compact(codes, field.dictionary, mask)
+        return _compact(field, word, field.dictionary)
+    codes = _codes_of(field, word)
+    mask = codes == 0 if field.nulls else None
     if field.kind == "bool":
         return pa.array(codes == 2, pa.bool_(), mask=mask)
     storage = pa.int32() if pa.types.is_date32(field.type) else field.type
@@ -303,16 +315,16 @@ def _column(field: _Field, word: np.ndarray) -> pa.Array:
     return pa.array(codes.astype(storage.to_pandas_dtype()), storage, mask=mask).view(field.type)
 
 
-def _compact(codes: np.ndarray, dictionary: pa.Array, mask: np.ndarray | None) -> pa.Array:
-    """Codes (1 + position in a sorted ``dictionary``; 0 null) -> a dictionary array of only
-    the values used, still sorted."""
-    used = np.zeros(len(dictionary) + 1, dtype=bool)
-    used[codes] = True
-    used[0] = False
-    new_code = np.cumsum(used, dtype=np.int32) - 1
-    new_code[0] = 0  # null rows: index 0 under the mask
+def _compact(field: _Field, word: np.ndarray, dictionary: pa.Array) -> pa.Array:
+    """A field's codes (1 + position in a sorted ``dictionary``; 0 null) -> a dictionary
+    array of only the values used, still sorted."""
+    indices, used = kernels.compact_codes(word, field.shift, field.width, len(dictionary))
+    mask = None
+    if field.nulls:
+        mask = indices < 0
+        indices[mask] = 0
     return pa.DictionaryArray.from_arrays(
-        pa.array(new_code[codes], pa.int32(), mask=mask), dictionary.filter(pa.array(used[1:]))
+        pa.array(indices, pa.int32(), mask=mask), dictionary.filter(pa.array(used))
     )
 
 
@@ -327,6 +339,20 @@ def _output_schema(plan: Plan) -> pa.Schema:
     return pa.schema(fields)
 
 
+class Population:
+    """The extract's population (every student with a row in a selected year), gathered
+    while the files are packed: each year file's rows add their keys and keep their ids.
+    Two files are packed at once, so additions are serialised by a lock."""
+
+    def __init__(self) -> None:
+        self.keys = kernels.KeySet()
+        self._lock = threading.Lock()
+
+    def add(self, keys: np.ndarray, take: np.ndarray, out: np.ndarray) -> None:
+        with self._lock:
+            self.keys.add(keys, take, out)
+
+
 @dataclass
 class Packed:
     """A file's columns packed, in source order, before the crosswalk is known (``pack``)."""
@@ -334,7 +360,10 @@ class Packed:
     plan: Plan
     fields: list[_Field]
     packer: _Packer
-    keys: pa.ChunkedArray  # the source student keys, looked up once the crosswalk exists
+    keys: np.ndarray | None  # source student keys (int64), looked up once the crosswalk exists
+    valid: np.ndarray | None  # where a key is not null (None: all are)
+    ids: np.ndarray | None  # or each row's id in the ``Population`` (-1: not in a selected year)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -347,9 +376,11 @@ class Prepared:
     rows: np.ndarray  # (rows, words) uint64: the packed rows in output order
 
 
-def pack(plan: Plan) -> Packed:
+def pack(plan: Plan, population: Population | None = None) -> Packed:
     """Read the file's columns and pack them: nothing here needs the crosswalk, so the
-    engine runs it while the crosswalk is drawn."""
+    engine runs it before the crosswalk is drawn. With a ``population``, a file with a
+    school year adds the keys of its rows in selected years to it."""
+    t0 = time.monotonic()
     pf = pq.ParquetFile(
         plan.path,
         read_dictionary=[
@@ -364,8 +395,15 @@ def pack(plan: Plan) -> Packed:
         # memory is dear here; freed columns' memory is reused by the next one).
         return pf.read_row_groups(groups, columns=[col], use_threads=True).column(0)
 
-    keys = read(plan.key)
-    n = len(keys)
+    column = read(plan.key)
+    n = len(column)
+    valid = column.is_valid().to_numpy(zero_copy_only=False) if column.null_count else None
+    keys = (column.fill_null(0) if valid is not None else column).to_numpy()
+    keys = keys.astype(np.int64, copy=False)
+    del column
+    ids = None
+    if population is not None and plan.year is not None:
+        ids = np.empty(n, dtype=np.int32)
     fields: list[_Field] = []
     packer = _Packer(n)
     if plan.year is not None:
@@ -378,9 +416,18 @@ def pack(plan: Plan) -> Packed:
         fields.append(school_year)
 
         def year_codes(years: pa.ChunkedArray) -> Iterator[np.ndarray]:
+            at = 0
             for piece in _pieces(years):
                 y = piece.fill_null(first - 1).to_numpy() if piece.null_count else piece.to_numpy()
-                yield code[np.clip(y, first - 1, last + 1) - (first - 1)]
+                codes = code[np.clip(y, first - 1, last + 1) - (first - 1)]
+                if population is not None and ids is not None:
+                    rows = slice(at, at + len(codes))
+                    take = codes > 0
+                    if valid is not None:
+                        take &= valid[rows]
+                    population.add(keys[rows], take, ids[rows])
+                at += len(codes)
+                yield codes
 
         packer.add(school_year, year_codes(read(plan.year)))
     # One column at a time: that column, the words and one piece of its codes are all
@@ -399,14 +446,32 @@ def pack(plan: Plan) -> Packed:
             row, (np.arange(s, min(s + BLOCK, n), dtype=np.uint64) for s in range(0, n, BLOCK))
         )
         fields.append(row)
-    return Packed(plan, fields, packer, keys)
+    if ids is not None:  # the ids say it all: the keys are not needed again
+        return Packed(plan, fields, packer, None, None, ids, time.monotonic() - t0)
+    return Packed(plan, fields, packer, keys, valid, None, time.monotonic() - t0)
 
 
-def finish(packed: Packed, crosswalk: RankedCrosswalk) -> Prepared:
+def finish(
+    packed: Packed, crosswalk: RankedCrosswalk, population: Population | None = None
+) -> Prepared:
     """Find each row's RID rank, pack it with the row and sort the rows into output order:
     RID, then school year, then source position (the sort is stable)."""
-    rank = crosswalk.ranks(packed.keys)
-    packed.keys = pa.chunked_array([], pa.int64())
+    if packed.ids is None and population is not None and packed.keys is not None:
+        # A file without a school year (one row per student): its students are those of
+        # the population that it has.
+        packed.ids = np.empty(len(packed.keys), dtype=np.int32)
+        population.keys.find(packed.keys, packed.ids)
+        if packed.valid is not None:
+            packed.ids[~packed.valid] = -1
+    if packed.ids is not None:
+        assert population is not None
+        rank = crosswalk.rank_by_id(population)[packed.ids]  # id -1: the appended -1
+    else:
+        assert packed.keys is not None
+        rank = crosswalk.ranks(packed.keys)
+        if packed.valid is not None:
+            rank[~packed.valid] = -1
+    packed.keys = packed.valid = packed.ids = None
     ranked = _Field("rid", pa.string(), "rank", top=crosswalk.students)
     packed.packer.add(
         ranked,
@@ -423,7 +488,7 @@ def finish(packed: Packed, crosswalk: RankedCrosswalk) -> Prepared:
 
 
 def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
-    """``pack`` and ``finish`` in one step."""
+    """``pack`` and ``finish`` in one step (the crosswalk's keys looked up by hash)."""
     return finish(pack(plan), crosswalk)
 
 
@@ -435,19 +500,15 @@ def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -
 
     def chunk(block: np.ndarray) -> pa.Table:
         words = [block[:, w] for w in range(block.shape[1])]
-        r = _codes_of(ranked, words[ranked.word]) - 1
         if dict_rid:
             # Rows come grouped by student: the RID column is runs of one dictionary code
             # (the writer stores runs, not 12 letters a row).
-            start = np.empty(len(r), dtype=bool)
-            start[:1] = True
-            np.not_equal(r[1:], r[:-1], out=start[1:])
+            index, firsts = kernels.rank_runs(words[ranked.word], ranked.shift, ranked.width)
             rid = pa.DictionaryArray.from_arrays(
-                pa.array(np.cumsum(start, dtype=np.int32) - 1),
-                crosswalk.rids.take(pa.array(r[start])),
+                pa.array(index), crosswalk.rids.take(pa.array(firsts))
             )
         else:
-            rid = crosswalk.rids.take(pa.array(r))
+            rid = crosswalk.rids.take(pa.array(_codes_of(ranked, words[ranked.word]) - 1))
         arrays: list[pa.Array] = [rid]
         for f in fields:
             if f.kind == "row":
