@@ -5,21 +5,21 @@ position); the sort carries every row's payload as Arrow values and was most of 
 extract's cost over a plain copy. Here each row becomes a few 64-bit words of small codes,
 and the words are sorted:
 
-1. read the mapped columns of the selected years with pyarrow (strings as dictionaries);
-2. look each row's student key up in the crosswalk (a compiled hash probe): its RID's rank
-   in RID order;
-3. put the sort key ``(rank + 1, year code)`` in word 0's top bits, encode each column as
-   small unsigned codes (sorted-dictionary positions, booleans, integers and dates as
-   offsets) and pack them below it and into further words, so that a row is its words;
-4. a stable radix sort of the rows by that key (``kernels.sort_rows``, three byte-sized
-   passes over rows in source order), which gives RID, then school year, then source row
-   position: exactly the SQL's ``ORDER BY``; rows without a RID or of an unselected year
-   are left out by its first pass;
-5. per output row group, decode the sorted words and write the rows with every string
-   column (the RID included) as a dictionary of the values that row group uses, in sorted
-   order: the Parquet writer takes the codes as they are instead of hashing every string,
-   and nothing of the source's order (not even which value came first in it) reaches the
-   file.
+1. ``pack``: read the mapped columns of the selected years with pyarrow (strings as
+   dictionaries), encode each as small unsigned codes (sorted-dictionary positions,
+   booleans, integers and dates as offsets, the school year's code) and pack them into
+   64-bit words, so that a row is its words; with a ``Population``, the keys of rows in
+   selected years are added to it as they are read (each row keeps its student's id);
+2. ``finish``: each row's RID rank (from its population id, or a hash probe of the
+   crosswalk by key) is packed beside its codes, and the rows are sorted by (rank, year)
+   with a stable radix sort (``kernels.sort_rows``): RID, then school year, then source
+   row position, exactly the SQL's ``ORDER BY``; rows without a RID or of an unselected
+   year are left out;
+3. ``write_prepared``: per output row group, decode the sorted words and write the rows
+   with every string column (the RID included) as a dictionary of the values that row
+   group uses, in sorted order: the Parquet writer takes the codes as they are instead of
+   hashing every string, and nothing of the source's order (not even which value came
+   first in it) reaches the file.
 
 Used only when every mapped column already has the element's type and the file's working
 set fits the memory budget; otherwise the engine runs the SQL (which spills), so memory
