@@ -209,3 +209,34 @@ def test_population_found_while_reading_or_by_duckdb_gives_the_same_bytes(
     for f in spec.files:
         name = f"{f}.parquet"
         assert (read.out / name).read_bytes() == (queried.out / name).read_bytes(), f
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pa.chunked_array([pa.array(["b", None, "a", "c", "a"]).dictionary_encode()]),
+        pa.chunked_array([pa.array(["z", "y", "z"]).dictionary_encode()] * 2),
+        pa.chunked_array([pa.array([0, None, 7, 0, None, 3], pa.uint8())]),
+        pa.chunked_array([pa.array([-5, 9, 2], pa.int16()), pa.array([4], pa.int16())]),
+        pa.chunked_array([pa.array([18000, None, 17000], pa.int32()).cast(pa.date32())]),
+    ],
+    ids=["dict-nulls", "dict-chunks", "uint-nulls-zeros", "int16", "date-nulls"],
+)
+def test_compiled_packing_gives_numpys_words(data: pa.ChunkedArray) -> None:
+    target = pa.string() if pa.types.is_dictionary(data.type) else data.type
+    words = []
+    for compiled in (True, False):
+        packer = gather._Packer(len(data))
+        for i in range(3):  # a word's first field (set), a filler, a later field (OR-ed)
+            if i == 1:
+                ones = pa.chunked_array([pa.array([1] * len(data), pa.int8())])
+                filler = gather._encode("filler", ones, pa.int8())
+                packer.add(filler, (gather._codes(filler, p) for p in gather._pieces(ones)))
+                continue
+            field = gather._encode("x", data, target)
+            if compiled:
+                packer.add(field)
+            else:
+                packer.add(field, (gather._codes(field, p) for p in gather._pieces(data)))
+        words.append([w.copy() for w in packer.words])
+    assert [w.tolist() for w in words[0]] == [w.tolist() for w in words[1]]

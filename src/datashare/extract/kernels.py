@@ -348,3 +348,31 @@ def _find(table: np.ndarray, ids: np.ndarray, bits: int, keys: np.ndarray, out: 
         while ids[h] >= 0 and table[h] != k:
             h = (h + 1) & mask
         out[i] = ids[h]
+
+
+@njit(nogil=True, cache=True)
+def pack_lookup(
+    out: np.ndarray, index: np.ndarray, lut: np.ndarray, shift: int, first: bool
+) -> None:
+    """``out[i]`` (set when ``first``, else OR-ed) = ``lut[index[i] + 1] << shift``: a
+    dictionary column's piece, its source dictionary index (-1 null) to its code."""
+    s = np.uint64(shift)
+    if first:
+        for i in range(len(index)):
+            out[i] = np.uint64(lut[index[i] + 1]) << s
+    else:
+        for i in range(len(index)):
+            out[i] |= np.uint64(lut[index[i] + 1]) << s
+
+
+@njit(nogil=True, cache=True)
+def pack_offset(out: np.ndarray, values: np.ndarray, offset: int, shift: int, first: bool) -> None:
+    """``out[i]`` (set when ``first``, else OR-ed) = ``(values[i] - offset) << shift``: an
+    integer or date column's piece (nulls already filled with ``offset``, code 0)."""
+    s = np.uint64(shift)
+    if first:
+        for i in range(len(values)):
+            out[i] = np.uint64(np.int64(values[i]) - offset) << s
+    else:
+        for i in range(len(values)):
+            out[i] |= np.uint64(np.int64(values[i]) - offset) << s
