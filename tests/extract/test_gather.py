@@ -3,12 +3,14 @@ source's order in it, the same on every run."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -240,3 +242,78 @@ def test_compiled_packing_gives_numpys_words(data: pa.ChunkedArray) -> None:
                 packer.add(field, (gather._codes(field, p) for p in gather._pieces(data)))
         words.append([w.copy() for w in packer.words])
     assert [w.tolist() for w in words[0]] == [w.tolist() for w in words[1]]
+
+
+def test_null_keys_and_years_are_no_students_on_every_route(
+    source: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row without a student key belongs to no student, and one without a year to no
+    # selected year: the population collected while reading, DuckDB's population query
+    # and the SQL path all leave them out, and give the same package.
+    holey = tmp_path / "holey"
+    shutil.copytree(source, holey)
+    rng = np.random.default_rng(3)
+    for name, cols in {
+        "enrollment": ["student_key", "school_year"],
+        "programs": ["student_key"],
+        "students": ["student_key"],
+    }.items():
+        table = pq.read_table(holey / f"{name}.parquet")
+        for col in cols:
+            i = table.schema.get_field_index(col)
+            values = table.column(i).combine_chunks()
+            hole = pa.array(rng.random(len(values)) < 0.05)
+            table = table.set_column(i, col, pc.if_else(hole, pa.nulls(1, values.type)[0], values))
+        pq.write_table(table, holey / f"{name}.parquet")
+    spec = spec_module.parse(every_element_spec(formats=["parquet", "csv"]))
+    read = run_extract(spec, holey, tmp_path / "read", key)
+    runs = {}
+    for route, budget in {
+        "queried": ("POPULATION_BUDGET", engines),
+        "sql": ("MEMORY_BUDGET", gather),
+    }.items():
+        monkeypatch.setattr(budget[1], budget[0], 0)
+        runs[route] = run_extract(
+            spec,
+            holey,
+            tmp_path / route,
+            key,
+            reuse_crosswalk=read.crosswalk,
+            crosswalk_out=tmp_path / f"{route}.enc",
+        )
+    mapping = load("synthetic")
+    population: set[int] = set()
+    for f in {"enrollment", *spec.files}:
+        fm = mapping.files[f]
+        if fm.year is not None:
+            t = pq.read_table(holey / f"{fm.table}.parquet", columns=[mapping.student_key, fm.year])
+            t = t.filter(pc.and_(pc.is_valid(t.column(0)), pc.is_valid(t.column(1))))
+            population.update(t.column(0).to_pylist())
+    assert read.students == len(population)
+    for result in runs.values():
+        assert result.students == result.reused_rids == read.students
+        assert result.rows == read.rows
+        assert_same_files(read, result, spec.files, ("csv",))
+
+
+@pytest.mark.parametrize("step", ["pack", "finish", "write_prepared"])
+def test_a_failure_in_a_worker_thread_stops_the_extract_and_leaves_nothing(
+    step: str, source: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = getattr(gather, step)
+
+    def fail_on_programs(*args: object, **kwargs: object) -> object:
+        target = args[0]
+        plan = getattr(target, "plan", target)
+        if "programs" in str(getattr(plan, "path", "")) or (
+            step == "write_prepared" and "programs" in str(args[2])
+        ):
+            raise OSError(f"disk gone while in {step}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gather, step, fail_on_programs)
+    spec = spec_module.parse(every_element_spec(school_years=SOME_YEARS))
+    with pytest.raises(OSError, match=f"disk gone while in {step}"):
+        run_extract(spec, source, tmp_path / "out", key)
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith(("gather", "write"))]

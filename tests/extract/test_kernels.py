@@ -34,12 +34,14 @@ def test_sort_rows_is_a_stable_sort_by_key_without_dropped_rows(
         or rank_at[1] + rank_bits <= year_at[1]
         or year_at[1] + year_bits <= rank_at[1]
     )
-    # Few distinct keys, so ties (a student's rows in one year) are common; some zeros.
-    rank = rng.integers(0, min(2**rank_bits, 50), n).astype(np.uint64)
+    # Few distinct keys spread over the whole range (so every digit varies), ties common
+    # (a student's rows in one year), some zeros (dropped rows).
+    choices = np.append(rng.integers(0, 2**rank_bits, 40, dtype=np.uint64), np.uint64(0))
+    rank = rng.choice(choices, n).astype(np.uint64)
     year = (
         rng.integers(0, 2**year_bits, n).astype(np.uint64) if year_bits else np.zeros(n, np.uint64)
     )
-    payload = [rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) for _ in range(width)]
+    payload = [rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(width)]
     fields = [(rank_at, rank_bits, rank)] + ([(year_at, year_bits, year)] if year_bits else [])
     for (w, shift), bits, values in fields:
         payload[w] &= ~np.uint64(((1 << bits) - 1) << shift)
@@ -105,3 +107,31 @@ def test_rank_runs_give_one_dictionary_entry_per_run(seed: int, n: int, shift: i
     index, firsts = kernels.rank_runs(word, shift, 7)
     assert firsts.tolist() == sorted(set(ranks.tolist()))
     assert firsts[index].tolist() == ranks.tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 3000), pieces=st.integers(1, 4))
+def test_key_set_gives_each_key_one_id_in_order_first_met_across_growth(
+    seed: int, n: int, pieces: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(-(2**63), 2**63 - 1, max(1, n // 3), dtype=np.int64)
+    keys = rng.choice(pool, n)
+    take = rng.random(n) < 0.8
+    keyset = kernels.KeySet(bits=2)  # grows many times, resuming mid-piece
+    ids = np.empty(n, np.int32)
+    for part in np.array_split(np.arange(n), pieces):
+        if len(part):
+            keyset.add(keys[part], take[part], ids[part[0] : part[-1] + 1])
+    expected: dict[int, int] = {}
+    for k, t in zip(keys.tolist(), take.tolist(), strict=True):
+        if t:
+            expected.setdefault(k, len(expected))
+    pairs = zip(keys.tolist(), take.tolist(), strict=True)
+    assert keyset.members().tolist() == list(expected)
+    assert ids.tolist() == [expected[k] if t else -1 for k, t in pairs]
+    strangers = rng.integers(-(2**63), 2**63 - 1, 100, dtype=np.int64)
+    probe = np.concatenate([keys, strangers])
+    found = np.empty(len(probe), np.int32)
+    keyset.find(probe, found)
+    assert found.tolist() == [expected.get(k, -1) for k in probe.tolist()]

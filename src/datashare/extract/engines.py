@@ -28,7 +28,8 @@ from .sql import FileQuery
 
 WRITERS = 2  # gather-path files written at once
 PREPARERS = 2  # gather-path files read, packed and sorted at once
-# Bytes of working set for packing every file of the population at once (see plan_files).
+# Bytes of working set for packing every gather-path file at once, so that the population
+# can be collected as they are read (see plan_files).
 POPULATION_BUDGET = 3 * 1024**3
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 262144"
 
@@ -108,12 +109,13 @@ class DuckDBEngine:
         packed while DuckDB finds the population."""
         self._plans = {q.file: self._gather_plan(q) for q in queries}
         fast = self._fast(queries)
+        if not fast:
+            return
         year_files = [q.file for q in queries if q.year is not None]
-        plans = [self._plans.get(f) for f in year_files]
         if (
             "enrollment" in year_files
-            and all(p is not None for p in plans)
-            and sum(gather.working_set(p) for p in plans if p is not None) <= POPULATION_BUDGET
+            and all(self._plans.get(f) is not None for f in year_files)
+            and sum(gather.working_set(p) for _, p in fast) <= POPULATION_BUDGET
         ):
             self._population = gather.Population()
             self._population_files = year_files
@@ -151,6 +153,10 @@ class DuckDBEngine:
     def _finish(self, file: str, ranked: gather.RankedCrosswalk) -> tuple[gather.Prepared, float]:
         # Submitted after this file's ``pack`` (FIFO pool): that one has started by now.
         packed = self._packs.pop(file).result()
+        if self._population is not None:  # ranks by id need every id there will be
+            for f in self._population_files:
+                if f in self._packs:
+                    self._packs[f].result()
         t0 = time.monotonic()
         prepared = gather.finish(packed, ranked, self._population)
         return prepared, packed.seconds + time.monotonic() - t0
@@ -175,7 +181,8 @@ class DuckDBEngine:
         return int(row[0]) if row else 0
 
     def write_files(self, queries: list[FileQuery], folder: Path) -> dict[str, tuple[int, float]]:
-        """The SQL files first (DuckDB uses every core itself), then the gather path's files
+        """The SQL files first (DuckDB uses every core itself; the gather path's first
+        files may be packing beside it since ``plan_files``), then the gather path's files
         as a pipeline: the next files are packed and sorted while earlier ones are written,
         two at a time, so both cores work. A file's seconds are its preparation plus its
         writing, and overlap other files'."""
@@ -184,6 +191,8 @@ class DuckDBEngine:
         out = write_each(self, [q for q in queries if self._plans.get(q.file) is None], folder)
         fast = self._fast(queries)
         ranked = self._ranked
+        if fast and ranked is None:
+            raise RuntimeError("write_files before register_crosswalk")
         if fast and ranked is not None:
             pool = self._executor()
             finishing: dict[str, Future[tuple[gather.Prepared, float]]] = {}
@@ -201,6 +210,9 @@ class DuckDBEngine:
                     busy = [f for f in writing.values() if not f.done()]
                     if len(busy) >= WRITERS:  # bounded memory: wait for a free writer
                         wait(busy, return_when=FIRST_COMPLETED)
+                    for done in writing.values():  # a failed write stops the rest now
+                        if done.done() and done.exception() is not None:
+                            done.result()
                     dest = folder / f"{query.file}.parquet"
                     writing[query.file] = writers.submit(
                         self._write, prepared, ranked, dest, seconds
@@ -208,6 +220,7 @@ class DuckDBEngine:
                     del prepared
                 for file, done in writing.items():
                     out[file] = done.result()
+            self._population = None  # every file has its ranks: the key set can go
             pa.default_memory_pool().release_unused()
         return {q.file: out[q.file] for q in queries}
 

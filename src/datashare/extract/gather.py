@@ -126,9 +126,10 @@ def supported(plan: Plan) -> bool:
     key = schema.field(plan.key).type
     if not (pa.types.is_signed_integer(key) or (pa.types.is_integer(key) and key.bit_width <= 32)):
         return False  # the crosswalk's keys are int64
-    if plan.year is not None and not pa.types.is_integer(schema.field(plan.year).type):
-        return False
-    bits = 32  # the sort key (RID rank and year) in word 0
+    year = schema.field(plan.year).type if plan.year is not None else None
+    if year is not None and not (pa.types.is_integer(year) and year.bit_width >= 16):
+        return False  # an 8-bit column cannot hold the years compared with it
+    bits = 32  # the RID rank and the year's code
     for name, col in plan.columns:
         source, target = schema.field(col).type, plan.schema.field(name).type
         # No casts here: a column whose type differs goes through the SQL's CAST instead,

@@ -95,7 +95,12 @@ def population_sql(spec: ExtractSpec, mapping: Mapping) -> str:
         parts.append(
             f"SELECT {key} AS student_key FROM {view(fm.table)} WHERE {q(fm.year)} IN ({years_list(spec)})"
         )
-    return "SELECT DISTINCT student_key FROM (" + " UNION ALL ".join(parts) + ") p"
+    # A null key is no student: DISTINCT would keep it, and it would become a crosswalk row.
+    return (
+        "SELECT DISTINCT student_key FROM ("
+        + " UNION ALL ".join(parts)
+        + ") p WHERE student_key IS NOT NULL"
+    )
 
 
 def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
