@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,12 +419,39 @@ def pack(plan: Plan, population: Population | None = None) -> Packed:
     )
     groups = _row_groups(pf, plan)
 
-    def read(col: str) -> pa.ChunkedArray:
-        # One column at a time, each dropped once used: the reading never holds more than
-        # one column (reading enrollment's 8 at once peaked 0.5 GiB higher, and fresh
-        # memory is dear here; freed columns' memory is reused by the next one).
+    def read_one(col: str) -> pa.ChunkedArray:
         return pf.read_row_groups(groups, columns=[col], use_threads=True).column(0)
 
+    # One column at a time, each dropped once packed, and the next one read meanwhile on
+    # another thread: at most two columns are held (reading enrollment's 8 at once peaked
+    # 0.5 GiB higher, and fresh memory is dear here), and a file packed alone (the last
+    # of the pack phase) still keeps two cores busy.
+    wanted = [plan.key, *([plan.year] if plan.year else []), *(c for _, c in plan.columns)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gather-read") as reader:
+        reading = [reader.submit(read_one, wanted[0])]
+
+        def read(col: str) -> pa.ChunkedArray:
+            done = len(reading)
+            if done < len(wanted):
+                reading.append(reader.submit(read_one, wanted[done]))
+            column = reading[done - 1].result()
+            reading[done - 1] = _DONE
+            if col != wanted[done - 1]:
+                raise RuntimeError(f"read {col} out of order")
+            return column
+
+        return _pack(plan, population, read, t0)
+
+
+_DONE: Future[pa.ChunkedArray] = Future()
+
+
+def _pack(
+    plan: Plan,
+    population: Population | None,
+    read: Callable[[str], pa.ChunkedArray],
+    t0: float,
+) -> Packed:
     column = read(plan.key)
     n = len(column)
     valid = column.is_valid().to_numpy(zero_copy_only=False) if column.null_count else None
