@@ -544,11 +544,6 @@ def finish(
     return Prepared(_output_schema(packed.plan), packed.fields, ranked, rows)
 
 
-def prepare(plan: Plan, crosswalk: RankedCrosswalk) -> Prepared:
-    """``pack`` and ``finish`` in one step (the crosswalk's keys looked up by hash)."""
-    return finish(pack(plan), crosswalk)
-
-
 def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -> int:
     """Decode and write the rows, one output row group at a time (bounded extra memory)."""
     schema, fields, ranked = prepared.schema, prepared.fields, prepared.rank
