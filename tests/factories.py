@@ -19,9 +19,7 @@ from datashare.accounts.services import grant_role
 PASSWORD = "correct-horse-battery-staple-42"
 
 
-def make_org(
-    name: str = "Evergreen State University", kind: str = OrganizationKind.UNIVERSITY
-) -> Organization:
+def make_org(name: str = "Evergreen State University", kind: str = OrganizationKind.UNIVERSITY) -> Organization:
     org, _ = Organization.objects.get_or_create(name=name, defaults={"kind": kind})
     return org
 
@@ -35,12 +33,7 @@ def make_user(
     verified: bool = True,
     full_name: str = "",
 ) -> User:
-    user = User.objects.create_user(
-        email,
-        password,
-        organization=organization,
-        full_name=full_name or email.split("@")[0].title(),
-    )
+    user = User.objects.create_user(email, password, organization=organization, full_name=full_name or email.split("@")[0].title())
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
     for role in roles:
         grant_role(actor=None, user=user, role=role)
@@ -65,12 +58,8 @@ def totp_code(secret: str) -> str:
     return totp.now()
 
 
-def make_staff(
-    email: str, *roles: str, organization: Organization | None = None
-) -> tuple[User, str]:
+def make_staff(email: str, *roles: str, organization: Organization | None = None) -> tuple[User, str]:
     """An agency staff member with MFA enrolled; returns (user, totp_secret)."""
-    agency = organization or make_org(
-        "State Education Agency", OrganizationKind.STATE_EDUCATION_AGENCY
-    )
+    agency = organization or make_org("State Education Agency", OrganizationKind.STATE_EDUCATION_AGENCY)
     user = make_user(email, roles=roles or (Role.DATA_STEWARD,), organization=agency)
     return user, enable_totp(user)

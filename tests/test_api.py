@@ -50,10 +50,7 @@ def test_a_session_write_needs_the_csrf_token() -> None:
     client.get("/")  # the page visit that hands the browser its CSRF cookie
     token = client.cookies["csrftoken"].value
     accepted = client.patch(
-        "/api/v1/me",
-        {"full_name": "Ana Lopez"},
-        content_type="application/json",
-        HTTP_X_CSRFTOKEN=token,
+        "/api/v1/me", {"full_name": "Ana Lopez"}, content_type="application/json", HTTP_X_CSRFTOKEN=token
     )
     assert accepted.status_code == 200, accepted.content
     assert accepted.json()["full_name"] == "Ana Lopez"
@@ -65,17 +62,12 @@ def test_a_token_write_needs_no_csrf_token(client: Client) -> None:
     robot = make_user("etl@agency.example")
     _, raw = issue_api_token(actor=None, user=robot, name="a")
     response = client.patch(
-        "/api/v1/me",
-        {"full_name": "ETL robot"},
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {raw}",
+        "/api/v1/me", {"full_name": "ETL robot"}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
     )
     assert response.status_code == 200
 
 
-def test_a_service_account_token_authenticates_and_only_its_digest_is_stored(
-    client: Client,
-) -> None:
+def test_a_service_account_token_authenticates_and_only_its_digest_is_stored(client: Client) -> None:
     robot = make_user("etl@agency.example", roles=[Role.DATA_STEWARD])
     token, raw = issue_api_token(actor=None, user=robot, name="nightly load")
     assert raw.startswith("dsk_") and raw not in token.digest and token.prefix == raw[:10]
@@ -93,9 +85,7 @@ def test_a_wrong_revoked_or_expired_token_gets_401(client: Client) -> None:
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}x").status_code == 401
     revoke_api_token(actor=None, token=live)
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
-    _, expired = issue_api_token(
-        actor=None, user=robot, name="b", expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    _, expired = issue_api_token(actor=None, user=robot, name="b", expires_at=timezone.now() - timedelta(seconds=1))
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {expired}").status_code == 401
     assert AuditEvent.objects.filter(action="account.api_token_revoked").count() == 1
 

@@ -23,9 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _counts() -> tuple[int, ...]:
-    return tuple(
-        m.objects.count() for m in (Organization, User, RoleGrant, Authenticator, AuditEvent)
-    )
+    return tuple(m.objects.count() for m in (Organization, User, RoleGrant, Authenticator, AuditEvent))
 
 
 def test_the_demo_seeds_every_kind_and_role_and_prints_passwords_once() -> None:
@@ -34,9 +32,7 @@ def test_the_demo_seeds_every_kind_and_role_and_prints_passwords_once() -> None:
     assert set(Organization.objects.values_list("kind", flat=True)) == set(OrganizationKind.values)
     assert set(RoleGrant.objects.values_list("role", flat=True)) == set(Role.values)
     for user in User.objects.all():
-        assert user.check_password(
-            next(line.split()[1] for line in first.getvalue().splitlines() if user.email in line)
-        )
+        assert user.check_password(next(line.split()[1] for line in first.getvalue().splitlines() if user.email in line))
         has_totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         assert has_totp == user.is_agency_staff
         assert user.emailaddress_set.get().verified

@@ -41,15 +41,10 @@ def smtp() -> Iterator[tuple[int, Inbox]]:
 def test_a_notification_reaches_a_real_smtp_server(smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
     with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=port,
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1", EMAIL_PORT=port
     ):
         send_notification(
-            to=["ana@university.example"],
-            subject="Request received",
-            template="test_message",
-            context={"note": "n1"},
+            to=["ana@university.example"], subject="Request received", template="test_message", context={"note": "n1"}
         )
     assert len(inbox.messages) == 1
     message = inbox.messages[0]

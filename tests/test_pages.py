@@ -25,14 +25,7 @@ handler500 = "datashare.web.views.server_error"
 
 def test_the_home_page_explains_the_steps_to_a_requestor(client: Client) -> None:
     body = client.get("/").content.decode()
-    for step in [
-        "Review the process",
-        "data sharing request",
-        "Sign the data sharing agreement",
-        "Receive the data",
-        "Share your results",
-        "Destroy the data",
-    ]:
+    for step in ["Review the process", "data sharing request", "Sign the data sharing agreement", "Receive the data", "Share your results", "Destroy the data"]:
         assert step in body
 
 
@@ -61,17 +54,11 @@ def test_a_failing_view_gets_the_500_page_and_no_traceback(settings) -> None:  #
 
 def test_a_wrong_password_gets_a_generic_message(client: Client) -> None:
     make_user("ana@university.example")
-    wrong_password = client.post(
-        "/accounts/login/", {"login": "ana@university.example", "password": "nope-nope-nope"}
-    )
-    no_such_user = client.post(
-        "/accounts/login/", {"login": "nobody@university.example", "password": "nope-nope-nope"}
-    )
+    wrong_password = client.post("/accounts/login/", {"login": "ana@university.example", "password": "nope-nope-nope"})
+    no_such_user = client.post("/accounts/login/", {"login": "nobody@university.example", "password": "nope-nope-nope"})
     for response in (wrong_password, no_such_user):
         assert response.status_code == 200
-        assert (
-            b"The email address and/or password you specified are not correct." in response.content
-        )
+        assert b"The email address and/or password you specified are not correct." in response.content
 
 
 def test_signing_in_is_audited_with_the_address_it_came_from(client: Client) -> None:
@@ -79,9 +66,7 @@ def test_signing_in_is_audited_with_the_address_it_came_from(client: Client) -> 
 
     make_user("ana@university.example")
     response = client.post(
-        "/accounts/login/",
-        {"login": "ana@university.example", "password": PASSWORD},
-        REMOTE_ADDR="192.0.2.7",
+        "/accounts/login/", {"login": "ana@university.example", "password": PASSWORD}, REMOTE_ADDR="192.0.2.7"
     )
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="account.signed_in")
@@ -91,13 +76,9 @@ def test_signing_in_is_audited_with_the_address_it_came_from(client: Client) -> 
 def test_repeated_wrong_passwords_are_rate_limited(client: Client) -> None:
     make_user("ana@university.example")
     for _ in range(5):
-        client.post(
-            "/accounts/login/", {"login": "ana@university.example", "password": "nope-nope-nope"}
-        )
+        client.post("/accounts/login/", {"login": "ana@university.example", "password": "nope-nope-nope"})
     # Even the right password is refused while the limit holds.
-    response = client.post(
-        "/accounts/login/", {"login": "ana@university.example", "password": PASSWORD}
-    )
+    response = client.post("/accounts/login/", {"login": "ana@university.example", "password": PASSWORD})
     assert b"Too many failed login attempts" in response.content
     assert "_auth_user_id" not in client.session
 
@@ -124,10 +105,7 @@ def test_signing_up_makes_a_requestor_who_must_verify_their_email(client: Client
     assert user.role_set == {Role.REQUESTOR}
     assert user.full_name == "New Researcher"
     assert user.organization is not None
-    assert (user.organization.name, user.organization.kind) == (
-        "Cascade University",
-        OrganizationKind.UNIVERSITY,
-    )
+    assert (user.organization.name, user.organization.kind) == ("Cascade University", OrganizationKind.UNIVERSITY)
     assert not user.emailaddress_set.get().verified
     assert len(mail.outbox) == 1
     assert "_auth_user_id" not in client.session  # not signed in before verifying
@@ -138,10 +116,7 @@ def test_signing_up_into_an_existing_organization_cannot_change_its_kind(client:
     _sign_up(client, "new@university.example", "cascade university", OrganizationKind.LEGISLATURE)
     user = User.objects.select_related("organization").get(email="new@university.example")
     assert user.organization is not None
-    assert (user.organization.name, user.organization.kind) == (
-        "Cascade University",
-        OrganizationKind.UNIVERSITY,
-    )
+    assert (user.organization.name, user.organization.kind) == ("Cascade University", OrganizationKind.UNIVERSITY)
     assert Organization.objects.count() == 1
 
 

@@ -34,16 +34,10 @@ def _fill_regex(regex: str) -> str:
     return text.replace("\\", "").replace("?", "")
 
 
-def walk(
-    patterns: list[URLPattern | URLResolver] | None = None, prefix: str = "/"
-) -> Iterator[str]:
+def walk(patterns: list[URLPattern | URLResolver] | None = None, prefix: str = "/") -> Iterator[str]:
     for entry in get_resolver().url_patterns if patterns is None else patterns:
         pattern = entry.pattern
-        piece = (
-            _fill_route(str(pattern))
-            if isinstance(pattern, RoutePattern)
-            else _fill_regex(pattern.regex.pattern)
-        )
+        piece = _fill_route(str(pattern)) if isinstance(pattern, RoutePattern) else _fill_regex(pattern.regex.pattern)
         if isinstance(entry, URLResolver):
             yield from walk(entry.url_patterns, prefix + piece)
         else:
@@ -56,15 +50,7 @@ def all_paths() -> list[str]:
 
 def test_the_walk_covers_the_portal_the_api_allauth_and_the_admin() -> None:
     paths = all_paths()
-    expected_paths = [
-        "/",
-        "/staff/",
-        "/requests/",
-        "/healthz",
-        "/accounts/login/",
-        "/api/v1/me",
-        "/admin/",
-    ]
+    expected_paths = ["/", "/staff/", "/requests/", "/healthz", "/accounts/login/", "/api/v1/me", "/admin/"]
     expected_paths += ["/requests/queue/", "/requests/new/", "/api/v1/requests/queue"]
     for expected in expected_paths:
         assert expected in paths, expected
@@ -106,9 +92,7 @@ def test_a_requestor_gets_the_403_page_from_the_staff_dashboard(client: Client) 
     assert b"Traceback" not in response.content
 
 
-def test_a_data_steward_is_taken_from_the_staff_dashboard_to_the_review_queue(
-    client: Client,
-) -> None:
+def test_a_data_steward_is_taken_from_the_staff_dashboard_to_the_review_queue(client: Client) -> None:
     steward, _ = make_staff("steward@agency.example", Role.DATA_STEWARD)
     client.force_login(steward)
     response = client.get("/staff/", follow=True)
@@ -153,9 +137,7 @@ def test_require_roles_needs_a_role() -> None:
         require_roles()
 
 
-def test_the_navigation_offers_my_requests_to_requestors_and_the_dashboard_to_staff(
-    client: Client,
-) -> None:
+def test_the_navigation_offers_my_requests_to_requestors_and_the_dashboard_to_staff(client: Client) -> None:
     client.force_login(make_user("ana@university.example"))
     body = client.get("/").content.decode()
     assert 'href="/requests/"' in body

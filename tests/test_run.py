@@ -22,9 +22,7 @@ def test_supervise_stops_the_others_and_fails_when_one_child_dies() -> None:
     lines: list[str] = []
     started = time.monotonic()
     status = supervise(
-        [Child("sleeper", ["sleep", "30"]), Child("crasher", ["sh", "-c", "exit 3"])],
-        log=lines.append,
-        poll=0.05,
+        [Child("sleeper", ["sleep", "30"]), Child("crasher", ["sh", "-c", "exit 3"])], log=lines.append, poll=0.05
     )
     assert status == 1
     assert any("crasher" in line and "exited with status 3" in line for line in lines)
@@ -36,9 +34,7 @@ def test_children_stop_when_the_supervisor_is_killed_outright(tmp_path: Path) ->
     # SIGKILL leaves the supervisor no chance to stop its children; the kernel must do it.
     pidfile = tmp_path / "child.pid"
     child = tmp_path / "child.py"
-    child.write_text(
-        f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
-    )
+    child.write_text(f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n")
     parent = tmp_path / "parent.py"
     parent.write_text(
         "import sys\n"
@@ -87,9 +83,7 @@ def _get(url: str) -> tuple[int, dict[str, str]]:
 
 
 @pytest.mark.timeout(90)
-def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(
-    tmp_path: Path,
-) -> None:
+def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
@@ -109,9 +103,7 @@ def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(
         while time.monotonic() < deadline:
             try:
                 status, body = _get(f"http://127.0.0.1:{port}/healthz")
-            except (
-                OSError
-            ):  # not listening yet, or still booting (URLError and timeouts are OSErrors)
+            except OSError:  # not listening yet, or still booting (URLError and timeouts are OSErrors)
                 status = 0
             if status == 200:
                 break
@@ -121,11 +113,7 @@ def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(
         run.send_signal(signal.SIGTERM)
         output, _ = run.communicate(timeout=30)
     assert run.returncode == 0, output
-    pids = [
-        int(line.split("(pid ")[1].rstrip(")"))
-        for line in output.splitlines()
-        if "started " in line
-    ]
+    pids = [int(line.split("(pid ")[1].rstrip(")")) for line in output.splitlines() if "started " in line]
     assert len(pids) == 2, output
     for pid in pids:
         with pytest.raises(ProcessLookupError):

@@ -27,11 +27,7 @@ OIDC_ENV = {
 def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     base = {"PATH": os.environ["PATH"], "DATASHARE_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
     return subprocess.run(
-        [sys.executable, "-m", "datashare.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        timeout=120,
+        [sys.executable, "-m", "datashare.cli", *args], capture_output=True, text=True, env={**base, **env}, timeout=120
     )
 
 
@@ -90,9 +86,7 @@ def test_production_settings_hash_passwords_with_argon2_and_expire_sessions() ->
         "assert s.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src'] == [\"'self'\"]\n"
     )
     env = {"PATH": os.environ["PATH"], **PRODUCTION_ENV}
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
@@ -109,16 +103,6 @@ def test_with_oidc_switched_on_the_sign_in_page_offers_the_agency_provider(tmp_p
         "assert 'Agency staff sign-in' in body, body\n"
         "assert '/accounts/oidc/agency/login/' in body, body\n"
     )
-    base = {
-        "PATH": os.environ["PATH"],
-        "DATASHARE_DATA_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "datashare.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        timeout=120,
-    )
+    base = {"PATH": os.environ["PATH"], "DATASHARE_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "datashare.settings"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**base, **env}, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -22,15 +22,7 @@ DB_QUEUE = override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.Data
 
 
 def run_worker_until_idle() -> None:
-    call_command(
-        "db_worker",
-        "--batch",
-        "--no-reload",
-        "--no-startup-delay",
-        "--queue-name",
-        "*",
-        verbosity=0,
-    )
+    call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", "--queue-name", "*", verbosity=0)
 
 
 def test_healthz_is_503_until_a_worker_has_processed_a_heartbeat(client: Client) -> None:
@@ -56,8 +48,7 @@ def test_healthz_is_503_when_the_last_heartbeat_is_too_old(client: Client, setti
 
 
 def test_a_load_balancer_probing_by_ip_address_gets_the_health_answer_not_bad_request(
-    client: Client,
-    settings,  # type: ignore[no-untyped-def]
+    client: Client, settings  # type: ignore[no-untyped-def]
 ) -> None:
     settings.ALLOWED_HOSTS = ["datashare.example.org"]
     WorkerHeartbeat.objects.create(name="default", beat_at=timezone.now())
@@ -71,15 +62,10 @@ def test_a_load_balancer_probing_by_ip_address_gets_the_health_answer_not_bad_re
 
 
 @DB_QUEUE
-def test_a_notification_is_queued_only_when_its_transaction_commits_and_sent_by_the_worker() -> (
-    None
-):
+def test_a_notification_is_queued_only_when_its_transaction_commits_and_sent_by_the_worker() -> None:
     with transaction.atomic():
         send_notification(
-            to=["ana@university.example"],
-            subject="Your request",
-            template="test_message",
-            context={"note": "hello"},
+            to=["ana@university.example"], subject="Your request", template="test_message", context={"note": "hello"}
         )
         assert DBTaskResult.objects.count() == 0  # nothing leaves before commit
     assert DBTaskResult.objects.count() == 1
@@ -95,9 +81,7 @@ def test_a_notification_is_queued_only_when_its_transaction_commits_and_sent_by_
 @DB_QUEUE
 def test_a_rolled_back_change_sends_nothing() -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
-        send_notification(
-            to=["ana@university.example"], subject="x", template="test_message", context={}
-        )
+        send_notification(to=["ana@university.example"], subject="x", template="test_message", context={})
         raise RuntimeError("the change failed")
     run_worker_until_idle()
     assert DBTaskResult.objects.count() == 0

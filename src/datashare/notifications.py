@@ -15,9 +15,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 
-def send_notification(
-    *, to: list[str], subject: str, template: str, context: Mapping[str, Any]
-) -> None:
+def send_notification(*, to: list[str], subject: str, template: str, context: Mapping[str, Any]) -> None:
     """Queue ``templates/email/<template>.txt`` to ``to`` once the current transaction commits.
 
     Called outside a transaction it is queued at once. The template is rendered here, while
@@ -27,8 +25,7 @@ def send_notification(
     if not recipients:
         return
     body = render_to_string(
-        f"email/{template}.txt",
-        {"SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL, **context},
+        f"email/{template}.txt", {"SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL, **context}
     )
     full_subject = f"[{settings.SITE_NAME}] {subject}".replace("\n", " ")
 

@@ -129,10 +129,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Rate-limit counters (allauth) must be shared by every web process and host, so the cache is
 # the database (table created by web migration 0002), not per-process memory.
 CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "datashare_cache",
-    }
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "datashare_cache"}
 }
 AUTH_USER_MODEL = "accounts.User"
 

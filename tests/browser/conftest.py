@@ -41,13 +41,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
-        )
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -85,9 +81,7 @@ def sign_in(page: Page, email: str, password: str, totp_secret: str | None = Non
     page.wait_for_load_state()
 
 
-def sign_up(
-    page: Page, *, email: str, password: str, full_name: str, organization: str, kind: str
-) -> None:
+def sign_up(page: Page, *, email: str, password: str, full_name: str, organization: str, kind: str) -> None:
     """Fill and send the sign-up form; returns on the "verify your email" page (the email is sent)."""
     page.get_by_label("Full name").fill(full_name)
     page.get_by_label("Email").fill(email)

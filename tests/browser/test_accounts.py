@@ -68,9 +68,7 @@ def test_a_requestor_signs_in_sees_their_account_and_signs_out(page: Page) -> No
 def test_a_wrong_password_shows_a_generic_accessible_error(page: Page) -> None:
     make_user("ana@university.example")
     sign_in(page, "ana@university.example", "not-the-password-at-all")
-    expect(
-        page.get_by_text("The email address and/or password you specified are not correct.")
-    ).to_be_visible()
+    expect(page.get_by_text("The email address and/or password you specified are not correct.")).to_be_visible()
     assert_accessible(page)
 
 

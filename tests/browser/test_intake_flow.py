@@ -24,14 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _register(page: Page, email: str) -> None:
     page.goto("/accounts/signup/")
-    sign_up(
-        page,
-        email=email,
-        password=PASSWORD,
-        full_name="Lee Analyst",
-        organization="Senate Ways and Means Committee",
-        kind="Legislature",
-    )
+    sign_up(page, email=email, password=PASSWORD, full_name="Lee Analyst", organization="Senate Ways and Means Committee", kind="Legislature")
     link = re.search(r"https?://\S+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
     assert link, mail.outbox[-1].body
     page.goto(link.group(1))
@@ -39,13 +32,9 @@ def _register(page: Page, email: str) -> None:
     page.wait_for_load_state()
 
 
-def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it_first(
-    page: Page, browser: Browser, live_server
-) -> None:
+def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it_first(page: Page, browser: Browser, live_server) -> None:
     # Someone else's request was received earlier: the legislative one must still come first.
-    university = make_user(
-        "early@evergreen.edu", organization=make_org("Evergreen State University")
-    )
+    university = make_user("early@evergreen.edu", organization=make_org("Evergreen State University"))
     early = complete_request(university, title="University request received first")
     services.submit(actor=university, data_request=early)
 
@@ -60,27 +49,20 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     expect(page.get_by_role("heading", level=1)).to_have_text("Type of request")
     assert_accessible(page)
     page.get_by_label("This request pertains to a legislative requirement").check()
-    page.get_by_label("Legislative requirement (bill, section or budget proviso)").fill(
-        "ESSB 5187 sec. 501(4)"
-    )
+    page.get_by_label("Legislative requirement (bill, section or budget proviso)").fill("ESSB 5187 sec. 501(4)")
     page.get_by_role("button", name="Save and continue").click()
 
     # Step 2: contacts and the data manager (the analyst names themself)
     expect(page.get_by_role("heading", level=1)).to_have_text("Contacts and data manager")
     assert_accessible(page)
-    for prefix, name, email in (
-        ("primary", "Ana Analyst", "analyst@leg.wa.gov"),
-        ("secondary", "Ben Backup", "ben@leg.wa.gov"),
-    ):
+    for prefix, name, email in (("primary", "Ana Analyst", "analyst@leg.wa.gov"), ("secondary", "Ben Backup", "ben@leg.wa.gov")):
         page.locator(f"#id_{prefix}_name").fill(name)
         page.locator(f"#id_{prefix}_email").fill(email)
         page.locator(f"#id_{prefix}_phone").fill("360-555-0101")
         page.locator(f"#id_{prefix}_organization").fill("House Education Committee")
         page.locator(f"#id_{prefix}_title").fill("Fiscal analyst")
         page.locator(f"#id_{prefix}_mailing_address").fill("PO Box 40600, Olympia WA 98504")
-    page.get_by_label("Email of the person directly responsible for managing the data").fill(
-        "analyst@leg.wa.gov"
-    )
+    page.get_by_label("Email of the person directly responsible for managing the data").fill("analyst@leg.wa.gov")
     page.get_by_role("button", name="Save and continue").click()
 
     # Step 3: project and duration
@@ -105,9 +87,7 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     page.get_by_role("button", name="Select the standard base file").click()
     expect(page.get_by_label("Gender, 2024-25")).to_be_checked()
     page.get_by_label("Homeless, 2023-24").check()
-    page.get_by_label("Justification for Homeless").fill(
-        "The program serves many homeless students."
-    )
+    page.get_by_label("Justification for Homeless").fill("The program serves many homeless students.")
     assert_accessible(page)
     page.get_by_role("button", name="Save and continue").click()
 
@@ -120,17 +100,12 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
         ("Encryption in transit", "SFTP"),
         ("Access controls", "Named accounts, MFA"),
         ("Software used with the data", "Excel, R"),
-        (
-            "People who will have access, and their roles (one per line)",
-            "Ana Analyst, lead analyst",
-        ),
+        ("People who will have access, and their roles (one per line)", "Ana Analyst, lead analyst"),
     ]:
         page.get_by_label(label, exact=True).fill(text)
     policy = Path(tempfile.mkdtemp()) / "security-policy.pdf"
     policy.write_bytes(PDF_BYTES)
-    page.get_by_label("Your organization's security policy (PDF or DOCX)").set_input_files(
-        str(policy)
-    )
+    page.get_by_label("Your organization's security policy (PDF or DOCX)").set_input_files(str(policy))
     page.get_by_role("button", name="Save and continue").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Review and submit")
@@ -160,17 +135,13 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     # The requestor sees "approved" and got the email.
     page.goto("/requests/")
     assert_accessible(page)
-    expect(
-        page.get_by_role("row", name=re.compile("Learning assistance outcomes"))
-    ).to_contain_text("Approved")
+    expect(page.get_by_role("row", name=re.compile("Learning assistance outcomes"))).to_contain_text("Approved")
     request.refresh_from_db()
     assert request.status == Status.APPROVED
     assert any(m.to == ["analyst@leg.wa.gov"] and "Approved" in m.subject for m in mail.outbox)
 
 
-def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_is_lost(
-    page: Page,
-) -> None:
+def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_is_lost(page: Page) -> None:
     user = make_user("ada@evergreen.edu", organization=make_org("Evergreen State University"))
     r = services.create_draft(actor=user, title="Absence study")
     sign_in(page, user.email, PASSWORD)
@@ -178,21 +149,13 @@ def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_
     page.get_by_label("Days absent, 2022-23").check()
     page.get_by_label("Homeless, 2022-23").check()
     page.get_by_label("Discipline action, 2022-23").check()
-    page.get_by_label("Justification for Discipline action").fill(
-        "Exclusion is an outcome we study."
-    )
+    page.get_by_label("Justification for Discipline action").fill("Exclusion is an outcome we study.")
     page.get_by_role("button", name="Save and continue").click()
-    expect(page.locator("#just_homeless_errors")).to_have_text(
-        re.compile("Homeless is a sensitive element")
-    )
-    expect(page.get_by_label("Justification for Homeless")).to_have_attribute(
-        "aria-describedby", "just_homeless_errors"
-    )
+    expect(page.locator("#just_homeless_errors")).to_have_text(re.compile("Homeless is a sensitive element"))
+    expect(page.get_by_label("Justification for Homeless")).to_have_attribute("aria-describedby", "just_homeless_errors")
     expect(page.get_by_label("Days absent, 2022-23")).to_be_checked()
     expect(page.get_by_label("Homeless, 2022-23")).to_be_checked()
-    expect(page.get_by_label("Justification for Discipline action")).to_have_value(
-        "Exclusion is an outcome we study."
-    )
+    expect(page.get_by_label("Justification for Discipline action")).to_have_value("Exclusion is an outcome we study.")
     assert_accessible(page)
 
 

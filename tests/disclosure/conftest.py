@@ -15,7 +15,6 @@ def table_from_records(records: list[dict[str, str]], spec: dict[str, Any]) -> p
     A record names a leaf of each single-partition dimension and, for the overlapping
     ``student_group`` dimension, one child per partition.
     """
-
     def ancestors(dim: str, code: str) -> list[str]:
         out = [code]
         parents = {c: p for p, parts in spec[dim].items() for kids in parts.values() for c in kids}
@@ -71,24 +70,16 @@ def random_tables(draw: st.DrawFn) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 SMALL_SPEC: dict[str, Any] = {
-    "organization": {
-        "WA": {"districts": ["D1", "D2"]},
-        "D1": {"schools": ["S1", "S2"]},
-        "D2": {"schools": ["S3"]},
-    },
-    "student_group": {
-        "All Students": {"gender": ["Female", "Male"], "income": ["Low Income", "Not Low Income"]}
-    },
+    "organization": {"WA": {"districts": ["D1", "D2"]}, "D1": {"schools": ["S1", "S2"]},
+                     "D2": {"schools": ["S3"]}},
+    "student_group": {"All Students": {"gender": ["Female", "Male"],
+                                       "income": ["Low Income", "Not Low Income"]}},
     "grade": {"All Grades": {"grades": ["3", "4"]}},
 }
 
 
-def statewide_records(
-    n_districts: int,
-    schools: int,
-    students: int,
-    seed: int,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+def statewide_records(n_districts: int, schools: int, students: int, seed: int,
+                      ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A small statewide-like table: districts of schools, grades 1-4, gender with a rare
     third group and race with two rare groups, so many school-grade cells are small."""
     import numpy as np
@@ -102,12 +93,8 @@ def statewide_records(
     grades = ["1", "2", "3", "4"]
     spec = {
         "organization": org,
-        "student_group": {
-            "All Students": {
-                "gender": ["Female", "Male", "Gender X"],
-                "race": ["White", "Hispanic", "Asian", "Native"],
-            }
-        },
+        "student_group": {"All Students": {"gender": ["Female", "Male", "Gender X"],
+                                           "race": ["White", "Hispanic", "Asian", "Native"]}},
         "grade": {"All Grades": {"grades": grades}},
     }
     size = rng.lognormal(0.0, 0.8, len(all_schools))
@@ -115,13 +102,8 @@ def statewide_records(
     gender = rng.choice(3, students, p=[0.48, 0.48, 0.04])
     race = rng.choice(4, students, p=[0.6, 0.3, 0.07, 0.03])
     grade = rng.choice(4, students)
-    records = [
-        {
-            "organization": all_schools[s],
-            "grade": grades[k],
-            "part:gender": spec["student_group"]["All Students"]["gender"][g],
-            "part:race": spec["student_group"]["All Students"]["race"][r],
-        }
-        for s, g, r, k in zip(school, gender, race, grade, strict=True)
-    ]
+    records = [{"organization": all_schools[s], "grade": grades[k],
+                "part:gender": spec["student_group"]["All Students"]["gender"][g],
+                "part:race": spec["student_group"]["All Students"]["race"][r]}
+               for s, g, r, k in zip(school, gender, race, grade, strict=True)]
     return table_from_records(records, spec), spec

@@ -23,29 +23,13 @@ def files(tmp_path: Path) -> dict[str, Path]:
     spec.write_text(yaml.safe_dump(SMALL_SPEC))
     table = tmp_path / "in.csv"
     _small().to_csv(table, index=False)
-    return {
-        "spec": spec,
-        "in": table,
-        "out": tmp_path / "out.csv",
-        "report": tmp_path / "report.json",
-    }
+    return {"spec": spec, "in": table, "out": tmp_path / "out.csv",
+            "report": tmp_path / "report.json"}
 
 
 def test_suppress_then_audit_round_trip(files: dict[str, Path]) -> None:
-    rc = main(
-        [
-            "suppress",
-            str(files["in"]),
-            "--spec",
-            str(files["spec"]),
-            "--count",
-            "count",
-            "--out",
-            str(files["out"]),
-            "--report",
-            str(files["report"]),
-        ]
-    )
+    rc = main(["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",
+               "--out", str(files["out"]), "--report", str(files["report"])])
     assert rc == 0
     out = pd.read_csv(files["out"], dtype={"grade": str})
     assert len(out) == len(pd.read_csv(files["in"]))
@@ -54,69 +38,29 @@ def test_suppress_then_audit_round_trip(files: dict[str, Path]) -> None:
     assert report["audit"]["passed"] is True
     assert report["cells_by_status"]["primary"] > 0
     assert report["grand_total_published"] is True
-    assert (
-        main(["audit-table", str(files["out"]), "--spec", str(files["spec"]), "--count", "count"])
-        == 0
-    )
+    assert main(["audit-table", str(files["out"]), "--spec", str(files["spec"]),
+                 "--count", "count"]) == 0
 
 
 @pytest.mark.parametrize("method", ["cubes", "lp"])
 @pytest.mark.parametrize("allow", [[], ["--allow-grand-total"]])
-def test_each_method_writes_a_table_that_passes_the_audit(
-    files: dict[str, Path], method: str, allow: list[str]
-) -> None:
-    rc = main(
-        [
-            "suppress",
-            str(files["in"]),
-            "--spec",
-            str(files["spec"]),
-            "--count",
-            "count",
-            "--out",
-            str(files["out"]),
-            "--report",
-            str(files["report"]),
-            "--method",
-            method,
-            *allow,
-        ]
-    )
+def test_each_method_writes_a_table_that_passes_the_audit(files: dict[str, Path],
+                                                          method: str, allow: list[str]) -> None:
+    rc = main(["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",
+               "--out", str(files["out"]), "--report", str(files["report"]),
+               "--method", method, *allow])
     assert rc == 0
     report = json.loads(files["report"].read_text())
     assert report["protection_method"]["count"]["method"] == method
     for extra in ([], ["--cubes"]):
-        assert (
-            main(
-                [
-                    "audit-table",
-                    str(files["out"]),
-                    "--spec",
-                    str(files["spec"]),
-                    "--count",
-                    "count",
-                    *extra,
-                ]
-            )
-            == 0
-        )
+        assert main(["audit-table", str(files["out"]), "--spec", str(files["spec"]),
+                     "--count", "count", *extra]) == 0
 
 
-def test_audit_table_exits_1_and_names_the_failing_cells(
-    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    main(
-        [
-            "suppress",
-            str(files["in"]),
-            "--spec",
-            str(files["spec"]),
-            "--count",
-            "count",
-            "--out",
-            str(files["out"]),
-        ]
-    )
+def test_audit_table_exits_1_and_names_the_failing_cells(files: dict[str, Path],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    main(["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",
+          "--out", str(files["out"])])
     out = pd.read_csv(files["out"], dtype=str, keep_default_na=False)
     original = pd.read_csv(files["in"], dtype=str)
     comp = out["suppression"] == "complementary"
@@ -143,22 +87,9 @@ def test_bad_input_exits_2_with_one_line_and_no_output(files: dict[str, Path], m
     frame = mutate(pd.read_csv(files["in"], dtype={"grade": str}))
     frame.to_csv(files["in"], index=False)
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "datashare.cli",
-            "suppress",
-            str(files["in"]),
-            "--spec",
-            str(files["spec"]),
-            "--count",
-            "count",
-            "--out",
-            str(files["out"]),
-        ],
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin"},
+        [sys.executable, "-m", "datashare.cli", "suppress", str(files["in"]), "--spec",
+         str(files["spec"]), "--count", "count", "--out", str(files["out"])],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error:")
@@ -166,24 +97,14 @@ def test_bad_input_exits_2_with_one_line_and_no_output(files: dict[str, Path], m
     assert not list(files["out"].parent.glob(".out.csv.*"))
 
 
-def test_unknown_policy_and_cyclic_spec_exit_2(
-    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    args = [
-        "suppress",
-        str(files["in"]),
-        "--spec",
-        str(files["spec"]),
-        "--count",
-        "count",
-        "--out",
-        str(files["out"]),
-    ]
+def test_unknown_policy_and_cyclic_spec_exit_2(files: dict[str, Path],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",
+            "--out", str(files["out"])]
     assert main([*args, "--policy", "nope"]) == 2
     assert "unknown policy" in capsys.readouterr().err
-    files["spec"].write_text(
-        yaml.safe_dump({"organization": {"WA": {"d": ["D1"]}, "D1": {"s": ["WA"]}}})
-    )
+    files["spec"].write_text(yaml.safe_dump({"organization": {"WA": {"d": ["D1"]},
+                                                              "D1": {"s": ["WA"]}}}))
     assert main(args) == 2
     assert "cycle" in capsys.readouterr().err
     assert not files["out"].exists()
@@ -193,22 +114,8 @@ def test_numerator_above_denominator_exits_2(tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text(yaml.safe_dump({"g": {"T": {"p": ["a", "b"]}}}))
     src = tmp_path / "r.csv"
-    pd.DataFrame({"g": ["T", "a", "b"], "n": [20, 10, 10], "m": [12, 11, 1]}).to_csv(
-        src, index=False
-    )
+    pd.DataFrame({"g": ["T", "a", "b"], "n": [20, 10, 10], "m": [12, 11, 1]}).to_csv(src, index=False)
     out = tmp_path / "o.csv"
-    rc = main(
-        [
-            "suppress",
-            str(src),
-            "--spec",
-            str(spec),
-            "--numerator",
-            "m",
-            "--denominator",
-            "n",
-            "--out",
-            str(out),
-        ]
-    )
+    rc = main(["suppress", str(src), "--spec", str(spec), "--numerator", "m", "--denominator",
+               "n", "--out", str(out)])
     assert rc == 2 and not out.exists()

@@ -15,25 +15,14 @@ from .conftest import SMALL_SPEC, table_from_records
 
 def _small() -> pd.DataFrame:
     recs = []
-    layout = {
-        ("S1", "3"): 14,
-        ("S1", "4"): 25,
-        ("S2", "3"): 30,
-        ("S2", "4"): 7,
-        ("S3", "3"): 40,
-        ("S3", "4"): 33,
-    }
+    layout = {("S1", "3"): 14, ("S1", "4"): 25, ("S2", "3"): 30, ("S2", "4"): 7, ("S3", "3"): 40,
+              ("S3", "4"): 33}
     i = 0
     for (school, grade), n in layout.items():
         for _ in range(n):
-            recs.append(
-                {
-                    "organization": school,
-                    "grade": grade,
-                    "part:gender": "Female" if i % 3 else "Male",
-                    "part:income": "Low Income" if i % 7 == 0 else "Not Low Income",
-                }
-            )
+            recs.append({"organization": school, "grade": grade,
+                         "part:gender": "Female" if i % 3 else "Male",
+                         "part:income": "Low Income" if i % 7 == 0 else "Not Low Income"})
             i += 1
     return table_from_records(recs, SMALL_SPEC)
 
@@ -47,23 +36,16 @@ def test_primary_complementary_and_labels() -> None:
     assert (out.loc[small, "display"] == "N<10").all()
     comp = out[out["suppression"] == "complementary"]
     assert len(comp) > 0
-    assert set(comp["display"]) <= {
-        "Cross Student Group - N<10",
-        "Cross Grade Level - N<10",
-        "Cross Organization - N<10",
-    }
+    assert set(comp["display"]) <= {"Cross Student Group - N<10", "Cross Grade Level - N<10",
+                                    "Cross Organization - N<10"}
     assert out.loc[out["suppression"] != "", "count"].isna().all()
     shown = out[out["suppression"] == ""]
-    assert (
-        shown["display"] == shown["count"].astype(str).where(shown["count"] > 0, "No Students")
-    ).all()
+    assert (shown["display"] == shown["count"].astype(str).where(shown["count"] > 0,
+                                                                 "No Students")).all()
     assert result.audit is not None and result.audit.ok
     # The grand total is never hidden here: smaller cells always do.
-    total = out[
-        (out.organization == "WA")
-        & (out.student_group == "All Students")
-        & (out.grade == "All Grades")
-    ]
+    total = out[(out.organization == "WA") & (out.student_group == "All Students")
+                & (out.grade == "All Grades")]
     assert (total["suppression"] == "").all()
     assert audit_table(out, SMALL_SPEC, count="count").ok
 
@@ -125,17 +107,8 @@ def test_bad_tables_are_refused_with_one_clear_message(frame: pd.DataFrame, mess
 
 def test_inconsistent_total_names_the_cell() -> None:
     spec = {"g": {"T": {"p": ["a", "b"]}}, "k": {"All": {"ks": ["1", "2"]}}}
-    rows = [
-        ("T", "All", 20),
-        ("T", "1", 10),
-        ("T", "2", 10),
-        ("a", "All", 12),
-        ("a", "1", 6),
-        ("a", "2", 6),
-        ("b", "All", 8),
-        ("b", "1", 4),
-        ("b", "2", 5),
-    ]
+    rows = [("T", "All", 20), ("T", "1", 10), ("T", "2", 10), ("a", "All", 12), ("a", "1", 6),
+            ("a", "2", 6), ("b", "All", 8), ("b", "1", 4), ("b", "2", 5)]
     frame = pd.DataFrame(rows, columns=["g", "k", "count"])
     with pytest.raises(DisclosureError, match=r"g=T, k=2 is 10 .*sums to 11 \(difference -1"):
         suppress_table(frame, spec, count="count")
@@ -145,12 +118,8 @@ def test_cycles_and_unknown_policies_are_refused() -> None:
     with pytest.raises(DisclosureError, match="cycle"):
         parse_spec({"o": {"A": {"x": ["B"]}, "B": {"y": ["A"]}}})
     with pytest.raises(DisclosureError, match="unknown policy"):
-        suppress_table(
-            pd.DataFrame({"g": ["T", "a"], "count": [1, 1]}),
-            {"g": {"T": {"p": ["a"]}}},
-            count="count",
-            policy="nope",
-        )
+        suppress_table(pd.DataFrame({"g": ["T", "a"], "count": [1, 1]}),
+                       {"g": {"T": {"p": ["a"]}}}, count="count", policy="nope")
 
 
 def test_numerator_above_denominator_is_refused() -> None:

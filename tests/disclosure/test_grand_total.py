@@ -16,11 +16,8 @@ from .conftest import statewide_records
 
 
 def _grand_total(out: pd.DataFrame) -> pd.Series:
-    row = out[
-        (out.organization == "ST")
-        & (out.student_group == "All Students")
-        & (out.grade == "All Grades")
-    ]
+    row = out[(out.organization == "ST") & (out.student_group == "All Students")
+              & (out.grade == "All Grades")]
     assert len(row) == 1
     return row.iloc[0]
 
@@ -28,8 +25,7 @@ def _grand_total(out: pd.DataFrame) -> pd.Series:
 @pytest.mark.parametrize("method", ["cubes", "lp"])
 @pytest.mark.parametrize("seed", [0, 2])
 def test_the_grand_total_stays_published_when_smaller_cells_protect_the_small_ones(
-    method: str, seed: int
-) -> None:
+        method: str, seed: int) -> None:
     frame, spec = statewide_records(4, 3, 1500, seed)
     result = suppress_table(frame, spec, count="count", method=method)
     out = result.table
@@ -57,24 +53,14 @@ def test_cells_no_cube_protects_get_a_local_lp_witness_not_the_grand_total() -> 
 
 
 @pytest.mark.parametrize("method", ["auto", "cubes", "lp"])
-def test_the_grand_total_stays_published_even_when_every_other_cell_is_small(method: str) -> None:
+def test_the_grand_total_stays_published_even_when_every_other_cell_is_small(
+        method: str) -> None:
     # A grand total of at least 10 is never needed: with every other cell hidden, all 12
     # students could sit in any one cell, so each small cell can reach 10.
-    spec = {
-        "organization": {"ST": {"districts": ["A", "B"]}},
-        "grade": {"All Grades": {"grades": ["1", "2"]}},
-    }
-    rows = [
-        ("ST", "All Grades", 12),
-        ("ST", "1", 6),
-        ("ST", "2", 6),
-        ("A", "All Grades", 6),
-        ("A", "1", 3),
-        ("A", "2", 3),
-        ("B", "All Grades", 6),
-        ("B", "1", 3),
-        ("B", "2", 3),
-    ]
+    spec = {"organization": {"ST": {"districts": ["A", "B"]}},
+            "grade": {"All Grades": {"grades": ["1", "2"]}}}
+    rows = [("ST", "All Grades", 12), ("ST", "1", 6), ("ST", "2", 6), ("A", "All Grades", 6),
+            ("A", "1", 3), ("A", "2", 3), ("B", "All Grades", 6), ("B", "1", 3), ("B", "2", 3)]
     frame = pd.DataFrame(rows, columns=["organization", "grade", "count"])
     result = suppress_table(frame, spec, count="count", method=method)
     out = result.table.set_index(["organization", "grade"])
@@ -106,15 +92,13 @@ def test_allowing_the_grand_total_is_still_safe() -> None:
 
 @pytest.mark.parametrize("method", ["auto", "cubes", "lp"])
 def test_the_grand_total_is_hidden_when_it_is_the_only_way_and_the_report_says_so(
-    method: str,
-) -> None:
+        method: str) -> None:
     # 18 of 20 met in A (coded ">85%": 18-20) and 0 of 20 in B (coded "<...%": 0-2). With the
     # state's 18 of 40 published, A = 18 - B >= 18 forces B = 0 and A = 18: both exact.
     # Only hiding the state's numerator (the grand total) protects them.
     spec = {"organization": {"ST": {"districts": ["A", "B"]}}}
-    frame = pd.DataFrame(
-        {"organization": ["ST", "A", "B"], "tested": [40, 20, 20], "met": [18, 18, 0]}
-    )
+    frame = pd.DataFrame({"organization": ["ST", "A", "B"], "tested": [40, 20, 20],
+                          "met": [18, 18, 0]})
     result = suppress_table(frame, spec, numerator="met", denominator="tested", method=method)
     out = result.table.set_index("organization")
     assert out.loc["ST", "suppression"] == "complementary"
@@ -124,4 +108,5 @@ def test_the_grand_total_is_hidden_when_it_is_the_only_way_and_the_report_says_s
     assert stats["met"]["grand_total_published"] is False
     assert stats["tested"]["grand_total_published"] is True
     assert result.audit is not None and result.audit.ok
-    assert audit_table(result.table, spec, numerator="met", denominator="tested", cubes=False).ok
+    assert audit_table(result.table, spec, numerator="met", denominator="tested",
+                       cubes=False).ok

@@ -9,11 +9,8 @@ from datashare.disclosure.api import audit_table, suppress_table
 
 from .conftest import random_tables
 
-SETTINGS = settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @SETTINGS
@@ -59,4 +56,5 @@ def test_rate_tables_pass_their_audit(case) -> None:
     rates["met"] = rates["tested"]  # 100% everywhere: top-coded wherever N >= 10
     result = suppress_table(rates, spec, numerator="met", denominator="tested", seed=1)
     assert result.audit is not None and result.audit.ok
-    assert audit_table(result.table, spec, numerator="met", denominator="tested", cubes=False).ok
+    assert audit_table(result.table, spec, numerator="met", denominator="tested",
+                       cubes=False).ok

@@ -40,9 +40,8 @@ def test_coding_rule_counts_and_percent() -> None:
     codes = rates.coding(num, den, OSPI, eligible)
     assert codes.tolist() == [1, 1, 0, 0, 2, 2, 0]
     pct = load_policy("min16").top_bottom
-    assert rates.coding(
-        np.array([9, 10, 191]), np.array([200, 200, 200]), pct, np.ones(3, dtype=bool)
-    ).tolist() == [1, 0, 2]
+    assert rates.coding(np.array([9, 10, 191]), np.array([200, 200, 200]), pct,
+                        np.ones(3, dtype=bool)).tolist() == [1, 0, 2]
 
 
 def test_fuzzy_bit_is_deterministic_and_seed_dependent() -> None:
@@ -54,13 +53,11 @@ def test_fuzzy_bit_is_deterministic_and_seed_dependent() -> None:
 
 def _rate_table() -> tuple[pd.DataFrame, dict]:
     spec = {"school": {"District": {"schools": ["A", "B", "C"]}}}
-    frame = pd.DataFrame(
-        {
-            "school": ["District", "A", "B", "C"],
-            "tested": [63, 11, 40, 12],
-            "met": [30, 0, 20, 10],
-        }
-    )
+    frame = pd.DataFrame({
+        "school": ["District", "A", "B", "C"],
+        "tested": [63, 11, 40, 12],
+        "met": [30, 0, 20, 10],
+    })
     return frame, spec
 
 

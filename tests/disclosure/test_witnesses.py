@@ -19,11 +19,8 @@ from datashare.disclosure.witness import Witnesses, verify
 
 from .conftest import random_tables
 
-SETTINGS = settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def _space_and_values(frame, spec):  # type: ignore[no-untyped-def]
@@ -70,11 +67,11 @@ def test_cube_exact_protection_and_rates_pass_their_audits(case) -> None:
     assert audit_table(out, spec, count="count", protection="exact", cubes=False).ok
     rates = frame.rename(columns={"count": "tested"})
     rates["met"] = rates["tested"]  # 100% everywhere: top-coded wherever N >= 10
-    result = suppress_table(
-        rates, spec, numerator="met", denominator="tested", seed=1, method="cubes"
-    )
+    result = suppress_table(rates, spec, numerator="met", denominator="tested", seed=1,
+                            method="cubes")
     assert result.audit is not None and result.audit.ok
-    assert audit_table(result.table, spec, numerator="met", denominator="tested", cubes=False).ok
+    assert audit_table(result.table, spec, numerator="met", denominator="tested",
+                       cubes=False).ok
 
 
 @SETTINGS
@@ -89,9 +86,8 @@ def test_publisher_side_cube_certificates_never_pass_a_pattern_the_lps_fail(case
     out["count"] = out["count"].astype("Int64").mask(hide)
     lps = audit_table(out, spec, count="count", cubes=False)
     both = audit_table(out, spec, count="count", cubes=True)
-    assert {(f["organization"], f["student_group"], f["grade"]) for f in both.failures()} == {
-        (f["organization"], f["student_group"], f["grade"]) for f in lps.failures()
-    }
+    assert {(f["organization"], f["student_group"], f["grade"]) for f in both.failures()} == \
+        {(f["organization"], f["student_group"], f["grade"]) for f in lps.failures()}
 
 
 def _pair():  # type: ignore[no-untyped-def]
@@ -104,15 +100,8 @@ def _pair():  # type: ignore[no-untyped-def]
 
 def _one(cells: list[int], dx: list[float], claim: int) -> Witnesses:
     w = Witnesses()
-    w.add(
-        np.zeros(len(cells), dtype=np.int64),
-        np.array(cells),
-        np.array(dx),
-        np.array([claim]),
-        np.array([0]),
-        1,
-        Witnesses.CUBE,
-    )
+    w.add(np.zeros(len(cells), dtype=np.int64), np.array(cells), np.array(dx),
+          np.array([claim]), np.array([0]), 1, Witnesses.CUBE)
     return w
 
 
@@ -135,9 +124,8 @@ def test_sparse_verification_rejects_bad_witnesses() -> None:
     negative = _one([1, 2], [10.0, -10.0], 1)  # B would be -1
     assert not verify(space, values, both, rule, 10, negative, lo, hi)[0].any()
     only_a = np.array([False, True, False])  # B is published, so it cannot move
-    assert not verify(space, values, only_a, rule, 10, _one([1, 2], [7.0, -7.0], 1), lo, hi)[
-        0
-    ].any()
+    assert not verify(space, values, only_a, rule, 10, _one([1, 2], [7.0, -7.0], 1),
+                      lo, hi)[0].any()
 
 
 def test_an_exact_cell_may_be_proven_by_a_downward_move() -> None:
@@ -156,14 +144,7 @@ def test_one_bad_witness_does_not_spoil_the_others() -> None:
     lo, hi = np.zeros(3), np.full(3, np.inf)
     both = np.array([False, True, True])
     w = _one([1, 2], [7.0, -6.0], 1)
-    w.add(
-        np.zeros(2, dtype=np.int64),
-        np.array([1, 2]),
-        np.array([7.0, -7.0]),
-        np.array([1]),
-        np.array([0]),
-        1,
-        Witnesses.CUBE,
-    )
+    w.add(np.zeros(2, dtype=np.int64), np.array([1, 2]), np.array([7.0, -7.0]),
+          np.array([1]), np.array([0]), 1, Witnesses.CUBE)
     proven, valid = verify(space, values, both, rule, 10, w, lo, hi)
     assert proven[1] and valid.tolist() == [False, True]

@@ -78,9 +78,7 @@ def crosswalk_map(path: Path, key: bytes, agreement: str) -> dict[int, str]:
     )
 
 
-def assert_same_files(
-    a: ExtractResult, b: ExtractResult, files: Any, byte_formats: tuple[str, ...]
-) -> None:
+def assert_same_files(a: ExtractResult, b: ExtractResult, files: Any, byte_formats: tuple[str, ...]) -> None:
     """Two extracts of the same spec and crosswalk hold the same content: per file the same
     column names and types and the same rows in the same order (DuckDB may flag never-null
     columns as required, so the schemas' nullability is not compared), and the same bytes in
@@ -91,6 +89,4 @@ def assert_same_files(
         assert [(c.name, c.type) for c in x.schema] == [(c.name, c.type) for c in y.schema], f
         assert x.cast(y.schema).equals(y), f
         for fmt in byte_formats:
-            assert (a.out / f"{f}.{fmt}").read_bytes() == (b.out / f"{f}.{fmt}").read_bytes(), (
-                f"{f}.{fmt}"
-            )
+            assert (a.out / f"{f}.{fmt}").read_bytes() == (b.out / f"{f}.{fmt}").read_bytes(), f"{f}.{fmt}"

@@ -26,18 +26,12 @@ def catalog(db: None) -> None:
 
 @pytest.fixture
 def requestor():
-    return make_user(
-        "ada@evergreen.edu",
-        organization=make_org("Evergreen State University"),
-        full_name="Ada Lovelace",
-    )
+    return make_user("ada@evergreen.edu", organization=make_org("Evergreen State University"), full_name="Ada Lovelace")
 
 
 @pytest.fixture
 def outsider():
-    return make_user(
-        "eve@othercollege.edu", organization=make_org("Other College"), full_name="Eve Outsider"
-    )
+    return make_user("eve@othercollege.edu", organization=make_org("Other College"), full_name="Eve Outsider")
 
 
 @pytest.fixture
@@ -54,23 +48,10 @@ def legislator():
     return make_user("leg@senate.wa.gov", organization=org, full_name="Lee Legislative")
 
 
-def complete_request(
-    user: Any,
-    *,
-    title: str = "Attendance and outcomes",
-    kind: str = RequestKind.DEIDENTIFIED,
-    legislative: bool = False,
-) -> DataRequest:
+def complete_request(user: Any, *, title: str = "Attendance and outcomes", kind: str = RequestKind.DEIDENTIFIED, legislative: bool = False) -> DataRequest:
     """A request with every answer filled in, through the services (not yet submitted)."""
     r = services.create_draft(actor=user, title=title, kind=kind)
-    contact = {
-        "name": "Ada Lovelace",
-        "email": user.email,
-        "phone": "360-555-0100",
-        "organization": r.organization.name,
-        "title": "Researcher",
-        "mailing_address": "1 Main St, Olympia WA",
-    }
+    contact = {"name": "Ada Lovelace", "email": user.email, "phone": "360-555-0100", "organization": r.organization.name, "title": "Researcher", "mailing_address": "1 Main St, Olympia WA"}
     services.update_draft(
         actor=user,
         data_request=r,
@@ -99,13 +80,6 @@ def complete_request(
         },
     )
     services.designate_data_manager(actor=user, data_request=r, email=user.email)
-    services.add_attachment(
-        actor=user,
-        data_request=r,
-        purpose=AttachmentPurpose.SECURITY_POLICY,
-        upload=io.BytesIO(PDF_BYTES),
-        name="policy.pdf",
-        size=len(PDF_BYTES),
-    )
+    services.add_attachment(actor=user, data_request=r, purpose=AttachmentPurpose.SECURITY_POLICY, upload=io.BytesIO(PDF_BYTES), name="policy.pdf", size=len(PDF_BYTES))
     r.refresh_from_db()
     return r

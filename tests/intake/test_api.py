@@ -31,28 +31,10 @@ def test_a_requestor_creates_edits_submits_and_lists_through_the_api(requestor) 
     created = _json(c, "post", f"{BASE}/", {"title": "API request", "kind": "suppressed_aggregate"})
     assert created.status_code == 201, created.content
     rid = created.json()["id"]
-    contact = {
-        "name": "Ada",
-        "email": "ada@evergreen.edu",
-        "phone": "1",
-        "organization": "Evergreen",
-        "title": "PI",
-        "mailing_address": "Olympia",
-    }
+    contact = {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"}
     bad = _json(c, "patch", f"{BASE}/{rid}", {"selections": {"gender": ["2007-08"]}})
-    assert (
-        bad.status_code == 422 and "before 2009-10" in bad.json()["errors"]["data"]["selections"][0]
-    )
-    ok = _json(
-        c,
-        "patch",
-        f"{BASE}/{rid}",
-        {
-            "primary_contact": contact,
-            "purpose": "County tables",
-            "selections": {"gender": ["2023-24"]},
-        },
-    )
+    assert bad.status_code == 422 and "before 2009-10" in bad.json()["errors"]["data"]["selections"][0]
+    ok = _json(c, "patch", f"{BASE}/{rid}", {"primary_contact": contact, "purpose": "County tables", "selections": {"gender": ["2023-24"]}})
     assert ok.status_code == 200, ok.content
     assert ok.json()["selections"] == {"gender": ["2023-24"]}
     submitted = _json(c, "post", f"{BASE}/{rid}/submit")
@@ -69,9 +51,7 @@ def test_an_incomplete_submission_is_refused_with_every_problem_by_step(requesto
     assert "purpose" in response.json()["errors"]["project"]
 
 
-def test_an_outsider_gets_404_on_another_organizations_request_in_the_api(
-    requestor, outsider
-) -> None:
+def test_an_outsider_gets_404_on_another_organizations_request_in_the_api(requestor, outsider) -> None:
     r = complete_request(requestor)
     c = _client(outsider)
     assert c.get(f"{BASE}/{r.public_id}").status_code == 404
@@ -80,10 +60,7 @@ def test_an_outsider_gets_404_on_another_organizations_request_in_the_api(
     assert _json(c, "post", f"{BASE}/{r.public_id}/withdraw").status_code == 404
     assert c.get(f"{BASE}/").json() == []
     assert c.get(f"{BASE}/queue").status_code == 403
-    assert (
-        _json(c, "post", f"{BASE}/{r.public_id}/decision", {"decision": "approve"}).status_code
-        == 403
-    )
+    assert _json(c, "post", f"{BASE}/{r.public_id}/decision", {"decision": "approve"}).status_code == 403
     assert Client().get(f"{BASE}/").status_code == 401
     r.refresh_from_db()
     assert r.purpose == "Study chronic absence." and r.status == Status.DRAFT
@@ -95,12 +72,7 @@ def test_a_steward_lists_the_queue_and_decides_through_the_api(requestor, stewar
     c = _client(steward)
     queue = c.get(f"{BASE}/queue").json()
     assert [item["id"] for item in queue] == [str(r.public_id)]
-    response = _json(
-        c,
-        "post",
-        f"{BASE}/{r.public_id}/decision",
-        {"decision": "approve", "approved_selections": {"days_absent": ["2022-23"]}},
-    )
+    response = _json(c, "post", f"{BASE}/{r.public_id}/decision", {"decision": "approve", "approved_selections": {"days_absent": ["2022-23"]}})
     assert response.status_code == 200, response.content
     assert response.json()["approved_selections"] == {"days_absent": ["2022-23"]}
     again = _json(c, "post", f"{BASE}/{r.public_id}/decision", {"decision": "deny", "reason": "x"})
@@ -110,19 +82,11 @@ def test_a_steward_lists_the_queue_and_decides_through_the_api(requestor, stewar
 
 def test_the_endpoints_are_in_the_openapi_schema() -> None:
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
-    for path in [
-        f"{BASE}/",
-        f"{BASE}/queue",
-        f"{BASE}/{{public_id}}",
-        f"{BASE}/{{public_id}}/submit",
-        f"{BASE}/{{public_id}}/decision",
-    ]:
+    for path in [f"{BASE}/", f"{BASE}/queue", f"{BASE}/{{public_id}}", f"{BASE}/{{public_id}}/submit", f"{BASE}/{{public_id}}/decision"]:
         assert path in paths, sorted(paths)
 
 
-def test_a_bearer_token_lists_its_owners_requests_and_an_outsiders_token_gets_404(
-    requestor, outsider
-) -> None:
+def test_a_bearer_token_lists_its_owners_requests_and_an_outsiders_token_gets_404(requestor, outsider) -> None:
     r = complete_request(requestor)
     _, mine = issue_api_token(actor=None, user=requestor, name="analysis scripts")
     _, theirs = issue_api_token(actor=None, user=outsider, name="other scripts")

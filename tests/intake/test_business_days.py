@@ -39,9 +39,7 @@ def test_washington_holidays_for_2026_are_the_statute_list() -> None:
     }
 
 
-def test_a_sunday_holiday_is_observed_on_monday_and_a_saturday_new_year_on_the_friday_before() -> (
-    None
-):
+def test_a_sunday_holiday_is_observed_on_monday_and_a_saturday_new_year_on_the_friday_before() -> None:
     assert dt.date(2027, 7, 5) in washington_holidays(2027)  # 4 July 2027 is a Sunday
     assert dt.date(2027, 12, 24) in washington_holidays(2027)  # Christmas 2027 is a Saturday
     assert dt.date(2027, 12, 31) in washington_holidays(2027)  # 1 Jan 2028 is a Saturday

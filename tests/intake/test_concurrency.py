@@ -40,16 +40,8 @@ def test_two_stewards_deciding_at_once_exactly_one_decision_lands(requestor, ste
             connections.close_all()
 
     threads = [
-        threading.Thread(
-            target=decide, args=("sam", lambda: services.approve(actor=steward, data_request=r))
-        ),
-        threading.Thread(
-            target=decide,
-            args=(
-                "olive",
-                lambda: services.deny(actor=other, data_request=r, reason="Portal has it."),
-            ),
-        ),
+        threading.Thread(target=decide, args=("sam", lambda: services.approve(actor=steward, data_request=r))),
+        threading.Thread(target=decide, args=("olive", lambda: services.deny(actor=other, data_request=r, reason="Portal has it."))),
     ]
     for t in threads:
         t.start()

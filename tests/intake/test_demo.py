@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_accounts_seeder_runs_before_the_intake_seeder() -> None:
-    assert SEEDERS.index("datashare.accounts.demo.seed") < SEEDERS.index(
-        "datashare.intake.demo.seed"
-    )
+    assert SEEDERS.index("datashare.accounts.demo.seed") < SEEDERS.index("datashare.intake.demo.seed")
 
 
 def test_the_demo_seeds_requests_in_every_state_once_for_the_readme_users_only() -> None:

@@ -50,48 +50,28 @@ def test_a_year_not_yet_loaded_is_refused() -> None:
 def test_end_before_start_and_terms_over_three_years_are_refused(requestor) -> None:
     r = services.create_draft(actor=requestor, title="T")
     with pytest.raises(IncompleteRequest) as exc:
-        services.update_draft(
-            actor=requestor,
-            data_request=r,
-            changes={"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2025, 1, 1)},
-        )
+        services.update_draft(actor=requestor, data_request=r, changes={"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2025, 1, 1)})
     assert exc.value.errors["project"]["end_date"] == ["The end date must be after the start date."]
     with pytest.raises(IncompleteRequest) as exc:
-        services.update_draft(
-            actor=requestor,
-            data_request=r,
-            changes={"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2029, 6, 1)},
-        )
+        services.update_draft(actor=requestor, data_request=r, changes={"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2029, 6, 1)})
     assert "at most three years" in exc.value.errors["project"]["end_date"][0]
     with pytest.raises(IncompleteRequest) as exc:
-        services.update_draft(
-            actor=requestor,
-            data_request=r,
-            changes={"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2028, 6, 1)},
-        )
-    assert exc.value.errors["project"]["duration_justification"] == [
-        "A term longer than two years needs a justification."
-    ]
+        services.update_draft(actor=requestor, data_request=r, changes={"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2028, 6, 1)})
+    assert exc.value.errors["project"]["duration_justification"] == ["A term longer than two years needs a justification."]
 
 
 def test_a_direct_identifier_in_a_deidentified_request_is_refused(requestor) -> None:
     r = services.create_draft(actor=requestor, title="T")
     with pytest.raises(IncompleteRequest) as exc:
-        services.update_draft(
-            actor=requestor, data_request=r, changes={"selections": {"birth_date": [2020]}}
-        )
+        services.update_draft(actor=requestor, data_request=r, changes={"selections": {"birth_date": [2020]}})
     assert "direct identifier" in exc.value.errors["data"]["el_birth_date"][0]
 
 
 def test_an_element_not_collected_in_a_chosen_year_is_refused(requestor) -> None:
     r = services.create_draft(actor=requestor, title="T")
     with pytest.raises(IncompleteRequest) as exc:
-        services.update_draft(
-            actor=requestor, data_request=r, changes={"selections": {"foster_care": [2012]}}
-        )
-    assert exc.value.errors["data"]["el_foster_care"] == [
-        "Foster care is not available in 2011-12: it is collected from 2016-17."
-    ]
+        services.update_draft(actor=requestor, data_request=r, changes={"selections": {"foster_care": [2012]}})
+    assert exc.value.errors["data"]["el_foster_care"] == ["Foster care is not available in 2011-12: it is collected from 2016-17."]
 
 
 def test_a_sensitive_element_without_justification_blocks_submission(requestor) -> None:
@@ -99,11 +79,7 @@ def test_a_sensitive_element_without_justification_blocks_submission(requestor) 
     services.update_draft(actor=requestor, data_request=r, changes={"justifications": {}})
     with pytest.raises(IncompleteRequest) as exc:
         services.submit(actor=requestor, data_request=r)
-    assert exc.value.errors == {
-        "data": {
-            "just_homeless": ["Homeless is a sensitive element: explain why your project needs it."]
-        }
-    }
+    assert exc.value.errors == {"data": {"just_homeless": ["Homeless is a sensitive element: explain why your project needs it."]}}
 
 
 def test_identifiable_requests_must_name_and_explain_a_ferpa_exception(requestor) -> None:
@@ -113,31 +89,20 @@ def test_identifiable_requests_must_name_and_explain_a_ferpa_exception(requestor
     assert set(exc.value.errors["request"]) == {"ferpa_exception", "ferpa_explanation"}
 
 
-def test_submission_freezes_a_version_and_emails_the_requestor(
-    requestor, django_capture_on_commit_callbacks
-) -> None:
+def test_submission_freezes_a_version_and_emails_the_requestor(requestor, django_capture_on_commit_callbacks) -> None:
     r = complete_request(requestor)
     with django_capture_on_commit_callbacks(execute=True):
         version = services.submit(actor=requestor, data_request=r)
     r.refresh_from_db()
-    assert (r.status, r.version, version.number, r.priority_rank) == (
-        Status.SUBMITTED,
-        1,
-        1,
-        PRIORITY_OTHER,
-    )
+    assert (r.status, r.version, version.number, r.priority_rank) == (Status.SUBMITTED, 1, 1, PRIORITY_OTHER)
     assert "Days absent: 2021-22, 2022-23" in version.snapshot["Data elements and school years"]
-    assert [m.subject for m in mail.outbox][-1].endswith(
-        'Your data request is now "Submitted": Attendance and outcomes'
-    )
+    assert [m.subject for m in mail.outbox][-1].endswith('Your data request is now "Submitted": Attendance and outcomes')
     # The link is absolute (SITE_URL): an email client has no page to resolve a path against.
     assert f"http://testserver/requests/{r.public_id}/" in mail.outbox[-1].body
     assert AuditEvent.objects.filter(action="intake.submitted", target_id=str(r.public_id)).exists()
 
 
-def test_the_queue_puts_legislative_requirements_first_then_agency_staff_then_the_order_received(
-    requestor, legislator, steward
-) -> None:
+def test_the_queue_puts_legislative_requirements_first_then_agency_staff_then_the_order_received(requestor, legislator, steward) -> None:
     early = complete_request(requestor, title="University, first in")
     services.submit(actor=requestor, data_request=early)
     agency = complete_request(legislator, title="Legislative staff, no requirement")
@@ -145,16 +110,8 @@ def test_the_queue_puts_legislative_requirements_first_then_agency_staff_then_th
     required = complete_request(legislator, title="Legislative requirement", legislative=True)
     services.submit(actor=legislator, data_request=required)
     rows = list(queue(QueueFilters(), user=steward).page)
-    assert [r.title for r in rows] == [
-        "Legislative requirement",
-        "Legislative staff, no requirement",
-        "University, first in",
-    ]
-    assert [r.priority_rank for r in rows] == [
-        PRIORITY_LEGISLATIVE,
-        PRIORITY_AGENCY,
-        PRIORITY_OTHER,
-    ]
+    assert [r.title for r in rows] == ["Legislative requirement", "Legislative staff, no requirement", "University, first in"]
+    assert [r.priority_rank for r in rows] == [PRIORITY_LEGISLATIVE, PRIORITY_AGENCY, PRIORITY_OTHER]
 
 
 def test_approving_with_narrowing_records_data_minimization(requestor, steward) -> None:
@@ -184,9 +141,7 @@ def test_a_second_decision_says_who_already_decided(requestor, steward) -> None:
         services.approve(actor=other, data_request=r)
 
 
-def test_a_denial_needs_a_reason_which_is_sent_to_the_requestor(
-    requestor, steward, django_capture_on_commit_callbacks
-) -> None:
+def test_a_denial_needs_a_reason_which_is_sent_to_the_requestor(requestor, steward, django_capture_on_commit_callbacks) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
     with pytest.raises(IncompleteRequest):
@@ -196,20 +151,12 @@ def test_a_denial_needs_a_reason_which_is_sent_to_the_requestor(
     assert "The data are on the public portal." in mail.outbox[-1].body
 
 
-def test_changes_requested_then_resubmitted_keeps_the_queue_place_and_adds_a_version(
-    requestor, steward
-) -> None:
+def test_changes_requested_then_resubmitted_keeps_the_queue_place_and_adds_a_version(requestor, steward) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
     first_submitted = _submitted_at(r)
-    services.request_changes(
-        actor=steward, data_request=r, comments={"project": "Narrow the research questions."}
-    )
-    services.update_draft(
-        actor=requestor,
-        data_request=r,
-        changes={"research_questions": "Does absence in grade 9 predict dropout?"},
-    )
+    services.request_changes(actor=steward, data_request=r, comments={"project": "Narrow the research questions."})
+    services.update_draft(actor=requestor, data_request=r, changes={"research_questions": "Does absence in grade 9 predict dropout?"})
     services.submit(actor=requestor, data_request=r)
     r.refresh_from_db()
     assert r.version == 2 and r.submitted_at == first_submitted
@@ -221,9 +168,7 @@ def _submitted_at(r):
     return r.submitted_at
 
 
-def test_stewards_only_decide_and_requestors_only_withdraw_their_own(
-    requestor, outsider, steward
-) -> None:
+def test_stewards_only_decide_and_requestors_only_withdraw_their_own(requestor, outsider, steward) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
     with pytest.raises(NotPermitted):
@@ -239,33 +184,17 @@ def test_department_comments_are_due_in_five_business_days_by_default(requestor,
     reviewer = make_user("dept@agency.gov", roles=["department_reviewer"])
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
-    cr = services.request_comments(
-        actor=steward, data_request=r, reviewer=reviewer, question="Special ed elements OK?"
-    )
+    cr = services.request_comments(actor=steward, data_request=r, reviewer=reviewer, question="Special ed elements OK?")
     assert cr.due_date == add_business_days(dt.date.today(), 5)
-    assert add_business_days(dt.date(2026, 11, 27), 5) == dt.date(
-        2026, 12, 4
-    )  # Friday -> next Friday
+    assert add_business_days(dt.date(2026, 11, 27), 5) == dt.date(2026, 12, 4)  # Friday -> next Friday
     services.respond_to_comment_request(actor=reviewer, comment_request=cr, response="Fine.")
 
 
-def test_a_new_requestor_names_a_new_organization_but_cannot_join_an_existing_one(
-    requestor,
-) -> None:
+def test_a_new_requestor_names_a_new_organization_but_cannot_join_an_existing_one(requestor) -> None:
     newcomer = make_user("new@startup.org")
     with pytest.raises(Exception, match="already registered"):
-        services.create_draft(
-            actor=newcomer,
-            title="T",
-            organization_name="evergreen state university",
-            organization_kind="university",
-        )
-    r = services.create_draft(
-        actor=newcomer,
-        title="T",
-        organization_name="Startup Research",
-        organization_kind="nonprofit",
-    )
+        services.create_draft(actor=newcomer, title="T", organization_name="evergreen state university", organization_kind="university")
+    r = services.create_draft(actor=newcomer, title="T", organization_name="Startup Research", organization_kind="nonprofit")
     assert r.organization.name == "Startup Research"
 
 
@@ -279,24 +208,13 @@ def test_loading_a_new_school_year_makes_it_requestable_without_any_form_change(
     assert selections == {"gender": [2026]} and not errors
 
 
-def test_the_suppressed_aggregate_short_form_needs_no_security_plan_or_data_manager(
-    requestor,
-) -> None:
-    r = services.create_draft(
-        actor=requestor, title="County tables", kind=RequestKind.SUPPRESSED_AGGREGATE
-    )
+def test_the_suppressed_aggregate_short_form_needs_no_security_plan_or_data_manager(requestor) -> None:
+    r = services.create_draft(actor=requestor, title="County tables", kind=RequestKind.SUPPRESSED_AGGREGATE)
     services.update_draft(
         actor=requestor,
         data_request=r,
         changes={
-            "primary_contact": {
-                "name": "Ada",
-                "email": "ada@evergreen.edu",
-                "phone": "1",
-                "organization": "Evergreen",
-                "title": "PI",
-                "mailing_address": "Olympia",
-            },
+            "primary_contact": {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"},
             "purpose": "County-level graduation tables.",
             "selections": {"outcome": [2024]},
         },
@@ -306,16 +224,12 @@ def test_the_suppressed_aggregate_short_form_needs_no_security_plan_or_data_mana
     assert r.status == Status.SUBMITTED and "Data security" not in r.versions.get().snapshot
 
 
-def test_the_requestor_gets_an_email_at_every_change_of_status(
-    requestor, steward, django_capture_on_commit_callbacks
-) -> None:
+def test_the_requestor_gets_an_email_at_every_change_of_status(requestor, steward, django_capture_on_commit_callbacks) -> None:
     r = complete_request(requestor)
     with django_capture_on_commit_callbacks(execute=True):
         services.submit(actor=requestor, data_request=r)
         services.assign(actor=steward, data_request=r, assignee=steward)
-        services.request_changes(
-            actor=steward, data_request=r, comments={"data": "Fewer years, please."}
-        )
+        services.request_changes(actor=steward, data_request=r, comments={"data": "Fewer years, please."})
         services.submit(actor=requestor, data_request=r)
         services.approve(actor=steward, data_request=r)
     other = complete_request(requestor, title="Second")

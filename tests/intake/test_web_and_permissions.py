@@ -31,9 +31,7 @@ def _docx() -> bytes:
     return buf.getvalue()
 
 
-def test_an_outsider_gets_404_for_every_page_and_attachment_of_another_organizations_request(
-    requestor, outsider
-) -> None:
+def test_an_outsider_gets_404_for_every_page_and_attachment_of_another_organizations_request(requestor, outsider) -> None:
     r = complete_request(requestor)
     attachment = r.attachments.get()
     c = _client(outsider)
@@ -46,12 +44,7 @@ def test_an_outsider_gets_404_for_every_page_and_attachment_of_another_organizat
     for url in urls:
         assert c.get(url).status_code == 404, url
     assert c.post(reverse("intake:withdraw", args=[r.public_id])).status_code == 404
-    assert (
-        c.post(
-            reverse("intake:edit", args=[r.public_id, "project"]), {"purpose": "hijack"}
-        ).status_code
-        == 404
-    )
+    assert c.post(reverse("intake:edit", args=[r.public_id, "project"]), {"purpose": "hijack"}).status_code == 404
     services.submit(actor=requestor, data_request=r)
     for url in urls:
         assert c.get(url).status_code == 404, url
@@ -60,9 +53,7 @@ def test_an_outsider_gets_404_for_every_page_and_attachment_of_another_organizat
     assert r.purpose == "Study chronic absence." and r.status == Status.SUBMITTED
 
 
-def test_an_attachment_of_one_request_cannot_be_fetched_through_another(
-    requestor, outsider
-) -> None:
+def test_an_attachment_of_one_request_cannot_be_fetched_through_another(requestor, outsider) -> None:
     mine = complete_request(outsider, title="Mine")
     theirs = complete_request(requestor)
     url = reverse("intake:attachment", args=[mine.public_id, theirs.attachments.get().public_id])
@@ -99,10 +90,7 @@ def test_an_oversized_attachment_is_refused(requestor, settings) -> None:
     r = services.create_draft(actor=requestor, title="T")
     response = _client(requestor).post(
         reverse("intake:edit", args=[r.public_id, "security"]),
-        {
-            "security_policy": SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * 200),
-            "action": "draft",
-        },
+        {"security_policy": SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * 200), "action": "draft"},
     )
     assert "the limit is" in response.content.decode()
 
@@ -112,70 +100,29 @@ def test_a_requestor_fills_every_step_and_submits_on_the_web(requestor) -> None:
     response = c.post(reverse("intake:new"), {"title": "Web request", "kind": "deidentified"})
     r = DataRequest.objects.get(title="Web request")
     assert response.url == reverse("intake:edit", args=[r.public_id, "request"])
-    contact = {
-        "name": "Ada",
-        "email": "ada@evergreen.edu",
-        "phone": "1",
-        "organization": "Evergreen",
-        "title": "PI",
-        "mailing_address": "Olympia",
-    }
-    data = {f"primary_{k}": v for k, v in contact.items()} | {
-        f"secondary_{k}": v for k, v in contact.items()
-    }
-    response = c.post(
-        reverse("intake:edit", args=[r.public_id, "contacts"]),
-        {**data, "data_manager_email": "ada@evergreen.edu"},
-    )
+    contact = {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"}
+    data = {f"primary_{k}": v for k, v in contact.items()} | {f"secondary_{k}": v for k, v in contact.items()}
+    response = c.post(reverse("intake:edit", args=[r.public_id, "contacts"]), {**data, "data_manager_email": "ada@evergreen.edu"})
     assert response.status_code == 302, response.content.decode()[:3000]
     response = c.post(
         reverse("intake:edit", args=[r.public_id, "project"]),
-        {
-            "purpose": "p",
-            "research_questions": "q",
-            "analyses": "a",
-            "benefit": "b",
-            "products": "p",
-            "sharing_plan": "s",
-            "pledge_to_share": "on",
-            "start_date": "2026-01-01",
-            "end_date": "2027-01-01",
-        },
+        {"purpose": "p", "research_questions": "q", "analyses": "a", "benefit": "b", "products": "p", "sharing_plan": "s", "pledge_to_share": "on", "start_date": "2026-01-01", "end_date": "2027-01-01"},
     )
     assert response.status_code == 302
     grid = reverse("intake:edit", args=[r.public_id, "data"])
     response = c.post(grid, {"action": "standard"})
     r.refresh_from_db()
-    assert (
-        "gender" in r.selections
-        and "birth_date" not in r.selections
-        and "homeless" not in r.selections
-    )
+    assert "gender" in r.selections and "birth_date" not in r.selections and "homeless" not in r.selections
     # A sensitive element without its justification: the error is next to it, the grid kept.
     response = c.post(grid, {"sel": ["gender:2023-24", "homeless:2023-24"], "action": "continue"})
     page = response.content.decode()
     assert 'id="just_homeless_errors"' in page and "Homeless is a sensitive element" in page
     assert 'value="gender:2023-24" aria-label="Gender, 2023-24" checked' in page
-    response = c.post(
-        grid,
-        {
-            "sel": ["gender:2023-24", "homeless:2023-24"],
-            "just_homeless": "Needed.",
-            "action": "continue",
-        },
-    )
+    response = c.post(grid, {"sel": ["gender:2023-24", "homeless:2023-24"], "just_homeless": "Needed.", "action": "continue"})
     assert response.status_code == 302
     response = c.post(
         reverse("intake:edit", args=[r.public_id, "security"]),
-        {
-            "storage_location": "s",
-            "encryption_at_rest": "e",
-            "encryption_in_transit": "e",
-            "access_controls": "a",
-            "software": "R",
-            "people_with_access": "Ada, PI",
-            "security_policy": SimpleUploadedFile("p.pdf", PDF_BYTES),
-        },
+        {"storage_location": "s", "encryption_at_rest": "e", "encryption_in_transit": "e", "access_controls": "a", "software": "R", "people_with_access": "Ada, PI", "security_policy": SimpleUploadedFile("p.pdf", PDF_BYTES)},
     )
     assert response.url == reverse("intake:review", args=[r.public_id])
     assert "Before you can submit" not in c.get(response.url).content.decode()
@@ -191,11 +138,7 @@ def test_the_review_page_names_every_missing_answer_and_links_to_its_step(reques
     page = _client(requestor).get(reverse("intake:review", args=[r.public_id])).content.decode()
     assert "Describe the purpose of the project." in page
     assert f"{reverse('intake:edit', args=[r.public_id, 'project'])}?check=1" in page
-    step = (
-        _client(requestor)
-        .get(reverse("intake:edit", args=[r.public_id, "project"]) + "?check=1")
-        .content.decode()
-    )
+    step = _client(requestor).get(reverse("intake:edit", args=[r.public_id, "project"]) + "?check=1").content.decode()
     assert 'id="id_purpose_errors"' in step and 'aria-describedby="id_purpose_errors"' in step
 
 
@@ -204,16 +147,11 @@ def test_a_requestor_cannot_open_the_queue_or_decide(requestor) -> None:
     services.submit(actor=requestor, data_request=r)
     c = _client(requestor)
     assert c.get(reverse("intake:queue")).status_code == 403
-    assert (
-        c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve"}).status_code
-        == 403
-    )
+    assert c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve"}).status_code == 403
     assert Client().get(reverse("intake:queue")).status_code == 302
 
 
-def test_a_steward_sees_the_queue_and_approves_and_the_second_steward_is_told(
-    requestor, steward
-) -> None:
+def test_a_steward_sees_the_queue_and_approves_and_the_second_steward_is_told(requestor, steward) -> None:
     from tests.factories import make_staff
 
     r = complete_request(requestor)
@@ -223,21 +161,11 @@ def test_a_steward_sees_the_queue_and_approves_and_the_second_steward_is_told(
     assert "Attendance and outcomes" in page and "Submitted: 1" in page
     detail = c.get(reverse("intake:detail", args=[r.public_id])).content.decode()
     assert "Approve" in detail
-    c.post(
-        reverse("intake:decide", args=[r.public_id]),
-        {"decision": "approve", "keep": ["days_absent:2022-23"]},
-    )
+    c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve", "keep": ["days_absent:2022-23"]})
     r.refresh_from_db()
-    assert r.status == Status.APPROVED and r.minimization == {
-        "days_absent": [2022],
-        "homeless": [2023],
-    }
+    assert r.status == Status.APPROVED and r.minimization == {"days_absent": [2022], "homeless": [2023]}
     other, _ = make_staff("olive@agency.gov", "data_steward")
-    response = _client(other).post(
-        reverse("intake:decide", args=[r.public_id]),
-        {"decision": "deny", "reason": "x"},
-        follow=True,
-    )
+    response = _client(other).post(reverse("intake:decide", args=[r.public_id]), {"decision": "deny", "reason": "x"}, follow=True)
     assert "already decided by Sam Steward" in response.content.decode()
 
 
@@ -249,14 +177,8 @@ def test_a_steward_never_sees_a_draft(requestor, steward) -> None:
 def test_reviewers_see_a_side_by_side_diff_of_a_resubmission(requestor, steward) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
-    services.request_changes(
-        actor=steward, data_request=r, comments={"project": "Sharper questions."}
-    )
-    services.update_draft(
-        actor=requestor,
-        data_request=r,
-        changes={"research_questions": "Does grade 9 absence predict dropout?"},
-    )
+    services.request_changes(actor=steward, data_request=r, comments={"project": "Sharper questions."})
+    services.update_draft(actor=requestor, data_request=r, changes={"research_questions": "Does grade 9 absence predict dropout?"})
     services.submit(actor=requestor, data_request=r)
     page = _client(steward).get(reverse("intake:diff", args=[r.public_id, 1, 2])).content.decode()
     assert "<del>Research questions: Does absence predict dropout?</del>" in page
@@ -268,9 +190,7 @@ def test_the_catalog_page_lists_elements_with_their_tier_and_years() -> None:
     assert "Foster care" in page and "2016-17" in page and "Direct identifier" in page
 
 
-def test_the_queue_page_runs_the_same_number_of_queries_at_any_size(
-    requestor, steward, legislator
-) -> None:
+def test_the_queue_page_runs_the_same_number_of_queries_at_any_size(requestor, steward, legislator) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -286,38 +206,25 @@ def test_the_queue_page_runs_the_same_number_of_queries_at_any_size(
     services.assign(actor=steward, data_request=r, assignee=steward)
     one = count()
     for n in range(5):
-        services.submit(
-            actor=legislator,
-            data_request=complete_request(legislator, title=f"L{n}", legislative=bool(n % 2)),
-        )
+        services.submit(actor=legislator, data_request=complete_request(legislator, title=f"L{n}", legislative=bool(n % 2)))
     assert count() == one
 
 
-def test_a_draft_withdrawn_before_submission_stays_private_to_its_author(
-    requestor, steward
-) -> None:
+def test_a_draft_withdrawn_before_submission_stays_private_to_its_author(requestor, steward) -> None:
     r = services.create_draft(actor=requestor, title="Never sent")
     services.withdraw(actor=requestor, data_request=r)
     assert _client(steward).get(reverse("intake:detail", args=[r.public_id])).status_code == 404
-    assert (
-        "Never sent"
-        not in _client(steward).get(reverse("intake:queue") + "?status=all").content.decode()
-    )
+    assert "Never sent" not in _client(steward).get(reverse("intake:queue") + "?status=all").content.decode()
 
 
 def test_the_steward_reads_the_submitted_form_on_the_request_page(requestor, steward) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
     page = _client(steward).get(reverse("intake:detail", args=[r.public_id])).content.decode()
-    assert (
-        "As submitted (version 1)" in page
-        and "Homeless justification: Homelessness is a key driver of absence." in page
-    )
+    assert "As submitted (version 1)" in page and "Homeless justification: Homelessness is a key driver of absence." in page
 
 
-def test_a_designated_data_manager_must_accept_before_the_request_can_be_submitted(
-    requestor,
-) -> None:
+def test_a_designated_data_manager_must_accept_before_the_request_can_be_submitted(requestor) -> None:
     from datashare.intake.errors import IncompleteRequest
     from tests.factories import make_user
 
@@ -328,10 +235,7 @@ def test_a_designated_data_manager_must_accept_before_the_request_can_be_submitt
         services.submit(actor=requestor, data_request=r)
     assert "has not yet accepted" in exc.value.errors["contacts"]["data_manager_email"][0]
     c = _client(colleague)
-    assert (
-        "Accept the role of data manager"
-        in c.get(reverse("intake:detail", args=[r.public_id])).content.decode()
-    )
+    assert "Accept the role of data manager" in c.get(reverse("intake:detail", args=[r.public_id])).content.decode()
     c.post(reverse("intake:accept_data_manager", args=[r.public_id]))
     services.submit(actor=requestor, data_request=r)
 
@@ -342,15 +246,11 @@ def test_a_data_manager_from_another_organization_is_refused(requestor, outsider
     r = services.create_draft(actor=requestor, title="T")
     with pytest.raises(IncompleteRequest) as exc:
         services.designate_data_manager(actor=requestor, data_request=r, email=outsider.email)
-    assert exc.value.errors["contacts"]["data_manager_email"] == [
-        "The data manager must belong to Evergreen State University."
-    ]
+    assert exc.value.errors["contacts"]["data_manager_email"] == ["The data manager must belong to Evergreen State University."]
     assert _client(outsider).get(reverse("intake:detail", args=[r.public_id])).status_code == 404
 
 
-def test_a_department_reviewer_sees_only_the_requests_they_were_asked_about(
-    requestor, steward
-) -> None:
+def test_a_department_reviewer_sees_only_the_requests_they_were_asked_about(requestor, steward) -> None:
     from tests.factories import make_staff
 
     reviewer, _ = make_staff("dept@agency.gov", "department_reviewer")
@@ -361,9 +261,7 @@ def test_a_department_reviewer_sees_only_the_requests_they_were_asked_about(
     services.request_comments(actor=steward, data_request=asked, reviewer=reviewer, question="OK?")
     c = _client(reviewer)
     assert c.get(reverse("intake:detail", args=[other.public_id])).status_code == 404
-    assert (
-        "Send comments" in c.get(reverse("intake:detail", args=[asked.public_id])).content.decode()
-    )
+    assert "Send comments" in c.get(reverse("intake:detail", args=[asked.public_id])).content.decode()
     cr = asked.comment_requests.get()
     c.post(reverse("intake:respond_comments", args=[cr.public_id]), {"response": "Looks fine."})
     cr.refresh_from_db()
@@ -371,16 +269,12 @@ def test_a_department_reviewer_sees_only_the_requests_they_were_asked_about(
     assert c.get(reverse("intake:queue")).status_code == 403
 
 
-def test_direct_identifiers_are_not_offered_in_a_deidentified_grid_and_a_forged_one_is_refused(
-    requestor,
-) -> None:
+def test_direct_identifiers_are_not_offered_in_a_deidentified_grid_and_a_forged_one_is_refused(requestor) -> None:
     r = services.create_draft(actor=requestor, title="T")
     c = _client(requestor)
     grid = reverse("intake:edit", args=[r.public_id, "data"])
     assert 'value="birth_date:2019-20"' not in c.get(grid).content.decode()
-    page = c.post(
-        grid, {"sel": ["birth_date:2019-20", "gender:2008-09"], "action": "draft"}
-    ).content.decode()
+    page = c.post(grid, {"sel": ["birth_date:2019-20", "gender:2008-09"], "action": "draft"}).content.decode()
     assert "school year 2008-09 is before 2009-10" in page.lower()
     page = c.post(grid, {"sel": ["birth_date:2019-20"], "action": "draft"}).content.decode()
     assert 'id="el_birth_date_errors"' in page and "Date of birth is a direct identifier" in page
@@ -401,9 +295,7 @@ def test_direct_identifiers_are_not_offered_in_a_deidentified_grid_and_a_forged_
         ("intake:diff", "get", [1, 2]),
     ],
 )
-def test_every_request_page_is_404_for_a_requestor_of_another_organization(
-    requestor, outsider, steward, name, method, extra
-) -> None:
+def test_every_request_page_is_404_for_a_requestor_of_another_organization(requestor, outsider, steward, name, method, extra) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
     services.request_changes(actor=steward, data_request=r, comments={"data": "Fewer years."})
@@ -416,12 +308,7 @@ def test_every_request_page_is_404_for_a_requestor_of_another_organization(
 def test_steward_actions_are_403_for_a_requestor_even_on_their_own_request(requestor, name) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
-    assert (
-        _client(requestor)
-        .post(reverse(name, args=[r.public_id]), {"decision": "approve"})
-        .status_code
-        == 403
-    )
+    assert _client(requestor).post(reverse(name, args=[r.public_id]), {"decision": "approve"}).status_code == 403
     r.refresh_from_db()
     assert r.status == Status.SUBMITTED
 
@@ -437,18 +324,12 @@ def _intake_pages(r: DataRequest) -> list[str]:
         if "attachment_id" in route:
             continue
         for key, value in fill.items():
-            route = (
-                route.replace(f"<uuid:{key}>", value)
-                .replace(f"<slug:{key}>", value)
-                .replace(f"<int:{key}>", value)
-            )
+            route = route.replace(f"<uuid:{key}>", value).replace(f"<slug:{key}>", value).replace(f"<int:{key}>", value)
         paths.append(f"/requests/{route}")
     return paths
 
 
-def test_staff_see_intake_pages_in_the_staff_layout_and_the_requestor_never_does(
-    requestor, steward
-) -> None:
+def test_staff_see_intake_pages_in_the_staff_layout_and_the_requestor_never_does(requestor, steward) -> None:
     r = complete_request(requestor)
     services.submit(actor=requestor, data_request=r)
     services.request_changes(actor=steward, data_request=r, comments={"data": "Fewer years."})
@@ -461,25 +342,19 @@ def test_staff_see_intake_pages_in_the_staff_layout_and_the_requestor_never_does
         if mine.status_code == 200:
             assert 'data-area="staff"' not in mine.content.decode(errors="replace"), path
         theirs = staff.get(path)
-        if theirs.status_code == 200 and 'data-area="staff"' in theirs.content.decode(
-            errors="replace"
-        ):
+        if theirs.status_code == 200 and 'data-area="staff"' in theirs.content.decode(errors="replace"):
             staff_pages.add(path)
     versions = f"/requests/{r.public_id}/versions/1/2/"
     assert {"/requests/queue/", f"/requests/{r.public_id}/", versions} <= staff_pages
 
 
-def test_a_department_reviewer_finds_the_questions_put_to_them_on_the_staff_dashboard(
-    requestor, steward
-) -> None:
+def test_a_department_reviewer_finds_the_questions_put_to_them_on_the_staff_dashboard(requestor, steward) -> None:
     from tests.factories import make_staff
 
     reviewer, _ = make_staff("dept@agency.gov", "department_reviewer")
     r = complete_request(requestor, title="Asked")
     services.submit(actor=requestor, data_request=r)
-    services.request_comments(
-        actor=steward, data_request=r, reviewer=reviewer, question="Is the scope right?"
-    )
+    services.request_comments(actor=steward, data_request=r, reviewer=reviewer, question="Is the scope right?")
     page = _client(reviewer).get(reverse("web:staff_dashboard")).content.decode()
     assert 'data-area="staff"' in page
     assert "Is the scope right?" in page and reverse("intake:detail", args=[r.public_id]) in page

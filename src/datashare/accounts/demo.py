@@ -33,12 +33,7 @@ USERS: list[tuple[str, str, str, str]] = [
     ("researcher@university.example", "Rosa Researcher", K.UNIVERSITY, Role.REQUESTOR),
     ("staffer@legislature.example", "Lee Staffer", K.LEGISLATURE, Role.REQUESTOR),
     ("steward@agency.example", "Sam Steward", K.STATE_EDUCATION_AGENCY, Role.DATA_STEWARD),
-    (
-        "reviewer@agency.example",
-        "Rene Reviewer",
-        K.STATE_EDUCATION_AGENCY,
-        Role.DEPARTMENT_REVIEWER,
-    ),
+    ("reviewer@agency.example", "Rene Reviewer", K.STATE_EDUCATION_AGENCY, Role.DEPARTMENT_REVIEWER),
     ("signatory@agency.example", "Sid Signatory", K.STATE_EDUCATION_AGENCY, Role.AGENCY_SIGNATORY),
     ("auditor@agency.example", "Aud Auditor", K.STATE_EDUCATION_AGENCY, Role.AUDITOR),
     ("admin@agency.example", "Ada Administrator", K.STATE_EDUCATION_AGENCY, Role.ADMINISTRATOR),
@@ -56,12 +51,7 @@ def seed(out: TextIO) -> None:
         password = secrets.token_urlsafe(12)
         is_admin = role == Role.ADMINISTRATOR
         user = User.objects.create_user(
-            email,
-            password,
-            full_name=full_name,
-            organization=orgs[kind],
-            is_staff=is_admin,
-            is_superuser=is_admin,
+            email, password, full_name=full_name, organization=orgs[kind], is_staff=is_admin, is_superuser=is_admin
         )
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         grant_role(actor=None, user=user, role=role)

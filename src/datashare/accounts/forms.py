@@ -11,18 +11,9 @@ from datashare.accounts.models import OrganizationKind
 
 
 class SignupDetailsForm(forms.Form):
-    field_order = [
-        "full_name",
-        "email",
-        "organization",
-        "organization_kind",
-        "password1",
-        "password2",
-    ]
+    field_order = ["full_name", "email", "organization", "organization_kind", "password1", "password2"]
 
-    full_name = forms.CharField(
-        max_length=200, label="Full name", widget=forms.TextInput(attrs={"autocomplete": "name"})
-    )
+    full_name = forms.CharField(max_length=200, label="Full name", widget=forms.TextInput(attrs={"autocomplete": "name"}))
     organization = forms.CharField(
         max_length=200,
         label="Organization",

@@ -50,8 +50,6 @@ class StaffMFAMiddleware:
             and not user_has_mfa(user)
         ):
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"detail": "Enrol two-factor authentication first."}, status=403
-                )
+                return JsonResponse({"detail": "Enrol two-factor authentication first."}, status=403)
             return redirect("mfa_activate_totp")
         return self.get_response(request)

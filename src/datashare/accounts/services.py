@@ -64,11 +64,7 @@ def issue_api_token(
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            user=user,
-            name=name,
-            prefix=raw[: len(TOKEN_PREFIX) + 6],
-            digest=_token_digest(raw),
-            expires_at=expires_at,
+            user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], digest=_token_digest(raw), expires_at=expires_at
         )
         record_event(
             actor=actor,
@@ -82,9 +78,7 @@ def issue_api_token(
 def revoke_api_token(*, actor: User | None, token: ApiToken) -> None:
     with transaction.atomic():
         # Conditional update: two concurrent revocations record one event.
-        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         if changed:
             record_event(
                 actor=actor,
@@ -121,11 +115,7 @@ def update_profile(*, actor: User, user: User, full_name: str) -> User:
         locked.full_name = full_name
         locked.save(update_fields=["full_name"])
         record_event(
-            actor=actor,
-            action="account.profile_changed",
-            target=locked,
-            old={"full_name": old},
-            new={"full_name": full_name},
+            actor=actor, action="account.profile_changed", target=locked, old={"full_name": old}, new={"full_name": full_name}
         )
     return locked
 
@@ -146,10 +136,7 @@ def join_organization(*, actor: User | None, user: User, name: str, kind: str) -
                 organization = Organization.objects.get(name__iexact=name)
             else:
                 record_event(
-                    actor=actor,
-                    action="organization.created",
-                    target=organization,
-                    new={"name": name, "kind": kind},
+                    actor=actor, action="organization.created", target=organization, new={"name": name, "kind": kind}
                 )
         set_organization(actor=actor, user=user, organization=organization)
     return organization

@@ -83,9 +83,7 @@ class SourceLoad(models.Model):
     The latest loaded year bounds every request's year grid.
     """
 
-    school_year = models.PositiveSmallIntegerField(
-        unique=True, help_text="Ending year: 2025 is 2024-25."
-    )
+    school_year = models.PositiveSmallIntegerField(unique=True, help_text="Ending year: 2025 is 2024-25.")
     loaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -44,9 +44,7 @@ class Catalog:
 def catalog() -> Catalog:
     """Every file with its elements (two queries) and the years on offer."""
     latest = latest_school_year()
-    elements = list(
-        DataElement.objects.select_related("file").order_by("file__position", "position")
-    )
+    elements = list(DataElement.objects.select_related("file").order_by("file__position", "position"))
     grouped: dict[int, CatalogFile] = {}
     for element in elements:
         grouped.setdefault(element.file_id, CatalogFile(element.file, [])).elements.append(element)

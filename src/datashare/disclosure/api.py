@@ -146,20 +146,9 @@ def suppress_table(
         values = dense(space, flat, measure(frame, count))
         check_consistent(space, values, count)
         timings["load"] = time.perf_counter() - t0
-        out, audits, prot_timings = _suppress_counts(
-            space,
-            frame,
-            flat,
-            values,
-            present,
-            pol,
-            count,
-            protection,
-            run_audit,
-            method,
-            keep_grand_total,
-            stats,
-        )
+        out, audits, prot_timings = _suppress_counts(space, frame, flat, values, present, pol,
+                                                     count, protection, run_audit, method,
+                                                     keep_grand_total, stats)
     else:
         assert numerator is not None and denominator is not None
         num_rows = measure(frame, numerator)
@@ -177,24 +166,10 @@ def suppress_table(
         check_consistent(space, num, numerator)
         timings["load"] = time.perf_counter() - t0
         use_fuzzy = pol.top_bottom.fuzzy if fuzzy is None else fuzzy
-        out, audits, prot_timings = _suppress_rates(
-            space,
-            frame,
-            flat,
-            num,
-            den,
-            present,
-            pol,
-            numerator,
-            denominator,
-            protection,
-            seed,
-            use_fuzzy,
-            run_audit,
-            method,
-            keep_grand_total,
-            stats,
-        )
+        out, audits, prot_timings = _suppress_rates(space, frame, flat, num, den, present, pol,
+                                                    numerator, denominator, protection, seed,
+                                                    use_fuzzy, run_audit, method,
+                                                    keep_grand_total, stats)
     timings.update(prot_timings)
     timings["total"] = time.perf_counter() - t0
     table_audit = TableAudit(space, audits) if run_audit else None
@@ -215,53 +190,28 @@ def suppress_table(
 def _method_stats(prot: Protected) -> dict[str, Any]:
     """Which method ran; how many small cells a cube, a local LP or the LP loop protected;
     whether the grand total stayed published."""
-    return {
-        "method": prot.method,
-        "cube_witnesses": prot.cubed,
-        "local_lp_witnesses": prot.local_targets,
-        "lp_repair_targets": prot.lp_targets,
-        "repair_rounds": prot.repair_rounds,
-        "grand_total_published": prot.grand_total_published,
-    }
+    return {"method": prot.method, "cube_witnesses": prot.cubed,
+            "local_lp_witnesses": prot.local_targets, "lp_repair_targets": prot.lp_targets,
+            "repair_rounds": prot.repair_rounds,
+            "grand_total_published": prot.grand_total_published}
 
 
 def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
-    names = np.array(
-        [pol.complementary_label(d.name) for d in space.spec.dimensions]
-        + [pol.complementary_default],
-        dtype=object,
-    )
+    names = np.array([pol.complementary_label(d.name) for d in space.spec.dimensions] +
+                     [pol.complementary_default], dtype=object)
     return names[np.where(via >= 0, via, len(names) - 1)]
 
 
 def _suppress_counts(
-    space: CellSpace,
-    frame: pd.DataFrame,
-    flat: np.ndarray,
-    values: np.ndarray,
-    present: np.ndarray,
-    pol: Policy,
-    count: str,
-    protection: str,
-    run_audit: bool,
-    method: str,
-    keep_grand_total: bool,
-    stats: dict[str, Any],
+    space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, values: np.ndarray,
+    present: np.ndarray, pol: Policy, count: str, protection: str, run_audit: bool,
+    method: str, keep_grand_total: bool, stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
     rule = rule_for(primary, protection)
     # Absent combinations are known zeros: hiding one would protect nothing.
-    prot = protect(
-        space,
-        values,
-        primary,
-        rule,
-        pol.min_n,
-        run_audit=run_audit,
-        blocked=~present,
-        method=method,
-        keep_grand_total=keep_grand_total,
-    )
+    prot = protect(space, values, primary, rule, pol.min_n, run_audit=run_audit,
+                   blocked=~present, method=method, keep_grand_total=keep_grand_total)
     stats[count] = _method_stats(prot)
     sup = prot.cover.suppressed[flat]
     prim = primary[flat]
@@ -281,21 +231,9 @@ def _suppress_counts(
 
 
 def _suppress_rates(
-    space: CellSpace,
-    frame: pd.DataFrame,
-    flat: np.ndarray,
-    num: np.ndarray,
-    den: np.ndarray,
-    present: np.ndarray,
-    pol: Policy,
-    numerator: str,
-    denominator: str,
-    protection: str,
-    seed: int,
-    fuzzy: bool,
-    run_audit: bool,
-    method: str,
-    keep_grand_total: bool,
+    space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, num: np.ndarray, den: np.ndarray,
+    present: np.ndarray, pol: Policy, numerator: str, denominator: str, protection: str,
+    seed: int, fuzzy: bool, run_audit: bool, method: str, keep_grand_total: bool,
     stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     timings: dict[str, float] = {}
@@ -307,17 +245,8 @@ def _suppress_rates(
     if pol.blank_coded_denominator:
         den_primary |= code > 0
         den_rule[(code > 0) & ~small] = EXACT
-    den_prot = protect(
-        space,
-        den,
-        den_primary,
-        den_rule,
-        pol.min_n,
-        run_audit=run_audit,
-        blocked=~present,
-        method=method,
-        keep_grand_total=keep_grand_total,
-    )
+    den_prot = protect(space, den, den_primary, den_rule, pol.min_n, run_audit=run_audit,
+                       blocked=~present, method=method, keep_grand_total=keep_grand_total)
     for k, t in den_prot.timings.items():
         timings[f"denominator_{k}"] = t
     den_hidden = den_prot.cover.suppressed
@@ -331,19 +260,9 @@ def _suppress_rates(
     lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
     upper = np.where(den_hidden, np.inf, upper)
     lower = np.where(den_hidden, 0.0, lower)
-    num_prot = protect(
-        space,
-        num,
-        num_primary,
-        num_rule,
-        pol.min_n,
-        lower,
-        upper,
-        run_audit=run_audit,
-        blocked=~present,
-        method=method,
-        keep_grand_total=keep_grand_total,
-    )
+    num_prot = protect(space, num, num_primary, num_rule, pol.min_n, lower, upper,
+                       run_audit=run_audit, blocked=~present, method=method,
+                       keep_grand_total=keep_grand_total)
     for k, t in num_prot.timings.items():
         timings[f"numerator_{k}"] = t
     num_hidden = num_prot.cover.suppressed
@@ -367,9 +286,8 @@ def _suppress_rates(
         display[num_comp] = _labels(space, pol, num_prot.cover.via[flat][num_comp])
     for row in np.flatnonzero(c > 0).tolist():
         bit = rates.fuzzy_bit(seed, "\x1f".join(space.key(int(flat[row])).values()))
-        display[row] = rates.coded_label(
-            int(c[row]), int(d[row]), pol.top_bottom, bit if fuzzy else 0
-        )
+        display[row] = rates.coded_label(int(c[row]), int(d[row]), pol.top_bottom,
+                                         bit if fuzzy else 0)
     den_comp = dh & ~small[flat]
     if den_comp.any():
         display[den_comp] = _labels(space, pol, den_prot.cover.via[flat][den_comp])
@@ -417,11 +335,8 @@ def audit_table(
     frame = _as_frame(table)
     space = build_space(_as_spec(spec))
     flat = locate_rows(space, frame)
-    status = (
-        frame[STATUS_COLUMN].fillna("").astype(str).to_numpy()
-        if STATUS_COLUMN in frame.columns
-        else None
-    )
+    status = (frame[STATUS_COLUMN].fillna("").astype(str).to_numpy()
+              if STATUS_COLUMN in frame.columns else None)
     results: dict[str, AuditResult] = {}
     if kind == "count":
         assert count is not None
@@ -429,24 +344,16 @@ def audit_table(
         check_consistent(space, values, count) if not hidden.any() else None
         targets = hidden.copy() if status is None else _mark(space, flat, status == "primary")
         rule = rule_for(targets & hidden, protection)
-        results[count] = audit(
-            space, values, hidden, rule, pol.min_n, intervals=intervals, truth=False, cubes=cubes
-        )
+        results[count] = audit(space, values, hidden, rule, pol.min_n, intervals=intervals,
+                               truth=False, cubes=cubes)
     else:
         assert numerator is not None and denominator is not None
         den, den_hidden = _published(space, frame, flat, denominator)
         num, num_hidden = _published(space, frame, flat, numerator)
         targets = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
-        results[denominator] = audit(
-            space,
-            den,
-            den_hidden,
-            rule_for(targets & den_hidden, protection),
-            pol.min_n,
-            intervals=intervals,
-            truth=False,
-            cubes=cubes,
-        )
+        results[denominator] = audit(space, den, den_hidden,
+                                     rule_for(targets & den_hidden, protection), pol.min_n,
+                                     intervals=intervals, truth=False, cubes=cubes)
         code = np.zeros(space.size, dtype=np.int8)
         if status is not None and DISPLAY_COLUMN in frame.columns:
             shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy()
@@ -456,18 +363,9 @@ def audit_table(
         lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
         upper = np.where(den_hidden, np.inf, upper)
         lower = np.where(den_hidden, 0.0, lower)
-        results[numerator] = audit(
-            space,
-            num,
-            num_hidden,
-            np.where(num_hidden, EXACT, NONE).astype(np.int8),
-            pol.min_n,
-            lower,
-            upper,
-            intervals=intervals,
-            truth=False,
-            cubes=cubes,
-        )
+        results[numerator] = audit(space, num, num_hidden,
+                                   np.where(num_hidden, EXACT, NONE).astype(np.int8), pol.min_n,
+                                   lower, upper, intervals=intervals, truth=False, cubes=cubes)
     return TableAudit(space, results)
 
 
@@ -477,9 +375,8 @@ def _mark(space: CellSpace, flat: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _published(
-    space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, column: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _published(space: CellSpace, frame: pd.DataFrame, flat: np.ndarray,
+               column: str) -> tuple[np.ndarray, np.ndarray]:
     """(dense published values, hidden mask) for a measure whose hidden cells are empty."""
     if column not in frame.columns:
         raise DisclosureError(f"table has no measure column {column!r}")

@@ -199,11 +199,8 @@ def audit(
         # Cheap certificates first: a hypercube of suppressed cells that carries a target to
         # its goal is a feasible point of the LP below; only the rest need the solver.
         todo = np.flatnonzero(target_mask)
-        move = np.where(
-            rule[todo] == THRESHOLD,
-            np.maximum(threshold - values[todo].astype(np.float64), 0.0),
-            TOL,
-        )
+        move = np.where(rule[todo] == THRESHOLD,
+                        np.maximum(threshold - values[todo].astype(np.float64), 0.0), TOL)
         done = certify(space, values, suppressed, todo, move, lo, hi)
         target_mask = target_mask.copy()
         target_mask[todo[done]] = False
@@ -222,23 +219,9 @@ def audit(
             inside = np.zeros(space.size, dtype=bool)
             inside[near] = True
             outside = space.relation_sums(np.where(inside, 0, values))
-            proven = _audit_batch(
-                space,
-                values,
-                outside,
-                near,
-                rule,
-                threshold,
-                lo,
-                hi,
-                target_mask,
-                False,
-                True,
-                False,
-                result,
-                witnesses,
-                prove_only=True,
-            )
+            proven = _audit_batch(space, values, outside, near, rule, threshold, lo, hi,
+                                  target_mask, False, True, False, result, witnesses,
+                                  prove_only=True)
             target_mask[proven] = False
             result.local += len(proven)
     # Only components holding a target (or every component, for full intervals) need an LP.
@@ -257,40 +240,18 @@ def audit(
         cube_ctx = (move_table(space), suppressed)
     for batch in _batches(labels):
         _audit_batch(
-            space,
-            values,
-            pub_sums,
-            cells[batch],
-            rule,
-            threshold,
-            lo,
-            hi,
-            target_mask,
-            intervals,
-            truth,
-            diagnose,
-            result,
-            witnesses if truth else None,
-            cube_ctx=cube_ctx,
+            space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
+            target_mask, intervals, truth, diagnose, result,
+            witnesses if truth else None, cube_ctx=cube_ctx,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _cube_certified(
-    space: CellSpace,
-    values: np.ndarray,
-    cells: np.ndarray,
-    v: np.ndarray,
-    targets: np.ndarray,
-    r: np.ndarray,
-    threshold: int,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    moves: MoveTable,
-    suppressed: np.ndarray,
-) -> np.ndarray:
+def _cube_certified(space: CellSpace, values: np.ndarray, cells: np.ndarray, v: np.ndarray,
+                    targets: np.ndarray, r: np.ndarray, threshold: int, lo: np.ndarray,
+                    hi: np.ndarray, moves: MoveTable, suppressed: np.ndarray) -> np.ndarray:
     """Which targets (positions in ``cells``) a cube of hidden cells carries to their goal
     from the feasible point ``v``; exact targets may move either way by 1."""
     point = values.astype(np.float64)
@@ -301,35 +262,21 @@ def _cube_certified(
     # Rows: every target upwards, exact targets also downwards.
     rows_cell = np.concatenate([t_cells, t_cells[~up]])
     rows_need = np.concatenate([need, need[~up]])
-    orient = np.concatenate(
-        [np.ones(len(t_cells), dtype=np.int8), -np.ones(int((~up).sum()), dtype=np.int8)]
-    )
+    orient = np.concatenate([np.ones(len(t_cells), dtype=np.int8),
+                             -np.ones(int((~up).sum()), dtype=np.int8)])
     owner = np.concatenate([np.arange(len(t_cells)), np.flatnonzero(~up)])
     weight = np.ones(space.size)
-    plan = plan_cubes(
-        space,
-        moves,
-        point,
-        suppressed,
-        rows_cell,
-        rows_need + TOL,
-        orient,
-        lo,
-        hi,
-        weight,
-        only_hidden=True,
-    )
-    _, score, _ = evaluate(
-        plan, np.arange(len(rows_cell)), suppressed, weight, point, only_hidden=True
-    )
+    plan = plan_cubes(space, moves, point, suppressed, rows_cell, rows_need + TOL, orient, lo,
+                      hi, weight, only_hidden=True)
+    _, score, _ = evaluate(plan, np.arange(len(rows_cell)), suppressed, weight, point,
+                           only_hidden=True)
     ok = np.zeros(len(t_cells), dtype=bool)
     ok[owner[np.isfinite(score)]] = True
     return ok
 
 
-def _neighbourhood(
-    space: CellSpace, suppressed: np.ndarray, start: np.ndarray, hops: int
-) -> np.ndarray:
+def _neighbourhood(space: CellSpace, suppressed: np.ndarray, start: np.ndarray,
+                   hops: int) -> np.ndarray:
     """Hidden cells reachable from ``start`` through at most ``hops`` shared relations."""
     reached = np.zeros(space.size, dtype=bool)
     reached[start] = True
@@ -361,9 +308,8 @@ def _batches(labels: np.ndarray) -> list[slice]:
     return out
 
 
-def _build(
-    space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: np.ndarray, hi: np.ndarray
-) -> BatchLP:
+def _build(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray,
+           lo: np.ndarray, hi: np.ndarray) -> BatchLP:
     in_batch = np.zeros(space.size, dtype=bool)
     in_batch[cells] = True
     hit = in_batch[space.cells]
@@ -406,9 +352,7 @@ def _audit_batch(
         status, _, v = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
         model.crossover(True)
         if status != "optimal":
-            raise DisclosureError(
-                f"the published table is infeasible ({status}): it does not add up"
-            )
+            raise DisclosureError(f"the published table is infeasible ({status}): it does not add up")
     r = rule[cells]
     targets = np.flatnonzero(target_mask[cells])
     # Goal per target: threshold cells (true value below T) must be able to reach T, which also
@@ -416,11 +360,8 @@ def _audit_batch(
     goal = np.where(r == THRESHOLD, float(threshold), v + 1)
     proven = np.zeros(len(cells), dtype=bool)
     if cube_ctx is not None and len(targets):
-        proven[
-            targets[
-                _cube_certified(space, values, cells, v, targets, r, threshold, lo, hi, *cube_ctx)
-            ]
-        ] = True
+        proven[targets[_cube_certified(space, values, cells, v, targets, r, threshold, lo, hi,
+                                       *cube_ctx)]] = True
         result.certified += int(proven.sum())
         # The few left: LPs over the hidden cells near them, every other hidden cell held
         # at the feasible point (as the engine's local LPs hold them at the truth), before
@@ -437,23 +378,8 @@ def _audit_batch(
             outside = space.relation_sums(np.where(inside, 0, point))
             mask = np.zeros(space.size, dtype=bool)
             mask[cells[todo]] = True
-            got = _audit_batch(
-                space,
-                point,
-                outside,
-                near,
-                rule,
-                threshold,
-                lo,
-                hi,
-                mask,
-                False,
-                True,
-                False,
-                result,
-                None,
-                prove_only=True,
-            )
+            got = _audit_batch(space, point, outside, near, rule, threshold, lo, hi, mask,
+                               False, True, False, result, None, prove_only=True)
             proven[np.searchsorted(cells, got)] = True
             result.local += len(got)
 
@@ -475,11 +401,8 @@ def _audit_batch(
         todo = targets[~proven[targets]]
         if not len(todo):
             break
-        model.set_bounds(
-            todo,
-            np.minimum(model.lower[todo], goal[todo]),
-            np.minimum(model.upper[todo], goal[todo]),
-        )
+        model.set_bounds(todo, np.minimum(model.lower[todo], goal[todo]),
+                         np.minimum(model.upper[todo], goal[todo]))
         _, _, x = model.maximize(todo, np.ones(len(todo)))
         model.reset_bounds(todo)
         harvest(x)
@@ -506,15 +429,8 @@ def _audit_batch(
     singles = targets[~proven[targets]]
     if not diagnose and not intervals:
         for i in singles:
-            result.failures.append(
-                Failure(
-                    int(cells[i]),
-                    int(v[i]),
-                    float("nan"),
-                    float("nan"),
-                    "threshold" if r[i] == THRESHOLD else "exact",
-                )
-            )
+            result.failures.append(Failure(int(cells[i]), int(v[i]), float("nan"), float("nan"),
+                                           "threshold" if r[i] == THRESHOLD else "exact"))
         result.lp_solves += model.solves
         return cells[targets[proven[targets]]]
     every = np.arange(len(cells)) if intervals else singles
@@ -541,13 +457,8 @@ def _audit_batch(
             result.intervals[int(cells[i])] = (lo_val, hi_val)
         if target_mask[cells[i]] and not proven[i]:
             result.failures.append(
-                Failure(
-                    int(cells[i]),
-                    int(v[i]),
-                    lo_val,
-                    hi_val,
-                    "threshold" if r[i] == THRESHOLD else "exact",
-                )
+                Failure(int(cells[i]), int(v[i]), lo_val, hi_val,
+                        "threshold" if r[i] == THRESHOLD else "exact")
             )
     result.lp_solves += model.solves
     return cells[targets[proven[targets]]]

@@ -103,15 +103,8 @@ def certify(
     return ok
 
 
-def _search(
-    cell: int,
-    offs: list[np.ndarray],
-    signs: list[np.ndarray],
-    delta: float,
-    suppressed: np.ndarray,
-    down_room: np.ndarray,
-    up_room: np.ndarray,
-) -> bool:
+def _search(cell: int, offs: list[np.ndarray], signs: list[np.ndarray], delta: float,
+            suppressed: np.ndarray, down_room: np.ndarray, up_room: np.ndarray) -> bool:
     k = len(offs)
     grid_o = np.stack([g.ravel() for g in np.meshgrid(*offs, indexing="ij")], axis=1)
     grid_s = np.stack([g.ravel() for g in np.meshgrid(*signs, indexing="ij")], axis=1)

@@ -27,13 +27,9 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--numerator", help="rate numerator column")
     p.add_argument("--denominator", help="rate denominator (group size) column")
     p.add_argument("--policy", default="ospi", help="preset (ospi, min5, min16) or a policy YAML")
-    p.add_argument(
-        "--protection",
-        default="threshold",
-        choices=["threshold", "exact"],
-        help="threshold: a hidden small cell's maximum must reach min N (default); "
-        "exact: it must only not be derivable exactly",
-    )
+    p.add_argument("--protection", default="threshold", choices=["threshold", "exact"],
+                   help="threshold: a hidden small cell's maximum must reach min N (default); "
+                        "exact: it must only not be derivable exactly")
 
 
 def _read_csv(path: str, measures: list[str]) -> pd.DataFrame:
@@ -75,38 +71,23 @@ def _suppress(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed for the fuzzy denominator")
     p.add_argument("--no-fuzzy", action="store_true", help="use N, not N or N+1, in coded rates")
     p.add_argument("--no-audit", action="store_true", help="skip the final LP re-audit")
-    p.add_argument(
-        "--method",
-        default="auto",
-        choices=["auto", "cubes", "lp"],
-        help="cubes: balanced hypercubes for all small cells at once (fast); lp: "
-        "the LP-driven repair loop (fewer hidden cells, slow on big tables); "
-        "auto (default): lp up to 1,000 small cells, cubes above",
-    )
-    p.add_argument(
-        "--allow-grand-total",
-        action="store_true",
-        help="let the grand total be a (costly) complementary cell; by default it "
-        "is hidden only when nothing smaller protects a small cell",
-    )
+    p.add_argument("--method", default="auto", choices=["auto", "cubes", "lp"],
+                   help="cubes: balanced hypercubes for all small cells at once (fast); lp: "
+                        "the LP-driven repair loop (fewer hidden cells, slow on big tables); "
+                        "auto (default): lp up to 1,000 small cells, cubes above")
+    p.add_argument("--allow-grand-total", action="store_true",
+                   help="let the grand total be a (costly) complementary cell; by default it "
+                        "is hidden only when nothing smaller protects a small cell")
     args = p.parse_args(argv)
     from datashare.disclosure.api import suppress_table
 
     measures = [m for m in (args.count, args.numerator, args.denominator) if m]
     frame = _read_csv(args.input, measures)
     result = suppress_table(
-        frame,
-        args.spec,
-        count=args.count,
-        numerator=args.numerator,
-        denominator=args.denominator,
-        policy=args.policy,
-        protection=args.protection,
-        seed=args.seed,
-        fuzzy=False if args.no_fuzzy else None,
-        run_audit=not args.no_audit,
-        method=args.method,
-        keep_grand_total=not args.allow_grand_total,
+        frame, args.spec, count=args.count, numerator=args.numerator,
+        denominator=args.denominator, policy=args.policy, protection=args.protection,
+        seed=args.seed, fuzzy=False if args.no_fuzzy else None, run_audit=not args.no_audit,
+        method=args.method, keep_grand_total=not args.allow_grand_total,
     )
     _write_atomic(Path(args.out), lambda tmp: result.table.to_csv(tmp, index=False))
     if args.report:
@@ -114,10 +95,8 @@ def _suppress(argv: list[str]) -> int:
         _write_atomic(Path(args.report), lambda tmp: Path(tmp).write_text(text + "\n"))
     counts = result.report["cells_by_status"]
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    print(
-        f"{args.out}: {len(result.table)} rows ({summary}) in "
-        f"{result.report['seconds']['total']:.2f} s"
-    )
+    print(f"{args.out}: {len(result.table)} rows ({summary}) in "
+          f"{result.report['seconds']['total']:.2f} s")
     if result.audit is not None and not result.audit.ok:
         _print_failures(result.audit.failures())
         return 1
@@ -129,42 +108,30 @@ def _audit(argv: list[str]) -> int:
     p.add_argument("table", help="a table written by 'datashare suppress' (hidden = empty)")
     _measure_args(p)
     p.add_argument("--intervals", help="write every suppressed cell's [min, max] to this CSV")
-    p.add_argument(
-        "--cubes",
-        action="store_true",
-        help="try hypercube certificates from a central feasible point before the "
-        "LPs (experimental: not faster yet)",
-    )
+    p.add_argument("--cubes", action="store_true",
+                   help="try hypercube certificates from a central feasible point before the "
+                        "LPs (experimental: not faster yet)")
     args = p.parse_args(argv)
     from datashare.disclosure.api import audit_table
 
     measures = [m for m in (args.count, args.numerator, args.denominator) if m]
     frame = _read_csv(args.table, measures)
     result = audit_table(
-        frame,
-        args.spec,
-        count=args.count,
-        numerator=args.numerator,
-        denominator=args.denominator,
-        policy=args.policy,
-        protection=args.protection,
-        intervals=bool(args.intervals),
-        cubes=args.cubes,
+        frame, args.spec, count=args.count, numerator=args.numerator,
+        denominator=args.denominator, policy=args.policy, protection=args.protection,
+        intervals=bool(args.intervals), cubes=args.cubes,
     )
     if args.intervals:
         rows = [
             {"measure": m, **result.space.key(c), "min": lo, "max": hi}
-            for m, r in result.results.items()
-            for c, (lo, hi) in sorted(r.intervals.items())
+            for m, r in result.results.items() for c, (lo, hi) in sorted(r.intervals.items())
         ]
         _write_atomic(Path(args.intervals), lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
     for name, r in result.results.items():
         s = r.summary()
-        print(
-            f"{name}: {s['suppressed_cells']} suppressed, {s['protected_cells_checked']} "
-            f"checked, {s['components']} components, {s['lp_solves']} LPs, "
-            f"{s['failures']} failing ({s['seconds']} s)"
-        )
+        print(f"{name}: {s['suppressed_cells']} suppressed, {s['protected_cells_checked']} "
+              f"checked, {s['components']} components, {s['lp_solves']} LPs, "
+              f"{s['failures']} failing ({s['seconds']} s)")
     if not result.ok:
         _print_failures(result.failures())
         return 1
@@ -174,15 +141,10 @@ def _audit(argv: list[str]) -> int:
 
 def _print_failures(failures: list[dict[str, Any]]) -> None:
     for f in failures:
-        where = ", ".join(
-            f"{k}={v}" for k, v in f.items() if k not in {"measure", "min", "max", "rule"}
-        )
+        where = ", ".join(f"{k}={v}" for k, v in f.items() if k not in {"measure", "min", "max", "rule"})
         hi = "inf" if f["max"] is None else f"{f['max']:g}"
-        print(
-            f"FAIL {f['measure']} {where}: feasible [{f['min']:g}, {hi}] breaks the "
-            f"{f['rule']} rule",
-            file=sys.stderr,
-        )
+        print(f"FAIL {f['measure']} {where}: feasible [{f['min']:g}, {hi}] breaks the "
+              f"{f['rule']} rule", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:

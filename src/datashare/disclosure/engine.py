@@ -128,26 +128,14 @@ def protect(
     n_local = 0
     if method == "cubes":
         moves = move_table(space)
-        left = _cube_cover(
-            space,
-            values,
-            cover,
-            np.flatnonzero(pending),
-            rule,
-            lo,
-            hi,
-            blocked,
-            wit,
-            moves,
-            max_level=MAX_CUBE_LEVEL,
-        )
+        left = _cube_cover(space, values, cover, np.flatnonzero(pending), rule, lo, hi, blocked,
+                           wit, moves, max_level=MAX_CUBE_LEVEL)
         timings["cubes"] = time.perf_counter() - t0
         if len(left):
             t0 = time.perf_counter()
             stuck = len(left)
-            left = _local_cover(
-                space, values, cover, left, need, rule, threshold, lo, hi, blocked, wit
-            )
+            left = _local_cover(space, values, cover, left, need, rule, threshold, lo, hi,
+                                blocked, wit)
             n_local = stuck - len(left)
             timings["local_lps"] = time.perf_counter() - t0
         pending = np.zeros_like(pending)
@@ -160,9 +148,8 @@ def protect(
     if pending.any():
         close_singletons(space, values, cover, blocked, rule == THRESHOLD, threshold)
         timings["complementary"] = time.perf_counter() - t0
-        rounds, t_audit, t_cover = _lp_repair(
-            space, values, cover, pending, rule, threshold, lower, upper, lo, hi, blocked, points
-        )
+        rounds, t_audit, t_cover = _lp_repair(space, values, cover, pending, rule, threshold,
+                                              lower, upper, lo, hi, blocked, points)
         timings["complementary"] += t_cover
     timings["repair_audits"] = t_audit
     wit.add_points([(p.cells, p.x) for p in points], values, rule, threshold)
@@ -184,43 +171,22 @@ def protect(
         by_cube = np.zeros(space.size, dtype=bool)
         cube_ids = np.flatnonzero(wit.kind == Witnesses.CUBE)
         by_cube[wit.claim_cell[np.isin(wit.claim_wid, cube_ids)]] = True
-        final = audit(
-            space, values, cover.suppressed, rule, threshold, lower, upper, only=targets & ~proven
-        )
+        final = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
+                      only=targets & ~proven)
         final.targets += int(proven.sum())
         final.certified += int((proven & by_cube).sum())
         final.witnessed += int((proven & ~by_cube).sum())
         final.seconds = time.perf_counter() - t3
         timings["audit"] = time.perf_counter() - t3
-    return Protected(
-        cover,
-        primary,
-        rule,
-        final if run_audit else None,
-        rounds,
-        timings,
-        method,
-        n_targets - n_lp - n_local,
-        n_lp,
-        n_local,
-        not bool(cover.suppressed[grand].any()),
-    )
+    return Protected(cover, primary, rule, final if run_audit else None, rounds, timings,
+                     method, n_targets - n_lp - n_local, n_lp, n_local,
+                     not bool(cover.suppressed[grand].any()))
 
 
-def _cube_cover(
-    space: CellSpace,
-    values: np.ndarray,
-    cover: Cover,
-    targets: np.ndarray,
-    rule: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    blocked: np.ndarray | None,
-    wit: Witnesses,
-    moves: MoveTable,
-    keep: int = KEEP,
-    max_level: float = np.inf,
-) -> np.ndarray:
+def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
+                rule: np.ndarray, lo: np.ndarray, hi: np.ndarray, blocked: np.ndarray | None,
+                wit: Witnesses, moves: MoveTable, keep: int = KEEP,
+                max_level: float = np.inf) -> np.ndarray:
     """Hide a cheapest hypercube around every target, in levels; returns targets left over
     (those without a cube, or whose cheapest cube hides more than ``max_level`` new cells).
 
@@ -237,25 +203,12 @@ def _cube_cover(
     exact = rule[targets] == EXACT
     # Search rows: each target up; exact targets also down.
     cells = np.concatenate([targets, targets[exact]])
-    orient = np.concatenate(
-        [np.ones(len(targets), dtype=np.int8), -np.ones(int(exact.sum()), dtype=np.int8)]
-    )
+    orient = np.concatenate([np.ones(len(targets), dtype=np.int8),
+                             -np.ones(int(exact.sum()), dtype=np.int8)])
     owner = np.concatenate([np.arange(len(targets)), np.flatnonzero(exact)])
     delta = cover.need[cells]
-    plan = plan_cubes(
-        space,
-        moves,
-        values,
-        cover.suppressed,
-        cells,
-        delta,
-        orient,
-        lo,
-        hi,
-        weight,
-        blocked,
-        keep=keep,
-    )
+    plan = plan_cubes(space, moves, values, cover.suppressed, cells, delta, orient, lo, hi,
+                      weight, blocked, keep=keep)
     # Ties between cubes hiding as many new cells go to cells more cubes could use (8k bench:
     # 3,790 -> 3,762 secondary cells).
     val = val / (1.0 + POPULAR * popularity(plan, space.size, cover.suppressed))
@@ -308,24 +261,16 @@ def _cube_cover(
             redo = touched(index, np.unique(added))
             redo = redo[open_[redo]]
             if len(redo):
-                new[redo], score[redo], combo[redo] = evaluate(
-                    plan, redo, cover.suppressed, weight, val
-                )
+                new[redo], score[redo], combo[redo] = evaluate(plan, redo, cover.suppressed,
+                                                               weight, val)
     taken = np.flatnonzero(chosen >= 0)
     fixed = before.copy()  # primaries and earlier cubes' cells: never published here
     fixed[wit.cell] = True
     cur = corners_of(plan, taken, chosen[taken])
     cur = _reroute(space, plan, cur, cover, fixed, weight, val)
     c_row, c_cell, c_sign = cur
-    wit.add(
-        np.searchsorted(taken, c_row),
-        c_cell,
-        c_sign * delta[c_row],
-        cells[taken],
-        np.arange(len(taken)),
-        len(taken),
-        Witnesses.CUBE,
-    )
+    wit.add(np.searchsorted(taken, c_row), c_cell, c_sign * delta[c_row], cells[taken],
+            np.arange(len(taken)), len(taken), Witnesses.CUBE)
     # Publish what no chosen cube moves any more (the LP fallback then starts from the cubes).
     used = before.copy()
     used[c_cell] = True
@@ -338,26 +283,17 @@ def _cube_cover(
     return targets[left & ~done_any]
 
 
-def _local_cover(
-    space: CellSpace,
-    values: np.ndarray,
-    cover: Cover,
-    targets: np.ndarray,
-    need: np.ndarray,
-    rule: np.ndarray,
-    threshold: int,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    blocked: np.ndarray | None,
-    wit: Witnesses,
-) -> np.ndarray:
+def _local_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
+                 need: np.ndarray, rule: np.ndarray, threshold: int, lo: np.ndarray,
+                 hi: np.ndarray, blocked: np.ndarray | None, wit: Witnesses) -> np.ndarray:
     """Local LP witnesses for the targets no cube protects; returns the targets left over.
 
     ``need`` is each target's own goal (``cover.need`` may since have been raised by cubes
     moving the target as a corner, which would ask the LP for more than the rule does).
     """
     before = cover.suppressed.copy()
-    points, left = local_repair(space, values, cover.suppressed, targets, need, lo, hi, blocked)
+    points, left = local_repair(space, values, cover.suppressed, targets, need, lo, hi,
+                                blocked)
     for cells, x, target in points:
         fresh = cells[~before[cells]]
         cover.via[fresh] = _varying_dims(space, np.full(len(fresh), target), fresh)
@@ -366,15 +302,9 @@ def _local_cover(
     return left
 
 
-def _reroute(
-    space: CellSpace,
-    plan: CubePlan,
-    cur: tuple[np.ndarray, np.ndarray, np.ndarray],
-    cover: Cover,
-    fixed: np.ndarray,
-    weight: np.ndarray,
-    val: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _reroute(space: CellSpace, plan: CubePlan, cur: tuple[np.ndarray, np.ndarray, np.ndarray],
+             cover: Cover, fixed: np.ndarray, weight: np.ndarray,
+             val: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Move cubes off cells only they use, onto fewer new cells or cells hidden anyway.
 
     ``cur`` holds the chosen cubes' corners as flat (row, cell, sign) rows; ``plan`` offers
@@ -417,11 +347,8 @@ def _reroute(
         mine = switch[nr]
         nr, nc, ns = nr[mine], nc[mine], ns[mine]
         stay = ~switch[r]
-        r, c, sg = (
-            np.concatenate([r[stay], nr]),
-            np.concatenate([c[stay], nc]),
-            np.concatenate([sg[stay], ns]),
-        )
+        r, c, sg = (np.concatenate([r[stay], nr]), np.concatenate([c[stay], nc]),
+                    np.concatenate([sg[stay], ns]))
         fresh = ~hidden[nc]
         hidden[nc[fresh]] = True
         cover.via[nc[fresh]] = _varying_dims(space, plan.cells[nr[fresh]], nc[fresh])
@@ -441,18 +368,9 @@ def _varying_dims(space: CellSpace, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.argmax(ca != cb, axis=1).astype(np.int16)
 
 
-def _prune(
-    space: CellSpace,
-    values: np.ndarray,
-    cover: Cover,
-    primary: np.ndarray,
-    targets: np.ndarray,
-    rule: np.ndarray,
-    threshold: int,
-    wit: Witnesses,
-    lo: np.ndarray,
-    hi: np.ndarray,
-) -> None:
+def _prune(space: CellSpace, values: np.ndarray, cover: Cover, primary: np.ndarray,
+           targets: np.ndarray, rule: np.ndarray, threshold: int, wit: Witnesses,
+           lo: np.ndarray, hi: np.ndarray) -> None:
     """Publish every hidden cell that no chosen witness moves.
 
     One witness per target (a cube if it has one, else the smallest LP point claiming it);
@@ -477,28 +395,14 @@ def _prune(
     cover.via[gone] = -1
     pruned = wit.select(chosen)
     wit.wid, wit.cell, wit.dx = pruned.wid, pruned.cell, pruned.dx
-    wit.claim_cell, wit.claim_wid, wit.kind, wit.n = (
-        pruned.claim_cell,
-        pruned.claim_wid,
-        pruned.kind,
-        pruned.n,
-    )
+    wit.claim_cell, wit.claim_wid, wit.kind, wit.n = (pruned.claim_cell, pruned.claim_wid,
+                                                       pruned.kind, pruned.n)
 
 
-def _lp_repair(
-    space: CellSpace,
-    values: np.ndarray,
-    cover: Cover,
-    pending: np.ndarray,
-    rule: np.ndarray,
-    threshold: int,
-    lower: np.ndarray | None,
-    upper: np.ndarray | None,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    blocked: np.ndarray | None,
-    witnesses: list[Witness],
-) -> tuple[int, float, float]:
+def _lp_repair(space: CellSpace, values: np.ndarray, cover: Cover, pending: np.ndarray,
+               rule: np.ndarray, threshold: int, lower: np.ndarray | None,
+               upper: np.ndarray | None, lo: np.ndarray, hi: np.ndarray,
+               blocked: np.ndarray | None, witnesses: list[Witness]) -> tuple[int, float, float]:
     """Audit ``pending`` cells and cover the failing ones until the audit passes;
     returns (rounds, audit seconds, cover seconds)."""
     t_audit = t_cover = 0.0
@@ -507,18 +411,8 @@ def _lp_repair(
     last_failing = np.zeros(0, dtype=np.int64)
     while True:
         t1 = time.perf_counter()
-        result = audit(
-            space,
-            values,
-            cover.suppressed,
-            rule,
-            threshold,
-            lower,
-            upper,
-            only=pending,
-            diagnose=False,
-            witnesses=witnesses,
-        )
+        result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
+                       only=pending, diagnose=False, witnesses=witnesses)
         t_audit += time.perf_counter() - t1
         if result.ok:
             break
@@ -539,18 +433,8 @@ def _lp_repair(
             # Nothing left to hide next to them: either the batched rounds merely failed to
             # prove them (ask the per-cell LPs), or the slack is further away (widen).
             t1 = time.perf_counter()
-            result = audit(
-                space,
-                values,
-                cover.suppressed,
-                rule,
-                threshold,
-                lower,
-                upper,
-                only=pending,
-                diagnose=True,
-                witnesses=witnesses,
-            )
+            result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
+                           only=pending, diagnose=True, witnesses=witnesses)
             t_audit += time.perf_counter() - t1
             if result.ok:
                 break
@@ -578,9 +462,8 @@ def _hide_relations(space: CellSpace, cover: Cover, failing: np.ndarray) -> None
     cover.via[cells[new]] = dims[new]
 
 
-def count_primaries(
-    values: np.ndarray, present: np.ndarray, min_n: int, zeros_disclosive: bool
-) -> np.ndarray:
+def count_primaries(values: np.ndarray, present: np.ndarray, min_n: int,
+                    zeros_disclosive: bool) -> np.ndarray:
     small = (values > 0) & (values < min_n)
     if zeros_disclosive:
         small |= (values == 0) & present

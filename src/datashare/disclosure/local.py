@@ -61,16 +61,10 @@ def region_codes(space: CellSpace) -> list[list[tuple[int, ...]]]:
     return out
 
 
-def local_repair(
-    space: CellSpace,
-    values: np.ndarray,
-    hidden: np.ndarray,
-    targets: np.ndarray,
-    need: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    blocked: np.ndarray | None,
-) -> tuple[list[tuple[np.ndarray, np.ndarray, int]], np.ndarray]:
+def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
+                 targets: np.ndarray, need: np.ndarray, lower: np.ndarray,
+                 upper: np.ndarray, blocked: np.ndarray | None,
+                 ) -> tuple[list[tuple[np.ndarray, np.ndarray, int]], np.ndarray]:
     """Witness points for ``targets``; hides (in ``hidden``) the published cells they move.
 
     Returns (points as (cells moved, their values there, a target the point carries), targets
@@ -86,12 +80,12 @@ def local_repair(
     left: list[int] = []
     for key, cells in groups.items():
         region = _region_cells(space, key)
-        got = _solve(space, values, hidden, region, np.array(cells), need, lower, upper, blocked)
+        got = _solve(space, values, hidden, region, np.array(cells), need,
+                     lower, upper, blocked)
         if got is None and len(cells) <= ALONE_MAX:
             for c in cells:
-                one = _solve(
-                    space, values, hidden, region, np.array([c]), need, lower, upper, blocked
-                )
+                one = _solve(space, values, hidden, region, np.array([c]), need, lower,
+                             upper, blocked)
                 if one is None:
                     left.append(c)
                 else:
@@ -110,17 +104,10 @@ def _region_cells(space: CellSpace, key: tuple[tuple[int, ...], ...]) -> np.ndar
     return np.sort(flat)
 
 
-def _solve(
-    space: CellSpace,
-    values: np.ndarray,
-    hidden: np.ndarray,
-    region: np.ndarray,
-    targets: np.ndarray,
-    need: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    blocked: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray] | None:
+def _solve(space: CellSpace, values: np.ndarray, hidden: np.ndarray, region: np.ndarray,
+           targets: np.ndarray, need: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+           blocked: np.ndarray | None,
+           ) -> tuple[np.ndarray, np.ndarray] | None:
     """One LP: the cheapest movement of ``region`` carrying every target to its goal; the
     published cells it moves are hidden. None if there is no such movement."""
     cells = region if blocked is None else region[hidden[region] | ~blocked[region]]
@@ -168,7 +155,8 @@ def _solve(
     n_cols = len(hid) + 2 * len(pub)
     lo = np.concatenate([-room_down[hid], np.zeros(2 * len(pub))])
     hi = np.concatenate([room_up[hid], room_up[pub], room_down[pub]])
-    cost = np.concatenate([np.full(len(hid), HIDDEN_COST), np.tile(1.0 + VALUE_COST * v[pub], 2)])
+    cost = np.concatenate([np.full(len(hid), HIDDEN_COST),
+                           np.tile(1.0 + VALUE_COST * v[pub], 2)])
     tc = col_of_up[t]
     lo[tc] = goal
     cost[tc] = 0.0
@@ -179,24 +167,16 @@ def _solve(
     if dx is None:
         return None
     move = np.zeros(n)
-    move[hid] = dx[: len(hid)]
-    move[pub] = dx[len(hid) : len(hid) + len(pub)] - dx[len(hid) + len(pub) :]
+    move[hid] = dx[:len(hid)]
+    move[pub] = dx[len(hid):len(hid) + len(pub)] - dx[len(hid) + len(pub):]
     move[np.abs(move) <= SUPPORT_TOL] = 0.0  # solver noise: the cell stays
     moved = move != 0.0
     hidden[cells[moved]] = True
     return cells[moved], v[moved] + move[moved]
 
 
-def _lp(
-    n_cols: int,
-    n_rows: int,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    vals: np.ndarray,
-    cost: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-) -> np.ndarray | None:
+def _lp(n_cols: int, n_rows: int, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+        cost: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
     h = new_highs()
     h.setOptionValue("solver", "simplex")
     # Presolve off: about 20% faster on these small LPs (497,070 rows: 7.2 s against 8.9 s

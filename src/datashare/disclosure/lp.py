@@ -30,16 +30,9 @@ def new_highs() -> highspy.Highs:
     return h
 
 
-def equality_model(
-    n_cols: int,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    coefs: np.ndarray,
-    rhs: np.ndarray,
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-) -> highspy.HighsLp:
+def equality_model(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
+                   rhs: np.ndarray, cost: np.ndarray, lower: np.ndarray,
+                   upper: np.ndarray) -> highspy.HighsLp:
     """The LP ``A x == rhs``, ``lower <= x <= upper``, cost ``cost``; A given as (row, col,
     coef) triplets, passed to HiGHS column-wise."""
     lp = highspy.HighsLp()
@@ -77,9 +70,8 @@ class BatchLP:
         self.lower = lower.astype(np.float64)
         self.upper = upper.astype(np.float64)
         self.h = new_highs()
-        self.h.passModel(
-            equality_model(n_cols, rows, cols, coefs, rhs, np.zeros(n_cols), self.lower, self.upper)
-        )
+        self.h.passModel(equality_model(n_cols, rows, cols, coefs, rhs, np.zeros(n_cols),
+                                        self.lower, self.upper))
         self._cost_cols = np.zeros(0, dtype=np.int32)
         self.solves = 0
 

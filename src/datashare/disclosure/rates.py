@@ -52,9 +52,7 @@ def coding(num: np.ndarray, den: np.ndarray, rule: TopBottom, eligible: np.ndarr
     return out
 
 
-def coded_bounds(
-    num_den: np.ndarray, code: np.ndarray, rule: TopBottom
-) -> tuple[np.ndarray, np.ndarray]:
+def coded_bounds(num_den: np.ndarray, code: np.ndarray, rule: TopBottom) -> tuple[np.ndarray, np.ndarray]:
     """What the public learns about a coded numerator from N and the (public) rule."""
     den = num_den.astype(np.float64)
     lower = np.zeros(len(den))

@@ -37,19 +37,13 @@ class Cover:
 
 
 def start_cover(primary: np.ndarray, need: np.ndarray) -> Cover:
-    return Cover(
-        primary.copy(), np.full(len(primary), -1, dtype=np.int16), np.where(primary, need, 0.0)
-    )
+    return Cover(primary.copy(), np.full(len(primary), -1, dtype=np.int16),
+                 np.where(primary, need, 0.0))
 
 
-def close_singletons(
-    space: CellSpace,
-    values: np.ndarray,
-    cover: Cover,
-    blocked: np.ndarray | None = None,
-    threshold_target: np.ndarray | None = None,
-    threshold: int = 0,
-) -> int:
+def close_singletons(space: CellSpace, values: np.ndarray, cover: Cover,
+                     blocked: np.ndarray | None = None,
+                     threshold_target: np.ndarray | None = None, threshold: int = 0) -> int:
     """Add partners until no relation is deficient; returns the number of cells added.
 
     A relation is deficient when it holds exactly one suppressed cell (subtraction gives it
@@ -74,12 +68,8 @@ def close_singletons(
             if threshold_target is not None and threshold > 0:
                 sup_child = e_sup & child
                 s_r = np.add.reduceat(np.where(sup_child, val[space.cells], 0.0), first)
-                has_t = (
-                    np.add.reduceat(
-                        (sup_child & threshold_target[space.cells]).astype(np.int32), first
-                    )
-                    > 0
-                )
+                has_t = np.add.reduceat((sup_child & threshold_target[space.cells]).astype(np.int32),
+                                        first) > 0
                 short = has_t & ~s[space.cells[first]] & (s_r < threshold)
                 need_rel = np.where(short, threshold - s_r, 0.0)
                 deficient |= short
@@ -95,9 +85,8 @@ def close_singletons(
             e_cell = space.cells[sel]
             e_rel = space.entry_rel[sel]
             e_s = s[e_cell]
-            lone = np.bincount(
-                e_rel, weights=np.where(e_s, cover.need[e_cell], 0.0), minlength=space.n_relations
-            )
+            lone = np.bincount(e_rel, weights=np.where(e_s, cover.need[e_cell], 0.0),
+                               minlength=space.n_relations)
             need_rel = np.where(count == 1, np.maximum(lone, need_rel), need_rel)
             need_e = need_rel[e_rel]
             v = val[e_cell]
@@ -125,14 +114,8 @@ def close_singletons(
             return added
 
 
-def reinforce(
-    space: CellSpace,
-    values: np.ndarray,
-    cover: Cover,
-    failing: np.ndarray,
-    blocked: np.ndarray | None = None,
-    hops: int = 1,
-) -> int:
+def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.ndarray,
+              blocked: np.ndarray | None = None, hops: int = 1) -> int:
     """For each failing cell, hide the cheapest unsuppressed cell near it.
 
     ``hops=1`` looks in the failing cell's own relations; each extra hop also looks in the
@@ -145,17 +128,13 @@ def reinforce(
     for cell in failing:
         sources = np.array([cell])
         for _ in range(hops - 1):
-            near = space.cells[
-                np.isin(space.entry_rel, space.entry_rel[np.isin(space.cells, sources)])
-            ]
+            near = space.cells[np.isin(space.entry_rel, space.entry_rel[np.isin(space.cells, sources)])]
             sources = np.unique(near[cover.suppressed[near]])
         if hops == 1:
-            mine = np.unique(space.entry_rel[by_cell[cell_start[cell] : cell_start[cell + 1]]])
+            mine = np.unique(space.entry_rel[by_cell[cell_start[cell]:cell_start[cell + 1]]])
             # The same entries, in the same (relation) order, as the scan below.
-            sel = np.concatenate(
-                [np.arange(space.ptr[r], space.ptr[r + 1]) for r in mine]
-                or [np.zeros(0, dtype=np.int64)]
-            )
+            sel = np.concatenate([np.arange(space.ptr[r], space.ptr[r + 1]) for r in mine]
+                                 or [np.zeros(0, dtype=np.int64)])
         else:
             mine = np.unique(space.entry_rel[np.isin(space.cells, sources)])
             sel = np.flatnonzero(np.isin(space.entry_rel, mine))
@@ -181,16 +160,15 @@ def reinforce(
     return added
 
 
+
 MAX_MOVES = 16  # balanced movements kept per code and dimension
 MAX_SUPPORT = 6  # codes one movement may touch
 MAX_CUBES = 4096  # combinations of movements tried per cell
 KEEP_MOVES = 16  # cheapest feasible movements per dimension combined into cubes
 
 
-def dimension_moves(
-    space: CellSpace,
-    max_support: int = MAX_SUPPORT,
-) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
+def dimension_moves(space: CellSpace, max_support: int = MAX_SUPPORT,
+                    ) -> list[list[list[tuple[np.ndarray, np.ndarray]]]]:
     """Per dimension, per code: movements (codes, signs) with the code at +1 that keep every
     partition of the dimension summing up (a sibling down, or the parent up with one child of
     each of its other partitions, recursively), at most MAX_MOVES of ``max_support`` codes."""
@@ -202,16 +180,13 @@ def dimension_moves(
         for k, (par, kids) in enumerate(parts):
             for j in (par, *kids):
                 member[j].append(k)
-        out.append([_balanced_moves(parts, member, a, max_support) for a in range(len(dim.codes))])
+        out.append([_balanced_moves(parts, member, a, max_support)
+                    for a in range(len(dim.codes))])
     return out
 
 
-def _balanced_moves(
-    parts: list[tuple[int, list[int]]],
-    member: list[list[int]],
-    a: int,
-    max_support: int = MAX_SUPPORT,
-) -> list[tuple[np.ndarray, np.ndarray]]:
+def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
+                    a: int, max_support: int = MAX_SUPPORT) -> list[tuple[np.ndarray, np.ndarray]]:
     """Fix the first unbalanced partition with each of its free codes in turn, taking the
     branches round-robin (lazily), so the MAX_MOVES kept mix every kind of movement.
 
@@ -221,7 +196,6 @@ def _balanced_moves(
     district's schools, and no sibling school. Every cube of upward movements holds the
     grand total, so without the siblings a small cell had no cube that avoids it.
     """
-
     def coef(j: int, k: int) -> int:
         return 1 if parts[k][0] == j else -1
 
@@ -278,15 +252,9 @@ def _round_robin(branches: Iterable[Iterator[T]]) -> Iterator[T]:
         live = nxt
 
 
-def hypercube_cover(
-    space: CellSpace,
-    values: np.ndarray,
-    cover: Cover,
-    failing: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    blocked: np.ndarray | None = None,
-) -> tuple[int, np.ndarray]:
+def hypercube_cover(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.ndarray,
+                    lower: np.ndarray, upper: np.ndarray,
+                    blocked: np.ndarray | None = None) -> tuple[int, np.ndarray]:
     """Hide a whole hypercube around each failing cell; returns (cells added, cells left).
 
     A balanced movement per dimension (see ``dimension_moves``) whose tensor product moves the
@@ -325,9 +293,8 @@ def hypercube_cover(
                 corner = cell + (codes - a) * space.strides[d]
                 hidden = cover.suppressed[corner]
                 room = np.where(sgn < 0, down_room[corner], up_room[corner])
-                if (room < delta).any() or (
-                    blocked is not None and (blocked[corner] & ~hidden).any()
-                ):
+                if (room < delta).any() or (blocked is not None
+                                            and (blocked[corner] & ~hidden).any()):
                     continue
                 rank.append((int((~hidden).sum()) * SHORT + float(val[corner][~hidden].sum()), m))
             if not rank:
@@ -339,8 +306,8 @@ def hypercube_cover(
             o = np.zeros((len(mv), width), dtype=np.int64)
             sg = np.zeros((len(mv), width), dtype=np.int64)
             for m, (codes, sgn) in enumerate(mv):
-                o[m, : len(codes)] = (codes - a) * space.strides[d]
-                sg[m, : len(codes)] = sgn
+                o[m, :len(codes)] = (codes - a) * space.strides[d]
+                sg[m, :len(codes)] = sgn
             offs.append(o)
             signs.append(sg)
         if dead:
@@ -348,10 +315,8 @@ def hypercube_cover(
         if not offs or np.prod([len(o) for o in offs]) > MAX_CUBES:
             left.append(cell)
             continue
-        pick = np.stack(
-            [g.ravel() for g in np.meshgrid(*[np.arange(len(o)) for o in offs], indexing="ij")],
-            axis=1,
-        )
+        pick = np.stack([g.ravel() for g in np.meshgrid(*[np.arange(len(o)) for o in offs],
+                                                        indexing="ij")], axis=1)
         good = np.ones(len(pick), dtype=bool)
         new = np.zeros(len(pick), dtype=np.int64)
         cost = np.zeros(len(pick))

@@ -125,7 +125,9 @@ def _check_acyclic(name: str, partitions: list[Partition]) -> None:
             child = todo.pop()
             if state.get(child) == 1:
                 cycle = [*path[path.index(child) :], child]
-                raise DisclosureError(f"spec {name}: cycle in the hierarchy: {' -> '.join(cycle)}")
+                raise DisclosureError(
+                    f"spec {name}: cycle in the hierarchy: {' -> '.join(cycle)}"
+                )
             if not state.get(child):
                 state[child] = 1
                 path.append(child)

@@ -53,27 +53,24 @@ def move_table(space: CellSpace) -> MoveTable:
     # 11-code slots took 7 GB and minutes at 1M rows.
     narrow = dimension_moves(space)
     wide = dimension_moves(space, max_support=MAX_SUPPORT)
-    table = [
-        [mv or wd for mv, wd in zip(nd, wdd, strict=True)]
-        for nd, wdd in zip(narrow, wide, strict=True)
-    ]
+    table = [[mv or wd for mv, wd in zip(nd, wdd, strict=True)]
+             for nd, wdd in zip(narrow, wide, strict=True)]
     offs, sgns, counts = [], [], []
     for d, dim in enumerate(space.spec.dimensions):
         index = dim.index()
         member = np.zeros(len(dim.codes), dtype=bool)
         for part in dim.partitions:
             member[[index[c] for c in (part.parent, *part.children)]] = True
-        rows = [
-            mv if member[a] else [(np.array([a]), np.array([1]))] for a, mv in enumerate(table[d])
-        ]
+        rows = [mv if member[a] else [(np.array([a]), np.array([1]))]
+                for a, mv in enumerate(table[d])]
         m = max(1, max(len(r) for r in rows))
         w = max([1] + [len(c) for r in rows for c, _ in r])
         off = np.zeros((len(rows), m, w), dtype=np.int64)
         sgn = np.zeros((len(rows), m, w), dtype=np.int8)
         for a, r in enumerate(rows):
             for k, (codes, signs) in enumerate(r):
-                off[a, k, : len(codes)] = (codes - a) * space.strides[d]
-                sgn[a, k, : len(codes)] = signs
+                off[a, k, :len(codes)] = (codes - a) * space.strides[d]
+                sgn[a, k, :len(codes)] = signs
         offs.append(off)
         sgns.append(sgn)
         counts.append(np.array([len(r) for r in rows], dtype=np.int64))
@@ -111,21 +108,10 @@ class CubePlan:
     groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
-def plan_cubes(
-    space: CellSpace,
-    moves: MoveTable,
-    values: np.ndarray,
-    hidden: np.ndarray,
-    cells: np.ndarray,
-    delta: np.ndarray,
-    orient: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    weight: np.ndarray,
-    blocked: np.ndarray | None = None,
-    only_hidden: bool = False,
-    keep: int = KEEP,
-) -> CubePlan:
+def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: np.ndarray,
+               cells: np.ndarray, delta: np.ndarray, orient: np.ndarray, lower: np.ndarray,
+               upper: np.ndarray, weight: np.ndarray, blocked: np.ndarray | None = None,
+               only_hidden: bool = False, keep: int = KEEP) -> CubePlan:
     """Cubes moving each cell by ``orient * delta``; movements ranked by their axis corners
     (the corners that differ from the cell in that dimension only: in every cube using the
     movement) under ``hidden``. ``only_hidden``: only movements whose corners are hidden."""
@@ -149,7 +135,7 @@ def plan_cubes(
             members = np.flatnonzero(cell_w == w)
             step = max(1, BLOCK // (moves.off[d].shape[1] * w))
             for s in range(0, len(members), step):
-                sl = members[s : s + step]
+                sl = members[s:s + step]
                 c = coords[d][sl]
                 off = moves.off[d][c, :, :w]
                 sg = moves.sgn[d][c, :, :w]
@@ -186,13 +172,8 @@ def plan_cubes(
                 sgn_d[sl, :kk, :w] = np.where(fine[:, :, None], sg[rows, pick], 0)
         k_off.append(off_d)
         k_sgn.append(sgn_d)
-    widths = np.stack(
-        [
-            np.where(k_sgn[d] != 0, np.arange(k_sgn[d].shape[2]) + 1, 0).max(axis=(1, 2))
-            for d in range(ndim)
-        ],
-        axis=1,
-    )
+    widths = np.stack([np.where(k_sgn[d] != 0, np.arange(k_sgn[d].shape[2]) + 1, 0)
+                       .max(axis=(1, 2)) for d in range(ndim)], axis=1)
     combos = np.array(list(itertools.product(range(keep), repeat=ndim)), dtype=np.int64)
     row_group = np.full(len(cells), -1, dtype=np.int64)
     row_pos = np.zeros(len(cells), dtype=np.int64)
@@ -236,15 +217,9 @@ def plan_cubes(
     return CubePlan(cells, row_group, row_pos, groups)
 
 
-def evaluate(
-    plan: CubePlan,
-    rows: np.ndarray,
-    hidden: np.ndarray,
-    weight: np.ndarray,
-    values: np.ndarray,
-    only_hidden: bool = False,
-    owner: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.ndarray,
+             values: np.ndarray, only_hidden: bool = False, owner: np.ndarray | None = None,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(new cells weighted, score, combination) of the best cube of each row; inf if none.
 
     ``owner`` (per cell, a row or -1): a row's own cells count as not hidden for it."""
@@ -262,7 +237,7 @@ def evaluate(
             continue
         step = max(1, BLOCK // (corners.shape[1] * corners.shape[2]))
         for s in range(0, len(mine), step):
-            m = mine[s : s + step]
+            m = mine[s:s + step]
             pos = plan.row_pos[rows[m]]
             c = corners[pos]
             if owner is None:
@@ -296,11 +271,8 @@ def popularity(plan: CubePlan, size: int, hidden: np.ndarray) -> np.ndarray:
     return pop
 
 
-def corners_of(
-    plan: CubePlan,
-    rows: np.ndarray,
-    combo: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def corners_of(plan: CubePlan, rows: np.ndarray, combo: np.ndarray,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, corner cell, sign) of the live corners of each row's cube ``combo``."""
     out_r, out_c, out_s = [], [], []
     g_of = plan.row_group[rows]
@@ -365,16 +337,8 @@ class Witnesses:
 
     CUBE, LP = 0, 1
 
-    def add(
-        self,
-        wid: np.ndarray,
-        cell: np.ndarray,
-        dx: np.ndarray,
-        claim_cell: np.ndarray,
-        claim_wid: np.ndarray,
-        n_new: int,
-        kind: int,
-    ) -> None:
+    def add(self, wid: np.ndarray, cell: np.ndarray, dx: np.ndarray, claim_cell: np.ndarray,
+            claim_wid: np.ndarray, n_new: int, kind: int) -> None:
         """Append witnesses numbered 0..n_new-1 locally."""
         self.wid = np.concatenate([self.wid, wid + self.n])
         self.cell = np.concatenate([self.cell, cell])
@@ -384,13 +348,8 @@ class Witnesses:
         self.kind = np.concatenate([self.kind, np.full(n_new, kind, dtype=np.int8)])
         self.n += n_new
 
-    def add_points(
-        self,
-        points: list[tuple[np.ndarray, np.ndarray]],
-        values: np.ndarray,
-        rule: np.ndarray,
-        threshold: int,
-    ) -> None:
+    def add_points(self, points: list[tuple[np.ndarray, np.ndarray]], values: np.ndarray,
+                   rule: np.ndarray, threshold: int) -> None:
         """Append LP feasible points (cells, x); each claims the cells that reach their goal."""
         wid, cell, dx, cc, cw = [], [], [], [], []
         base = values.astype(np.float64)
@@ -401,50 +360,27 @@ class Witnesses:
             cell.append(cells[moved])
             dx.append(move[moved])
             r = rule[cells]
-            ok = np.where(
-                r == THRESHOLD,
-                x >= threshold - TOL,
-                np.where(r == EXACT, np.abs(move) >= TOL, False),
-            )
+            ok = np.where(r == THRESHOLD, x >= threshold - TOL,
+                          np.where(r == EXACT, np.abs(move) >= TOL, False))
             cc.append(cells[ok])
             cw.append(np.full(int(ok.sum()), i, dtype=np.int64))
         if points:
-            self.add(
-                np.concatenate(wid),
-                np.concatenate(cell),
-                np.concatenate(dx),
-                np.concatenate(cc),
-                np.concatenate(cw),
-                len(points),
-                self.LP,
-            )
+            self.add(np.concatenate(wid), np.concatenate(cell), np.concatenate(dx),
+                     np.concatenate(cc), np.concatenate(cw), len(points), self.LP)
 
     def select(self, keep: np.ndarray) -> Witnesses:
         """Only the witnesses in ``keep`` (a mask over witness ids), renumbered."""
         new_id = np.cumsum(keep) - 1
         rows = keep[self.wid]
         claims = keep[self.claim_wid]
-        return Witnesses(
-            new_id[self.wid[rows]],
-            self.cell[rows],
-            self.dx[rows],
-            self.claim_cell[claims],
-            new_id[self.claim_wid[claims]],
-            self.kind[keep],
-            int(keep.sum()),
-        )
+        return Witnesses(new_id[self.wid[rows]], self.cell[rows], self.dx[rows],
+                         self.claim_cell[claims], new_id[self.claim_wid[claims]],
+                         self.kind[keep], int(keep.sum()))
 
 
-def verify(
-    space: CellSpace,
-    values: np.ndarray,
-    hidden: np.ndarray,
-    rule: np.ndarray,
-    threshold: int,
-    w: Witnesses,
-    lower: np.ndarray,
-    upper: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.ndarray,
+           threshold: int, w: Witnesses, lower: np.ndarray, upper: np.ndarray,
+           ) -> tuple[np.ndarray, np.ndarray]:
     """(cells proven, witness valid mask): each witness must move only hidden cells, keep them
     within bounds, sum to zero in every relation touching them, and its claimed cells must
     reach their goal. Only the relations touching a witness's cells are summed."""
@@ -479,11 +415,8 @@ def verify(
     found = uk[at] == ckey
     move = np.where(found, dx[at], 0.0)
     r = rule[w.claim_cell]
-    reach = np.where(
-        r == THRESHOLD,
-        base[w.claim_cell] + move >= threshold - TOL,
-        np.where(r == EXACT, np.abs(move) >= TOL, False),
-    )
+    reach = np.where(r == THRESHOLD, base[w.claim_cell] + move >= threshold - TOL,
+                     np.where(r == EXACT, np.abs(move) >= TOL, False))
     good = reach & valid[w.claim_wid] & hidden[w.claim_cell]
     proven[w.claim_cell[good]] = True
     return proven, valid

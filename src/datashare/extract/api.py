@@ -101,7 +101,7 @@ def run_extract(
             eng.register_source(table, path)
         queries = [sql.file_query(spec, mapping, f) for f in spec.files]
         t0 = time.monotonic()
-        eng.plan_files(queries)  # the DuckDB engine starts reading the first file meanwhile
+        eng.plan_files(queries)  # the DuckDB engine starts reading the files meanwhile
         population = eng.student_keys(sql.population_sql(spec, mapping))
         crosswalk, reused = rid.crosswalk(population, previous)
         eng.register_crosswalk(crosswalk)

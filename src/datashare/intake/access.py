@@ -35,10 +35,8 @@ def visible_requests(user: User) -> QuerySet[DataRequest]:
 def get_request_for(user: User, public_id: UUID | str) -> DataRequest:
     """The request if ``user`` may see it, else 404 (outsiders cannot even learn it exists)."""
     try:
-        return (
-            visible_requests(user)
-            .select_related("organization", "created_by", "data_manager", "assignee")
-            .get(public_id=public_id)
+        return visible_requests(user).select_related("organization", "created_by", "data_manager", "assignee").get(
+            public_id=public_id
         )
     except (DataRequest.DoesNotExist, ValidationError, ValueError, TypeError):
         raise Http404("No such request") from None

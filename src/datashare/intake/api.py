@@ -36,9 +36,7 @@ class ContactIn(Schema):
 class RequestCreate(Schema):
     title: str
     kind: RequestKind = RequestKind.DEIDENTIFIED
-    organization_name: str = Field(
-        "", description="Only for a requestor not yet in an organization."
-    )
+    organization_name: str = Field("", description="Only for a requestor not yet in an organization.")
     organization_kind: str = ""
 
 
@@ -107,12 +105,8 @@ class QueueItem(Schema):
 class Decision(Schema):
     decision: Literal["approve", "deny", "request_changes"]
     reason: str = ""
-    comments: dict[str, str] = Field(
-        default_factory=dict, description="Per section: request, contacts, project, data, security."
-    )
-    approved_selections: dict[str, list[str]] | None = Field(
-        None, description="Narrow what is approved (data minimization)."
-    )
+    comments: dict[str, str] = Field(default_factory=dict, description="Per section: request, contacts, project, data, security.")
+    approved_selections: dict[str, list[str]] | None = Field(None, description="Narrow what is approved (data minimization).")
 
 
 class ErrorOut(Schema):
@@ -170,9 +164,7 @@ def list_mine(request: HttpRequest) -> list[dict[str, Any]]:
     return [_out(r) for r in selectors.my_requests(api_user(request))]
 
 
-@router.post(
-    "/", response={201: RequestOut, 409: ErrorOut, 422: ErrorOut}, summary="Start a draft request"
-)
+@router.post("/", response={201: RequestOut, 409: ErrorOut, 422: ErrorOut}, summary="Start a draft request")
 def create(request: HttpRequest, payload: RequestCreate) -> Any:
     try:
         r = services.create_draft(
@@ -187,22 +179,13 @@ def create(request: HttpRequest, payload: RequestCreate) -> Any:
     return Status(201, _out(r))
 
 
-@router.get(
-    "/queue", response=list[QueueItem], summary="The stewards' review queue, in review order"
-)
+@router.get("/queue", response=list[QueueItem], summary="The stewards' review queue, in review order")
 def review_queue(
-    request: HttpRequest,
-    status: str = "",
-    kind: str = "",
-    organization: str = "",
-    assignee: str = "",
-    page: int = 1,
+    request: HttpRequest, status: str = "", kind: str = "", organization: str = "", assignee: str = "", page: int = 1
 ) -> list[dict[str, Any]]:
     user = api_require_roles(request, Role.DATA_STEWARD)
     q = selectors.queue(
-        selectors.QueueFilters(
-            status=status, kind=kind, organization=organization, assignee=assignee
-        ),
+        selectors.QueueFilters(status=status, kind=kind, organization=organization, assignee=assignee),
         user=user,
         page_number=page,
     )
@@ -227,11 +210,7 @@ def read(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _out(_load(request, public_id))
 
 
-@router.patch(
-    "/{public_id}",
-    response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
-    summary="Edit my draft",
-)
+@router.patch("/{public_id}", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="Edit my draft")
 def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any:
     user = api_user(request)
     r = _load(request, public_id)
@@ -240,14 +219,8 @@ def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any
     try:
         if "selections" in data and data["selections"] is not None:
             data["selections"] = _parse_selections(data["selections"])
-        changes = {
-            k: ("" if v is None and k in ("ferpa_exception",) else v) for k, v in data.items()
-        }
-        changes = {
-            k: v
-            for k, v in changes.items()
-            if v is not None or k in ("start_date", "end_date", "irb_expires")
-        }
+        changes = {k: ("" if v is None and k in ("ferpa_exception",) else v) for k, v in data.items()}
+        changes = {k: v for k, v in changes.items() if v is not None or k in ("start_date", "end_date", "irb_expires")}
         if changes:
             r = services.update_draft(actor=user, data_request=r, changes=changes)
         if manager:
@@ -257,11 +230,7 @@ def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any
     return Status(200, _out(r))
 
 
-@router.post(
-    "/{public_id}/submit",
-    response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
-    summary="Submit (freezes a version)",
-)
+@router.post("/{public_id}/submit", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="Submit (freezes a version)")
 def submit(request: HttpRequest, public_id: UUID) -> Any:
     r = _load(request, public_id)
     try:
@@ -272,11 +241,7 @@ def submit(request: HttpRequest, public_id: UUID) -> Any:
     return Status(200, _out(r))
 
 
-@router.post(
-    "/{public_id}/withdraw",
-    response={200: RequestOut, 403: ErrorOut, 409: ErrorOut},
-    summary="Withdraw my request",
-)
+@router.post("/{public_id}/withdraw", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut}, summary="Withdraw my request")
 def withdraw(request: HttpRequest, public_id: UUID) -> Any:
     r = _load(request, public_id)
     try:
@@ -296,14 +261,8 @@ def decide(request: HttpRequest, public_id: UUID, payload: Decision) -> Any:
     r = _load(request, public_id)
     try:
         if payload.decision == "approve":
-            approved = (
-                _parse_selections(payload.approved_selections)
-                if payload.approved_selections is not None
-                else None
-            )
-            r = services.approve(
-                actor=user, data_request=r, approved_selections=approved, note=payload.reason
-            )
+            approved = _parse_selections(payload.approved_selections) if payload.approved_selections is not None else None
+            r = services.approve(actor=user, data_request=r, approved_selections=approved, note=payload.reason)
         elif payload.decision == "deny":
             r = services.deny(actor=user, data_request=r, reason=payload.reason)
         else:

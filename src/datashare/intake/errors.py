@@ -10,9 +10,7 @@ class IntakeError(Exception):
 class InvalidTransition(IntakeError):
     def __init__(self, *, action: str, status: str) -> None:
         self.action, self.status = action, status
-        super().__init__(
-            f"cannot {action.replace('_', ' ')} a request that is {status.replace('_', ' ')}"
-        )
+        super().__init__(f"cannot {action.replace('_', ' ')} a request that is {status.replace('_', ' ')}")
 
 
 class AlreadyDecided(IntakeError):

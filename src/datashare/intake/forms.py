@@ -14,18 +14,12 @@ from datashare.intake.validation import CONTACT_FIELDS
 
 class NewRequestForm(forms.Form):
     title = forms.CharField(max_length=200, help_text="A short name for your project.")
-    kind = forms.ChoiceField(
-        choices=RequestKind.choices, widget=forms.RadioSelect, label="Kind of data"
-    )
+    kind = forms.ChoiceField(choices=RequestKind.choices, widget=forms.RadioSelect, label="Kind of data")
     organization_name = forms.CharField(
-        max_length=200,
-        required=False,
-        label="Your organization",
-        help_text="The organization requesting the data.",
+        max_length=200, required=False, label="Your organization", help_text="The organization requesting the data."
     )
     organization_kind = forms.ChoiceField(
-        choices=[("", "Choose...")]
-        + [c for c in OrganizationKind.choices if c[0] != OrganizationKind.STATE_EDUCATION_AGENCY],
+        choices=[("", "Choose...")] + [c for c in OrganizationKind.choices if c[0] != OrganizationKind.STATE_EDUCATION_AGENCY],
         required=False,
         label="Kind of organization",
     )
@@ -43,19 +37,8 @@ class NewRequestForm(forms.Form):
 class RequestStepForm(forms.ModelForm):
     class Meta:
         model = DataRequest
-        fields = [
-            "title",
-            "kind",
-            "legislative_requirement",
-            "legislative_citation",
-            "ferpa_exception",
-            "ferpa_explanation",
-        ]
-        widgets = {
-            "kind": forms.RadioSelect,
-            "ferpa_exception": forms.RadioSelect,
-            "ferpa_explanation": forms.Textarea(attrs={"rows": 4}),
-        }
+        fields = ["title", "kind", "legislative_requirement", "legislative_citation", "ferpa_exception", "ferpa_explanation"]
+        widgets = {"kind": forms.RadioSelect, "ferpa_exception": forms.RadioSelect, "ferpa_explanation": forms.Textarea(attrs={"rows": 4})}
         labels = {
             "legislative_requirement": "This request pertains to a legislative requirement",
             "legislative_citation": "Legislative requirement (bill, section or budget proviso)",
@@ -88,9 +71,7 @@ class ContactsStepForm(forms.Form):
                 if key == "email":
                     field = forms.EmailField(required=False, label=name)
                 elif key == "mailing_address":
-                    field = forms.CharField(
-                        required=False, label=name, widget=forms.Textarea(attrs={"rows": 3})
-                    )
+                    field = forms.CharField(required=False, label=name, widget=forms.Textarea(attrs={"rows": 3}))
                 else:
                     field = forms.CharField(required=False, label=name, max_length=200)
                 self.fields[f"{prefix}_{key}"] = field
@@ -100,15 +81,12 @@ class ContactsStepForm(forms.Form):
 
     def contact_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [
-            (f"{p.title()} contact", [self[f"{p}_{k}"] for k, _ in CONTACT_FIELDS])
-            for p in self.prefixes
+            (f"{p.title()} contact", [self[f"{p}_{k}"] for k, _ in CONTACT_FIELDS]) for p in self.prefixes
         ]
 
     @staticmethod
     def initial_for(r: DataRequest) -> dict[str, Any]:
-        initial: dict[str, Any] = {
-            "data_manager_email": r.data_manager.email if r.data_manager else ""
-        }
+        initial: dict[str, Any] = {"data_manager_email": r.data_manager.email if r.data_manager else ""}
         for prefix, contact in (("primary", r.primary_contact), ("secondary", r.secondary_contact)):
             for key, _ in CONTACT_FIELDS:
                 initial[f"{prefix}_{key}"] = (contact or {}).get(key, "")
@@ -117,10 +95,7 @@ class ContactsStepForm(forms.Form):
     def contacts(self) -> dict[str, dict[str, str]]:
         out = {}
         for prefix in self.prefixes:
-            out[f"{prefix}_contact"] = {
-                k: str(self.cleaned_data.get(f"{prefix}_{k}") or "").strip()
-                for k, _ in CONTACT_FIELDS
-            }
+            out[f"{prefix}_contact"] = {k: str(self.cleaned_data.get(f"{prefix}_{k}") or "").strip() for k, _ in CONTACT_FIELDS}
         return out
 
 
@@ -128,30 +103,11 @@ class ProjectStepForm(forms.ModelForm):
     class Meta:
         model = DataRequest
         fields = [
-            "purpose",
-            "research_questions",
-            "analyses",
-            "benefit",
-            "products",
-            "sharing_plan",
-            "pledge_to_share",
-            "start_date",
-            "end_date",
-            "duration_justification",
+            "purpose", "research_questions", "analyses", "benefit", "products", "sharing_plan",
+            "pledge_to_share", "start_date", "end_date", "duration_justification",
         ]
         widgets = {
-            **{
-                f: forms.Textarea(attrs={"rows": 4})
-                for f in [
-                    "purpose",
-                    "research_questions",
-                    "analyses",
-                    "benefit",
-                    "products",
-                    "sharing_plan",
-                    "duration_justification",
-                ]
-            },
+            **{f: forms.Textarea(attrs={"rows": 4}) for f in ["purpose", "research_questions", "analyses", "benefit", "products", "sharing_plan", "duration_justification"]},
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
@@ -167,9 +123,7 @@ class ProjectStepForm(forms.ModelForm):
             "end_date": "End date",
             "duration_justification": "Why the project needs more than two years (if it does)",
         }
-        help_texts = {
-            "end_date": "At most three years after the start; more than two needs a justification."
-        }
+        help_texts = {"end_date": "At most three years after the start; more than two needs a justification."}
 
     # The suppressed-aggregate short form asks only what the tables are for and when.
     SHORT_FORM_FIELDS = ("purpose", "products", "start_date", "end_date")
@@ -185,39 +139,20 @@ class ProjectStepForm(forms.ModelForm):
 
 class SecurityStepForm(forms.ModelForm):
     security_policy = forms.FileField(
-        required=False,
-        label="Your organization's security policy (PDF or DOCX)",
-        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"}),
+        required=False, label="Your organization's security policy (PDF or DOCX)", widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"})
     )
     irb_document = forms.FileField(
-        required=False,
-        label="IRB approval letter (PDF or DOCX, optional)",
-        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"}),
+        required=False, label="IRB approval letter (PDF or DOCX, optional)", widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"})
     )
 
     class Meta:
         model = DataRequest
         fields = [
-            "storage_location",
-            "encryption_at_rest",
-            "encryption_in_transit",
-            "access_controls",
-            "software",
-            "people_with_access",
-            "irb_approved",
-            "irb_expires",
+            "storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls",
+            "software", "people_with_access", "irb_approved", "irb_expires",
         ]
         widgets = {
-            **{
-                f: forms.Textarea(attrs={"rows": 3})
-                for f in [
-                    "storage_location",
-                    "encryption_at_rest",
-                    "encryption_in_transit",
-                    "access_controls",
-                    "software",
-                ]
-            },
+            **{f: forms.Textarea(attrs={"rows": 3}) for f in ["storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls", "software"]},
             "people_with_access": forms.Textarea(attrs={"rows": 4}),
             "irb_expires": forms.DateInput(attrs={"type": "date"}),
         }
@@ -237,26 +172,14 @@ class SecurityStepForm(forms.ModelForm):
         for f in self.fields.values():
             f.required = False
 
-    UPLOADS = {
-        "security_policy": AttachmentPurpose.SECURITY_POLICY,
-        "irb_document": AttachmentPurpose.IRB_APPROVAL,
-    }
+    UPLOADS = {"security_policy": AttachmentPurpose.SECURITY_POLICY, "irb_document": AttachmentPurpose.IRB_APPROVAL}
 
 
 class DenyForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), label="Reason (sent to the requestor)"
-    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Reason (sent to the requestor)")
 
 
 class CommentRequestForm(forms.Form):
     reviewer = forms.ChoiceField(label="Department reviewer")
-    question = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What to look at"
-    )
-    due_date = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        label="Deadline",
-        help_text="Blank: five business days from today.",
-    )
+    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What to look at")
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Deadline", help_text="Blank: five business days from today.")

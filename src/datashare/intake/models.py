@@ -18,10 +18,7 @@ class RequestKind(models.TextChoices):
     DEIDENTIFIED = "deidentified", "De-identified student-level data"
     IDENTIFIABLE = "identifiable", "Identifiable student-level data (FERPA exception)"
     AGGREGATE = "aggregate", "Aggregate data without disclosure avoidance"
-    SUPPRESSED_AGGREGATE = (
-        "suppressed_aggregate",
-        "Suppressed aggregate data not on the public portal",
-    )
+    SUPPRESSED_AGGREGATE = "suppressed_aggregate", "Suppressed aggregate data not on the public portal"
 
 
 # The short form: no data manager, no security plan, no duration rules beyond dates.
@@ -33,10 +30,7 @@ class FerpaException(models.TextChoices):
     # 34 CFR 99.31(a)(6): organizations conducting studies for, or on behalf of, the agency.
     STUDIES = "studies", "Studies on behalf of the agency or districts (34 CFR 99.31(a)(6))"
     # 34 CFR 99.31(a)(3) and 99.35: audit or evaluation of federal or state supported programs.
-    AUDIT_EVALUATION = (
-        "audit_evaluation",
-        "Audit or evaluation of education programs (34 CFR 99.35)",
-    )
+    AUDIT_EVALUATION = "audit_evaluation", "Audit or evaluation of education programs (34 CFR 99.35)"
 
 
 class Status(models.TextChoices):
@@ -63,21 +57,15 @@ PRIORITY_LABELS = {
 
 class DataRequest(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="data_requests"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="data_requests"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="data_requests")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="data_requests")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
 
     # -- step: the request
     title = models.CharField(max_length=200)
-    kind = models.CharField(
-        max_length=30, choices=RequestKind.choices, default=RequestKind.DEIDENTIFIED
-    )
+    kind = models.CharField(max_length=30, choices=RequestKind.choices, default=RequestKind.DEIDENTIFIED)
     ferpa_exception = models.CharField(max_length=30, choices=FerpaException.choices, blank=True)
     ferpa_explanation = models.TextField(blank=True)
     legislative_requirement = models.BooleanField(default=False)
@@ -87,11 +75,7 @@ class DataRequest(models.Model):
     primary_contact = models.JSONField(default=dict, blank=True)
     secondary_contact = models.JSONField(default=dict, blank=True)
     data_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="managed_requests",
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="managed_requests"
     )
     data_manager_accepted_at = models.DateTimeField(null=True, blank=True)
 
@@ -126,11 +110,7 @@ class DataRequest(models.Model):
     priority_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="assigned_requests",
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_requests"
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -139,9 +119,7 @@ class DataRequest(models.Model):
     decision_reason = models.TextField(blank=True)
     change_comments = models.JSONField(default=dict, blank=True)  # {section: comment}
     approved_selections = models.JSONField(default=dict, blank=True)
-    minimization = models.JSONField(
-        default=dict, blank=True
-    )  # {element: [years removed]} or removed elements
+    minimization = models.JSONField(default=dict, blank=True)  # {element: [years removed]} or removed elements
 
     class Meta:
         indexes = [
@@ -176,15 +154,11 @@ class RequestVersion(models.Model):
     number = models.PositiveIntegerField()
     snapshot = models.JSONField()
     submitted_at = models.DateTimeField(default=timezone.now)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["number"]
-        constraints = [
-            models.UniqueConstraint(fields=["request", "number"], name="unique_request_version")
-        ]
+        constraints = [models.UniqueConstraint(fields=["request", "number"], name="unique_request_version")]
 
     def __str__(self) -> str:
         return f"{self.request} v{self.number}"
@@ -208,9 +182,7 @@ class Attachment(models.Model):
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -224,15 +196,9 @@ class CommentRequest(models.Model):
     """A steward asking a department reviewer for comments, with a deadline."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    request = models.ForeignKey(
-        DataRequest, on_delete=models.CASCADE, related_name="comment_requests"
-    )
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comment_requests"
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    request = models.ForeignKey(DataRequest, on_delete=models.CASCADE, related_name="comment_requests")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comment_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     question = models.TextField(blank=True)
     due_date = models.DateField()

@@ -20,9 +20,7 @@ QUEUE_PAGE_SIZE = 50
 
 def service_target_days() -> int:
     """Days within which the agency aims to decide a request (configurable)."""
-    return int(
-        getattr(settings, "INTAKE_SERVICE_TARGET_DAYS", env_int("INTAKE_SERVICE_TARGET_DAYS", 30))
-    )
+    return int(getattr(settings, "INTAKE_SERVICE_TARGET_DAYS", env_int("INTAKE_SERVICE_TARGET_DAYS", 30)))
 
 
 @dataclass
@@ -64,48 +62,24 @@ def queue_queryset(filters: QueueFilters, *, user: User) -> QuerySet[DataRequest
     if filters.min_age_days is not None:
         qs = qs.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=filters.min_age_days))
     # The agency's order: priority tier, then the order received (index intake_queue_order).
-    return qs.select_related("organization", "assignee").order_by(
-        "priority_rank", "submitted_at", "pk"
-    )
+    return qs.select_related("organization", "assignee").order_by("priority_rank", "submitted_at", "pk")
 
 
 def queue(filters: QueueFilters, *, user: User, page_number: int | str = 1) -> Queue:
     """One page of the queue plus counts per status: a fixed number of queries at any size."""
     paginator = Paginator(
         queue_queryset(filters, user=user).only(
-            "public_id",
-            "title",
-            "kind",
-            "status",
-            "priority_rank",
-            "submitted_at",
-            "legislative_requirement",
-            "organization__name",
-            "organization__kind",
-            "assignee__full_name",
-            "assignee__email",
+            "public_id", "title", "kind", "status", "priority_rank", "submitted_at", "legislative_requirement",
+            "organization__name", "organization__kind", "assignee__full_name", "assignee__email",
         ),
         QUEUE_PAGE_SIZE,
     )
     page = paginator.get_page(page_number)
     counts = {s: 0 for s in Status.values if s != Status.DRAFT}
-    for row in (
-        DataRequest.objects.filter(submitted_at__isnull=False)
-        .values("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
+    for row in DataRequest.objects.filter(submitted_at__isnull=False).values("status").annotate(n=Count("id")).order_by():
         counts[row["status"]] = row["n"]
-    stewards = list(
-        User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("full_name", "email")
-    )
-    return Queue(
-        page=page,
-        counts=counts,
-        target_days=service_target_days(),
-        filters=filters,
-        stewards=stewards,
-    )
+    stewards = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("full_name", "email"))
+    return Queue(page=page, counts=counts, target_days=service_target_days(), filters=filters, stewards=stewards)
 
 
 def age_days(r: DataRequest, *, now: dt.datetime | None = None) -> int | None:
@@ -146,20 +120,14 @@ def timeline(r: DataRequest, *, staff: bool) -> list[TimelineEntry]:
     'you' or 'the agency' (staff names are not theirs to collect)."""
     labels = STAFF_ACTIONS if staff else PUBLIC_ACTIONS
     events = AuditEvent.objects.filter(
-        target_type=DataRequest._meta.label_lower,
-        target_id=str(r.public_id),
-        action__in=list(labels),
+        target_type=DataRequest._meta.label_lower, target_id=str(r.public_id), action__in=list(labels)
     ).order_by("seq")
     entries = []
     for e in events:
         if staff:
             who = e.actor_label
         else:
-            who = (
-                "you"
-                if e.actor_id == r.created_by_id
-                else ("the data manager" if e.actor_id == r.data_manager_id else "the agency")
-            )
+            who = "you" if e.actor_id == r.created_by_id else ("the data manager" if e.actor_id == r.data_manager_id else "the agency")
         entries.append(TimelineEntry(e.occurred_at, labels[e.action], who))
     return entries
 

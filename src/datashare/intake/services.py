@@ -45,14 +45,7 @@ from datashare.notifications import send_notification
 
 # Fields a requestor may change in a draft, per step of the form.
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
-    "request": (
-        "title",
-        "kind",
-        "ferpa_exception",
-        "ferpa_explanation",
-        "legislative_requirement",
-        "legislative_citation",
-    ),
+    "request": ("title", "kind", "ferpa_exception", "ferpa_explanation", "legislative_requirement", "legislative_citation"),
     "contacts": ("primary_contact", "secondary_contact"),
     "project": (
         "purpose",
@@ -86,30 +79,19 @@ def _url(r: DataRequest) -> str:
 
 
 def _lock(data_request: DataRequest) -> DataRequest:
-    return (
-        DataRequest.objects.select_for_update(of=("self",))
-        .select_related("organization", "created_by")
-        .get(pk=data_request.pk)
-    )
+    return DataRequest.objects.select_for_update(of=("self",)).select_related("organization", "created_by").get(pk=data_request.pk)
 
 
 def _check(locked: DataRequest, action: Action) -> Any:
     to = target(action, locked.status)
     if to is None:
-        if (
-            action in DECISIONS
-            and locked.decided_by_id is not None
-            and locked.status
-            in (
-                Status.APPROVED,
-                Status.DENIED,
-                Status.CHANGES_REQUESTED,
-            )
+        if action in DECISIONS and locked.decided_by_id is not None and locked.status in (
+            Status.APPROVED,
+            Status.DENIED,
+            Status.CHANGES_REQUESTED,
         ):
             decider = User.objects.filter(pk=locked.decided_by_id).first()
-            raise AlreadyDecided(
-                by=str(decider) if decider else "another steward", status=locked.status
-            )
+            raise AlreadyDecided(by=str(decider) if decider else "another steward", status=locked.status)
         raise InvalidTransition(action=action.value, status=locked.status)
     return to
 
@@ -169,12 +151,7 @@ def create_draft(
             if organization_kind not in OrganizationKind.values:
                 raise IntakeError("Choose the kind of organization.")
             org = Organization.objects.create(name=name, kind=organization_kind)
-            record_event(
-                actor=actor,
-                action="account.organization_created",
-                target=org,
-                new={"name": name, "kind": organization_kind},
-            )
+            record_event(actor=actor, action="account.organization_created", target=org, new={"name": name, "kind": organization_kind})
             set_organization(actor=actor, user=actor, organization=org)
         assert actor.organization is not None
         r = DataRequest.objects.create(
@@ -191,12 +168,7 @@ def create_draft(
                 "mailing_address": actor.organization.mailing_address,
             },
         )
-        record_event(
-            actor=actor,
-            action="intake.draft_created",
-            target=r,
-            new={"title": r.title, "kind": kind},
-        )
+        record_event(actor=actor, action="intake.draft_created", target=r, new={"title": r.title, "kind": kind})
     return r
 
 
@@ -252,25 +224,13 @@ def designate_data_manager(*, actor: User, data_request: DataRequest, email: str
     manager = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if manager is None:
         raise IncompleteRequest(
-            {
-                "contacts": {
-                    "data_manager_email": [
-                        f"No registered user has the email {email.strip()}: ask them to register first."
-                    ]
-                }
-            }
+            {"contacts": {"data_manager_email": [f"No registered user has the email {email.strip()}: ask them to register first."]}}
         )
     # The data manager sees the request, so they must be of the requesting organization: no one
     # outside it ever sees its requests (FERPA boundary, see access.py).
     if manager.organization_id != data_request.organization_id:
         raise IncompleteRequest(
-            {
-                "contacts": {
-                    "data_manager_email": [
-                        f"The data manager must belong to {data_request.organization.name}."
-                    ]
-                }
-            }
+            {"contacts": {"data_manager_email": [f"The data manager must belong to {data_request.organization.name}."]}}
         )
     with transaction.atomic():
         r = _lock(data_request)
@@ -285,23 +245,14 @@ def designate_data_manager(*, actor: User, data_request: DataRequest, email: str
         r.updated_at = timezone.now()
         r.save(update_fields=["data_manager", "data_manager_accepted_at", "updated_at"])
         record_event(
-            actor=actor,
-            action="intake.data_manager_designated",
-            target=r,
-            old={"data_manager": old},
-            new={"data_manager": manager.email},
+            actor=actor, action="intake.data_manager_designated", target=r, old={"data_manager": old}, new={"data_manager": manager.email}
         )
         if manager.pk != actor.pk:
             send_notification(
                 to=[manager.email],
                 subject=f"You were named data manager for: {r.title}",
                 template="intake_data_manager",
-                context={
-                    "title": r.title,
-                    "requestor": str(actor),
-                    "organization": r.organization.name,
-                    "url": _url(r),
-                },
+                context={"title": r.title, "requestor": str(actor), "organization": r.organization.name, "url": _url(r)},
             )
     return r
 
@@ -314,12 +265,7 @@ def accept_data_manager_role(*, actor: User, data_request: DataRequest) -> DataR
         if r.data_manager_accepted_at is None:
             r.data_manager_accepted_at = timezone.now()
             r.save(update_fields=["data_manager_accepted_at"])
-            record_event(
-                actor=actor,
-                action="intake.data_manager_accepted",
-                target=r,
-                new={"data_manager": actor.email},
-            )
+            record_event(actor=actor, action="intake.data_manager_accepted", target=r, new={"data_manager": actor.email})
     return r
 
 
@@ -353,12 +299,7 @@ def add_attachment(
                 actor=actor,
                 action="intake.attachment_added",
                 target=r,
-                new={
-                    "attachment": str(attachment.public_id),
-                    "purpose": purpose,
-                    "name": attachment.original_name,
-                    "size": size,
-                },
+                new={"attachment": str(attachment.public_id), "purpose": purpose, "name": attachment.original_name, "size": size},
             )
     except Exception:
         attachment.file.delete(save=False)
@@ -399,23 +340,9 @@ def submit(*, actor: User, data_request: DataRequest) -> RequestVersion:
         r.decided_by = None
         r.decided_at = None
         r.updated_at = now
-        r.save(
-            update_fields=[
-                "status",
-                "version",
-                "submitted_at",
-                "priority_rank",
-                "decided_by",
-                "decided_at",
-                "updated_at",
-            ]
-        )
+        r.save(update_fields=["status", "version", "submitted_at", "priority_rank", "decided_by", "decided_at", "updated_at"])
         version = RequestVersion.objects.create(
-            request=r,
-            number=r.version,
-            snapshot=snapshot.take(r, cat, attachments),
-            submitted_at=now,
-            submitted_by=actor,
+            request=r, number=r.version, snapshot=snapshot.take(r, cat, attachments), submitted_at=now, submitted_by=actor
         )
         record_event(
             actor=actor,
@@ -471,11 +398,7 @@ def _write_decision(r: DataRequest, *, actor: User, to: str, **fields: Any) -> s
 
 
 def approve(
-    *,
-    actor: User,
-    data_request: DataRequest,
-    approved_selections: dict[str, list[int]] | None = None,
-    note: str = "",
+    *, actor: User, data_request: DataRequest, approved_selections: dict[str, list[int]] | None = None, note: str = ""
 ) -> DataRequest:
     """Approve; anything removed from the requested elements or years is recorded as data
     minimization (on the request and in the audit event)."""
@@ -484,11 +407,7 @@ def approve(
         r = _lock(data_request)
         to = _check(r, Action.APPROVE)
         requested = {k: sorted(v) for k, v in r.selections.items() if v}
-        approved = (
-            requested
-            if approved_selections is None
-            else {k: sorted(v) for k, v in approved_selections.items() if v}
-        )
+        approved = requested if approved_selections is None else {k: sorted(v) for k, v in approved_selections.items() if v}
         widened = {k: sorted(set(v) - set(requested.get(k, []))) for k, v in approved.items()}
         widened = {k: v for k, v in widened.items() if v}
         if widened:
@@ -497,14 +416,7 @@ def approve(
             raise IntakeError("Approve at least one element, or deny the request.")
         removed = {k: sorted(set(v) - set(approved.get(k, []))) for k, v in requested.items()}
         removed = {k: v for k, v in removed.items() if v}
-        old_status = _write_decision(
-            r,
-            actor=actor,
-            to=to,
-            decision_reason=note,
-            approved_selections=approved,
-            minimization=removed,
-        )
+        old_status = _write_decision(r, actor=actor, to=to, decision_reason=note, approved_selections=approved, minimization=removed)
         record_event(
             actor=actor,
             action="intake.approved",
@@ -519,54 +431,28 @@ def approve(
 def deny(*, actor: User, data_request: DataRequest, reason: str) -> DataRequest:
     _require_steward(actor)
     if not reason.strip():
-        raise IncompleteRequest(
-            {
-                "decision": {
-                    "reason": ["Give the reason for the denial: it is sent to the requestor."]
-                }
-            }
-        )
+        raise IncompleteRequest({"decision": {"reason": ["Give the reason for the denial: it is sent to the requestor."]}})
     with transaction.atomic():
         r = _lock(data_request)
         to = _check(r, Action.DENY)
         old_status = _write_decision(r, actor=actor, to=to, decision_reason=reason.strip())
-        record_event(
-            actor=actor,
-            action="intake.denied",
-            target=r,
-            old={"status": old_status},
-            new={"status": r.status, "reason": r.decision_reason},
-        )
+        record_event(actor=actor, action="intake.denied", target=r, old={"status": old_status}, new={"status": r.status, "reason": r.decision_reason})
         _notify_status(r, extra={"reason": r.decision_reason})
     return r
 
 
-def request_changes(
-    *, actor: User, data_request: DataRequest, comments: dict[str, str]
-) -> DataRequest:
+def request_changes(*, actor: User, data_request: DataRequest, comments: dict[str, str]) -> DataRequest:
     """Send the request back with comments per section of the form."""
     _require_steward(actor)
-    comments = {
-        k: v.strip() for k, v in comments.items() if k in validation.STEP_TITLES and v and v.strip()
-    }
+    comments = {k: v.strip() for k, v in comments.items() if k in validation.STEP_TITLES and v and v.strip()}
     if not comments:
-        raise IncompleteRequest(
-            {"decision": {"comments": ["Write at least one comment saying what to change."]}}
-        )
+        raise IncompleteRequest({"decision": {"comments": ["Write at least one comment saying what to change."]}})
     with transaction.atomic():
         r = _lock(data_request)
         to = _check(r, Action.REQUEST_CHANGES)
         old_status = _write_decision(r, actor=actor, to=to, change_comments=comments)
-        record_event(
-            actor=actor,
-            action="intake.changes_requested",
-            target=r,
-            old={"status": old_status},
-            new={"status": r.status, "comments": comments},
-        )
-        _notify_status(
-            r, extra={"comments": [(validation.STEP_TITLES[k], v) for k, v in comments.items()]}
-        )
+        record_event(actor=actor, action="intake.changes_requested", target=r, old={"status": old_status}, new={"status": r.status, "comments": comments})
+        _notify_status(r, extra={"comments": [(validation.STEP_TITLES[k], v) for k, v in comments.items()]})
     return r
 
 
@@ -579,13 +465,7 @@ def withdraw(*, actor: User, data_request: DataRequest, reason: str = "") -> Dat
         r.status = to
         r.updated_at = timezone.now()
         r.save(update_fields=["status", "updated_at"])
-        record_event(
-            actor=actor,
-            action="intake.withdrawn",
-            target=r,
-            old={"status": old_status},
-            new={"status": r.status, "reason": reason},
-        )
+        record_event(actor=actor, action="intake.withdrawn", target=r, old={"status": old_status}, new={"status": r.status, "reason": reason})
         _notify_status(r)
     return r
 
@@ -594,12 +474,7 @@ def withdraw(*, actor: User, data_request: DataRequest, reason: str = "") -> Dat
 
 
 def request_comments(
-    *,
-    actor: User,
-    data_request: DataRequest,
-    reviewer: User,
-    question: str = "",
-    due_date: dt.date | None = None,
+    *, actor: User, data_request: DataRequest, reviewer: User, question: str = "", due_date: dt.date | None = None
 ) -> CommentRequest:
     """Ask a department reviewer for comments by a deadline (default: five business days)."""
     _require_steward(actor)
@@ -612,45 +487,27 @@ def request_comments(
         r = _lock(data_request)
         if r.status not in (Status.SUBMITTED, Status.IN_REVIEW):
             raise InvalidTransition(action="ask for comments on", status=r.status)
-        cr = CommentRequest.objects.create(
-            request=r, reviewer=reviewer, requested_by=actor, question=question, due_date=due
-        )
+        cr = CommentRequest.objects.create(request=r, reviewer=reviewer, requested_by=actor, question=question, due_date=due)
         record_event(
             actor=actor,
             action="intake.comments_requested",
             target=r,
-            new={
-                "reviewer": reviewer.email,
-                "due_date": due.isoformat(),
-                "comment_request": str(cr.public_id),
-            },
+            new={"reviewer": reviewer.email, "due_date": due.isoformat(), "comment_request": str(cr.public_id)},
         )
         send_notification(
             to=[reviewer.email],
             subject=f"Comments requested by {due:%B %-d}: {r.title}",
             template="intake_comments_requested",
-            context={
-                "title": r.title,
-                "question": question,
-                "due": due.isoformat(),
-                "url": _url(r),
-                "steward": str(actor),
-            },
+            context={"title": r.title, "question": question, "due": due.isoformat(), "url": _url(r), "steward": str(actor)},
         )
     return cr
 
 
-def respond_to_comment_request(
-    *, actor: User, comment_request: CommentRequest, response: str
-) -> CommentRequest:
+def respond_to_comment_request(*, actor: User, comment_request: CommentRequest, response: str) -> CommentRequest:
     if not response.strip():
         raise IncompleteRequest({"comments": {"response": ["Write your comments."]}})
     with transaction.atomic():
-        cr = (
-            CommentRequest.objects.select_for_update()
-            .select_related("request", "requested_by")
-            .get(pk=comment_request.pk)
-        )
+        cr = CommentRequest.objects.select_for_update().select_related("request", "requested_by").get(pk=comment_request.pk)
         if cr.reviewer_id != actor.pk:
             raise NotPermitted("Only the reviewer asked can respond.")
         if cr.responded_at is not None:
@@ -658,12 +515,7 @@ def respond_to_comment_request(
         cr.response = response.strip()
         cr.responded_at = timezone.now()
         cr.save(update_fields=["response", "responded_at"])
-        record_event(
-            actor=actor,
-            action="intake.comments_given",
-            target=cr.request,
-            new={"comment_request": str(cr.public_id)},
-        )
+        record_event(actor=actor, action="intake.comments_given", target=cr.request, new={"comment_request": str(cr.public_id)})
         send_notification(
             to=[cr.requested_by.email],
             subject=f"Comments received: {cr.request.title}",

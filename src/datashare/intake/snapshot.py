@@ -34,9 +34,7 @@ def take(r: DataRequest, catalog: Catalog, attachments: list[Any]) -> Snapshot:
         for key, name in CONTACT_FIELDS:
             contacts.append(f"{label} contact {name.lower()}: {(contact or {}).get(key, '')}")
     manager = r.data_manager
-    contacts.append(
-        f"Data manager: {manager.full_name + ' <' + manager.email + '>' if manager else '-'}"
-    )
+    contacts.append(f"Data manager: {manager.full_name + ' <' + manager.email + '>' if manager else '-'}")
     snap[STEP_TITLES["contacts"]] = contacts
     snap[STEP_TITLES["project"]] = [
         f"Purpose: {r.purpose}",
@@ -54,9 +52,7 @@ def take(r: DataRequest, catalog: Catalog, attachments: list[Any]) -> Snapshot:
     for identifier, years in sorted(r.selections.items()):
         data.append(f"{names.get(identifier, identifier)}: {_years(years)}")
         if r.justifications.get(identifier):
-            data.append(
-                f"{names.get(identifier, identifier)} justification: {r.justifications[identifier]}"
-            )
+            data.append(f"{names.get(identifier, identifier)} justification: {r.justifications[identifier]}")
     snap[STEP_TITLES["data"]] = data
     if not r.is_short_form:
         snap[STEP_TITLES["security"]] = [
@@ -101,13 +97,7 @@ def diff(old: Snapshot, new: Snapshot) -> list[SectionDiff]:
             elif tag == "replace":
                 left, right = a[i1:i2], b[j1:j2]
                 for k in range(max(len(left), len(right))):
-                    rows.append(
-                        DiffRow(
-                            left[k] if k < len(left) else "",
-                            right[k] if k < len(right) else "",
-                            "changed",
-                        )
-                    )
+                    rows.append(DiffRow(left[k] if k < len(left) else "", right[k] if k < len(right) else "", "changed"))
             elif tag == "delete":
                 rows += [DiffRow(x, "", "removed") for x in a[i1:i2]]
             else:

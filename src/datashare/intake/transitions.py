@@ -20,10 +20,7 @@ class Action(StrEnum):
 TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
     Action.SUBMIT: (frozenset({Status.DRAFT, Status.CHANGES_REQUESTED}), Status.SUBMITTED),
     Action.START_REVIEW: (frozenset({Status.SUBMITTED}), Status.IN_REVIEW),
-    Action.REQUEST_CHANGES: (
-        frozenset({Status.SUBMITTED, Status.IN_REVIEW}),
-        Status.CHANGES_REQUESTED,
-    ),
+    Action.REQUEST_CHANGES: (frozenset({Status.SUBMITTED, Status.IN_REVIEW}), Status.CHANGES_REQUESTED),
     Action.APPROVE: (frozenset({Status.SUBMITTED, Status.IN_REVIEW}), Status.APPROVED),
     Action.DENY: (frozenset({Status.SUBMITTED, Status.IN_REVIEW}), Status.DENIED),
     Action.WITHDRAW: (

@@ -16,22 +16,14 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def max_upload_bytes() -> int:
-    return int(
-        getattr(
-            settings,
-            "INTAKE_MAX_UPLOAD_BYTES",
-            env_int("INTAKE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
-        )
-    )
+    return int(getattr(settings, "INTAKE_MAX_UPLOAD_BYTES", env_int("INTAKE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)))
 
 
 def sniff(stream: IO[bytes], size: int) -> str:
     """The content type of an upload, or InvalidAttachment saying why it is refused."""
     limit = max_upload_bytes()
     if size > limit:
-        raise InvalidAttachment(
-            f"The file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB."
-        )
+        raise InvalidAttachment(f"The file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.")
     if size == 0:
         raise InvalidAttachment("The file is empty.")
     stream.seek(0)

@@ -16,15 +16,7 @@ urlpatterns = [
     path("<uuid:public_id>/assign/", views.assign, name="assign"),
     path("<uuid:public_id>/comments/", views.ask_comments, name="ask_comments"),
     path("<uuid:public_id>/withdraw/", views.withdraw, name="withdraw"),
-    path(
-        "<uuid:public_id>/accept-data-manager/",
-        views.accept_data_manager,
-        name="accept_data_manager",
-    ),
-    path(
-        "<uuid:public_id>/attachments/<uuid:attachment_id>/",
-        views.download_attachment,
-        name="attachment",
-    ),
+    path("<uuid:public_id>/accept-data-manager/", views.accept_data_manager, name="accept_data_manager"),
+    path("<uuid:public_id>/attachments/<uuid:attachment_id>/", views.download_attachment, name="attachment"),
     path("<uuid:public_id>/versions/<int:old>/<int:new>/", views.version_diff, name="diff"),
 ]

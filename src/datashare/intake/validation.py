@@ -72,26 +72,11 @@ def check_request_step(r: DataRequest, *, complete: bool) -> Errors:
         errors.setdefault("kind", []).append("Choose the kind of data you are requesting.")
     if r.kind == RequestKind.IDENTIFIABLE:
         if not r.ferpa_exception:
-            _missing(
-                errors,
-                "ferpa_exception",
-                "Identifiable data is shared only under a FERPA exception: choose one.",
-                complete,
-            )
+            _missing(errors, "ferpa_exception", "Identifiable data is shared only under a FERPA exception: choose one.", complete)
         if not r.ferpa_explanation.strip():
-            _missing(
-                errors,
-                "ferpa_explanation",
-                "Explain how your project meets the FERPA exception you chose.",
-                complete,
-            )
+            _missing(errors, "ferpa_explanation", "Explain how your project meets the FERPA exception you chose.", complete)
     if r.legislative_requirement and not r.legislative_citation.strip():
-        _missing(
-            errors,
-            "legislative_citation",
-            "Cite the legislative requirement (bill, section or proviso).",
-            complete,
-        )
+        _missing(errors, "legislative_citation", "Cite the legislative requirement (bill, section or proviso).", complete)
     return errors
 
 
@@ -105,16 +90,9 @@ def check_contacts_step(r: DataRequest, *, complete: bool) -> Errors:
         for key, name in CONTACT_FIELDS:
             value = str((contact or {}).get(key, "")).strip()
             if not value:
-                _missing(
-                    errors,
-                    f"{prefix}_{key}",
-                    f"{name} of the {label} contact is required.",
-                    complete,
-                )
+                _missing(errors, f"{prefix}_{key}", f"{name} of the {label} contact is required.", complete)
             elif key == "email" and "@" not in value:
-                errors.setdefault(f"{prefix}_{key}", []).append(
-                    f"Enter a valid email for the {label} contact."
-                )
+                errors.setdefault(f"{prefix}_{key}", []).append(f"Enter a valid email for the {label} contact.")
     if not r.is_short_form:
         if r.data_manager_id is None:
             _missing(
@@ -166,10 +144,7 @@ def check_project_step(r: DataRequest, *, complete: bool) -> Errors:
                 "Agreements last at most three years: choose an end date no later than "
                 f"{add_years(r.start_date, MAX_TERM_YEARS):%B %-d, %Y}."
             )
-        elif (
-            r.end_date > add_years(r.start_date, JUSTIFY_BEYOND_YEARS)
-            and not r.duration_justification.strip()
-        ):
+        elif r.end_date > add_years(r.start_date, JUSTIFY_BEYOND_YEARS) and not r.duration_justification.strip():
             errors.setdefault("duration_justification", []).append(
                 "A term longer than two years needs a justification."
             )
@@ -177,19 +152,12 @@ def check_project_step(r: DataRequest, *, complete: bool) -> Errors:
 
 
 def check_selections(
-    *,
-    kind: str,
-    selections: dict[str, list[int]],
-    justifications: dict[str, str],
-    catalog: Catalog,
-    complete: bool,
+    *, kind: str, selections: dict[str, list[int]], justifications: dict[str, str], catalog: Catalog, complete: bool
 ) -> Errors:
     errors: Errors = {}
     by_id = catalog.by_identifier
     if not any(selections.values()):
-        _missing(
-            errors, "selections", "Choose at least one data element and school year.", complete
-        )
+        _missing(errors, "selections", "Choose at least one data element and school year.", complete)
     for identifier, years in selections.items():
         element = by_id.get(identifier)
         if element is None:
@@ -223,11 +191,7 @@ def check_selections(
 
 def check_data_step(r: DataRequest, catalog: Catalog, *, complete: bool) -> Errors:
     return check_selections(
-        kind=r.kind,
-        selections=r.selections,
-        justifications=r.justifications,
-        catalog=catalog,
-        complete=complete,
+        kind=r.kind, selections=r.selections, justifications=r.justifications, catalog=catalog, complete=complete
     )
 
 
@@ -246,24 +210,15 @@ def check_security_step(r: DataRequest, *, complete: bool, has_policy: bool) -> 
         if not str(getattr(r, field)).strip():
             _missing(errors, field, message, complete)
     if not has_policy:
-        _missing(
-            errors,
-            "security_policy",
-            "Attach your organization's security policy (PDF or DOCX).",
-            complete,
-        )
+        _missing(errors, "security_policy", "Attach your organization's security policy (PDF or DOCX).", complete)
     if r.irb_approved and r.irb_expires is None:
         _missing(errors, "irb_expires", "Enter the date the IRB approval expires.", complete)
     if r.irb_expires and r.irb_expires < dt.date.today():
-        errors.setdefault("irb_expires", []).append(
-            "The IRB approval has expired: attach a current approval."
-        )
+        errors.setdefault("irb_expires", []).append("The IRB approval has expired: attach a current approval.")
     return errors
 
 
-def check_step(
-    step: str, r: DataRequest, catalog: Catalog | None, *, complete: bool, has_policy: bool = False
-) -> Errors:
+def check_step(step: str, r: DataRequest, catalog: Catalog | None, *, complete: bool, has_policy: bool = False) -> Errors:
     if step == "request":
         return check_request_step(r, complete=complete)
     if step == "contacts":
@@ -279,9 +234,7 @@ def check_step(
     raise ValueError(step)
 
 
-def check_all(
-    r: DataRequest, catalog: Catalog, *, complete: bool, has_policy: bool
-) -> dict[str, Errors]:
+def check_all(r: DataRequest, catalog: Catalog, *, complete: bool, has_policy: bool) -> dict[str, Errors]:
     result = {}
     for step, _ in steps_for(r):
         errs = check_step(step, r, catalog, complete=complete, has_policy=has_policy)

@@ -87,13 +87,7 @@ def _step_nav(r: Any, current: str) -> dict[str, Any]:
     steps = validation.steps_for(r)
     keys = [s for s, _ in steps]
     index = keys.index(current)
-    return {
-        "steps": steps,
-        "current_step": current,
-        "step_number": index + 1,
-        "step_count": len(steps),
-        "next_step": keys[index + 1] if index + 1 < len(keys) else None,
-    }
+    return {"steps": steps, "current_step": current, "step_number": index + 1, "step_count": len(steps), "next_step": keys[index + 1] if index + 1 < len(keys) else None}
 
 
 @login_required
@@ -103,10 +97,7 @@ def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
     if not can_edit(user, r):
         raise PermissionDenied
     if r.status not in EDITABLE:
-        messages.info(
-            request,
-            f"This request is {r.get_status_display().lower()} and can no longer be edited.",
-        )
+        messages.info(request, f"This request is {r.get_status_display().lower()} and can no longer be edited.")
         return redirect("intake:detail", r.public_id)
     if step not in dict(validation.steps_for(r)):
         raise Http404("No such step")
@@ -124,26 +115,15 @@ def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
                 return redirect("web:my_requests")
             missing = _missing(step, r)
             if not missing:
-                return (
-                    redirect("intake:edit", r.public_id, nav["next_step"])
-                    if nav["next_step"]
-                    else redirect("intake:review", r.public_id)
-                )
+                return redirect("intake:edit", r.public_id, nav["next_step"]) if nav["next_step"] else redirect("intake:review", r.public_id)
             _apply_errors(form, missing)
-            messages.warning(
-                request,
-                "Saved. Some answers on this page are still needed before you can continue.",
-            )
+            messages.warning(request, "Saved. Some answers on this page are still needed before you can continue.")
     elif request.method == "GET" and request.GET.get("check"):
         # Coming from the review page: show what is missing next to each field.
         form = _make_form(step, r, dict(form.initial), {})
         form.is_valid()
         _apply_errors(form, _missing(step, r))
-    return render(
-        request,
-        STEP_TEMPLATES.get(step, "intake/step_form.html"),
-        {"r": r, "form": form, **nav, **_attachments(r)},
-    )
+    return render(request, STEP_TEMPLATES.get(step, "intake/step_form.html"), {"r": r, "form": form, **nav, **_attachments(r)})
 
 
 def _missing(step: str, r: Any) -> dict[str, list[str]]:
@@ -155,9 +135,7 @@ def _make_form(step: str, r: Any, data: Any, files: Any) -> Any:
     if step == "request":
         return RequestStepForm(data, instance=r)
     if step == "contacts":
-        return ContactsStepForm(
-            data, initial=ContactsStepForm.initial_for(r), short_form=r.is_short_form
-        )
+        return ContactsStepForm(data, initial=ContactsStepForm.initial_for(r), short_form=r.is_short_form)
     if step == "project":
         return ProjectStepForm(data, instance=r, short_form=r.is_short_form)
     return SecurityStepForm(data, files, instance=r)
@@ -173,11 +151,7 @@ def _save_step(request: HttpRequest, user: User, r: Any, step: str, form: Any) -
     if step == "contacts":
         changes: dict[str, Any] = form.contacts()
     else:
-        changes = {
-            f: form.cleaned_data[f]
-            for f in services.EDITABLE_FIELDS[step]
-            if f in form.cleaned_data
-        }
+        changes = {f: form.cleaned_data[f] for f in services.EDITABLE_FIELDS[step] if f in form.cleaned_data}
         if step == "request" and not changes.get("ferpa_exception"):
             changes["ferpa_exception"] = ""
     if step == "security":
@@ -185,14 +159,7 @@ def _save_step(request: HttpRequest, user: User, r: Any, step: str, form: Any) -
             upload = form.cleaned_data.get(field)
             if upload:
                 try:
-                    services.add_attachment(
-                        actor=user,
-                        data_request=r,
-                        purpose=purpose,
-                        upload=upload,
-                        name=upload.name,
-                        size=upload.size,
-                    )
+                    services.add_attachment(actor=user, data_request=r, purpose=purpose, upload=upload, name=upload.name, size=upload.size)
                 except IntakeError as exc:
                     form.add_error(field, str(exc))
                     ok = False
@@ -212,9 +179,7 @@ def _save_step(request: HttpRequest, user: User, r: Any, step: str, form: Any) -
     return ok
 
 
-def _grid(
-    cat: Catalog, selections: dict[str, list[int]], justifications: dict[str, str], kind: str
-) -> list[dict[str, Any]]:
+def _grid(cat: Catalog, selections: dict[str, list[int]], justifications: dict[str, str], kind: str) -> list[dict[str, Any]]:
     files = []
     for cf in cat.files:
         rows = []
@@ -230,8 +195,7 @@ def _grid(
                         {
                             "label": label,
                             "value": f"{el.identifier}:{label}",
-                            "available": el.available_in(year, cat.latest)
-                            and (not excluded or year in chosen),
+                            "available": el.available_in(year, cat.latest) and (not excluded or year in chosen),
                             "checked": year in chosen,
                         }
                         for year, label in cat.year_labels
@@ -251,9 +215,7 @@ def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpRespons
     selections, justifications = r.selections, r.justifications
     if request.method == "POST":
         action = request.POST.get("action", "continue")
-        selections, year_errors = validation.parse_grid(
-            request.POST.getlist("sel"), latest=cat.latest
-        )
+        selections, year_errors = validation.parse_grid(request.POST.getlist("sel"), latest=cat.latest)
         justifications = {
             key.removeprefix("just_"): str(request.POST.get(key, "")).strip()
             for key in request.POST
@@ -265,18 +227,12 @@ def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpRespons
             # The standard base file in one click: every standard element, every year it exists.
             for el in cat.by_identifier.values():
                 if el.tier == "standard":
-                    years = set(selections.get(el.identifier, [])) | {
-                        y for y in cat.years if el.available_in(y, cat.latest)
-                    }
+                    years = set(selections.get(el.identifier, [])) | {y for y in cat.years if el.available_in(y, cat.latest)}
                     selections[el.identifier] = sorted(years)
         justifications = {k: v for k, v in justifications.items() if k in selections}
         if not errors:
             try:
-                services.update_draft(
-                    actor=user,
-                    data_request=r,
-                    changes={"selections": selections, "justifications": justifications},
-                )
+                services.update_draft(actor=user, data_request=r, changes={"selections": selections, "justifications": justifications})
             except IncompleteRequest as exc:
                 errors = exc.errors.get("data", {})
         if not errors and action == "draft":
@@ -286,28 +242,15 @@ def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpRespons
             r.refresh_from_db()
             missing = validation.check_data_step(r, cat, complete=True)
             if not missing:
-                return (
-                    redirect("intake:edit", r.public_id, nav["next_step"])
-                    if nav["next_step"]
-                    else redirect("intake:review", r.public_id)
-                )
+                return redirect("intake:edit", r.public_id, nav["next_step"]) if nav["next_step"] else redirect("intake:review", r.public_id)
             errors = missing
-            messages.warning(
-                request,
-                "Saved. Some answers on this page are still needed before you can continue.",
-            )
+            messages.warning(request, "Saved. Some answers on this page are still needed before you can continue.")
     elif request.GET.get("check"):
         errors = validation.check_data_step(r, cat, complete=True)
     return render(
         request,
         "intake/step_data.html",
-        {
-            "r": r,
-            "files": _grid(cat, selections, justifications, r.kind),
-            "years": cat.year_labels,
-            "errors": errors,
-            **nav,
-        },
+        {"r": r, "files": _grid(cat, selections, justifications, r.kind), "years": cat.year_labels, "errors": errors, **nav},
     )
 
 
@@ -322,16 +265,11 @@ def review(request: HttpRequest, public_id: UUID) -> HttpResponse:
         try:
             services.submit(actor=user, data_request=r)
         except IncompleteRequest:
-            messages.error(
-                request, "The request is not complete yet: see the problems listed below."
-            )
+            messages.error(request, "The request is not complete yet: see the problems listed below.")
         except IntakeError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(
-                request,
-                "Your request was submitted. You will get an email at every change of status.",
-            )
+            messages.success(request, "Your request was submitted. You will get an email at every change of status.")
             return redirect("intake:detail", r.public_id)
     attachments = list(r.attachments.all())
     has_policy = any(a.purpose == AttachmentPurpose.SECURITY_POLICY for a in attachments)
@@ -342,9 +280,7 @@ def review(request: HttpRequest, public_id: UUID) -> HttpResponse:
         {
             "r": r,
             "snapshot": snapshot.take(r, cat, attachments),
-            "problems": [
-                (step, validation.STEP_TITLES[step], errs) for step, errs in problems.items()
-            ],
+            "problems": [(step, validation.STEP_TITLES[step], errs) for step, errs in problems.items()],
             "steps": validation.steps_for(r),
         },
     )
@@ -362,10 +298,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if versions and not can_edit(user, r):
         shown, shown_label = versions[0].snapshot, f"As submitted (version {versions[0].number})"
     else:
-        shown, shown_label = (
-            snapshot.take(r, load_catalog(), attachments),
-            "The request as it stands",
-        )
+        shown, shown_label = snapshot.take(r, load_catalog(), attachments), "The request as it stands"
     context: dict[str, Any] = {
         "base_template": _base_template(user),
         "snapshot": shown,
@@ -379,12 +312,8 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "is_data_manager": r.data_manager_id == user.pk and r.data_manager_accepted_at is None,
         "steward": steward,
         "staff": staff,
-        "change_comments": [
-            (validation.STEP_TITLES.get(k, k), v) for k, v in (r.change_comments or {}).items()
-        ],
-        "my_comment_requests": list(
-            r.comment_requests.filter(reviewer=user, responded_at__isnull=True)
-        ),
+        "change_comments": [(validation.STEP_TITLES.get(k, k), v) for k, v in (r.change_comments or {}).items()],
+        "my_comment_requests": list(r.comment_requests.filter(reviewer=user, responded_at__isnull=True)),
         "age_days": selectors.age_days(r),
         "target_days": selectors.service_target_days(),
     }
@@ -396,16 +325,10 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if steward and r.status in OPEN_FOR_REVIEW:
         cat = load_catalog()
         context["decision_rows"] = [
-            {
-                "el": cat.by_identifier.get(k),
-                "identifier": k,
-                "years": [(y, format_school_year(y)) for y in v],
-            }
+            {"el": cat.by_identifier.get(k), "identifier": k, "years": [(y, format_school_year(y)) for y in v]}
             for k, v in sorted(r.selections.items())
         ]
-        context["stewards"] = list(
-            User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("email")
-        )
+        context["stewards"] = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("email"))
         context["comment_form"] = _comment_form()
         context["sections"] = validation.steps_for(r)
     return render(request, "intake/detail.html", context)
@@ -415,10 +338,7 @@ def _selection_lines(selections: dict[str, list[int]]) -> list[str]:
     if not selections:
         return []
     names = {e.identifier: e.name for e in load_catalog().by_identifier.values()}
-    return [
-        f"{names.get(k, k)}: {', '.join(format_school_year(y) for y in v)}"
-        for k, v in sorted(selections.items())
-    ]
+    return [f"{names.get(k, k)}: {', '.join(format_school_year(y) for y in v)}" for k, v in sorted(selections.items())]
 
 
 def _comment_form(data: Any = None) -> CommentRequestForm:
@@ -426,8 +346,7 @@ def _comment_form(data: Any = None) -> CommentRequestForm:
     reviewer = form.fields["reviewer"]
     assert isinstance(reviewer, forms.ChoiceField)
     reviewer.choices = [
-        (str(u.public_id), str(u))
-        for u in User.objects.filter(role_grants__role=Role.DEPARTMENT_REVIEWER).order_by("email")
+        (str(u.public_id), str(u)) for u in User.objects.filter(role_grants__role=Role.DEPARTMENT_REVIEWER).order_by("email")
     ]
     return form
 
@@ -456,39 +375,13 @@ def decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
     r = get_request_for(user, public_id)
     decision = request.POST.get("decision")
     if decision == "approve":
-        approved, _ = validation.parse_grid(
-            request.POST.getlist("keep"), latest=load_catalog().latest
-        )
-        return _do(
-            request,
-            r,
-            lambda: services.approve(
-                actor=user,
-                data_request=r,
-                approved_selections=approved,
-                note=request.POST.get("note", ""),
-            ),
-            "Approved.",
-        )
+        approved, _ = validation.parse_grid(request.POST.getlist("keep"), latest=load_catalog().latest)
+        return _do(request, r, lambda: services.approve(actor=user, data_request=r, approved_selections=approved, note=request.POST.get("note", "")), "Approved.")
     if decision == "deny":
-        return _do(
-            request,
-            r,
-            lambda: services.deny(
-                actor=user, data_request=r, reason=request.POST.get("reason", "")
-            ),
-            "Denied; the requestor was told why.",
-        )
+        return _do(request, r, lambda: services.deny(actor=user, data_request=r, reason=request.POST.get("reason", "")), "Denied; the requestor was told why.")
     if decision == "request_changes":
-        comments = {
-            step: request.POST.get(f"comment_{step}", "") for step in validation.STEP_TITLES
-        }
-        return _do(
-            request,
-            r,
-            lambda: services.request_changes(actor=user, data_request=r, comments=comments),
-            "Sent back to the requestor for changes.",
-        )
+        comments = {step: request.POST.get(f"comment_{step}", "") for step in validation.STEP_TITLES}
+        return _do(request, r, lambda: services.request_changes(actor=user, data_request=r, comments=comments), "Sent back to the requestor for changes.")
     messages.error(request, "Choose a decision.")
     return redirect("intake:detail", r.public_id)
 
@@ -505,12 +398,7 @@ def assign(request: HttpRequest, public_id: UUID) -> HttpResponse:
         if assignee is None:
             messages.error(request, "Choose a data steward.")
             return redirect("intake:detail", r.public_id)
-    return _do(
-        request,
-        r,
-        lambda: services.assign(actor=user, data_request=r, assignee=assignee),
-        "Assignment saved.",
-    )
+    return _do(request, r, lambda: services.assign(actor=user, data_request=r, assignee=assignee), "Assignment saved.")
 
 
 def _is_uuid(value: str) -> bool:
@@ -534,13 +422,7 @@ def ask_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _do(
         request,
         r,
-        lambda: services.request_comments(
-            actor=user,
-            data_request=r,
-            reviewer=reviewer,
-            question=form.cleaned_data["question"],
-            due_date=form.cleaned_data["due_date"],
-        ),
+        lambda: services.request_comments(actor=user, data_request=r, reviewer=reviewer, question=form.cleaned_data["question"], due_date=form.cleaned_data["due_date"]),
         "Comments requested.",
     )
 
@@ -549,17 +431,8 @@ def ask_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_roles(Role.DEPARTMENT_REVIEWER)
 def respond_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
-    cr = get_object_or_404(
-        CommentRequest.objects.select_related("request"), public_id=public_id, reviewer=user
-    )
-    return _do(
-        request,
-        cr.request,
-        lambda: services.respond_to_comment_request(
-            actor=user, comment_request=cr, response=request.POST.get("response", "")
-        ),
-        "Thank you: your comments were sent.",
-    )
+    cr = get_object_or_404(CommentRequest.objects.select_related("request"), public_id=public_id, reviewer=user)
+    return _do(request, cr.request, lambda: services.respond_to_comment_request(actor=user, comment_request=cr, response=request.POST.get("response", "")), "Thank you: your comments were sent.")
 
 
 @require_POST
@@ -567,14 +440,7 @@ def respond_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def withdraw(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
     r = get_request_for(user, public_id)
-    return _do(
-        request,
-        r,
-        lambda: services.withdraw(
-            actor=user, data_request=r, reason=request.POST.get("reason", "")
-        ),
-        "Request withdrawn.",
-    )
+    return _do(request, r, lambda: services.withdraw(actor=user, data_request=r, reason=request.POST.get("reason", "")), "Request withdrawn.")
 
 
 @require_POST
@@ -582,24 +448,14 @@ def withdraw(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def accept_data_manager(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
     r = get_request_for(user, public_id)
-    return _do(
-        request,
-        r,
-        lambda: services.accept_data_manager_role(actor=user, data_request=r),
-        "You accepted the role of data manager.",
-    )
+    return _do(request, r, lambda: services.accept_data_manager_role(actor=user, data_request=r), "You accepted the role of data manager.")
 
 
 @login_required
 def download_attachment(request: HttpRequest, public_id: UUID, attachment_id: UUID) -> FileResponse:
     r = get_request_for(_user(request), public_id)
     attachment = get_object_or_404(r.attachments, public_id=attachment_id)
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -613,17 +469,7 @@ def version_diff(request: HttpRequest, public_id: UUID, old: int, new: int) -> H
     if old not in versions or new not in versions:
         raise Http404("No such version")
     sections = snapshot.diff(versions[old].snapshot, versions[new].snapshot)
-    return render(
-        request,
-        "intake/diff.html",
-        {
-            "base_template": _base_template(user),
-            "r": r,
-            "old": versions[old],
-            "new": versions[new],
-            "sections": sections,
-        },
-    )
+    return render(request, "intake/diff.html", {"base_template": _base_template(user), "r": r, "old": versions[old], "new": versions[new], "sections": sections})
 
 
 @require_roles(Role.DATA_STEWARD)
@@ -656,9 +502,7 @@ def queue(request: HttpRequest) -> HttpResponse:
                 "kind": r.get_kind_display(),
                 "priority": r.priority_label,
                 "status": r.get_status_display(),
-                "submitted": date_format(timezone.localtime(r.submitted_at), "M j, Y")
-                if r.submitted_at
-                else "",
+                "submitted": date_format(timezone.localtime(r.submitted_at), "M j, Y") if r.submitted_at else "",
                 "age": age,
                 "overdue": age is not None and age > q.target_days,
                 "assignee": str(r.assignee) if r.assignee else "—",
@@ -673,9 +517,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "q": q,
             "rows": rows,
             "statuses": [(s, label) for s, label in Status.choices if s != Status.DRAFT],
-            "status_counts": [
-                (s, label, q.counts.get(s, 0)) for s, label in Status.choices if s != Status.DRAFT
-            ],
+            "status_counts": [(s, label, q.counts.get(s, 0)) for s, label in Status.choices if s != Status.DRAFT],
             "kinds": RequestKind.choices,
             "querystring": params.urlencode(),
         },

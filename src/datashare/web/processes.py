@@ -75,9 +75,7 @@ def supervise(procs: Sequence[Child], *, log: Callable[[str], None], poll: float
             dead = [(c, p) for c, p in running if p.poll() is not None]
             if dead:
                 child, proc = dead[0]
-                log(
-                    f"{child.name} (pid {proc.pid}) exited with status {proc.returncode}; stopping the others"
-                )
+                log(f"{child.name} (pid {proc.pid}) exited with status {proc.returncode}; stopping the others")
                 status = 1
                 break
             time.sleep(poll)
@@ -121,9 +119,7 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _stop_all(
-    running: list[tuple[Child, subprocess.Popen[bytes]]], log: Callable[[str], None]
-) -> None:
+def _stop_all(running: list[tuple[Child, subprocess.Popen[bytes]]], log: Callable[[str], None]) -> None:
     for _, proc in running:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

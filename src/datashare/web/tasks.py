@@ -29,9 +29,7 @@ def send_email(*, to: list[str], subject: str, body: str) -> None:
 def heartbeat() -> None:
     """Proves the queue is consumed; /healthz reads the row."""
     now = timezone.now()
-    WorkerHeartbeat.objects.update_or_create(
-        name="default", defaults={"beat_at": now, "worker_pid": os.getpid()}
-    )
+    WorkerHeartbeat.objects.update_or_create(name="default", defaults={"beat_at": now, "worker_pid": os.getpid()})
     # One heartbeat every 30 s is ~3,000 queue rows a day: keep only the last hour's.
     from django_tasks_db.models import DBTaskResult
 

@@ -30,9 +30,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     # A data steward's work is the review queue; other staff see the questions put to them.
     if user.has_role(Role.DATA_STEWARD):
         return redirect("intake:queue")
-    return render(
-        request, "web/staff_dashboard.html", {"comment_requests": list(open_comment_requests(user))}
-    )
+    return render(request, "web/staff_dashboard.html", {"comment_requests": list(open_comment_requests(user))})
 
 
 @login_required
@@ -48,9 +46,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        beat = (
-            WorkerHeartbeat.objects.filter(name="default").values_list("beat_at", flat=True).first()
-        )
+        beat = WorkerHeartbeat.objects.filter(name="default").values_list("beat_at", flat=True).first()
         max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
         if beat is not None and timezone.now() - beat <= max_age:
             worker = "ok"
@@ -69,11 +65,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     template = loader.get_template("500.html")
     return HttpResponse(
         template.render(
-            {
-                "SITE_NAME": settings.SITE_NAME,
-                "AGENCY_NAME": settings.AGENCY_NAME,
-                "STATIC_URL": settings.STATIC_URL,
-            }
+            {"SITE_NAME": settings.SITE_NAME, "AGENCY_NAME": settings.AGENCY_NAME, "STATIC_URL": settings.STATIC_URL}
         ),
         status=500,
     )

@@ -6,110 +6,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="DataFile",
+            name='DataFile',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("identifier", models.SlugField(max_length=40, unique=True)),
-                ("name", models.CharField(max_length=120)),
-                ("description", models.TextField(blank=True)),
-                ("yearly", models.BooleanField(default=True)),
-                ("position", models.PositiveSmallIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('identifier', models.SlugField(max_length=40, unique=True)),
+                ('name', models.CharField(max_length=120)),
+                ('description', models.TextField(blank=True)),
+                ('yearly', models.BooleanField(default=True)),
+                ('position', models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                "ordering": ["position", "identifier"],
+                'ordering': ['position', 'identifier'],
             },
         ),
         migrations.CreateModel(
-            name="SourceLoad",
+            name='SourceLoad',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "school_year",
-                    models.PositiveSmallIntegerField(
-                        help_text="Ending year: 2025 is 2024-25.", unique=True
-                    ),
-                ),
-                ("loaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('school_year', models.PositiveSmallIntegerField(help_text='Ending year: 2025 is 2024-25.', unique=True)),
+                ('loaded_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                "ordering": ["school_year"],
+                'ordering': ['school_year'],
             },
         ),
         migrations.CreateModel(
-            name="DataElement",
+            name='DataElement',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("identifier", models.SlugField(max_length=60, unique=True)),
-                ("name", models.CharField(max_length=120)),
-                (
-                    "dtype",
-                    models.CharField(
-                        choices=[
-                            ("string", "Text"),
-                            ("integer", "Whole number"),
-                            ("decimal", "Decimal number"),
-                            ("boolean", "Yes/No"),
-                            ("date", "Date"),
-                        ],
-                        max_length=20,
-                        verbose_name="data type",
-                    ),
-                ),
-                (
-                    "tier",
-                    models.CharField(
-                        choices=[
-                            ("standard", "Standard (in the standard base file)"),
-                            ("sensitive", "Sensitive (justification required)"),
-                            ("direct_identifier", "Direct identifier"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("definition", models.TextField()),
-                ("first_year", models.PositiveSmallIntegerField(default=2010)),
-                (
-                    "last_year",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        help_text="Blank while the element is still collected.",
-                        null=True,
-                    ),
-                ),
-                ("value_labels", models.JSONField(blank=True, default=dict)),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "file",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="elements",
-                        to="catalog.datafile",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('identifier', models.SlugField(max_length=60, unique=True)),
+                ('name', models.CharField(max_length=120)),
+                ('dtype', models.CharField(choices=[('string', 'Text'), ('integer', 'Whole number'), ('decimal', 'Decimal number'), ('boolean', 'Yes/No'), ('date', 'Date')], max_length=20, verbose_name='data type')),
+                ('tier', models.CharField(choices=[('standard', 'Standard (in the standard base file)'), ('sensitive', 'Sensitive (justification required)'), ('direct_identifier', 'Direct identifier')], max_length=20)),
+                ('definition', models.TextField()),
+                ('first_year', models.PositiveSmallIntegerField(default=2010)),
+                ('last_year', models.PositiveSmallIntegerField(blank=True, help_text='Blank while the element is still collected.', null=True)),
+                ('value_labels', models.JSONField(blank=True, default=dict)),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='elements', to='catalog.datafile')),
             ],
             options={
-                "ordering": ["file__position", "position", "identifier"],
+                'ordering': ['file__position', 'position', 'identifier'],
             },
         ),
     ]

@@ -14,12 +14,7 @@ def seed(apps, schema_editor):  # type: ignore[no-untyped-def]
     for pos, f in enumerate(elements.FILES):
         files[f.identifier], _ = DataFile.objects.get_or_create(
             identifier=f.identifier,
-            defaults={
-                "name": f.name,
-                "description": f.description,
-                "yearly": f.yearly,
-                "position": pos,
-            },
+            defaults={"name": f.name, "description": f.description, "yearly": f.yearly, "position": pos},
         )
     for pos, e in enumerate(elements.ELEMENTS):
         DataElement.objects.get_or_create(

@@ -11,308 +11,131 @@ import datashare.intake.models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("accounts", "0001_initial"),
+        ('accounts', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="DataRequest",
+            name='DataRequest',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("submitted", "Submitted"),
-                            ("in_review", "In review"),
-                            ("changes_requested", "Changes requested"),
-                            ("approved", "Approved"),
-                            ("denied", "Denied"),
-                            ("withdrawn", "Withdrawn"),
-                        ],
-                        default="draft",
-                        max_length=20,
-                    ),
-                ),
-                ("title", models.CharField(max_length=200)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("deidentified", "De-identified student-level data"),
-                            ("identifiable", "Identifiable student-level data (FERPA exception)"),
-                            ("aggregate", "Aggregate data without disclosure avoidance"),
-                            (
-                                "suppressed_aggregate",
-                                "Suppressed aggregate data not on the public portal",
-                            ),
-                        ],
-                        default="deidentified",
-                        max_length=30,
-                    ),
-                ),
-                (
-                    "ferpa_exception",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            (
-                                "studies",
-                                "Studies on behalf of the agency or districts (34 CFR 99.31(a)(6))",
-                            ),
-                            (
-                                "audit_evaluation",
-                                "Audit or evaluation of education programs (34 CFR 99.35)",
-                            ),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("ferpa_explanation", models.TextField(blank=True)),
-                ("legislative_requirement", models.BooleanField(default=False)),
-                ("legislative_citation", models.CharField(blank=True, max_length=300)),
-                ("primary_contact", models.JSONField(blank=True, default=dict)),
-                ("secondary_contact", models.JSONField(blank=True, default=dict)),
-                ("data_manager_accepted_at", models.DateTimeField(blank=True, null=True)),
-                ("purpose", models.TextField(blank=True)),
-                ("research_questions", models.TextField(blank=True)),
-                ("analyses", models.TextField(blank=True)),
-                ("benefit", models.TextField(blank=True)),
-                ("products", models.TextField(blank=True)),
-                ("sharing_plan", models.TextField(blank=True)),
-                ("pledge_to_share", models.BooleanField(default=False)),
-                ("start_date", models.DateField(blank=True, null=True)),
-                ("end_date", models.DateField(blank=True, null=True)),
-                ("duration_justification", models.TextField(blank=True)),
-                ("selections", models.JSONField(blank=True, default=dict)),
-                ("justifications", models.JSONField(blank=True, default=dict)),
-                ("storage_location", models.TextField(blank=True)),
-                ("encryption_at_rest", models.TextField(blank=True)),
-                ("encryption_in_transit", models.TextField(blank=True)),
-                ("access_controls", models.TextField(blank=True)),
-                ("software", models.TextField(blank=True)),
-                ("people_with_access", models.TextField(blank=True)),
-                ("irb_approved", models.BooleanField(default=False)),
-                ("irb_expires", models.DateField(blank=True, null=True)),
-                ("submitted_at", models.DateTimeField(blank=True, null=True)),
-                ("priority_rank", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("version", models.PositiveIntegerField(default=0)),
-                ("decided_at", models.DateTimeField(blank=True, null=True)),
-                ("decision_reason", models.TextField(blank=True)),
-                ("change_comments", models.JSONField(blank=True, default=dict)),
-                ("approved_selections", models.JSONField(blank=True, default=dict)),
-                ("minimization", models.JSONField(blank=True, default=dict)),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="assigned_requests",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="data_requests",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "data_manager",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="managed_requests",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "decided_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="data_requests",
-                        to="accounts.organization",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('denied', 'Denied'), ('withdrawn', 'Withdrawn')], default='draft', max_length=20)),
+                ('title', models.CharField(max_length=200)),
+                ('kind', models.CharField(choices=[('deidentified', 'De-identified student-level data'), ('identifiable', 'Identifiable student-level data (FERPA exception)'), ('aggregate', 'Aggregate data without disclosure avoidance'), ('suppressed_aggregate', 'Suppressed aggregate data not on the public portal')], default='deidentified', max_length=30)),
+                ('ferpa_exception', models.CharField(blank=True, choices=[('studies', 'Studies on behalf of the agency or districts (34 CFR 99.31(a)(6))'), ('audit_evaluation', 'Audit or evaluation of education programs (34 CFR 99.35)')], max_length=30)),
+                ('ferpa_explanation', models.TextField(blank=True)),
+                ('legislative_requirement', models.BooleanField(default=False)),
+                ('legislative_citation', models.CharField(blank=True, max_length=300)),
+                ('primary_contact', models.JSONField(blank=True, default=dict)),
+                ('secondary_contact', models.JSONField(blank=True, default=dict)),
+                ('data_manager_accepted_at', models.DateTimeField(blank=True, null=True)),
+                ('purpose', models.TextField(blank=True)),
+                ('research_questions', models.TextField(blank=True)),
+                ('analyses', models.TextField(blank=True)),
+                ('benefit', models.TextField(blank=True)),
+                ('products', models.TextField(blank=True)),
+                ('sharing_plan', models.TextField(blank=True)),
+                ('pledge_to_share', models.BooleanField(default=False)),
+                ('start_date', models.DateField(blank=True, null=True)),
+                ('end_date', models.DateField(blank=True, null=True)),
+                ('duration_justification', models.TextField(blank=True)),
+                ('selections', models.JSONField(blank=True, default=dict)),
+                ('justifications', models.JSONField(blank=True, default=dict)),
+                ('storage_location', models.TextField(blank=True)),
+                ('encryption_at_rest', models.TextField(blank=True)),
+                ('encryption_in_transit', models.TextField(blank=True)),
+                ('access_controls', models.TextField(blank=True)),
+                ('software', models.TextField(blank=True)),
+                ('people_with_access', models.TextField(blank=True)),
+                ('irb_approved', models.BooleanField(default=False)),
+                ('irb_expires', models.DateField(blank=True, null=True)),
+                ('submitted_at', models.DateTimeField(blank=True, null=True)),
+                ('priority_rank', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('version', models.PositiveIntegerField(default=0)),
+                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ('decision_reason', models.TextField(blank=True)),
+                ('change_comments', models.JSONField(blank=True, default=dict)),
+                ('approved_selections', models.JSONField(blank=True, default=dict)),
+                ('minimization', models.JSONField(blank=True, default=dict)),
+                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_requests', to=settings.AUTH_USER_MODEL)),
+                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_requests', to=settings.AUTH_USER_MODEL)),
+                ('data_manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='managed_requests', to=settings.AUTH_USER_MODEL)),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='data_requests', to='accounts.organization')),
             ],
         ),
         migrations.CreateModel(
-            name="CommentRequest",
+            name='CommentRequest',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("question", models.TextField(blank=True)),
-                ("due_date", models.DateField()),
-                ("response", models.TextField(blank=True)),
-                ("responded_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "requested_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "reviewer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="comment_requests",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "request",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="comment_requests",
-                        to="intake.datarequest",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('question', models.TextField(blank=True)),
+                ('due_date', models.DateField()),
+                ('response', models.TextField(blank=True)),
+                ('responded_at', models.DateTimeField(blank=True, null=True)),
+                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='comment_requests', to=settings.AUTH_USER_MODEL)),
+                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comment_requests', to='intake.datarequest')),
             ],
             options={
-                "ordering": ["requested_at"],
+                'ordering': ['requested_at'],
             },
         ),
         migrations.CreateModel(
-            name="Attachment",
+            name='Attachment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                (
-                    "purpose",
-                    models.CharField(
-                        choices=[
-                            ("security_policy", "Organization security policy"),
-                            ("irb_approval", "IRB approval"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                (
-                    "file",
-                    models.FileField(
-                        max_length=200, upload_to=datashare.intake.models._attachment_path
-                    ),
-                ),
-                ("original_name", models.CharField(max_length=200)),
-                ("content_type", models.CharField(max_length=100)),
-                ("size", models.PositiveBigIntegerField()),
-                ("uploaded_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "uploaded_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "request",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attachments",
-                        to="intake.datarequest",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('purpose', models.CharField(choices=[('security_policy', 'Organization security policy'), ('irb_approval', 'IRB approval')], max_length=30)),
+                ('file', models.FileField(max_length=200, upload_to=datashare.intake.models._attachment_path)),
+                ('original_name', models.CharField(max_length=200)),
+                ('content_type', models.CharField(max_length=100)),
+                ('size', models.PositiveBigIntegerField()),
+                ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='intake.datarequest')),
             ],
             options={
-                "ordering": ["uploaded_at"],
+                'ordering': ['uploaded_at'],
             },
         ),
         migrations.CreateModel(
-            name="RequestVersion",
+            name='RequestVersion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.PositiveIntegerField()),
-                ("snapshot", models.JSONField()),
-                ("submitted_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "request",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="versions",
-                        to="intake.datarequest",
-                    ),
-                ),
-                (
-                    "submitted_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField()),
+                ('snapshot', models.JSONField()),
+                ('submitted_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='intake.datarequest')),
+                ('submitted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["number"],
+                'ordering': ['number'],
             },
         ),
         migrations.AddIndex(
-            model_name="datarequest",
-            index=models.Index(
-                fields=["priority_rank", "submitted_at", "id"], name="intake_queue_order"
-            ),
+            model_name='datarequest',
+            index=models.Index(fields=['priority_rank', 'submitted_at', 'id'], name='intake_queue_order'),
         ),
         migrations.AddIndex(
-            model_name="datarequest",
-            index=models.Index(fields=["status", "submitted_at"], name="intake_status_counts"),
+            model_name='datarequest',
+            index=models.Index(fields=['status', 'submitted_at'], name='intake_status_counts'),
         ),
         migrations.AddIndex(
-            model_name="datarequest",
-            index=models.Index(
-                condition=models.Q(("status__in", ["submitted", "in_review"])),
-                fields=["priority_rank", "submitted_at", "id"],
-                name="intake_queue_open",
-            ),
+            model_name='datarequest',
+            index=models.Index(condition=models.Q(('status__in', ['submitted', 'in_review'])), fields=['priority_rank', 'submitted_at', 'id'], name='intake_queue_open'),
         ),
         migrations.AddConstraint(
-            model_name="requestversion",
-            constraint=models.UniqueConstraint(
-                fields=("request", "number"), name="unique_request_version"
-            ),
+            model_name='requestversion',
+            constraint=models.UniqueConstraint(fields=('request', 'number'), name='unique_request_version'),
         ),
     ]

@@ -28,14 +28,10 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"no active user with email {options['email']}")
             token, raw = issue_api_token(actor=None, user=user, name=options["name"])
-            self.stdout.write(
-                f"token for {user.email} ({token.name}); it is shown only this once:\n{raw}"
-            )
+            self.stdout.write(f"token for {user.email} ({token.name}); it is shown only this once:\n{raw}")
             return
         matches = list(ApiToken.objects.filter(prefix=options["prefix"], revoked_at__isnull=True))
         if len(matches) != 1:
-            raise CommandError(
-                f"{len(matches)} live tokens have prefix {options['prefix']}; need exactly one"
-            )
+            raise CommandError(f"{len(matches)} live tokens have prefix {options['prefix']}; need exactly one")
         revoke_api_token(actor=None, token=matches[0])
         self.stdout.write(f"revoked {matches[0]}")

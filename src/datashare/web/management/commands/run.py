@@ -19,20 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default=env_str("DATASHARE_BIND", "127.0.0.1:8000"))
         parser.add_argument("--web-workers", type=int, default=env_int("WEB_CONCURRENCY", 2))
         parser.add_argument(
-            "--no-worker",
-            action="store_true",
-            help="web only (when the worker runs elsewhere: `datashare worker`)",
+            "--no-worker", action="store_true", help="web only (when the worker runs elsewhere: `datashare worker`)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        procs = children(
-            bind=options["bind"],
-            web_workers=options["web_workers"],
-            worker=not options["no_worker"],
-        )
-        self.stdout.write(
-            f"datashare: serving on http://{options['bind']}/ (Ctrl-C stops everything)"
-        )
+        procs = children(bind=options["bind"], web_workers=options["web_workers"], worker=not options["no_worker"])
+        self.stdout.write(f"datashare: serving on http://{options['bind']}/ (Ctrl-C stops everything)")
         self.stdout.flush()
 
         def log(line: str) -> None:

@@ -35,13 +35,9 @@ class Command(BaseCommand):
         # The heartbeat is a task like any other, so a fresh heartbeat row proves that this
         # worker is taking work off the queue, not just that the process is alive.
         stop = threading.Event()
-        thread = threading.Thread(
-            target=_enqueue_heartbeats, args=(stop,), name="heartbeat", daemon=True
-        )
+        thread = threading.Thread(target=_enqueue_heartbeats, args=(stop,), name="heartbeat", daemon=True)
         thread.start()
         try:
-            call_command(
-                "db_worker", "--no-reload", "--queue-name", options["queue_name"], "--interval", "1"
-            )
+            call_command("db_worker", "--no-reload", "--queue-name", options["queue_name"], "--interval", "1")
         finally:
             stop.set()
