@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from datashare.extract import kernels
+from datashare.extract import gather, kernels, rid
 
 
 @settings(max_examples=60, deadline=None)
@@ -60,18 +61,19 @@ def test_sort_rows_is_a_stable_sort_by_key_without_dropped_rows(
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 2000))
-def test_hash_lookup_finds_every_key_and_only_those(seed: int, n: int) -> None:
+def test_crosswalk_lookup_finds_every_key_and_only_those(seed: int, n: int) -> None:
     rng = np.random.default_rng(seed)
     keys = np.unique(rng.integers(-(2**62), 2**62, n))
-    ranks = rng.permutation(len(keys)).astype(np.int32)
-    bits = max(1, int(np.ceil(np.log2(max(len(keys), 1)))) + 1)
-    table = kernels.hash_table(keys, ranks, bits)
+    codes = rid.draw_unique(len(keys))
+    crosswalk = pa.table(
+        {"student_key": keys, "rid": rid.to_text(codes), "rid_order": pa.array(codes)}
+    )
+    ranks = np.argsort(np.argsort(codes)).astype(np.int32)  # each RID's place in RID order
     strangers = rng.integers(-(2**62), 2**62, 500)
     strangers = strangers[~np.isin(strangers, keys)]
     probe = np.concatenate([keys, strangers, keys[: len(keys) // 2]])
     rng.shuffle(probe)
-    out = np.empty(len(probe), np.int32)
-    kernels.hash_lookup(table, bits, probe, out)
+    out = gather.RankedCrosswalk(crosswalk).ranks(probe)
     rank_of = dict(zip(keys.tolist(), ranks.tolist(), strict=True))
     assert out.tolist() == [rank_of.get(k, -1) for k in probe.tolist()]
 

@@ -66,29 +66,32 @@ class Plan:
 class RankedCrosswalk:
     """The crosswalk prepared for lookups: key -> RID rank, and RID texts in RID order.
 
-    The lookup is an open-addressing hash table (twice as many slots as students) probed by
-    a compiled loop (``kernels``): one pass over the rows, no temporaries. NumPy's version
-    of the same probe (all rows at once, then the collisions) took 1.3-1.6 s per 18 million
-    rows and 2.4 s to build; this one 0.7-1.1 s and 0.3 s (scale 1, docs/extract.md).
+    The keys go into a ``kernels.KeySet`` (ids in crosswalk order), probed by a compiled
+    loop: one pass over the rows, no temporaries. NumPy's version of the same probe (all
+    rows at once, then the collisions) took 1.3-1.6 s per 18 million rows and 2.4 s to
+    build; a compiled one 0.7-1.1 s and 0.3 s (scale 1, docs/extract.md).
     """
 
     def __init__(self, table: pa.Table) -> None:
-        keys = table.column("student_key").to_numpy()
+        keys = table.column("student_key").to_numpy().astype(np.int64, copy=False)
         n = len(keys)
         order = np.argsort(table.column("rid_order").to_numpy())  # distinct: any sort is stable
-        rank = np.empty(n, dtype=np.int32)
-        rank[order] = np.arange(n, dtype=np.int32)
+        # Rank by crosswalk row, and -1 after it: what an id of -1 (no such key) finds.
+        self._rank = np.empty(n + 1, dtype=np.int32)
+        self._rank[order] = np.arange(n, dtype=np.int32)
+        self._rank[n] = -1
         self.rids = rid_texts_in_order(table.column("rid"), order)
         self.students = n
-        self.bits = max(1, int(np.ceil(np.log2(max(n, 1)))) + 1)
-        self._table = kernels.hash_table(keys.astype(np.int64, copy=False), rank, self.bits)
+        self._keys = kernels.KeySet.sized_for(n)
+        ids = np.empty(n, dtype=np.int32)
+        self._keys.add(keys, np.ones(n, dtype=bool), ids)  # distinct keys: ids are 0..n-1
         self._by_id: np.ndarray | None = None
 
     def ranks(self, keys: np.ndarray) -> np.ndarray:
         """Rank (int32) of each key's RID (int64 keys); -1 where it is not in the crosswalk."""
-        out = np.empty(len(keys), dtype=np.int32)
-        kernels.hash_lookup(self._table, self.bits, keys.astype(np.int64, copy=False), out)
-        return out
+        ids = np.empty(len(keys), dtype=np.int32)
+        self._keys.find(keys.astype(np.int64, copy=False), ids)
+        return self._rank[ids]
 
     def rank_by_id(self, population: Population) -> np.ndarray:
         """Rank of each population id's RID, and -1 appended (for id -1)."""
@@ -236,15 +239,7 @@ def _codes(field: _Field, piece: pa.Array) -> np.ndarray:
         return field.code_of[1:][piece.indices.to_numpy()].astype(np.uint64)
     if field.kind == "bool":
         return _BOOL_CODES[piece.cast(pa.uint8()).fill_null(2).to_numpy()]
-    if pa.types.is_date32(piece.type):
-        piece = piece.cast(pa.int32())
-    if piece.null_count:
-        # Nulls become code 0, i.e. the value ``offset`` (the minimum - 1), which an unsigned
-        # column cannot hold when its minimum is 0: widen first (these are <= 32-bit integers).
-        values = piece.cast(pa.int64()).fill_null(field.offset).to_numpy()
-    else:
-        values = piece.to_numpy()
-    codes = values.astype(np.int64)
+    codes = _int_values(field, piece).astype(np.int64)
     codes -= field.offset
     return codes.view(np.uint64)
 
@@ -256,13 +251,18 @@ def _pack_piece(field: _Field, piece: pa.Array, out: np.ndarray, first: bool) ->
         index = piece.indices.fill_null(-1) if piece.null_count else piece.indices
         kernels.pack_lookup(out, index.to_numpy(), field.code_of, field.shift, first)
         return
+    kernels.pack_offset(out, _int_values(field, piece), field.offset, field.shift, first)
+
+
+def _int_values(field: _Field, piece: pa.Array) -> np.ndarray:
+    """An integer or date piece's values, nulls as ``offset`` (their code is 0)."""
     if pa.types.is_date32(piece.type):
         piece = piece.cast(pa.int32())
     if piece.null_count:
-        # Nulls become code 0, i.e. the value ``offset`` (the minimum - 1), which an unsigned
-        # column cannot hold when its minimum is 0: widen first (these are <= 32-bit integers).
-        piece = piece.cast(pa.int64()).fill_null(field.offset)
-    kernels.pack_offset(out, piece.to_numpy(), field.offset, field.shift, first)
+        # The minimum - 1, which an unsigned column cannot hold when its minimum is 0:
+        # widen first (these are <= 32-bit integers).
+        return piece.cast(pa.int64()).fill_null(field.offset).to_numpy()
+    return piece.to_numpy()
 
 
 def _pieces(data: pa.ChunkedArray) -> Iterator[pa.Array]:

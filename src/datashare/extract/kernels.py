@@ -1,4 +1,5 @@
-"""Compiled row loops of the gather path (Numba): the crosswalk's hash table and the row sort.
+"""Compiled row loops of the gather path (Numba): a hash set of student keys, the row sort,
+packing and decoding.
 
 NumPy has no O(n) way to find each row's place in a stable sort by a 27-bit key, nor to
 probe a hash table without column-sized temporaries; these loops do both in one pass each
@@ -29,49 +30,11 @@ def warm_up() -> None:
     so that a thread with time to spare pays it, not the crosswalk step."""
     keys = np.arange(4, dtype=np.int64)
     out = np.empty(4, np.int32)
-    hash_lookup(hash_table(keys, keys.astype(np.int32), 3), 3, keys, out)
+    warm = KeySet(bits=3)
+    warm.add(keys, np.ones(4, np.bool_), out)
+    warm.find(keys, out)
     sort_rows([keys.astype(np.uint64) + np.uint64(1)], (0, 0, 3), None)
     sort_rows([keys.astype(np.uint64) + np.uint64(9)] * 2, (0, 0, 3), (1, 3, 2))
-
-
-def hash_table(keys: np.ndarray, ranks: np.ndarray, bits: int) -> np.ndarray:
-    """Open addressing (linear probing) in ``2**bits`` slots of (key, rank); rank -1 is empty.
-
-    The keys must be distinct (a crosswalk's are) and fewer than ``2**bits``. The table is
-    NumPy's (which asks the kernel for huge pages for large arrays; Numba's own allocations
-    do not): with 4 KiB pages every probe of a 128 MiB table also missed the TLB."""
-    table = np.empty((1 << bits, 2), np.int64)
-    table[:, 1] = -1
-    _fill(table, keys, ranks, bits)
-    return table
-
-
-@njit(nogil=True, cache=True)
-def _fill(table: np.ndarray, keys: np.ndarray, ranks: np.ndarray, bits: int) -> None:
-    mask = len(table) - 1
-    ubits = np.uint64(bits)
-    for i in range(len(keys)):
-        h = _slot(keys[i], ubits)
-        while table[h, 1] >= 0:
-            h = (h + 1) & mask
-        table[h, 0] = keys[i]
-        table[h, 1] = ranks[i]
-
-
-@njit(nogil=True, cache=True)
-def hash_lookup(table: np.ndarray, bits: int, keys: np.ndarray, out: np.ndarray) -> None:
-    """``out[i]`` = rank of ``keys[i]`` in ``table``, or -1 when it is not there."""
-    mask = (np.int64(1) << bits) - 1
-    ubits = np.uint64(bits)
-    for i in range(len(keys)):
-        k = keys[i]
-        h = _slot(k, ubits)
-        while True:
-            r = table[h, 1]
-            if r < 0 or table[h, 0] == k:
-                break
-            h = (h + 1) & mask
-        out[i] = r
 
 
 def sort_rows(
@@ -246,27 +209,35 @@ def rank_runs(word: np.ndarray, shift: int, width: int) -> tuple[np.ndarray, np.
 
 
 class KeySet:
-    """The distinct student keys met so far, each with a dense id in the order first met.
+    """Distinct student keys, each with a dense id in the order first met.
 
-    Open addressing in NumPy arrays (grown and rehashed at half full), filled by a compiled
-    loop: the population of an extract (every student with a row in a selected year) found
-    while the files are read, instead of DuckDB reading the key columns a second time.
-    Not thread-safe: the engine adds one piece at a time under a lock.
+    Open addressing (linear probing) in one NumPy array of (key, id) slots, so a probe
+    touches one cache line, grown and rehashed at half full, filled and probed by compiled
+    loops. It holds the crosswalk for lookups by key, and collects an extract's population
+    (every student with a row in a selected year) while the files are read, instead of
+    DuckDB reading the key columns a second time. Not thread-safe: the engine adds one
+    piece at a time under a lock. The slots are NumPy's (huge pages; Numba's own
+    allocations are not): with 4 KiB pages every probe of a 128 MiB table also missed the
+    TLB.
     """
 
     def __init__(self, bits: int = 16) -> None:
         self.bits = bits
-        self.keys = np.empty(1 << bits, np.int64)
-        self.ids = np.full(1 << bits, -1, np.int32)
+        self.slots = _empty_slots(bits)
         self.by_id = np.empty(1 << (bits - 1), np.int64)  # id -> key
         self.count = 0
+
+    @classmethod
+    def sized_for(cls, n: int) -> KeySet:
+        """An empty set with room for ``n`` keys without growing."""
+        return cls(bits=max(3, n.bit_length() + 1))
 
     def add(self, keys: np.ndarray, take: np.ndarray, out: np.ndarray) -> None:
         """Add ``keys[i]`` where ``take[i]``; ``out[i]`` = its id, or -1 where not taken."""
         start = 0
         while True:
             start, self.count = _add(
-                self.keys, self.ids, self.by_id, self.bits, self.count, keys, take, out, start
+                self.slots, self.by_id, self.bits, self.count, keys, take, out, start
             )
             if start == len(keys):
                 return
@@ -274,7 +245,7 @@ class KeySet:
 
     def find(self, keys: np.ndarray, out: np.ndarray) -> None:
         """``out[i]`` = the id of ``keys[i]``, or -1 where it was never added."""
-        _find(self.keys, self.ids, self.bits, keys, out)
+        _find(self.slots, self.bits, keys, out)
 
     def members(self) -> np.ndarray:
         """The keys, by id."""
@@ -283,30 +254,26 @@ class KeySet:
     def _grow(self) -> None:
         members = self.members().copy()
         self.bits += 1
-        self.keys = np.empty(1 << self.bits, np.int64)
-        self.ids = np.full(1 << self.bits, -1, np.int32)
-        by_id = np.empty(1 << (self.bits - 1), np.int64)
-        self.by_id, count = by_id, 0
+        self.slots = _empty_slots(self.bits)
+        self.by_id = np.empty(1 << (self.bits - 1), np.int64)
         ids = np.empty(len(members), np.int32)
         _, count = _add(
-            self.keys,
-            self.ids,
-            self.by_id,
-            self.bits,
-            0,
-            members,
-            np.ones(len(members), np.bool_),
-            ids,
-            0,
-        )
+            self.slots, self.by_id, self.bits, 0, members,
+            np.ones(len(members), np.bool_), ids, 0,
+        )  # fmt: skip
         assert count == len(members) and (ids == np.arange(count)).all()
         self.count = count
 
 
+def _empty_slots(bits: int) -> np.ndarray:
+    slots = np.empty((1 << bits, 2), np.int64)  # (key, id); id -1: empty
+    slots[:, 1] = -1
+    return slots
+
+
 @njit(nogil=True, cache=True)
 def _add(
-    table: np.ndarray,
-    ids: np.ndarray,
+    slots: np.ndarray,
     by_id: np.ndarray,
     bits: int,
     count: int,
@@ -316,38 +283,38 @@ def _add(
     start: int,
 ) -> tuple[int, int]:
     """Adds from row ``start`` on; stops early (returns the row to resume at) at half full."""
-    mask = len(table) - 1
+    mask = len(slots) - 1
     ubits = np.uint64(bits)
-    limit = len(table) // 2
+    limit = len(slots) // 2
     for i in range(start, len(keys)):
         if not take[i]:
             out[i] = -1
             continue
         k = keys[i]
         h = _slot(k, ubits)
-        while ids[h] >= 0 and table[h] != k:
+        while slots[h, 1] >= 0 and slots[h, 0] != k:
             h = (h + 1) & mask
-        if ids[h] < 0:
+        if slots[h, 1] < 0:
             if count >= limit:
                 return i, count
-            table[h] = k
-            ids[h] = count
+            slots[h, 0] = k
+            slots[h, 1] = count
             by_id[count] = k
             count += 1
-        out[i] = ids[h]
+        out[i] = slots[h, 1]
     return len(keys), count
 
 
 @njit(nogil=True, cache=True)
-def _find(table: np.ndarray, ids: np.ndarray, bits: int, keys: np.ndarray, out: np.ndarray) -> None:
-    mask = len(table) - 1
+def _find(slots: np.ndarray, bits: int, keys: np.ndarray, out: np.ndarray) -> None:
+    mask = len(slots) - 1
     ubits = np.uint64(bits)
     for i in range(len(keys)):
         k = keys[i]
         h = _slot(k, ubits)
-        while ids[h] >= 0 and table[h] != k:
+        while slots[h, 1] >= 0 and slots[h, 0] != k:
             h = (h + 1) & mask
-        out[i] = ids[h]
+        out[i] = slots[h, 1]
 
 
 @njit(nogil=True, cache=True)
