@@ -94,7 +94,8 @@ def test_compact_codes_index_the_used_values_in_order(
     noise = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64)
     noise &= ~np.uint64(((1 << width) - 1) << shift)
     word = noise | (codes << np.uint64(shift))
-    index, used = kernels.compact_codes(word, shift, width, top)
+    index = np.empty(n, np.int8 if top <= 127 else np.int32)  # the two index types written
+    used = kernels.compact_codes(word, shift, width, top, index)
     values = sorted(set(codes.tolist()) - {0})
     assert used.tolist() == [c in values for c in range(1, top + 1)]
     assert index.tolist() == [values.index(c) if c else -1 for c in codes.tolist()]

@@ -66,32 +66,62 @@ class Plan:
 class RankedCrosswalk:
     """The crosswalk prepared for lookups: key -> RID rank, and RID texts in RID order.
 
-    The keys go into a ``kernels.KeySet`` (ids in crosswalk order), probed by a compiled
-    loop: one pass over the rows, no temporaries. NumPy's version of the same probe (all
-    rows at once, then the collisions) took 1.3-1.6 s per 18 million rows and 2.4 s to
-    build; a compiled one 0.7-1.1 s and 0.3 s (scale 1, docs/extract.md).
+    Ranks by key: the keys go into a ``kernels.KeySet`` (ids in crosswalk order), probed by
+    a compiled loop: one pass over the rows, no temporaries. NumPy's version of the same
+    probe (all rows at once, then the collisions) took 1.3-1.6 s per 18 million rows and
+    2.4 s to build; a compiled one 0.7-1.1 s and 0.3 s (scale 1, docs/extract.md). The key
+    set is not built when the population was collected while reading (``members``, its
+    keys by id): every row already has its id, and ranks by id come from a sort instead,
+    run beside the RID sort (the crosswalk step holds up every file).
     """
 
-    def __init__(self, table: pa.Table) -> None:
-        keys = table.column("student_key").to_numpy().astype(np.int64, copy=False)
-        n = len(keys)
-        order = np.argsort(table.column("rid_order").to_numpy())  # distinct: any sort is stable
-        # Rank by crosswalk row, and -1 after it: what an id of -1 (no such key) finds.
-        self._rank = np.empty(n + 1, dtype=np.int32)
-        self._rank[order] = np.arange(n, dtype=np.int32)
-        self._rank[n] = -1
-        self.rids = rid_texts_in_order(table.column("rid"), order)
-        self.students = n
-        self._keys = kernels.KeySet.sized_for(n)
-        ids = np.empty(n, dtype=np.int32)
-        self._keys.add(keys, np.ones(n, dtype=bool), ids)  # distinct keys: ids are 0..n-1
-        self._by_id: np.ndarray | None = None
+    def __init__(self, table: pa.Table, members: np.ndarray | None = None) -> None:
+        self._keys_column = table.column("student_key").to_numpy().astype(np.int64, copy=False)
+        n = len(self._keys_column)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crosswalk") as pool:
+            # The two sorts release the GIL: side by side on two cores.
+            by_key = pool.submit(np.argsort, members) if members is not None else None
+            order = np.argsort(table.column("rid_order").to_numpy())  # distinct: stable
+            # Rank by crosswalk row, and -1 after it: what an id of -1 (no such key) finds.
+            self._rank = np.empty(n + 1, dtype=np.int32)
+            self._rank[order] = np.arange(n, dtype=np.int32)
+            self._rank[n] = -1
+            self.rids = rid_texts_in_order(table.column("rid"), order)
+            self.students = n
+            self._key_set: kernels.KeySet | None = None
+            self._by_id: np.ndarray | None = None
+            if by_key is not None and members is not None:
+                self._by_id = self._ranks_by_id(members, by_key.result())
+        self._lock = threading.Lock()  # files are finished two at a time
+        if self._by_id is None:
+            self._key_set = self._build_key_set()
+
+    def _ranks_by_id(self, members: np.ndarray, by_key: np.ndarray) -> np.ndarray | None:
+        """Ids in key order are the crosswalk's rows in order (its keys are the members,
+        sorted): the row of id ``by_key[j]`` is j. None if the keys are not the members."""
+        n = self.students
+        if len(members) != n or not np.array_equal(members[by_key], self._keys_column):
+            return None
+        row = np.empty(n + 1, dtype=np.int32)
+        row[by_key] = np.arange(n, dtype=np.int32)
+        row[n] = n  # id -1 (the appended entry) -> rank -1
+        return self._rank[row]
 
     def ranks(self, keys: np.ndarray) -> np.ndarray:
         """Rank (int32) of each key's RID (int64 keys); -1 where it is not in the crosswalk."""
+        with self._lock:
+            if self._key_set is None:
+                self._key_set = self._build_key_set()
         ids = np.empty(len(keys), dtype=np.int32)
-        self._keys.find(keys.astype(np.int64, copy=False), ids)
+        self._key_set.find(keys.astype(np.int64, copy=False), ids)
         return self._rank[ids]
+
+    def _build_key_set(self) -> kernels.KeySet:
+        n = self.students
+        key_set = kernels.KeySet.sized_for(n)
+        ids = np.empty(n, dtype=np.int32)  # distinct keys: ids are 0..n-1
+        key_set.add(self._keys_column, np.ones(n, dtype=bool), ids)
+        return key_set
 
     def rank_by_id(self, population: Population) -> np.ndarray:
         """Rank of each population id's RID, and -1 appended (for id -1)."""
@@ -348,25 +378,38 @@ def _column(field: _Field, word: np.ndarray) -> pa.Array:
 def _compact(field: _Field, word: np.ndarray, dictionary: pa.Array) -> pa.Array:
     """A field's codes (1 + position in a sorted ``dictionary``; 0 null) -> a dictionary
     array of only the values used, still sorted."""
-    indices, used = kernels.compact_codes(word, field.shift, field.width, len(dictionary))
+    index_type = _index_type(field.top)
+    indices = np.empty(len(word), index_type.to_pandas_dtype())
+    used = kernels.compact_codes(word, field.shift, field.width, len(dictionary), indices)
     mask = None
     if field.nulls:
         mask = indices < 0
         indices[mask] = 0
     return pa.DictionaryArray.from_arrays(
-        pa.array(indices, pa.int32(), mask=mask), dictionary.filter(pa.array(used))
+        pa.array(indices, index_type, mask=mask), dictionary.filter(pa.array(used))
     )
 
 
-def _output_schema(plan: Plan) -> pa.Schema:
+def _index_type(top: int) -> pa.DataType:
+    """A dictionary column's index type: 8 bits when every value fits, because the
+    writer's statistics find a row group's used values with a hash of the indices, and
+    Arrow's hash of 8-bit integers is a 256-entry table (measured: 0.1-0.2 s less per
+    18 million rows and column); else 32 bits."""
+    return pa.int8() if top <= 127 else pa.int32()
+
+
+def _output_schema(plan: Plan, fields: list[_Field]) -> pa.Schema:
     """What is handed to the writer: strings as dictionaries (the file stores plain strings)."""
-    fields = []
+    tops = {f.name: f.top for f in fields if f.kind == "dict"}
+    out = []
     for f in plan.schema:
-        if _is_text(f.type) and (f.name != "rid" or plan.year is not None):
-            fields.append(pa.field(f.name, pa.dictionary(pa.int32(), pa.string())))
+        if f.name == "rid" and plan.year is not None:
+            out.append(pa.field(f.name, pa.dictionary(pa.int32(), pa.string())))
+        elif _is_text(f.type) and f.name in tops:
+            out.append(pa.field(f.name, pa.dictionary(_index_type(tops[f.name]), pa.string())))
         else:  # the one-row-per-student file's RIDs are all distinct: plain text
-            fields.append(f)
-    return pa.schema(fields)
+            out.append(f)
+    return pa.schema(out)
 
 
 class Population:
@@ -374,8 +417,8 @@ class Population:
     while the files are packed: each year file's rows add their keys and keep their ids.
     Two files are packed at once, so additions are serialised by a lock."""
 
-    def __init__(self) -> None:
-        self.keys = kernels.KeySet()
+    def __init__(self, expected: int = 0) -> None:
+        self.keys = kernels.KeySet.sized_for(expected) if expected else kernels.KeySet()
         self._lock = threading.Lock()
 
     def add(self, keys: np.ndarray, take: np.ndarray, out: np.ndarray) -> None:
@@ -541,7 +584,7 @@ def finish(
         (ranked.word, ranked.shift, ranked.width),
         None if packed.plan.year is None or year is None else (year.word, year.shift, year.width),
     )
-    return Prepared(_output_schema(packed.plan), packed.fields, ranked, rows)
+    return Prepared(_output_schema(packed.plan, packed.fields), packed.fields, ranked, rows)
 
 
 def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -> int:

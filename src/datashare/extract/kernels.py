@@ -161,21 +161,16 @@ def _other_passes(
 
 
 @njit(nogil=True, cache=True)
-def compact_codes(
-    word: np.ndarray, shift: int, width: int, top: int
-) -> tuple[np.ndarray, np.ndarray]:
+def compact_codes(word: np.ndarray, shift: int, width: int, top: int, out: np.ndarray) -> np.ndarray:
     """One field's codes in a row group's words (1..``top`` a value's place in a sorted
-    dictionary, 0 null) -> (the row's index among the values the row group uses, in the
-    same order, -1 for null; which of the ``top`` values are used). Two passes over the
-    rows, where NumPy took five (shift, mask, mark, remap, cast)."""
+    dictionary, 0 null) -> ``out`` (int8 or int32): the row's index among the values the
+    row group uses, in the same order, -1 for null; returns which of the ``top`` values are
+    used. Two passes over the rows, where NumPy took five (shift, mask, mark, remap, cast)."""
     mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
     ushift = np.uint64(shift)
     seen = np.zeros(top + 1, np.bool_)
-    out = np.empty(len(word), np.int32)
     for i in range(len(word)):
-        code = np.int32((word[i] >> ushift) & mask)
-        out[i] = code
-        seen[code] = True
+        seen[np.int64((word[i] >> ushift) & mask)] = True
     remap = np.empty(top + 1, np.int32)
     remap[0] = -1
     n = 0
@@ -184,8 +179,8 @@ def compact_codes(
         if seen[c]:
             n += 1
     for i in range(len(word)):
-        out[i] = remap[out[i]]
-    return out, seen[1:]
+        out[i] = remap[np.int64((word[i] >> ushift) & mask)]
+    return seen[1:]
 
 
 @njit(nogil=True, cache=True)
@@ -206,6 +201,24 @@ def rank_runs(word: np.ndarray, shift: int, width: int) -> tuple[np.ndarray, np.
             previous = r
         index[i] = run
     return index, ranks[: run + 1]
+
+
+RID_BASE = np.uint64(20)  # letters in rid.ALPHABET: a constant, so the division is a multiply
+
+
+@njit(nogil=True, cache=True)
+def rid_letters(codes: np.ndarray, alphabet: np.ndarray, length: int) -> np.ndarray:
+    """RID numbers -> their ``length`` base-20 digits as letters, most significant first, all
+    in one buffer (row i at ``i * length``): NumPy's twelve column-wise divmods took 0.3 s
+    for 2.9 million students, this loop 0.02 s."""
+    out = np.empty(len(codes) * length, np.uint8)
+    for i in range(len(codes)):
+        rest = np.uint64(codes[i])
+        for j in range(length - 1, -1, -1):
+            q = rest // RID_BASE
+            out[i * length + j] = alphabet[rest - q * RID_BASE]
+            rest = q
+    return out
 
 
 class KeySet:
