@@ -121,9 +121,10 @@ def test_rows_packed_into_one_word_or_spread_over_many_give_the_same_bytes(
         words: list[np.ndarray],
         rank: tuple[int, int, int],
         year: tuple[int, int, int] | None,
+        year_ordered: bool = False,
     ) -> np.ndarray:
         n = len(words[0])
-        rows = real_sort(words, rank, year)
+        rows = real_sort(words, rank, year, year_ordered)
         if n > 4:  # not the engine's warm-up call
             widths.append(rows.shape[1])
         return rows
@@ -145,6 +146,53 @@ def test_rows_packed_into_one_word_or_spread_over_many_give_the_same_bytes(
     for f in spec.files:
         name = f"{f}.parquet"
         assert (packed.out / name).read_bytes() == (spread.out / name).read_bytes(), f
+
+
+def test_a_source_out_of_year_order_is_sorted_by_year_too(
+    source: Path, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Most of the synthetic source is written a year at a time, and there the sort skips
+    # the year's pass; with every year file's rows shuffled it must not, and the package
+    # is still the SQL's.
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(source, shuffled)
+    mapping = load("synthetic")
+    rng = np.random.default_rng(5)
+    in_year_order: dict[str, bool] = {}
+    for fm in mapping.files.values():
+        if fm.year is None:
+            continue
+        table = pq.read_table(shuffled / f"{fm.table}.parquet")
+        years = table.column(fm.year).to_numpy()
+        in_year_order[fm.table] = bool((years[1:] >= years[:-1]).all())
+        pq.write_table(table.take(rng.permutation(table.num_rows)), shuffled / f"{fm.table}.parquet")
+    assert any(in_year_order.values()) and not all(in_year_order.values())
+    spec = spec_module.parse(every_element_spec(formats=["parquet", "csv"]))
+    real_finish = gather.finish
+    runs = {}
+    for name, folder in {"source": source, "shuffled": shuffled}.items():
+        seen: dict[str, bool] = {}
+
+        def spy(packed: gather.Packed, *args: object, seen: dict[str, bool] = seen) -> gather.Prepared:
+            if packed.plan.year is not None:
+                seen[packed.plan.path.stem] = packed.year_ordered
+            return real_finish(packed, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(gather, "finish", spy)
+        runs[name] = run_extract(spec, folder, tmp_path / f"{name}-package", key)
+        expected = in_year_order if name == "source" else dict.fromkeys(in_year_order, False)
+        assert seen == expected
+    monkeypatch.setattr(gather, "finish", real_finish)
+    monkeypatch.setattr(gather, "MEMORY_BUDGET", 0)  # every file through the SQL's ORDER BY
+    slow = run_extract(
+        spec,
+        shuffled,
+        tmp_path / "sql",
+        key,
+        reuse_crosswalk=runs["shuffled"].crosswalk,
+        crosswalk_out=tmp_path / "sql.enc",
+    )
+    assert_same_files(runs["shuffled"], slow, spec.files, ("csv",))
 
 
 @pytest.mark.parametrize("type_", [pa.uint8(), pa.uint16(), pa.uint32(), pa.int16(), pa.date32()])
@@ -172,14 +220,23 @@ def test_a_failure_while_files_are_read_ahead_leaves_nothing_behind(
     assert not [t for t in threading.enumerate() if t.name.startswith(("gather", "write"))]
 
 
-def test_rids_put_in_rid_order_match_arrows_take_on_sliced_chunked_input() -> None:
-    texts = rid.to_text(rid.draw_unique(1000))
-    order = np.random.default_rng(1).permutation(1000)
-    chunked = pa.chunked_array([texts.slice(0, 400), texts.slice(400)])
-    assert gather.rid_texts_in_order(chunked, order).equals(texts.take(pa.array(order)))
-    part = order[order < 500]
-    sliced = pa.chunked_array([texts.slice(3, 500)])
-    assert gather.rid_texts_in_order(sliced, part).equals(texts.slice(3, 500).take(pa.array(part)))
+def test_the_ranked_crosswalk_lists_its_rids_in_rid_order() -> None:
+    keys = np.random.default_rng(1).permutation(1000).astype(np.int64) * 7919
+    population = gather.Population(files=1)
+    population.add(keys, np.ones(len(keys), bool), np.empty(len(keys), np.int32))
+    population.file_added()
+    table, _ = rid.crosswalk(population.keys.members())
+    texts = table.column("rid").to_pylist()
+    rank_of_text = {t: i for i, t in enumerate(sorted(texts))}
+    rank_of_key = dict(
+        zip(table.column("student_key").to_pylist(), map(rank_of_text.get, texts), strict=True)
+    )
+    expected = [rank_of_key[k] for k in keys.tolist()]
+    for members in (population.keys.members(), None):  # ranks by id from a sort, or probed
+        ranked = gather.RankedCrosswalk(table, members)
+        assert ranked.rids.to_pylist() == sorted(texts)
+        assert ranked.rank_by_id(population).tolist() == [*expected, -1]
+        assert ranked.ranks(keys).tolist() == expected
 
 
 def test_population_found_while_reading_or_by_duckdb_gives_the_same_bytes(

@@ -121,7 +121,7 @@ class DuckDBEngine:
             # many there are: growing the set rehashes every key, under the lock that
             # both readers need (0.2-0.4 s at scale 1). Otherwise it grows as it fills.
             per_student = [p.rows for _, p in fast if p.year is None]
-            self._population = gather.Population(max(per_student, default=0))
+            self._population = gather.Population(max(per_student, default=0), len(year_files))
             self._population_files = year_files
             ahead = len(fast)
         else:
@@ -132,8 +132,12 @@ class DuckDBEngine:
 
     def student_keys(self, sql: str) -> np.ndarray:
         if self._population is not None:
-            for file in self._population_files:
-                self._packs[file].result()  # packed, so its keys are in
+            # Every year file's keys are in once its key and year columns are read: the
+            # crosswalk is drawn while the rest of the last file is still being packed.
+            while not self._population.complete.wait(0.05):
+                for file in self._population_files:
+                    if self._packs[file].done():
+                        self._packs[file].result()  # its failure, if it failed
             return self._population.keys.members().copy()
         return np.asarray(self.con.execute(sql).fetchnumpy()["student_key"], dtype=np.int64)
 
@@ -158,10 +162,8 @@ class DuckDBEngine:
     def _finish(self, file: str, ranked: gather.RankedCrosswalk) -> tuple[gather.Prepared, float]:
         # Submitted after this file's ``pack`` (FIFO pool): that one has started by now.
         packed = self._packs.pop(file).result()
-        if self._population is not None:  # ranks by id need every id there will be
-            for f in self._population_files:
-                if f in self._packs:
-                    self._packs[f].result()
+        # Ranks by id need every id there will be: the crosswalk was drawn after that.
+        assert self._population is None or self._population.complete.is_set()
         t0 = time.monotonic()
         prepared = gather.finish(packed, ranked, self._population)
         return prepared, packed.seconds + time.monotonic() - t0

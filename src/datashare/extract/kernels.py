@@ -38,10 +38,15 @@ def warm_up() -> None:
 
 
 def sort_rows(
-    words: list[np.ndarray], rank: tuple[int, int, int], year: tuple[int, int, int] | None
+    words: list[np.ndarray],
+    rank: tuple[int, int, int],
+    year: tuple[int, int, int] | None,
+    year_ordered: bool = False,
 ) -> np.ndarray:
     """Rows of packed words, stably sorted by (rank, year), rows whose rank or year code is 0
-    (no RID; an unselected year) left out.
+    (no RID; an unselected year) left out. ``year_ordered``: the rows already come in year
+    order (a longitudinal source is usually written a year at a time), so the stable sort by
+    rank alone keeps each student's years in order, and the year's pass is skipped.
 
     ``words`` are equal-length uint64 arrays, one per word of a row's codes; the list is
     emptied, so each word's memory is freed once it is copied. ``rank`` and ``year`` say
@@ -50,7 +55,7 @@ def sort_rows(
     ``MAX_DIGIT`` bits, each a sequential read and a write into one stream per bucket, so
     the rows move a few times in cache-friendly order instead of once at random.
     """
-    fields = [rank] if year is None else [rank, year]
+    fields = [rank] if year is None or year_ordered else [rank, year]
     digits = key_digits(fields)
     n = len(words[0]) if words else 0
     counts = np.zeros((len(digits), 1 << int(digits[:, 2].max(initial=1))), np.int64)
