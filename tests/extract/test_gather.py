@@ -278,8 +278,18 @@ def test_population_found_while_reading_or_by_duckdb_gives_the_same_bytes(
         pa.chunked_array([pa.array([0, None, 7, 0, None, 3], pa.uint8())]),
         pa.chunked_array([pa.array([-5, 9, 2], pa.int16()), pa.array([4], pa.int16())]),
         pa.chunked_array([pa.array([18000, None, 17000], pa.int32()).cast(pa.date32())]),
+        pa.chunked_array([pa.array([True, False, None] * 7, pa.bool_()).slice(3, 13)]),
+        pa.chunked_array([pa.array([True, False, False] * 5).slice(5), pa.array([False, True])]),
     ],
-    ids=["dict-nulls", "dict-chunks", "uint-nulls-zeros", "int16", "date-nulls"],
+    ids=[
+        "dict-nulls",
+        "dict-chunks",
+        "uint-nulls-zeros",
+        "int16",
+        "date-nulls",
+        "bool-nulls-offset",
+        "bool-chunks",
+    ],
 )
 def test_compiled_packing_gives_numpys_words(data: pa.ChunkedArray) -> None:
     target = pa.string() if pa.types.is_dictionary(data.type) else data.type

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import assume, given, settings
@@ -147,3 +149,25 @@ def test_key_set_gives_each_key_one_id_in_order_first_met_across_growth(
     found = np.empty(len(probe), np.int32)
     keyset.find(probe, found)
     assert found.tolist() == [expected.get(k, -1) for k in probe.tolist()]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    years=st.lists(st.integers(2000, 2030), max_size=300),
+    first=st.integers(2005, 2025),
+    count=st.integers(1, 16),
+    previous=st.integers(2000, 2030),
+)
+def test_year_codes_clip_look_up_and_see_the_order(
+    years: list[int], first: int, count: int, previous: int
+) -> None:
+    code = np.zeros(count + 2, np.uint64)  # first - 1 and first + count: not selected
+    code[1:-1] = np.arange(1, count + 1)
+    y = np.array(years, np.int16)
+    clipped = np.clip(y.astype(np.int64), first - 1, first + count)
+    low = first - 1
+    got, ordered, last = kernels.year_codes(y, first, code, max(min(previous, first + count), low))
+    assert got.tolist() == code[clipped - low].tolist()
+    sequence = [max(min(previous, first + count), low), *clipped.tolist()]
+    assert ordered == all(a <= b for a, b in itertools.pairwise(sequence))
+    assert last == sequence[-1]

@@ -93,6 +93,7 @@ class RankedCrosswalk:
             self.students = n
             self._key_set: kernels.KeySet | None = None
             self._by_id: np.ndarray | None = None
+            self._codes_by_id: np.ndarray | None = None
             if by_key is not None and members is not None:
                 self._by_id = self._ranks_by_id(members, by_key.result())
         self._lock = threading.Lock()  # files are finished two at a time
@@ -112,12 +113,21 @@ class RankedCrosswalk:
 
     def ranks(self, keys: np.ndarray) -> np.ndarray:
         """Rank (int32) of each key's RID (int64 keys); -1 where it is not in the crosswalk."""
+        return self._rank[self.rows(keys)]
+
+    def rows(self, keys: np.ndarray) -> np.ndarray:
+        """Crosswalk row (int32) of each key (int64 keys); -1 where it is not there."""
         with self._lock:
             if self._key_set is None:
                 self._key_set = self._build_key_set()
-        ids = np.empty(len(keys), dtype=np.int32)
-        self._key_set.find(keys.astype(np.int64, copy=False), ids)
-        return self._rank[ids]
+        rows = np.empty(len(keys), dtype=np.int32)
+        self._key_set.find(keys.astype(np.int64, copy=False), rows)
+        return rows
+
+    def codes_by_row(self) -> np.ndarray:
+        """The packed rank code (rank + 1) of crosswalk row r at r + 1, and 0 (no RID) at 0:
+        a row's code is ``codes[row + 1]`` (``kernels.pack_lookup``), row -1 giving 0."""
+        return np.concatenate(([0], self._rank[:-1] + 1)).astype(np.uint32)
 
     def _build_key_set(self) -> kernels.KeySet:
         n = self.students
@@ -129,8 +139,21 @@ class RankedCrosswalk:
     def rank_by_id(self, population: Population) -> np.ndarray:
         """Rank of each population id's RID, and -1 appended (for id -1)."""
         if self._by_id is None:
-            self._by_id = np.append(self.ranks(population.keys.members()), np.int32(-1))
+            by_id = np.append(self.ranks(population.keys.members()), np.int32(-1))
+            with self._lock:
+                if self._by_id is None:
+                    self._by_id = by_id
         return self._by_id
+
+    def codes_by_id(self, population: Population) -> np.ndarray:
+        """``codes_by_row`` for population ids: id i's code at i + 1, 0 at 0 (id -1)."""
+        if self._codes_by_id is None:
+            by_id = self.rank_by_id(population)
+            codes = np.concatenate(([0], by_id[:-1] + 1)).astype(np.uint32)
+            with self._lock:
+                if self._codes_by_id is None:
+                    self._codes_by_id = codes
+        return self._codes_by_id
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -259,11 +282,17 @@ def _codes(field: _Field, piece: pa.Array) -> np.ndarray:
 
 
 def _pack_piece(field: _Field, piece: pa.Array, out: np.ndarray, first: bool) -> None:
-    """A piece of a dictionary, integer or date column straight into its words."""
+    """A piece of a dictionary, boolean, integer or date column straight into its words."""
     if field.kind == "dict":
         assert field.code_of is not None
         index = piece.indices.fill_null(-1) if piece.null_count else piece.indices
         kernels.pack_lookup(out, index.to_numpy(), field.code_of, field.shift, first)
+        return
+    if field.kind == "bool":
+        valid, data = piece.buffers()
+        bits = np.frombuffer(data, np.uint8)
+        mask = np.frombuffer(valid, np.uint8) if valid is not None else np.empty(0, np.uint8)
+        kernels.pack_bools(out, bits, mask, piece.offset, field.shift, first)
         return
     kernels.pack_offset(out, _int_values(field, piece), field.offset, field.shift, first)
 
@@ -303,10 +332,9 @@ class _Packer:
     def _slot(self, width: int) -> int | None:
         return next((i for i, u in enumerate(self.used) if u + width <= 64), None)
 
-    def add(self, field: _Field, pieces: Iterator[np.ndarray] | None = None) -> None:
-        """Pack a field's codes: given as uint64 ``pieces``, or else made from the field's
-        source column a piece at a time (dictionaries, integers and dates by a compiled
-        loop that writes the word directly: three NumPy passes a piece fewer)."""
+    def _place(self, field: _Field) -> tuple[np.ndarray, bool]:
+        """Where the field's codes go: its word, and whether it is that word's first field
+        (which then sets the word instead of or-ing into it: no need to zero it first)."""
         field.width = max(1, int(field.top).bit_length())
         slot = self._slot(field.width)
         first = slot is None
@@ -316,17 +344,28 @@ class _Packer:
             self.used.append(0)
         field.word, field.shift = slot, self.used[slot]
         self.used[slot] += field.width
-        word, shift, at = self.words[slot], np.uint64(field.shift), 0
-        if pieces is None and field.kind != "bool":
+        return self.words[slot], first
+
+    def add_lookup(self, field: _Field, index: np.ndarray, codes: np.ndarray) -> None:
+        """Pack ``codes[index + 1]`` (index -1 gives ``codes[0]``) by one compiled pass."""
+        if len(index) != self.n:
+            raise RuntimeError(f"{field.name}: {len(index)} rows to pack, not {self.n}")
+        word, first = self._place(field)
+        kernels.pack_lookup(word, index, codes, field.shift, first)
+
+    def add(self, field: _Field, pieces: Iterator[np.ndarray] | None = None) -> None:
+        """Pack a field's codes: given as uint64 ``pieces``, or else made from the field's
+        source column a piece at a time by a compiled loop that writes the word directly
+        (three NumPy passes a piece fewer)."""
+        word, first = self._place(field)
+        shift, at = np.uint64(field.shift), 0
+        if pieces is None:
             assert field.data is not None
             for piece in _pieces(field.data):
                 # first: the word's first field, so no need to have zeroed it
                 _pack_piece(field, piece, word[at : at + len(piece)], first)
                 at += len(piece)
             pieces = iter(())
-        elif pieces is None:
-            assert field.data is not None
-            pieces = (_codes(field, piece) for piece in _pieces(field.data))
         for codes in pieces:
             out = word[at : at + len(codes)]
             if first:
@@ -369,8 +408,10 @@ def _compact(field: _Field, word: np.ndarray, dictionary: pa.Array) -> pa.Array:
     if field.nulls:
         mask = indices < 0
         indices[mask] = 0
+    # safe=False: the indices are the used values' places by construction; checking them
+    # again was a pass over every row (1% of the extract's time).
     return pa.DictionaryArray.from_arrays(
-        pa.array(indices, index_type, mask=mask), dictionary.filter(pa.array(used))
+        pa.array(indices, index_type, mask=mask), dictionary.filter(pa.array(used)), safe=False
     )
 
 
@@ -520,11 +561,8 @@ def _pack(
             previous = first - 1
             for piece in _pieces(years):
                 y = piece.fill_null(first - 1).to_numpy() if piece.null_count else piece.to_numpy()
-                y = np.clip(y, first - 1, last + 1)
-                if year_ordered[0] and len(y):
-                    year_ordered[0] = bool(y[0] >= previous) and bool((y[1:] >= y[:-1]).all())
-                    previous = y[-1]
-                codes = code[y - (first - 1)]
+                codes, ordered, previous = kernels.year_codes(y, first, code, previous)
+                year_ordered[0] = year_ordered[0] and ordered
                 if population is not None and ids is not None:
                     rows = slice(at, at + len(codes))
                     take = codes > 0
@@ -572,19 +610,16 @@ def finish(
             packed.ids[~packed.valid] = -1
     if packed.ids is not None:
         assert population is not None
-        rank = crosswalk.rank_by_id(population)[packed.ids]  # id -1: the appended -1
+        ids, codes = packed.ids, crosswalk.codes_by_id(population)
     else:
         assert packed.keys is not None
-        rank = crosswalk.ranks(packed.keys)
+        ids, codes = crosswalk.rows(packed.keys), crosswalk.codes_by_row()
         if packed.valid is not None:
-            rank[~packed.valid] = -1
+            ids[~packed.valid] = -1
     packed.keys = packed.valid = packed.ids = None
     ranked = _Field("rid", pa.string(), "rank", top=crosswalk.students)
-    packed.packer.add(
-        ranked,
-        ((rank[s : s + BLOCK] + 1).astype(np.uint64) for s in range(0, len(rank), BLOCK)),
-    )  # -1 (no RID) -> 0
-    del rank
+    packed.packer.add_lookup(ranked, ids, codes)  # rank + 1; 0: no RID
+    del ids
     year = next((f for f in packed.fields if f.name == "school_year"), None)
     rows = kernels.sort_rows(
         packed.packer.words,
@@ -608,8 +643,8 @@ def write_prepared(prepared: Prepared, crosswalk: RankedCrosswalk, dest: Path) -
             # (the writer stores runs, not 12 letters a row).
             index, firsts = kernels.rank_runs(words[ranked.word], ranked.shift, ranked.width)
             rid = pa.DictionaryArray.from_arrays(
-                pa.array(index), crosswalk.rids.take(pa.array(firsts))
-            )
+                pa.array(index), crosswalk.rids.take(pa.array(firsts)), safe=False
+            )  # run numbers 0..runs - 1 by construction
         else:
             rid = crosswalk.rids.take(pa.array(_codes_of(ranked, words[ranked.word]) - 1))
         arrays: list[pa.Array] = [rid]
