@@ -280,6 +280,7 @@ def test_population_found_while_reading_or_by_duckdb_gives_the_same_bytes(
         pa.chunked_array([pa.array([18000, None, 17000], pa.int32()).cast(pa.date32())]),
         pa.chunked_array([pa.array([True, False, None] * 7, pa.bool_()).slice(3, 13)]),
         pa.chunked_array([pa.array([True, False, False] * 5).slice(5), pa.array([False, True])]),
+        pa.chunked_array([pa.array([True, None, False, True] * 9, pa.bool_()).slice(11, 19)]),
     ],
     ids=[
         "dict-nulls",
@@ -289,6 +290,7 @@ def test_population_found_while_reading_or_by_duckdb_gives_the_same_bytes(
         "date-nulls",
         "bool-nulls-offset",
         "bool-chunks",
+        "bool-nulls-offset-past-a-byte",
     ],
 )
 def test_compiled_packing_gives_numpys_words(data: pa.ChunkedArray) -> None:
@@ -384,3 +386,19 @@ def test_a_failure_in_a_worker_thread_stops_the_extract_and_leaves_nothing(
         run_extract(spec, source, tmp_path / "out", key)
     assert list(tmp_path.iterdir()) == []
     assert not [t for t in threading.enumerate() if t.name.startswith(("gather", "write"))]
+
+
+def test_the_population_is_sized_by_the_share_of_rows_in_selected_years(tmp_path: Path) -> None:
+    # The key set is sized before any key is read, from the student file's rows times the
+    # share of enrollment's row groups that can hold a selected year: two of four years here.
+    years = np.repeat(np.arange(2011, 2015, dtype=np.int16), 100)
+    path = tmp_path / "enrollment.parquet"
+    pq.write_table(
+        pa.table({"student_key": np.arange(400), "school_year": years}), path, row_group_size=100
+    )
+    plan = gather.Plan(path, "student_key", "school_year", (2012, 2013), (), pa.schema([]))
+    assert gather.selected_share(plan) == 0.5
+    every_year = (2011, 2012, 2013, 2014)
+    assert gather.selected_share(
+        gather.Plan(path, "student_key", "school_year", every_year, (), pa.schema([]))
+    ) == 1.0

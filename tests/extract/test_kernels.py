@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pyarrow as pa
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from datashare.extract import gather, kernels, rid
@@ -96,6 +96,8 @@ def test_crosswalk_lookup_finds_every_key_and_only_those(seed: int, n: int) -> N
     top=st.integers(1, 300),
     shift=st.integers(0, 50),
 )
+@example(seed=1, n=2000, top=127, shift=3)  # the widest 8-bit index, and the narrowest 32-bit
+@example(seed=1, n=2000, top=128, shift=3)
 def test_compact_codes_index_the_used_values_in_order(
     seed: int, n: int, top: int, shift: int
 ) -> None:

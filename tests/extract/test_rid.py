@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.stats import spearmanr
 
-from datashare.extract import rid
+from datashare.extract import kernels, rid
 from datashare.extract import spec as spec_module
 from datashare.extract.api import ExtractResult, run_extract
 
@@ -145,6 +145,7 @@ def test_collisions_are_redrawn(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_rid_text_round_trip() -> None:
+    assert len(rid.ALPHABET) == kernels.RID_BASE  # the compiled digit loop's constant
     codes = rid.draw_unique(1000)
     text = rid.to_text(codes)
     assert all(len(t) == 12 and set(t) <= set("BCDFGHJKLMNPQRSTVWXZ") for t in text.to_pylist())

@@ -118,10 +118,15 @@ class DuckDBEngine:
             and sum(gather.working_set(p) for _, p in fast) <= POPULATION_BUDGET
         ):
             # Room for the students up front when the one-row-per-student file says how
-            # many there are: growing the set rehashes every key, under the lock that
-            # both readers need (0.2-0.4 s at scale 1). Otherwise it grows as it fills.
+            # many there are (its share in the selected years, by enrollment's row-group
+            # statistics): growing the set rehashes every key, under the lock that both
+            # readers need (0.2-0.4 s at scale 1). Otherwise it grows as it fills.
             per_student = [p.rows for _, p in fast if p.year is None]
-            self._population = gather.Population(max(per_student, default=0), len(year_files))
+            expected = 0
+            enrollment = self._plans["enrollment"]
+            if per_student and enrollment is not None:
+                expected = int(max(per_student) * gather.selected_share(enrollment))
+            self._population = gather.Population(expected, files=len(year_files))
             self._population_files = year_files
             ahead = len(fast)
         else:
@@ -135,16 +140,23 @@ class DuckDBEngine:
             # Every year file's keys are in once its key and year columns are read: the
             # crosswalk is drawn while the rest of the last file is still being packed.
             while not self._population.complete.wait(0.05):
-                for file in self._population_files:
-                    if self._packs[file].done():
-                        self._packs[file].result()  # its failure, if it failed
+                packs = [self._packs[file] for file in self._population_files]
+                for pack in packs:
+                    if pack.done():
+                        pack.result()  # its failure, if it failed
+                if all(pack.done() for pack in packs) and not self._population.complete.is_set():
+                    raise RuntimeError("every population file is read, and yet not all its keys")
             return self._population.keys.members().copy()
         return np.asarray(self.con.execute(sql).fetchnumpy()["student_key"], dtype=np.int64)
 
     def register_crosswalk(self, table: pa.Table) -> None:
         self._crosswalk = table  # kept alive: DuckDB scans the Arrow table in place
         self.con.register("crosswalk", table)
-        members = self._population.keys.members() if self._population is not None else None
+        members = None
+        if self._population is not None:
+            if not self._population.complete.is_set():
+                raise RuntimeError("register_crosswalk before student_keys")
+            members = self._population.keys.members()
         self._ranked = gather.RankedCrosswalk(table, members)
 
     def _fast(self, queries: list[FileQuery]) -> list[tuple[FileQuery, gather.Plan]]:

@@ -94,6 +94,7 @@ class RankedCrosswalk:
             self._key_set: kernels.KeySet | None = None
             self._by_id: np.ndarray | None = None
             self._codes_by_id: np.ndarray | None = None
+            self._codes_by_row: np.ndarray | None = None
             if by_key is not None and members is not None:
                 self._by_id = self._ranks_by_id(members, by_key.result())
         self._lock = threading.Lock()  # files are finished two at a time
@@ -127,7 +128,14 @@ class RankedCrosswalk:
     def codes_by_row(self) -> np.ndarray:
         """The packed rank code (rank + 1) of crosswalk row r at r + 1, and 0 (no RID) at 0:
         a row's code is ``codes[row + 1]`` (``kernels.pack_lookup``), row -1 giving 0."""
-        return np.concatenate(([0], self._rank[:-1] + 1)).astype(np.uint32)
+        if self._codes_by_row is None:
+            codes = np.empty(self.students + 1, np.uint32)
+            codes[0] = 0
+            codes[1:] = self._rank[:-1] + 1
+            with self._lock:
+                if self._codes_by_row is None:
+                    self._codes_by_row = codes
+        return self._codes_by_row
 
     def _build_key_set(self) -> kernels.KeySet:
         n = self.students
@@ -149,7 +157,9 @@ class RankedCrosswalk:
         """``codes_by_row`` for population ids: id i's code at i + 1, 0 at 0 (id -1)."""
         if self._codes_by_id is None:
             by_id = self.rank_by_id(population)
-            codes = np.concatenate(([0], by_id[:-1] + 1)).astype(np.uint32)
+            codes = np.empty(len(by_id), np.uint32)
+            codes[0] = 0
+            codes[1:] = by_id[:-1] + 1
             with self._lock:
                 if self._codes_by_id is None:
                     self._codes_by_id = codes
@@ -197,6 +207,16 @@ def working_set(plan: Plan, bits: int | None = None) -> int:
     width = 8 + 4 + 2 * 8 * -(-bits // 64)
     rows = plan.rows or pq.ParquetFile(plan.path).metadata.num_rows
     return rows * width
+
+
+def selected_share(plan: Plan) -> float:
+    """The share of the file's rows in row groups that can hold a selected year (by the
+    year column's statistics; 1 if unknown): how much of the source the extract reads."""
+    pf = pq.ParquetFile(plan.path)
+    meta = pf.metadata
+    if meta.num_rows == 0:
+        return 1.0
+    return sum(meta.row_group(i).num_rows for i in _row_groups(pf, plan)) / meta.num_rows
 
 
 def _row_groups(pf: pq.ParquetFile, plan: Plan) -> list[int]:
@@ -444,7 +464,7 @@ class Population:
     ``files`` year files says when its keys are all in (before its other columns are
     read), so the crosswalk can be drawn while the last file is still being packed."""
 
-    def __init__(self, expected: int = 0, files: int = 0) -> None:
+    def __init__(self, expected: int = 0, *, files: int) -> None:
         self.keys = kernels.KeySet.sized_for(expected) if expected else kernels.KeySet()
         self._lock = threading.Lock()
         self._waiting = files

@@ -35,6 +35,15 @@ def warm_up() -> None:
     warm.find(keys, out)
     sort_rows([keys.astype(np.uint64) + np.uint64(1)], (0, 0, 3), None)
     sort_rows([keys.astype(np.uint64) + np.uint64(9)] * 2, (0, 0, 3), (1, 3, 2))
+    sort_rows([keys.astype(np.uint64) + np.uint64(9)] * 2, (0, 0, 3), (1, 3, 2), True)
+    rid_letters(keys, np.arange(65, 85, dtype=np.uint8), 12)
+    codes = np.arange(3, dtype=np.uint64)
+    year_codes(np.arange(2010, 2014, dtype=np.int16), 2011, codes, 2010)
+    words = np.zeros(4, np.uint64)
+    pack_lookup(words, out, np.arange(5, dtype=np.uint32), 0, True)
+    pack_bools(words, np.zeros(1, np.uint8), np.zeros(0, np.uint8), 0, 0, False)
+    for index in (np.int8, np.int32):
+        compact_codes(words, 0, 2, 3, np.empty(4, index))
 
 
 def sort_rows(
@@ -166,7 +175,9 @@ def _other_passes(
 
 
 @njit(nogil=True, cache=True)
-def compact_codes(word: np.ndarray, shift: int, width: int, top: int, out: np.ndarray) -> np.ndarray:
+def compact_codes(
+    word: np.ndarray, shift: int, width: int, top: int, out: np.ndarray
+) -> np.ndarray:
     """One field's codes in a row group's words (1..``top`` a value's place in a sorted
     dictionary, 0 null) -> ``out`` (int8 or int32): the row's index among the values the
     row group uses, in the same order, -1 for null; returns which of the ``top`` values are
@@ -393,13 +404,18 @@ def year_codes(
     years never go down from ``previous`` on; and the last one (the next piece's
     ``previous``). One pass where NumPy took four (clip, check, check, look up)."""
     out = np.empty(len(years), np.uint64)
-    low, high = first - 1, first + len(code) - 2
+    low = np.int64(first - 1)
+    high = np.int64(first + len(code) - 2)
+    last = np.int64(previous)
     ordered = True
     for i in range(len(years)):
         y = np.int64(years[i])
-        y = low if y < low else (high if y > high else y)
-        if y < previous:
+        if y < low:
+            y = low
+        elif y > high:
+            y = high
+        if y < last:
             ordered = False
-        previous = y
+        last = y
         out[i] = code[y - low]
-    return out, ordered, previous
+    return out, ordered, int(last)

@@ -25,7 +25,6 @@ from . import kernels
 ALPHABET = np.frombuffer(b"BCDFGHJKLMNPQRSTVWXZ", dtype=np.uint8)
 LENGTH = 12
 SPACE = len(ALPHABET) ** LENGTH  # 4.1e15 possible RIDs
-assert len(ALPHABET) == kernels.RID_BASE  # the compiled digit loop divides by a constant
 _LIMIT = (2**64 // SPACE) * SPACE  # rejection bound: keeps the draw exactly uniform
 _INDEX = np.full(256, -1, dtype=np.int64)
 _INDEX[ALPHABET] = np.arange(len(ALPHABET))
