@@ -129,9 +129,7 @@ class RankedCrosswalk:
         """The packed rank code (rank + 1) of crosswalk row r at r + 1, and 0 (no RID) at 0:
         a row's code is ``codes[row + 1]`` (``kernels.pack_lookup``), row -1 giving 0."""
         if self._codes_by_row is None:
-            codes = np.empty(self.students + 1, np.uint32)
-            codes[0] = 0
-            codes[1:] = self._rank[:-1] + 1
+            codes = _lookup_codes(self._rank[:-1])
             with self._lock:
                 if self._codes_by_row is None:
                     self._codes_by_row = codes
@@ -156,14 +154,20 @@ class RankedCrosswalk:
     def codes_by_id(self, population: Population) -> np.ndarray:
         """``codes_by_row`` for population ids: id i's code at i + 1, 0 at 0 (id -1)."""
         if self._codes_by_id is None:
-            by_id = self.rank_by_id(population)
-            codes = np.empty(len(by_id), np.uint32)
-            codes[0] = 0
-            codes[1:] = by_id[:-1] + 1
+            codes = _lookup_codes(self.rank_by_id(population)[:-1])
             with self._lock:
                 if self._codes_by_id is None:
                     self._codes_by_id = codes
         return self._codes_by_id
+
+
+def _lookup_codes(ranks: np.ndarray) -> np.ndarray:
+    """Packed rank codes for ``kernels.pack_lookup``: rank r at i -> r + 1 at i + 1 (a RID's
+    code), and 0 at 0 (what index -1, no RID, finds)."""
+    codes = np.empty(len(ranks) + 1, np.uint32)
+    codes[0] = 0
+    codes[1:] = ranks + 1
+    return codes
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -282,23 +286,6 @@ def _encode(name: str, data: pa.ChunkedArray, target: pa.DataType) -> _Field:
             return _Field(name, target, "int", True, offset=0, top=0, data=data)
         return _Field(name, target, "int", nulls, offset=low - 1, top=high - low + 1, data=data)
     return _Field(name, target, "arrow", nulls, values=data.combine_chunks())
-
-
-_BOOL_CODES = np.array([1, 2, 0], np.uint64)  # false, true, null (filled as 2)
-
-
-def _codes(field: _Field, piece: pa.Array) -> np.ndarray:
-    """One piece of a column (at most BLOCK rows) -> its codes as uint64."""
-    if field.kind == "dict":
-        assert field.code_of is not None
-        if piece.null_count:
-            return field.code_of[piece.indices.fill_null(-1).to_numpy() + 1].astype(np.uint64)
-        return field.code_of[1:][piece.indices.to_numpy()].astype(np.uint64)
-    if field.kind == "bool":
-        return _BOOL_CODES[piece.cast(pa.uint8()).fill_null(2).to_numpy()]
-    codes = _int_values(field, piece).astype(np.int64)
-    codes -= field.offset
-    return codes.view(np.uint64)
 
 
 def _pack_piece(field: _Field, piece: pa.Array, out: np.ndarray, first: bool) -> None:
