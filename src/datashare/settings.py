@@ -266,6 +266,12 @@ MEDIA_ROOT = DATA_DIR / "private"
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# An attachment past the size limit is dropped as it arrives, not written to disk first.
+FILE_UPLOAD_HANDLERS = [
+    "datashare.intake.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/Los_Angeles")

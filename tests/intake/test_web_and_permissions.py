@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.test import Client
 from django.urls import reverse
 
@@ -93,6 +94,29 @@ def test_an_oversized_attachment_is_refused(requestor, settings) -> None:
         {"security_policy": SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * 200), "action": "draft"},
     )
     assert "the limit is" in response.content.decode()
+
+
+def test_an_oversized_attachment_is_dropped_as_it_arrives_not_stored_first(requestor, settings, monkeypatch) -> None:
+    # Past the limit the file's bytes stop reaching the handlers that keep them (memory or a
+    # temporary file), so a huge upload cannot fill the disk before the form refuses it.
+    settings.INTAKE_MAX_UPLOAD_BYTES = 100_000
+    kept: dict[int, int] = {}  # chunk offset -> bytes (one chunk passes through both handlers)
+    for handler in (MemoryFileUploadHandler, TemporaryFileUploadHandler):
+        real = handler.receive_data_chunk
+
+        def spy(self, raw_data: bytes, start: int, real=real) -> bytes | None:
+            kept[start] = len(raw_data)
+            return real(self, raw_data, start)
+
+        monkeypatch.setattr(handler, "receive_data_chunk", spy)
+    r = services.create_draft(actor=requestor, title="T")
+    big = SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * 3_000_000)
+    response = _client(requestor).post(
+        reverse("intake:edit", args=[r.public_id, "security"]), {"security_policy": big, "action": "draft"}
+    )
+    assert "The file is too large; the limit is 0.1 MB." in response.content.decode()
+    assert not Attachment.objects.exists()
+    assert 0 < sum(kept.values()) <= 100_000  # the chunks before the limit, not the 3 MB
 
 
 def test_a_requestor_fills_every_step_and_submits_on_the_web(requestor) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import HttpRequest
 
 from datashare.env import env_int
 from datashare.intake.errors import InvalidAttachment
@@ -19,11 +21,50 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "INTAKE_MAX_UPLOAD_BYTES", env_int("INTAKE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)))
 
 
+def _megabytes(size: int) -> str:
+    return f"{round(size / 1e6, 1):g} MB"
+
+
+def too_large_message() -> str:
+    return f"The file is too large; the limit is {_megabytes(max_upload_bytes())}."
+
+
+class LimitedUploadHandler(FileUploadHandler):
+    """The first upload handler (settings.FILE_UPLOAD_HANDLERS): a file that grows past the
+    attachment limit is skipped as it arrives, so it is never spooled to disk whole before a
+    form sees its size; the rest of the request is read as usual. The request remembers the
+    field (``oversized``), so the form can say why its file is missing."""
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > max_upload_bytes():
+            if self.request is not None:
+                oversized(self.request).add(self.field_name)
+            raise SkipFile
+        return raw_data  # on to the handlers that keep it
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handlers make the file
+
+
+def oversized(request: HttpRequest) -> set[str]:
+    """Fields of this request whose file was skipped for its size (``LimitedUploadHandler``)."""
+    fields: set[str] | None = getattr(request, "_datashare_oversized_uploads", None)
+    if fields is None:
+        fields = set()
+        request._datashare_oversized_uploads = fields  # type: ignore[attr-defined]
+    return fields
+
+
 def sniff(stream: IO[bytes], size: int) -> str:
     """The content type of an upload, or InvalidAttachment saying why it is refused."""
     limit = max_upload_bytes()
     if size > limit:
-        raise InvalidAttachment(f"The file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.")
+        raise InvalidAttachment(f"The file is {_megabytes(size)}; the limit is {_megabytes(limit)}.")
     if size == 0:
         raise InvalidAttachment("The file is empty.")
     stream.seek(0)

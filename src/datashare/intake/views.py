@@ -21,7 +21,7 @@ from datashare.accounts.permissions import require_roles
 from datashare.catalog.selectors import Catalog
 from datashare.catalog.selectors import catalog as load_catalog
 from datashare.elements import format_school_year
-from datashare.intake import selectors, services, snapshot, validation
+from datashare.intake import selectors, services, snapshot, uploads, validation
 from datashare.intake.access import can_edit, get_request_for, is_steward
 from datashare.intake.errors import AlreadyDecided, IncompleteRequest, IntakeError
 from datashare.intake.forms import (
@@ -106,6 +106,8 @@ def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
         return _data_step(request, r, nav)
     action = request.POST.get("action", "continue")
     form = _make_form(step, r, request.POST or None, request.FILES or None)
+    for field in uploads.oversized(request) & set(form.fields):
+        form.add_error(field, uploads.too_large_message())
     if request.method == "POST" and form.is_valid():
         saved = _save_step(request, user, r, step, form)
         r.refresh_from_db()
