@@ -9,6 +9,7 @@ import io
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from datashare.accounts.models import OrganizationKind, Role
 from datashare.catalog.services import seed_catalog
@@ -45,7 +46,10 @@ def steward():
 @pytest.fixture
 def legislator():
     org = make_org("Senate Ways and Means Committee", OrganizationKind.LEGISLATURE)
-    return make_user("leg@senate.wa.gov", organization=org, full_name="Lee Legislative")
+    user = make_user("leg@senate.wa.gov", organization=org, full_name="Lee Legislative")
+    user.affiliation_verified_at = timezone.now()  # confirmed by the agency (see verify_affiliation)
+    user.save(update_fields=["affiliation_verified_at"])
+    return user
 
 
 def complete_request(user: Any, *, title: str = "Attendance and outcomes", kind: str = RequestKind.DEIDENTIFIED, legislative: bool = False) -> DataRequest:

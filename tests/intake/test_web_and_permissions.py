@@ -11,8 +11,18 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFi
 from django.test import Client
 from django.urls import reverse
 
+from datashare.accounts.models import OrganizationKind
+from datashare.accounts.services import set_organization
+from datashare.audit.models import AuditEvent
 from datashare.intake import services
-from datashare.intake.models import Attachment, DataRequest, Status
+from datashare.intake.models import (
+    PRIORITY_LEGISLATIVE,
+    PRIORITY_OTHER,
+    Attachment,
+    DataRequest,
+    Status,
+)
+from tests.factories import make_org, make_user
 from tests.intake.conftest import PDF_BYTES, complete_request
 
 pytestmark = pytest.mark.django_db
@@ -382,3 +392,37 @@ def test_a_department_reviewer_finds_the_questions_put_to_them_on_the_staff_dash
     page = _client(reviewer).get(reverse("web:staff_dashboard")).content.decode()
     assert 'data-area="staff"' in page
     assert "Is the scope right?" in page and reverse("intake:detail", args=[r.public_id]) in page
+
+
+def test_a_self_declared_legislative_requestor_waits_in_line_until_a_steward_confirms_them(steward) -> None:
+    # Anyone can sign up as legislative staff; the priority waits for the agency's word.
+    claimant = make_user("new@leg.example", organization=make_org("Joint Committee", OrganizationKind.LEGISLATURE))
+    r = complete_request(claimant, title="Budget proviso", legislative=True)
+    services.submit(actor=claimant, data_request=r)
+    r.refresh_from_db()
+    assert r.priority_rank == PRIORITY_OTHER
+    page = _client(steward).get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "Confirm" in page and "works for Joint Committee" in page
+    url = reverse("intake:verify_affiliation", args=[r.public_id])
+    assert _client(claimant).post(url).status_code == 403  # not by themselves
+    r.refresh_from_db()
+    assert r.priority_rank == PRIORITY_OTHER
+    response = _client(steward).post(url)
+    assert response.status_code == 302
+    r.refresh_from_db()
+    claimant.refresh_from_db()
+    assert r.priority_rank == PRIORITY_LEGISLATIVE
+    assert claimant.affiliation_verified_by == steward
+    assert AuditEvent.objects.filter(action="account.affiliation_verified", target_id=str(claimant.public_id)).exists()
+    page = _client(steward).get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "works for Joint Committee" not in page  # nothing left to confirm
+
+
+def test_a_confirmed_affiliation_ends_when_the_requestor_changes_organization(legislator) -> None:
+    assert legislator.affiliation_verified_at is not None
+    set_organization(actor=legislator, user=legislator, organization=make_org("Cascade University", OrganizationKind.UNIVERSITY))
+    legislator.refresh_from_db()
+    assert legislator.affiliation_verified_at is None
+    set_organization(actor=None, user=legislator, organization=make_org("Senate Ways and Means Committee", OrganizationKind.LEGISLATURE))
+    legislator.refresh_from_db()
+    assert legislator.affiliation_verified_at is None  # back in a priority organization: confirmed again first

@@ -87,6 +87,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
+    # The organization is self-declared at sign-up, and its kind decides queue priority
+    # (agency and legislative staff first): a data steward confirms the person really works
+    # there before the priority applies. Cleared when the person changes organization.
+    affiliation_verified_at = models.DateTimeField(null=True, blank=True)
+    affiliation_verified_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     is_active = models.BooleanField(default=True)  # type: ignore[misc]
     # Django admin access only; agency roles are RoleGrants.
     is_staff = models.BooleanField(default=False)

@@ -39,14 +39,22 @@ def revoke_role(*, actor: User | None, user: User, role: Role | str) -> None:
 def set_organization(*, actor: User | None, user: User, organization: Organization | None) -> None:
     with transaction.atomic():
         old = user.organization.name if user.organization else None
+        was_verified = user.affiliation_verified_at is not None
+        if user.organization_id != (organization.pk if organization else None):
+            # A confirmed affiliation was with the old organization, not the new one.
+            user.affiliation_verified_at = None
+            user.affiliation_verified_by = None
         user.organization = organization
-        user.save(update_fields=["organization"])
+        user.save(update_fields=["organization", "affiliation_verified_at", "affiliation_verified_by"])
         record_event(
             actor=actor,
             action="account.organization_changed",
             target=user,
-            old={"organization": old},
-            new={"organization": organization.name if organization else None},
+            old={"organization": old, "affiliation_verified": was_verified},
+            new={
+                "organization": organization.name if organization else None,
+                "affiliation_verified": user.affiliation_verified_at is not None,
+            },
         )
 
 

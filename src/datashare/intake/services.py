@@ -311,9 +311,42 @@ def add_attachment(
 
 
 def priority_rank_for(r: DataRequest) -> int:
-    if not r.organization.is_priority:
+    """Agency and legislative staff first, once a data steward has confirmed the requestor
+    works for that organization (its kind is self-declared at sign-up)."""
+    if not r.organization.is_priority or r.created_by.affiliation_verified_at is None:
         return PRIORITY_OTHER
     return PRIORITY_LEGISLATIVE if r.legislative_requirement else PRIORITY_AGENCY
+
+
+def verify_affiliation(*, actor: User, data_request: DataRequest) -> User:
+    """A data steward confirms the requestor works for the organization they named, so
+    their queued requests take the organization's priority (re-ranked here, in the same
+    transaction as the audit event)."""
+    if not actor.has_role(Role.DATA_STEWARD):
+        raise NotPermitted("Only a data steward can confirm a requestor's organization.")
+    with transaction.atomic():
+        requestor = User.objects.select_for_update().get(pk=data_request.created_by_id)
+        if requestor.organization_id != data_request.organization_id:
+            raise IntakeError("the requestor no longer belongs to this request's organization")
+        if requestor.affiliation_verified_at is None:
+            requestor.affiliation_verified_at = timezone.now()
+            requestor.affiliation_verified_by = actor
+            requestor.save(update_fields=["affiliation_verified_at", "affiliation_verified_by"])
+            record_event(
+                actor=actor,
+                action="account.affiliation_verified",
+                target=requestor,
+                new={"organization": data_request.organization.name},
+            )
+        queued = DataRequest.objects.select_for_update().filter(
+            created_by=requestor, priority_rank__isnull=False
+        )
+        for r in queued.select_related("organization", "created_by"):
+            rank = priority_rank_for(r)
+            if rank != r.priority_rank:
+                r.priority_rank = rank
+                r.save(update_fields=["priority_rank"])
+    return requestor
 
 
 def submit(*, actor: User, data_request: DataRequest) -> RequestVersion:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<uuid:public_id>/review/", views.review, name="review"),
     path("<uuid:public_id>/decide/", views.decide, name="decide"),
     path("<uuid:public_id>/assign/", views.assign, name="assign"),
+    path("<uuid:public_id>/verify-affiliation/", views.verify_affiliation, name="verify_affiliation"),
     path("<uuid:public_id>/comments/", views.ask_comments, name="ask_comments"),
     path("<uuid:public_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<uuid:public_id>/accept-data-manager/", views.accept_data_manager, name="accept_data_manager"),

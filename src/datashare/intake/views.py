@@ -333,6 +333,12 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         context["stewards"] = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("email"))
         context["comment_form"] = _comment_form()
         context["sections"] = validation.steps_for(r)
+        # A self-declared agency or legislative affiliation waits for a steward to confirm it.
+        context["unconfirmed_priority"] = (
+            r.organization.is_priority
+            and r.created_by.affiliation_verified_at is None
+            and r.created_by.organization_id == r.organization_id
+        )
     return render(request, "intake/detail.html", context)
 
 
@@ -401,6 +407,19 @@ def assign(request: HttpRequest, public_id: UUID) -> HttpResponse:
             messages.error(request, "Choose a data steward.")
             return redirect("intake:detail", r.public_id)
     return _do(request, r, lambda: services.assign(actor=user, data_request=r, assignee=assignee), "Assignment saved.")
+
+
+@require_POST
+@require_roles(Role.DATA_STEWARD)
+def verify_affiliation(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    return _do(
+        request,
+        r,
+        lambda: services.verify_affiliation(actor=user, data_request=r),
+        f"Confirmed: {r.created_by} works for {r.organization}. Their queued requests now go first.",
+    )
 
 
 def _is_uuid(value: str) -> bool:
