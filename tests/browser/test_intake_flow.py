@@ -116,11 +116,18 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     assert_accessible(page)
     request = DataRequest.objects.get(title="Learning assistance outcomes")
 
-    # A steward with MFA: the legislative request is first in the queue; approve it.
+    # A steward with MFA: the analyst said they work for a legislative committee, which the
+    # steward confirms on the request's page; then the request is first in the queue.
     steward, secret = make_staff("steward@agency.gov", Role.DATA_STEWARD)
     staff_context = browser.new_context(base_url=live_server.url)
     staff = staff_context.new_page()
     sign_in(staff, steward.email, PASSWORD, totp_secret=secret)
+    staff.goto("/requests/queue/")
+    expect(staff.locator("table.queue tbody tr").first).not_to_contain_text("Learning assistance outcomes")
+    staff.get_by_role("link", name="Learning assistance outcomes").click()
+    assert_accessible(staff)
+    staff.get_by_role("button", name=re.compile(r"^Confirm .* works for")).click()
+    expect(staff.get_by_text("Their queued requests now go first.")).to_be_visible()
     staff.goto("/requests/queue/")
     assert_accessible(staff)
     first_row = staff.locator("table.queue tbody tr").first
