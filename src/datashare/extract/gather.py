@@ -64,52 +64,50 @@ class Plan:
 
 
 class RankedCrosswalk:
-    """The crosswalk prepared for lookups: key -> RID rank, and RID texts in RID order.
+    """The crosswalk prepared for lookups: each row's packed RID rank code, and RID texts in
+    RID order.
 
-    Ranks by key: the keys go into a ``kernels.KeySet`` (ids in crosswalk order), probed by
-    a compiled loop: one pass over the rows, no temporaries. NumPy's version of the same
-    probe (all rows at once, then the collisions) took 1.3-1.6 s per 18 million rows and
-    2.4 s to build; a compiled one 0.7-1.1 s and 0.3 s (scale 1, docs/extract.md). The key
-    set is not built when the population was collected while reading (``members``, its
-    keys by id): every row already has its id, and ranks by id come from a sort instead,
-    run beside the RID sort (the crosswalk step holds up every file).
+    Rows find their code in one of two ways. When the population was collected while
+    reading (``members``: its keys by population id), every row already has its id, and
+    ``codes_by_id`` comes from a sort of the members run beside the RID sort (the crosswalk
+    step holds up every file). Otherwise rows find their crosswalk row by key (``rows``):
+    the keys go into a ``kernels.KeySet``, probed by a compiled loop, one pass over the rows
+    and no temporaries (NumPy's version of the same probe took 1.3-1.6 s per 18 million
+    rows and 2.4 s to build; a compiled one 0.7-1.1 s and 0.3 s, docs/extract.md), and
+    ``codes_by_row`` gives their codes.
     """
 
     def __init__(self, table: pa.Table, members: np.ndarray | None = None) -> None:
         self._keys_column = table.column("student_key").to_numpy().astype(np.int64, copy=False)
-        n = len(self._keys_column)
+        n = self.students = len(self._keys_column)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crosswalk") as pool:
             # The two sorts release the GIL: side by side on two cores.
             by_key = pool.submit(np.argsort, members) if members is not None else None
             codes = table.column("rid_order").to_numpy()
             order = np.argsort(codes)  # distinct: any sort is stable
-            # Rank by crosswalk row, and -1 after it: what an id of -1 (no such key) finds.
+            # Rank by crosswalk row, and -1 after it: what a row of -1 (no such key) finds.
             self._rank = np.empty(n + 1, dtype=np.int32)
             self._rank[order] = np.arange(n, dtype=np.int32)
             self._rank[n] = -1
             # The RIDs in RID order, written afresh from their numbers (a compiled loop)
             # rather than taken from the table (NumPy's gather of 12-byte rows: 0.16 s).
             self.rids = rid.to_text(codes[order])
-            self.students = n
-            self._key_set: kernels.KeySet | None = None
-            self._by_id: np.ndarray | None = None
             self._codes_by_id: np.ndarray | None = None
-            self._codes_by_row: np.ndarray | None = None
             if by_key is not None and members is not None:
-                self._by_id = self._ranks_by_id(members, by_key.result())
+                self._codes_by_id = _lookup_codes(self._ranks_by_id(members, by_key.result()))
+        self._codes_by_row = _lookup_codes(self._rank[:-1])
         self._lock = threading.Lock()  # files are finished two at a time
-        if self._by_id is None:
+        self._key_set: kernels.KeySet | None = None
+        if members is None:
             self._key_set = self._build_key_set()
 
-    def _ranks_by_id(self, members: np.ndarray, by_key: np.ndarray) -> np.ndarray | None:
+    def _ranks_by_id(self, members: np.ndarray, by_key: np.ndarray) -> np.ndarray:
         """Ids in key order are the crosswalk's rows in order (its keys are the members,
-        sorted): the row of id ``by_key[j]`` is j. None if the keys are not the members."""
-        n = self.students
-        if len(members) != n or not np.array_equal(members[by_key], self._keys_column):
-            return None
-        row = np.empty(n + 1, dtype=np.int32)
-        row[by_key] = np.arange(n, dtype=np.int32)
-        row[n] = n  # id -1 (the appended entry) -> rank -1
+        sorted): the row of id ``by_key[j]`` is j."""
+        if len(members) != self.students or not np.array_equal(members[by_key], self._keys_column):
+            raise RuntimeError("the crosswalk's students are not the population's")
+        row = np.empty(self.students, dtype=np.int32)
+        row[by_key] = np.arange(self.students, dtype=np.int32)
         return self._rank[row]
 
     def ranks(self, keys: np.ndarray) -> np.ndarray:
@@ -128,37 +126,19 @@ class RankedCrosswalk:
     def codes_by_row(self) -> np.ndarray:
         """The packed rank code (rank + 1) of crosswalk row r at r + 1, and 0 (no RID) at 0:
         a row's code is ``codes[row + 1]`` (``kernels.pack_lookup``), row -1 giving 0."""
-        if self._codes_by_row is None:
-            codes = _lookup_codes(self._rank[:-1])
-            with self._lock:
-                if self._codes_by_row is None:
-                    self._codes_by_row = codes
         return self._codes_by_row
 
-    def _build_key_set(self) -> kernels.KeySet:
-        n = self.students
-        key_set = kernels.KeySet.sized_for(n)
-        ids = np.empty(n, dtype=np.int32)  # distinct keys: ids are 0..n-1
-        key_set.add(self._keys_column, np.ones(n, dtype=bool), ids)
-        return key_set
-
-    def rank_by_id(self, population: Population) -> np.ndarray:
-        """Rank of each population id's RID, and -1 appended (for id -1)."""
-        if self._by_id is None:
-            by_id = np.append(self.ranks(population.keys.members()), np.int32(-1))
-            with self._lock:
-                if self._by_id is None:
-                    self._by_id = by_id
-        return self._by_id
-
-    def codes_by_id(self, population: Population) -> np.ndarray:
-        """``codes_by_row`` for population ids: id i's code at i + 1, 0 at 0 (id -1)."""
+    def codes_by_id(self) -> np.ndarray:
+        """``codes_by_row`` for population ids (id -1 giving 0): given ``members`` only."""
         if self._codes_by_id is None:
-            codes = _lookup_codes(self.rank_by_id(population)[:-1])
-            with self._lock:
-                if self._codes_by_id is None:
-                    self._codes_by_id = codes
+            raise RuntimeError("ranks by population id need the population's members")
         return self._codes_by_id
+
+    def _build_key_set(self) -> kernels.KeySet:
+        key_set = kernels.KeySet.sized_for(self.students)
+        ids = np.empty(self.students, dtype=np.int32)  # distinct keys: ids are 0..n-1
+        key_set.add(self._keys_column, np.ones(self.students, dtype=bool), ids)
+        return key_set
 
 
 def _lookup_codes(ranks: np.ndarray) -> np.ndarray:
@@ -183,31 +163,24 @@ def supported(plan: Plan) -> bool:
     year = schema.field(plan.year).type if plan.year is not None else None
     if year is not None and not (pa.types.is_integer(year) and year.bit_width >= 16):
         return False  # an 8-bit column cannot hold the years compared with it
-    bits = 32  # the RID rank and the year's code
     for name, col in plan.columns:
         source, target = schema.field(col).type, plan.schema.field(name).type
         # No casts here: a column whose type differs goes through the SQL's CAST instead,
         # whose rounding and formatting the other engine shares.
-        if _is_text(target):
-            if not _is_text(source):
-                return False
-            bits += 24  # a dictionary of up to 16 million values
-        elif source != target:
+        if (_is_text(target) and not _is_text(source)) or (not _is_text(target) and source != target):
             return False
-        else:
-            bits += max(2, source.bit_width)
-    return working_set(plan, bits) <= MEMORY_BUDGET
+    return working_set(plan, schema) <= MEMORY_BUDGET
 
 
-def working_set(plan: Plan, bits: int | None = None) -> int:
+def working_set(plan: Plan, schema: pa.Schema | None = None) -> int:
     """Bytes a file's preparation holds at once, about: the key column and the ranks, then
     two copies of the packed rows (the radix sort moves them from one to the other)."""
-    if bits is None:
+    if schema is None:
         schema = pq.read_schema(plan.path)
-        bits = 32 + sum(
-            24 if _is_text(schema.field(col).type) else max(2, schema.field(col).type.bit_width)
-            for _, col in plan.columns
-        )
+    bits = 32 + sum(  # the RID rank and the year's code, then each column's codes
+        24 if _is_text(t) else max(2, t.bit_width)  # a dictionary: up to 16 million values
+        for t in (schema.field(col).type for _, col in plan.columns)
+    )
     width = 8 + 4 + 2 * 8 * -(-bits // 64)
     rows = plan.rows or pq.ParquetFile(plan.path).metadata.num_rows
     return rows * width
@@ -617,7 +590,7 @@ def finish(
             packed.ids[~packed.valid] = -1
     if packed.ids is not None:
         assert population is not None
-        ids, codes = packed.ids, crosswalk.codes_by_id(population)
+        ids, codes = packed.ids, crosswalk.codes_by_id()
     else:
         assert packed.keys is not None
         ids, codes = crosswalk.rows(packed.keys), crosswalk.codes_by_row()

@@ -318,6 +318,16 @@ def priority_rank_for(r: DataRequest) -> int:
     return PRIORITY_LEGISLATIVE if r.legislative_requirement else PRIORITY_AGENCY
 
 
+def awaits_affiliation_check(r: DataRequest) -> bool:
+    """The requestor claims an agency or legislative organization's priority, and no data
+    steward has confirmed they work there yet."""
+    return (
+        r.organization.is_priority
+        and r.created_by.affiliation_verified_at is None
+        and r.created_by.organization_id == r.organization_id
+    )
+
+
 def verify_affiliation(*, actor: User, data_request: DataRequest) -> User:
     """A data steward confirms the requestor works for the organization they named, so
     their queued requests take the organization's priority (re-ranked here, in the same

@@ -333,12 +333,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         context["stewards"] = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD).order_by("email"))
         context["comment_form"] = _comment_form()
         context["sections"] = validation.steps_for(r)
-        # A self-declared agency or legislative affiliation waits for a steward to confirm it.
-        context["unconfirmed_priority"] = (
-            r.organization.is_priority
-            and r.created_by.affiliation_verified_at is None
-            and r.created_by.organization_id == r.organization_id
-        )
+        context["unconfirmed_priority"] = services.awaits_affiliation_check(r)
     return render(request, "intake/detail.html", context)
 
 
