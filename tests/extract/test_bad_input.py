@@ -74,6 +74,12 @@ def _small(**changes: Any) -> dict[str, Any]:
         ),
         ({"formats": ["xlsx"]}, "unknown output format 'xlsx'"),
         ({"risk": {"quasi_identifiers": ["scale_score"]}}, "quasi-identifier 'scale_score'"),
+        # A typo inside a nested mapping is an error naming the key, not a skipped assessment.
+        ({"risk": {"quasi_identifers": ["gender"]}}, "unknown key risk.'quasi_identifers'"),
+        ({"risk": {"threshold": {"kk": 5}}}, "unknown key risk.threshold.'kk'"),
+        ({"risk": {"threshold": {"max_share": 2}}}, "max_share must be a number from 0 to 1"),
+        ({"risk": {"threshold": {"k": 1}}}, "threshold.k must be a whole number"),
+        ({"school_years": {"from": "2018-19", "too": "2019-20"}}, "school_years.'too'"),
     ],
 )
 def test_bad_spec(
@@ -212,3 +218,53 @@ def test_failure_midway_leaves_nothing(
     with pytest.raises(RuntimeError):
         api.run_extract(spec_module.parse(_small()), source, tmp_path / "pkg", b"k" * 32)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_mid_extract_leaves_nothing(tmp_path: Path) -> None:
+    """A real `datashare extract` process sent SIGTERM while it writes removes its temporary
+    package and work folder (Python's default SIGTERM exit skipped every cleanup) and writes
+    no crosswalk."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from datashare.synthetic import generate
+
+    generate(tmp_path / "src", scale=0.01, seed=3)
+    spec = every_element_spec(formats=["parquet", "csv", "dta", "sav", "xpt"])
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "key").write_text("ab" * 32 + "\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "datashare.cli", "extract", str(tmp_path / "spec.yaml"),
+         "--source", str(tmp_path / "src"), "--out", str(out_dir / "pkg"),
+         "--key-file", str(tmp_path / "key")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    # Wait until it is writing data files into its temporary package.
+    while time.monotonic() < deadline and proc.poll() is None:
+        tmps = [p for p in out_dir.iterdir() if ".tmp-" in p.name]
+        if tmps and any(tmps[0].glob("*.parquet")):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the extract finished before it could be interrupted"
+    os.kill(proc.pid, signal.SIGTERM)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert list(out_dir.iterdir()) == []
+
+
+def test_clean_stale_removes_what_a_killed_run_left(tmp_path: Path) -> None:
+    from datashare.extract.api import clean_stale
+
+    (tmp_path / "pkg.tmp-abc").mkdir()
+    (tmp_path / "pkg.tmp-abc" / "student.parquet").write_bytes(b"x")
+    (tmp_path / ".pkg.work-xyz").mkdir()
+    (tmp_path / ".pkg.crosswalk.enc.1234abcd.tmp").write_bytes(b"x")
+    (tmp_path / "other.tmp-abc").mkdir()
+    assert len(clean_stale(tmp_path / "pkg")) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["other.tmp-abc"]

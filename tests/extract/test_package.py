@@ -150,9 +150,41 @@ def test_risk_report(full_extract: ExtractResult, source: Path, key: bytes, tmp_
             },
         )
     )
-    a = run_extract(fine, source, tmp_path / "fine", key).risk["files"]["enrollment"]
-    b = run_extract(coarse, source, tmp_path / "coarse", key).risk["files"]["enrollment"]
-    assert b["records_in_groups_under_5"] < a["records_in_groups_under_5"]
+    a = run_extract(fine, source, tmp_path / "fine", key).risk
+    b = run_extract(coarse, source, tmp_path / "coarse", key).risk
+    # The report states the risk of what is delivered: naming coarsenings does not coarsen
+    # the package, so its delivered figures are the uncoarsened ones ...
+    assert b["files"] == a["files"] and b["groups"] == a["groups"]
+    assert b["coarsening_applied"] == [] and "coarsened_alternative" not in a
+    # ... and the coarser release is reported beside them: it can only merge groups.
+    alt = b["coarsened_alternative"]["files"]["enrollment"]
+    assert alt["records_in_groups_under_5"] < a["files"]["enrollment"]["records_in_groups_under_5"]
+    assert set(b["coarsened_alternative"]["coarsening"]) == {"race", "birth_year", "school"}
+
+
+def test_risk_above_threshold_is_flagged(source: Path, key: bytes, tmp_path: Path) -> None:
+    qis = ["school_code", "grade_level", "gender", "race_ethnicity", "birth_year"]
+    strict = spec_module.parse(
+        every_element_spec(
+            formats=["parquet"],
+            files={"student": ["gender", "race_ethnicity", "birth_year"], "enrollment": ["school_code", "grade_level"]},
+            risk={"quasi_identifiers": qis, "threshold": {"k": 3, "max_share": 0.0}},
+        )
+    )
+    report = run_extract(strict, source, tmp_path / "strict", key).risk
+    assert report["threshold"] == {"k": 3, "max_share": 0.0}
+    assert report["k_thresholds"] == [3, 5, 10]
+    assert report["exceeds_threshold"] is True
+    assert any(w.startswith("enrollment: ") and "under 3" in w for w in report["warnings"])
+    lax = spec_module.parse(
+        every_element_spec(
+            formats=["parquet"],
+            files={"student": ["gender"], "enrollment": ["grade_level"]},
+            risk={"quasi_identifiers": ["gender"], "threshold": {"max_share": 1}},
+        )
+    )
+    report = run_extract(lax, source, tmp_path / "lax", key).risk
+    assert report["exceeds_threshold"] is False and report["warnings"] == []
 
 
 def test_rerun_with_same_crosswalk_is_byte_identical(

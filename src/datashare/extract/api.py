@@ -47,6 +47,25 @@ class ExtractResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
 
+def clean_stale(out: Path) -> list[Path]:
+    """Remove what a run killed outright (SIGKILL, power loss) left beside ``out``: its
+    temporary package ``OUT.tmp-*``, its work folder ``.OUT.work-*`` and a half-written
+    crosswalk. SIGTERM and exceptions clean up themselves; a retry calls this first."""
+    out = Path(out)
+    removed = []
+    if out.parent.is_dir():
+        for p in out.parent.iterdir():
+            if p.name.startswith((f"{out.name}.tmp-", f".{out.name}.work-")) or (
+                p.name.startswith(f".{out.name}.crosswalk.enc.") and p.name.endswith(".tmp")
+            ):
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
 def default_crosswalk_path(out: Path) -> Path:
     return out.with_name(out.name + ".crosswalk.enc")
 
@@ -167,6 +186,10 @@ def run_extract(
             shutil.rmtree(out)
         os.rename(tmp, out)
     except BaseException:
+        # The engine's threads stop first, so none writes into the folder being removed.
+        if eng is not None:
+            eng.close()
+            eng = None
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:

@@ -58,6 +58,8 @@ def main(argv: list[str]) -> int:
                 f"  risk {f}: {r['share_in_groups_under_5']:.2%} of records in groups under 5, {r['share_in_groups_under_10']:.2%} under 10",
                 file=sys.stdout,
             )
+        for warning in result.risk.get("warnings", []):
+            print(f"  WARNING (risk above threshold): {warning}", file=sys.stdout)
         return 0
 
     return run_guarded(body)

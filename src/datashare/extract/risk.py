@@ -6,6 +6,14 @@ profile of a record joins the student file, that year's enrollment and that year
 programs. A student file record takes the smallest group the student is in over the
 extract's years (the worst case for that student). Computed on the delivered package
 itself, so it measures exactly what the researcher receives, whichever engine built it.
+
+The report's top-level ``groups`` and ``files`` are always the risk of what is delivered.
+When the spec names coarsenings, the coarser release the steward could choose instead is
+reported separately under ``coarsened_alternative``: never in place of the delivered figures
+(the package is not coarsened, so reporting only the coarsened figures understated its risk).
+Each delivered file is checked against the spec's threshold (share of records in groups
+under k); a file above it is listed in ``warnings`` and ``exceeds_threshold`` is set, which
+the portal makes a steward acknowledge before release.
 """
 
 # SQL here is assembled from identifiers validated against the element list and mapping,
@@ -28,12 +36,12 @@ from .spec import COARSENINGS, ExtractSpec
 KS = (5, 10)
 
 
-def _qi_expr(qi: str, spec: ExtractSpec, has_districts: bool) -> str:
-    if qi == "race_ethnicity" and "race" in spec.coarsen:
+def _qi_expr(qi: str, coarsen: list[str], has_districts: bool) -> str:
+    if qi == "race_ethnicity" and "race" in coarsen:
         return "CASE WHEN race_ethnicity IN ('AI', 'NH') THEN 'OT' ELSE race_ethnicity END"
-    if qi == "birth_year" and "birth_year" in spec.coarsen:
+    if qi == "birth_year" and "birth_year" in coarsen:
         return "CAST(floor(birth_year / 3) * 3 AS INTEGER)"
-    if qi == "school_code" and "school" in spec.coarsen and has_districts:
+    if qi == "school_code" and "school" in coarsen and has_districts:
         return "coalesce(sd.district, school_code)"
     return qi
 
@@ -41,15 +49,50 @@ def _qi_expr(qi: str, spec: ExtractSpec, has_districts: bool) -> str:
 def report(
     con: duckdb.DuckDBPyConnection, spec: ExtractSpec, mapping: Mapping, package: Path, source: Path
 ) -> dict[str, Any]:
+    ks = sorted({*KS, spec.threshold_k})
     result: dict[str, Any] = {
         "quasi_identifiers": spec.quasi_identifiers,
-        "coarsening": {c: COARSENINGS[c] for c in spec.coarsen},
-        "k_thresholds": list(KS),
+        "k_thresholds": ks,
+        "threshold": {"k": spec.threshold_k, "max_share": spec.threshold_share},
+        "coarsening_applied": [],  # the package itself is never coarsened by the report
         "files": {},
+        "exceeds_threshold": False,
+        "warnings": [],
     }
     if not spec.quasi_identifiers:
         result["note"] = "no quasi-identifiers were chosen in the spec"
         return result
+    delivered = _measure(con, spec, mapping, package, source, [], ks)
+    result.update(delivered)
+    k, limit = spec.threshold_k, spec.threshold_share
+    for f, entry in delivered["files"].items():
+        share = entry[f"share_in_groups_under_{k}"]
+        if share > limit:
+            result["warnings"].append(
+                f"{f}: {share:.1%} of delivered records are in quasi-identifier groups under {k} "
+                f"(threshold {limit:.1%})"
+            )
+    result["exceeds_threshold"] = bool(result["warnings"])
+    if spec.coarsen:
+        alternative = _measure(con, spec, mapping, package, source, spec.coarsen, ks)
+        result["coarsened_alternative"] = {
+            "not_delivered": "what the package would risk with these coarsenings; re-cut to deliver it",
+            "coarsening": {c: COARSENINGS[c] for c in spec.coarsen},
+            **alternative,
+        }
+    return result
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExtractSpec,
+    mapping: Mapping,
+    package: Path,
+    source: Path,
+    coarsen: list[str],
+    ks: list[int],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"files": {}}
 
     def pq(f: str) -> str:
         return f"read_parquet('{sql_path(package / f'{f}.parquet')}')"
@@ -84,13 +127,13 @@ def report(
             )
     sd = mapping.school_districts
     has_districts = bool(sd) and (source / f"{sd.get('table')}.parquet").is_file()
-    if "school" in spec.coarsen and "school_code" in spec.quasi_identifiers and has_districts:
+    if "school" in coarsen and "school_code" in spec.quasi_identifiers and has_districts:
         joins.append(
             f"LEFT JOIN (SELECT {sd['school']} AS school, min({sd['district']}) AS district "
             f"FROM read_parquet('{sql_path(source / (sd['table'] + '.parquet'))}') GROUP BY 1) sd ON sd.school = school_code"
         )
     exprs = [
-        f"{_qi_expr(qi, spec, has_districts)} AS q{i}"
+        f"{_qi_expr(qi, coarsen, has_districts)} AS q{i}"
         for i, qi in enumerate(spec.quasi_identifiers)
     ]
     qcols = ", ".join(f"q{i}" for i in range(len(exprs)))
@@ -109,15 +152,13 @@ def report(
         f"CREATE OR REPLACE TEMP TABLE risk_size AS SELECT p.rid, p.school_year, g.n AS size "
         f"FROM risk_profile p JOIN risk_groups g ON {on}"
     )
-    groups = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE n < 5), count(*) FILTER (WHERE n < 10), min(n) FROM risk_groups"
-    ).fetchone()
+    under = "".join(f", count(*) FILTER (WHERE n < {k})" for k in ks)
+    groups = con.execute(f"SELECT count(*){under}, min(n) FROM risk_groups").fetchone()
     assert groups is not None
     result["groups"] = {
         "total": groups[0],
-        "smaller_than_5": groups[1],
-        "smaller_than_10": groups[2],
-        "smallest": groups[3],
+        **{f"smaller_than_{k}": groups[1 + i] for i, k in enumerate(ks)},
+        "smallest": groups[-1],
     }
     # Each student's smallest group, computed once for every file that needs it.
     con.execute(
@@ -132,13 +173,12 @@ def report(
             )
         else:
             sizes = f"SELECT r.rid, s.size FROM {pq(f)} r LEFT JOIN risk_student s USING (rid)"
-        row = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE size < 5), count(*) FILTER (WHERE size < 10) FROM ({sizes})"
-        ).fetchone()
+        under = "".join(f", count(*) FILTER (WHERE size < {k})" for k in ks)
+        row = con.execute(f"SELECT count(*){under} FROM ({sizes})").fetchone()
         assert row is not None
         total = int(row[0])
         entry: dict[str, Any] = {"records": total}
-        for k, n in zip(KS, row[1:], strict=True):
+        for k, n in zip(ks, row[1:], strict=True):
             entry[f"records_in_groups_under_{k}"] = int(n)
             entry[f"share_in_groups_under_{k}"] = round(int(n) / total, 6) if total else 0.0
         result["files"][f] = entry

@@ -25,6 +25,10 @@ COARSENINGS = {
     "school": "school code to its district",
 }
 RISK_FILES = ("student", "enrollment", "programs")  # where quasi-identifiers may come from
+# The default release threshold: a delivered file with more than 5% of its records in
+# quasi-identifier groups under 5 is flagged for the steward, who must acknowledge it.
+DEFAULT_THRESHOLD_K = 5
+DEFAULT_THRESHOLD_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class ExtractSpec:
     formats: list[str] = field(default_factory=lambda: ["parquet", "csv"])
     quasi_identifiers: list[str] = field(default_factory=list)
     coarsen: list[str] = field(default_factory=list)
+    threshold_k: int = DEFAULT_THRESHOLD_K
+    threshold_share: float = DEFAULT_THRESHOLD_SHARE
     deidentified: bool = True
     title: str = ""
     recipient: str = ""
@@ -49,8 +55,20 @@ class ExtractSpec:
         return [e for els in self.files.values() for e in els]
 
 
+def _check_keys(value: dict[Any, Any], known: set[str], where: str) -> None:
+    """Refuse unknown keys at every level: a typo (``quasi_identifers``) must not silently
+    drop a condition such as the whole risk assessment."""
+    unknown = sorted(str(k) for k in set(value) - known)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ExtractError(
+            f"the spec has unknown key {prefix}{unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )
+
+
 def _years(value: Any) -> list[int]:
     if isinstance(value, dict):
+        _check_keys(value, {"from", "to"}, "school_years")
         first, last = (
             elements.parse_school_year(str(value["from"])),
             elements.parse_school_year(str(value["to"])),
@@ -95,9 +113,7 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
         "prepared_on",
         "mapping",
     }
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ExtractError(f"the spec has unknown key {unknown[0]!r}")
+    _check_keys(data, known, "")
     try:
         years = _years(data["school_years"])
     except elements.SchoolYearError as exc:
@@ -146,6 +162,7 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
     risk = data.get("risk") or {}
     if not isinstance(risk, dict):
         raise ExtractError("risk must be a mapping with quasi_identifiers and coarsen")
+    _check_keys(risk, {"quasi_identifiers", "coarsen", "threshold"}, "risk")
     qis = _str_list(risk.get("quasi_identifiers"), "risk.quasi_identifiers")
     for q in qis:
         el = elements.ELEMENTS_BY_ID.get(q)
@@ -161,6 +178,16 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
     for c in coarsen:
         if c not in COARSENINGS:
             raise ExtractError(f"unknown coarsening {c!r} (known: {', '.join(COARSENINGS)})")
+    threshold = risk.get("threshold") or {}
+    if not isinstance(threshold, dict):
+        raise ExtractError("risk.threshold must be a mapping like {k: 5, max_share: 0.05}")
+    _check_keys(threshold, {"k", "max_share"}, "risk.threshold")
+    k = threshold.get("k", DEFAULT_THRESHOLD_K)
+    if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= 100:
+        raise ExtractError("risk.threshold.k must be a whole number from 2 to 100")
+    share = threshold.get("max_share", DEFAULT_THRESHOLD_SHARE)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise ExtractError("risk.threshold.max_share must be a number from 0 to 1")
 
     def text(key: str) -> str:
         value = data.get(key, "")
@@ -173,6 +200,8 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
         formats=formats,
         quasi_identifiers=qis,
         coarsen=coarsen,
+        threshold_k=k,
+        threshold_share=float(share),
         deidentified=True,
         title=text("title"),
         recipient=text("recipient"),
