@@ -14,6 +14,7 @@ PURE_MODULES = [
     "datashare.disclosure",
     "datashare.extract",
     "datashare.synthetic",
+    "datashare.outputcheck",
 ]
 
 

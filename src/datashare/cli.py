@@ -17,6 +17,7 @@ ENGINE_COMMANDS: dict[str, str] = {
     "extract": "datashare.extract.cli",
     "suppress": "datashare.disclosure.cli",
     "audit-table": "datashare.disclosure.cli",
+    "check-output": "datashare.outputcheck.cli",
 }
 
 
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             "  synth          generate a synthetic statewide source (Parquet)\n"
             "  extract        cut a de-identified extract from a source\n"
             "  suppress       apply disclosure avoidance to an aggregate table\n"
-            "  audit-table    prove a suppressed table safe\n\n"
+            "  audit-table    prove a suppressed table safe\n"
+            "  check-output   check results files for small cells before release\n\n"
             "Any Django management command also works, e.g. 'datashare migrate'."
         )
         return 0
