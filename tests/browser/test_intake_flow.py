@@ -136,6 +136,10 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     first_row.get_by_role("link").click()
     assert_accessible(staff)
     staff.get_by_role("button", name="Approve", exact=True).click()
+    # Irreversible: a confirmation page first (no JavaScript needed).
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Approve “Learning assistance outcomes”?")
+    assert_accessible(staff)
+    staff.get_by_role("button", name="Yes, approve").click()
     expect(staff.locator(".status")).to_have_text("Approved")
     staff_context.close()
 

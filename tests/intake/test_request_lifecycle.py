@@ -246,4 +246,5 @@ def test_the_requestor_gets_an_email_at_every_change_of_status(requestor, stewar
         'Your data request is now "Submitted": Second',
         'Your data request is now "Withdrawn": Second',
     ]
-    assert "- Data elements and school years: Fewer years, please." in mail.outbox[2].body
+    changes_mail = next(m for m in mail.outbox if m.to == [requestor.email] and "Changes requested" in m.subject)
+    assert "- Data elements and school years: Fewer years, please." in changes_mail.body

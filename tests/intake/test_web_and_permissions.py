@@ -195,11 +195,14 @@ def test_a_steward_sees_the_queue_and_approves_and_the_second_steward_is_told(re
     assert "Attendance and outcomes" in page and "Submitted: 1" in page
     detail = c.get(reverse("intake:detail", args=[r.public_id])).content.decode()
     assert "Approve" in detail
-    c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve", "keep": ["days_absent:2022-23"]})
+    confirm = c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve", "keep": ["days_absent:2022-23"]})
+    r.refresh_from_db()
+    assert r.status == Status.SUBMITTED and "Yes, approve" in confirm.content.decode()
+    c.post(reverse("intake:decide", args=[r.public_id]), {"decision": "approve", "keep": ["days_absent:2022-23"], "confirmed": "1"})
     r.refresh_from_db()
     assert r.status == Status.APPROVED and r.minimization == {"days_absent": [2022], "homeless": [2023]}
     other, _ = make_staff("olive@agency.gov", "data_steward")
-    response = _client(other).post(reverse("intake:decide", args=[r.public_id]), {"decision": "deny", "reason": "x"}, follow=True)
+    response = _client(other).post(reverse("intake:decide", args=[r.public_id]), {"decision": "deny", "reason": "x", "confirmed": "1"}, follow=True)
     assert "already decided by Sam Steward" in response.content.decode()
 
 

@@ -181,5 +181,5 @@ class DenyForm(forms.Form):
 
 class CommentRequestForm(forms.Form):
     reviewer = forms.ChoiceField(label="Department reviewer")
-    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What to look at")
+    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What to look at", help_text="The reviewer gets this in the email: say what you want them to check.")
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Deadline", help_text="Blank: five business days from today.")

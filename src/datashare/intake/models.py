@@ -94,6 +94,8 @@ class DataRequest(models.Model):
     # -- step: data. {element identifier: [ending years]} and {element identifier: justification}
     selections = models.JSONField(default=dict, blank=True)
     justifications = models.JSONField(default=dict, blank=True)
+    # The suppressed-aggregate short form asks for tables, not student-level elements.
+    tables_requested = models.TextField(blank=True)
 
     # -- step: security
     storage_location = models.TextField(blank=True)
@@ -118,6 +120,8 @@ class DataRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
     change_comments = models.JSONField(default=dict, blank=True)  # {section: comment}
+    # The requestor's answer to the requested changes (a question, or what they changed).
+    changes_reply = models.TextField(blank=True)
     approved_selections = models.JSONField(default=dict, blank=True)
     minimization = models.JSONField(default=dict, blank=True)  # {element: [years removed]} or removed elements
 
@@ -204,6 +208,8 @@ class CommentRequest(models.Model):
     due_date = models.DateField()
     response = models.TextField(blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+    # A duplicate or mistaken request for comments, withdrawn by a steward; kept for the record.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["requested_at"]

@@ -14,6 +14,7 @@ from datashare.accounts.models import Role, User
 from datashare.audit.models import AuditEvent
 from datashare.env import env_int
 from datashare.intake.models import CommentRequest, DataRequest, Status
+from datashare.intake.transitions import OPEN_FOR_REVIEW
 
 QUEUE_PAGE_SIZE = 50
 
@@ -99,12 +100,14 @@ PUBLIC_ACTIONS = {
     "intake.data_manager_designated": "Data manager designated",
     "intake.data_manager_accepted": "Data manager accepted the role",
     "intake.attachment_added": "Attachment added",
+    "intake.changes_replied": "Replied to the requested changes",
 }
 STAFF_ACTIONS = {
     **PUBLIC_ACTIONS,
     "intake.draft_updated": "Form edited",
     "intake.comments_requested": "Department comments requested",
     "intake.comments_given": "Department comments received",
+    "intake.comments_cancelled": "Request for department comments cancelled",
 }
 
 
@@ -132,6 +135,11 @@ def timeline(r: DataRequest, *, staff: bool) -> list[TimelineEntry]:
     return entries
 
 
+def pending_comment_requests(r: DataRequest) -> list[CommentRequest]:
+    """Requests for department comments still waiting for an answer (deciding now ignores them)."""
+    return list(r.comment_requests.filter(responded_at__isnull=True, cancelled_at__isnull=True).select_related("reviewer"))
+
+
 def my_requests(user: User) -> QuerySet[DataRequest]:
     from django.db.models import Q
 
@@ -145,7 +153,10 @@ def my_requests(user: User) -> QuerySet[DataRequest]:
 def open_comment_requests(user: User) -> QuerySet[CommentRequest]:
     """The questions a department reviewer still has to answer, soonest due first."""
     return (
-        CommentRequest.objects.filter(reviewer=user, responded_at__isnull=True)
+        # Cancelled ones, and those on a request already decided, are no longer asked for.
+        CommentRequest.objects.filter(
+            reviewer=user, responded_at__isnull=True, cancelled_at__isnull=True, request__status__in=list(OPEN_FOR_REVIEW)
+        )
         .select_related("request")
         .order_by("due_date", "requested_at")
     )

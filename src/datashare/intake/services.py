@@ -39,7 +39,7 @@ from datashare.intake.models import (
     RequestVersion,
     Status,
 )
-from datashare.intake.transitions import DECISIONS, EDITABLE, Action, target
+from datashare.intake.transitions import DECISIONS, EDITABLE, OPEN_FOR_REVIEW, Action, target
 from datashare.intake.uploads import sniff
 from datashare.notifications import send_notification
 
@@ -59,7 +59,7 @@ EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
         "end_date",
         "duration_justification",
     ),
-    "data": ("selections", "justifications"),
+    "data": ("selections", "justifications", "tables_requested"),
     "security": (
         "storage_location",
         "encryption_at_rest",
@@ -154,22 +154,40 @@ def create_draft(
             record_event(actor=actor, action="account.organization_created", target=org, new={"name": name, "kind": organization_kind})
             set_organization(actor=actor, user=actor, organization=org)
         assert actor.organization is not None
+        primary, secondary = _remembered_contacts(actor)
         r = DataRequest.objects.create(
             organization=actor.organization,
             created_by=actor,
             title=title.strip(),
             kind=kind,
-            primary_contact={
-                "name": actor.full_name,
-                "email": actor.email,
-                "phone": actor.phone,
-                "organization": actor.organization.name,
-                "title": actor.title,
-                "mailing_address": actor.organization.mailing_address,
-            },
+            primary_contact=primary,
+            secondary_contact=secondary,
         )
         record_event(actor=actor, action="intake.draft_created", target=r, new={"title": r.title, "kind": kind})
     return r
+
+
+def _remembered_contacts(actor: User) -> tuple[dict[str, str], dict[str, str]]:
+    """The contacts of the actor's latest request for this organization (people rarely change
+    between requests), else the actor's own details as the primary contact."""
+    assert actor.organization is not None
+    previous = (
+        DataRequest.objects.filter(created_by=actor, organization=actor.organization)
+        .exclude(primary_contact={})
+        .order_by("-created_at", "-pk")
+        .values("primary_contact", "secondary_contact")
+        .first()
+    )
+    if previous:
+        return dict(previous["primary_contact"] or {}), dict(previous["secondary_contact"] or {})
+    return {
+        "name": actor.full_name,
+        "email": actor.email,
+        "phone": actor.phone,
+        "organization": actor.organization.name,
+        "title": actor.title,
+        "mailing_address": actor.organization.mailing_address,
+    }, {}
 
 
 def update_draft(*, actor: User, data_request: DataRequest, changes: dict[str, Any]) -> DataRequest:
@@ -372,6 +390,7 @@ def submit(*, actor: User, data_request: DataRequest) -> RequestVersion:
         if errors:
             raise IncompleteRequest(errors)
         old_status = r.status
+        previous_decider = r.decided_by
         now = timezone.now()
         r.status = to
         r.version += 1
@@ -395,7 +414,31 @@ def submit(*, actor: User, data_request: DataRequest) -> RequestVersion:
             new={"status": r.status, "version": r.version, "priority_rank": r.priority_rank},
         )
         _notify_status(r)
+        _notify_stewards_of_submission(r, previous_decider=previous_decider)
     return version
+
+
+def _notify_stewards_of_submission(r: DataRequest, *, previous_decider: User | None) -> None:
+    """A resubmission goes to the steward who asked for the changes and the assignee; a first
+    submission (nobody on it yet) to every data steward, so it does not sit unseen."""
+    people = [u for u in (previous_decider, r.assignee) if u is not None and u.is_active]
+    if not people:
+        people = list(User.objects.filter(role_grants__role=Role.DATA_STEWARD, is_active=True).distinct())
+    resubmitted = r.version > 1
+    send_notification(
+        to=[u.email for u in people],
+        subject=f"{'Resubmitted' if resubmitted else 'New request'} (version {r.version}): {r.title}",
+        template="intake_submitted_steward",
+        context={
+            "title": r.title,
+            "organization": r.organization.name,
+            "kind": r.get_kind_display(),
+            "version": r.version,
+            "resubmitted": resubmitted,
+            "reply": r.changes_reply if resubmitted else "",
+            "url": _url(r),
+        },
+    )
 
 
 def assign(*, actor: User, data_request: DataRequest, assignee: User | None) -> DataRequest:
@@ -455,7 +498,7 @@ def approve(
         widened = {k: v for k, v in widened.items() if v}
         if widened:
             raise IntakeError("An approval can only narrow what was requested, never add to it.")
-        if not approved:
+        if not approved and not r.is_short_form:
             raise IntakeError("Approve at least one element, or deny the request.")
         removed = {k: sorted(set(v) - set(approved.get(k, []))) for k, v in requested.items()}
         removed = {k: v for k, v in removed.items() if v}
@@ -493,7 +536,8 @@ def request_changes(*, actor: User, data_request: DataRequest, comments: dict[st
     with transaction.atomic():
         r = _lock(data_request)
         to = _check(r, Action.REQUEST_CHANGES)
-        old_status = _write_decision(r, actor=actor, to=to, change_comments=comments)
+        # A reply to an earlier round of changes is answered by this one.
+        old_status = _write_decision(r, actor=actor, to=to, change_comments=comments, changes_reply="")
         record_event(actor=actor, action="intake.changes_requested", target=r, old={"status": old_status}, new={"status": r.status, "comments": comments})
         _notify_status(r, extra={"comments": [(validation.STEP_TITLES[k], v) for k, v in comments.items()]})
     return r
@@ -521,6 +565,10 @@ def request_comments(
 ) -> CommentRequest:
     """Ask a department reviewer for comments by a deadline (default: five business days)."""
     _require_steward(actor)
+    question = question.strip()
+    if not question:
+        # An empty question gets an email that asks nothing: the reviewer cannot know what to read.
+        raise IncompleteRequest({"comments": {"question": ["Say what the reviewer should look at."]}})
     if not reviewer.has_role(Role.DEPARTMENT_REVIEWER):
         raise IntakeError(f"{reviewer} is not a department reviewer.")
     due = due_date or add_business_days(timezone.localdate(), DEFAULT_COMMENT_BUSINESS_DAYS)
@@ -555,6 +603,10 @@ def respond_to_comment_request(*, actor: User, comment_request: CommentRequest, 
             raise NotPermitted("Only the reviewer asked can respond.")
         if cr.responded_at is not None:
             raise IntakeError("You already responded.")
+        if cr.cancelled_at is not None:
+            raise IntakeError("the data steward cancelled this request for comments")
+        if cr.request.status not in OPEN_FOR_REVIEW:
+            raise IntakeError("the request was already decided: your comments are no longer needed")
         cr.response = response.strip()
         cr.responded_at = timezone.now()
         cr.save(update_fields=["response", "responded_at"])
@@ -566,3 +618,56 @@ def respond_to_comment_request(*, actor: User, comment_request: CommentRequest, 
             context={"title": cr.request.title, "reviewer": str(actor), "url": _url(cr.request)},
         )
     return cr
+
+
+def cancel_comment_request(*, actor: User, comment_request: CommentRequest) -> CommentRequest:
+    """A steward withdraws a request for comments (a duplicate, or the wrong reviewer); the
+    reviewer is told so they do not spend time on it. Kept, marked cancelled, for the record."""
+    _require_steward(actor)
+    with transaction.atomic():
+        cr = CommentRequest.objects.select_for_update().select_related("request", "reviewer").get(pk=comment_request.pk)
+        if cr.responded_at is not None:
+            raise IntakeError("the reviewer already responded; a response is kept")
+        if cr.cancelled_at is not None:
+            return cr
+        cr.cancelled_at = timezone.now()
+        cr.save(update_fields=["cancelled_at"])
+        record_event(
+            actor=actor,
+            action="intake.comments_cancelled",
+            target=cr.request,
+            new={"comment_request": str(cr.public_id), "reviewer": cr.reviewer.email},
+        )
+        send_notification(
+            to=[cr.reviewer.email],
+            subject=f"Comments no longer needed: {cr.request.title}",
+            template="intake_comments_cancelled",
+            context={"title": cr.request.title, "steward": str(actor)},
+        )
+    return cr
+
+
+def reply_to_changes(*, actor: User, data_request: DataRequest, message: str) -> DataRequest:
+    """The requestor answers the requested changes (a question back, or what they will change);
+    the steward who asked is emailed. The latest reply is shown with the request."""
+    message = message.strip()
+    if not message:
+        raise IncompleteRequest({"reply": {"message": ["Write your reply."]}})
+    with transaction.atomic():
+        r = _lock(data_request)
+        _require_owner(actor, r)
+        if r.status != Status.CHANGES_REQUESTED:
+            raise InvalidTransition(action="reply to requested changes on", status=r.status)
+        old = r.changes_reply
+        r.changes_reply = message
+        r.updated_at = timezone.now()
+        r.save(update_fields=["changes_reply", "updated_at"])
+        record_event(actor=actor, action="intake.changes_replied", target=r, old={"reply": old}, new={"reply": message})
+        decider = r.decided_by
+        send_notification(
+            to=[decider.email if decider else "", r.assignee.email if r.assignee else ""],
+            subject=f"The requestor replied to your requested changes: {r.title}",
+            template="intake_changes_replied",
+            context={"title": r.title, "requestor": str(actor), "url": _url(r)},
+        )
+    return r

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,15 @@ class DiffRow:
     left: str
     right: str
     change: str  # "same", "changed", "added", "removed"
+    # A list answer (the school years of an element): the label and only what changed in it,
+    # so a reader sees "added 2024-25" rather than two sixteen-year lists to compare by eye.
+    label: str = ""
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def is_list_change(self) -> bool:
+        return bool(self.label) and self.change == "changed"
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,53 @@ class SectionDiff:
     @property
     def changed(self) -> bool:
         return any(r.change != "same" for r in self.rows)
+
+    @property
+    def changes(self) -> list[DiffRow]:
+        return [r for r in self.rows if r.change != "same"]
+
+    @property
+    def unchanged_count(self) -> int:
+        return sum(1 for r in self.rows if r.change == "same")
+
+
+_YEAR = re.compile(r"^\d{4}-\d{2}$")
+
+
+def _label(line: str) -> str:
+    return line.split(": ", 1)[0] if ": " in line else ""
+
+
+def _year_list(line: str) -> list[str] | None:
+    """The school years of a data line ("Gender: 2009-10, 2010-11"), or None for any other line."""
+    if ": " not in line:
+        return None
+    items = [x.strip() for x in line.split(": ", 1)[1].split(",")]
+    return items if items and all(_YEAR.match(x) for x in items) else None
+
+
+def _pair(left: list[str], right: list[str]) -> list[DiffRow]:
+    """Lines replaced by others: the same label is a change of that answer; the rest were
+    removed or added."""
+    rows: list[DiffRow] = []
+    by_label = {_label(x): x for x in right if _label(x)}
+    used: set[str] = set()
+    for line in left:
+        label = _label(line)
+        other = by_label.get(label) if label else None
+        if other is None or label in used:
+            rows.append(DiffRow(line, "", "removed"))
+            continue
+        used.add(label)
+        old_years, new_years = _year_list(line), _year_list(other)
+        if old_years is not None and new_years is not None:
+            added = tuple(y for y in new_years if y not in old_years)
+            removed = tuple(y for y in old_years if y not in new_years)
+            rows.append(DiffRow(line, other, "changed", label=label, added=added, removed=removed))
+        else:
+            rows.append(DiffRow(line, other, "changed"))
+    rows += [DiffRow("", x, "added") for x in right if not (_label(x) and _label(x) in used)]
+    return rows
 
 
 def diff(old: Snapshot, new: Snapshot) -> list[SectionDiff]:
@@ -95,9 +152,7 @@ def diff(old: Snapshot, new: Snapshot) -> list[SectionDiff]:
             if tag == "equal":
                 rows += [DiffRow(x, x, "same") for x in a[i1:i2]]
             elif tag == "replace":
-                left, right = a[i1:i2], b[j1:j2]
-                for k in range(max(len(left), len(right))):
-                    rows.append(DiffRow(left[k] if k < len(left) else "", right[k] if k < len(right) else "", "changed"))
+                rows += _pair(a[i1:i2], b[j1:j2])
             elif tag == "delete":
                 rows += [DiffRow(x, "", "removed") for x in a[i1:i2]]
             else:

@@ -35,6 +35,10 @@ from datashare.intake.forms import (
 from datashare.intake.models import AttachmentPurpose, CommentRequest, RequestKind, Status
 from datashare.intake.transitions import EDITABLE, OPEN_FOR_REVIEW
 
+# Bounds of URL and query numbers: beyond them the database would overflow, not just miss.
+MAX_VERSION = 100_000
+MAX_AGE_DAYS = 36_500
+
 # Steps whose page is more than a list of fields; the others share intake/step_form.html.
 STEP_TEMPLATES = {"contacts": "intake/step_contacts.html", "security": "intake/step_security.html"}
 
@@ -315,7 +319,13 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "steward": steward,
         "staff": staff,
         "change_comments": [(validation.STEP_TITLES.get(k, k), v) for k, v in (r.change_comments or {}).items()],
-        "my_comment_requests": list(r.comment_requests.filter(reviewer=user, responded_at__isnull=True)),
+        # Asked only while the request is open and the steward has not cancelled the question.
+        "my_comment_requests": list(
+            r.comment_requests.filter(reviewer=user, responded_at__isnull=True, cancelled_at__isnull=True)
+        )
+        if r.status in OPEN_FOR_REVIEW
+        else [],
+        "can_reply": can_edit(user, r) and r.status == Status.CHANGES_REQUESTED,
         "age_days": selectors.age_days(r),
         "target_days": selectors.service_target_days(),
     }
@@ -323,7 +333,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     context["approved_names"] = _selection_lines(r.approved_selections)
     context["minimized"] = _selection_lines(r.minimization)
     if staff:
-        context["comment_requests"] = list(r.comment_requests.select_related("reviewer"))
+        context["comment_requests"] = list(r.comment_requests.select_related("reviewer", "requested_by"))
     if steward and r.status in OPEN_FOR_REVIEW:
         cat = load_catalog()
         context["decision_rows"] = [
@@ -334,6 +344,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         context["comment_form"] = _comment_form()
         context["sections"] = validation.steps_for(r)
         context["unconfirmed_priority"] = services.awaits_affiliation_check(r)
+        context["pending_comments"] = selectors.pending_comment_requests(r)
     return render(request, "intake/detail.html", context)
 
 
@@ -371,17 +382,59 @@ def _do(request: HttpRequest, r: Any, call: Any, success: str) -> HttpResponse:
     return redirect("intake:detail", r.public_id)
 
 
+def _confirm(request: HttpRequest, r: Any, *, action: str, heading: str, button: str, lines: list[str], warnings: list[str], danger: bool = False) -> HttpResponse:
+    """The second step of an irreversible action: a page that says what will happen and posts
+    the same answers again with ``confirmed=1`` (no JavaScript needed)."""
+    hidden = [(k, v) for k in request.POST if k not in ("csrfmiddlewaretoken", "confirmed") for v in request.POST.getlist(k)]
+    return render(
+        request,
+        "intake/confirm.html",
+        {
+            "base_template": _base_template(_user(request)),
+            "r": r,
+            "action": action,
+            "heading": heading,
+            "button": button,
+            "lines": lines,
+            "warnings": warnings,
+            "hidden": hidden,
+            "danger": danger,
+        },
+    )
+
+
+def _pending_warning(r: Any) -> list[str]:
+    pending = selectors.pending_comment_requests(r)
+    if not pending:
+        return []
+    names = ", ".join(str(cr.reviewer) for cr in pending)
+    return [f"Department comments are still pending from {names}. Deciding now means deciding without them; they will no longer be asked."]
+
+
 @require_POST
 @require_roles(Role.DATA_STEWARD)
 def decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
     r = get_request_for(user, public_id)
     decision = request.POST.get("decision")
+    confirmed = request.POST.get("confirmed") == "1"
     if decision == "approve":
         approved, _ = validation.parse_grid(request.POST.getlist("keep"), latest=load_catalog().latest)
+        if not confirmed and r.status in OPEN_FOR_REVIEW:
+            removed = {k: sorted(set(v) - set(approved.get(k, []))) for k, v in r.selections.items()}
+            removed = {k: v for k, v in removed.items() if v}
+            lines = ["The requestor is told the request is approved and the agreement can be prepared."]
+            if removed:
+                lines.append("Removed by data minimization: " + "; ".join(_selection_lines(removed)))
+            if request.POST.get("note", "").strip():
+                lines.append(f"Note to the requestor: {request.POST['note'].strip()}")
+            return _confirm(request, r, action=reverse("intake:decide", args=[r.public_id]), heading=f"Approve “{r.title}”?", button="Yes, approve", lines=lines, warnings=_pending_warning(r))
         return _do(request, r, lambda: services.approve(actor=user, data_request=r, approved_selections=approved, note=request.POST.get("note", "")), "Approved.")
     if decision == "deny":
-        return _do(request, r, lambda: services.deny(actor=user, data_request=r, reason=request.POST.get("reason", "")), "Denied; the requestor was told why.")
+        reason = request.POST.get("reason", "")
+        if not confirmed and r.status in OPEN_FOR_REVIEW and reason.strip():
+            return _confirm(request, r, action=reverse("intake:decide", args=[r.public_id]), heading=f"Deny “{r.title}”?", button="Yes, deny", lines=["The requestor is told the request is denied, with this reason:", reason.strip()], warnings=_pending_warning(r), danger=True)
+        return _do(request, r, lambda: services.deny(actor=user, data_request=r, reason=reason), "Denied; the requestor was told why.")
     if decision == "request_changes":
         comments = {step: request.POST.get(f"comment_{step}", "") for step in validation.STEP_TITLES}
         return _do(request, r, lambda: services.request_changes(actor=user, data_request=r, comments=comments), "Sent back to the requestor for changes.")
@@ -432,7 +485,10 @@ def ask_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
     r = get_request_for(user, public_id)
     form = _comment_form(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a department reviewer and a valid deadline.")
+        for field, errs in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for e in errs:
+                messages.error(request, f"{label}: {e}" if label else str(e))
         return redirect("intake:detail", r.public_id)
     reviewer = User.objects.get(public_id=form.cleaned_data["reviewer"])
     return _do(
@@ -456,7 +512,29 @@ def respond_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def withdraw(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
     r = get_request_for(user, public_id)
+    if request.POST.get("confirmed") != "1" and can_edit(user, r):
+        lines = ["A withdrawn request cannot be reopened: to ask again, start a new request."]
+        if r.submitted_at:
+            lines.append("The agency stops reviewing it.")
+        return _confirm(request, r, action=reverse("intake:withdraw", args=[r.public_id]), heading=f"Withdraw “{r.title}”?", button="Yes, withdraw", lines=lines, warnings=[], danger=True)
     return _do(request, r, lambda: services.withdraw(actor=user, data_request=r, reason=request.POST.get("reason", "")), "Request withdrawn.")
+
+
+@require_POST
+@require_roles(Role.DATA_STEWARD)
+def cancel_comments(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    cr = get_object_or_404(CommentRequest.objects.select_related("request"), public_id=public_id)
+    r = get_request_for(user, cr.request.public_id)
+    return _do(request, r, lambda: services.cancel_comment_request(actor=user, comment_request=cr), f"The request for comments from {cr.reviewer} was cancelled.")
+
+
+@require_POST
+@login_required
+def reply_to_changes(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user = _user(request)
+    r = get_request_for(user, public_id)
+    return _do(request, r, lambda: services.reply_to_changes(actor=user, data_request=r, message=request.POST.get("message", "")), "Your reply was sent to the agency.")
 
 
 @require_POST
@@ -481,6 +559,9 @@ def download_attachment(request: HttpRequest, public_id: UUID, attachment_id: UU
 def version_diff(request: HttpRequest, public_id: UUID, old: int, new: int) -> HttpResponse:
     user = _user(request)
     r = get_request_for(user, public_id)
+    # A number no version can have is simply not found (a huge one would overflow the column).
+    if not (0 < old <= MAX_VERSION and 0 < new <= MAX_VERSION):
+        raise Http404("No such version")
     versions = {v.number: v for v in r.versions.filter(number__in=[old, new])}
     if old not in versions or new not in versions:
         raise Http404("No such version")
@@ -494,11 +575,18 @@ def queue(request: HttpRequest) -> HttpResponse:
         min_age = int(request.GET["age"]) if request.GET.get("age") else None
     except ValueError:
         min_age = None
+    if min_age is not None and not 0 <= min_age <= MAX_AGE_DAYS:
+        messages.warning(request, f"Older than: enter a number of days between 0 and {MAX_AGE_DAYS}.")
+        min_age = None
+    assignee = request.GET.get("assignee", "")
+    if assignee not in ("", "me", "none") and not _is_uuid(assignee):
+        messages.warning(request, "Assignee: choose someone from the list.")
+        assignee = ""
     filters = selectors.QueueFilters(
         status=request.GET.get("status", ""),
         kind=request.GET.get("kind", ""),
         organization=request.GET.get("organization", "").strip(),
-        assignee=request.GET.get("assignee", ""),
+        assignee=assignee,
         min_age_days=min_age,
     )
     q = selectors.queue(filters, user=_user(request), page_number=request.GET.get("page", 1))
