@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from ninja.errors import HttpError
@@ -15,7 +15,7 @@ from datashare.accounts.models import ApiToken, Role
 from datashare.accounts.services import issue_api_token, revoke_api_token
 from datashare.api.auth import api_require_roles
 from datashare.audit.models import AuditEvent
-from tests.factories import make_staff, make_user
+from tests.factories import enable_totp, make_staff, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_a_token_write_needs_no_csrf_token(client: Client) -> None:
 
 
 def test_a_service_account_token_authenticates_and_only_its_digest_is_stored(client: Client) -> None:
-    robot = make_user("etl@agency.example", roles=[Role.DATA_STEWARD])
+    robot, _ = make_staff("etl@agency.example", Role.DATA_STEWARD)
     token, raw = issue_api_token(actor=None, user=robot, name="nightly load")
     assert raw.startswith("dsk_") and raw not in token.digest and token.prefix == raw[:10]
     response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}")
@@ -109,3 +109,52 @@ def test_api_require_roles_refuses_a_user_without_the_role_with_403() -> None:
     steward, _ = make_staff("steward@agency.example")
     request.user = steward
     assert api_require_roles(request, Role.DATA_STEWARD) == steward
+
+
+def test_a_steward_without_mfa_cannot_act_through_an_api_token(client: Client) -> None:
+    steward = make_user("new-steward@agency.example", roles=[Role.DATA_STEWARD])
+    _, raw = issue_api_token(actor=None, user=steward, name="scripts")
+    refused = client.get("/api/v1/requests/queue", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "Enrol two-factor authentication first."}
+    enable_totp(steward)
+    assert client.get("/api/v1/requests/queue", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+
+
+def test_a_staff_token_stops_working_when_its_user_removes_mfa(client: Client) -> None:
+    from allauth.mfa.models import Authenticator
+
+    steward, _ = make_staff("steward@agency.example", Role.DATA_STEWARD)
+    _, raw = issue_api_token(actor=None, user=steward, name="scripts")
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+    Authenticator.objects.filter(user=steward).delete()
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 403
+
+
+def test_a_token_expires_after_90_days_unless_issued_for_less(client: Client) -> None:
+    robot = make_user("etl@agency.example")
+    token, raw = issue_api_token(actor=None, user=robot, name="a")
+    assert token.expires_at is not None
+    assert timedelta(days=89) < token.expires_at - timezone.now() <= timedelta(days=90)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_a_token_issued_before_expiry_was_mandatory_ends_90_days_after_issue(client: Client) -> None:
+    robot = make_user("etl@agency.example")
+    token, raw = issue_api_token(actor=None, user=robot, name="old")
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=None, created_at=timezone.now() - timedelta(days=91))
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_the_api_token_command_sets_the_expiry_in_days_and_refuses_a_bad_one() -> None:
+    make_user("etl@agency.example")
+    out = io.StringIO()
+    call_command("api_token", "issue", "etl@agency.example", "--name", "loader", "--expires-in", "7", stdout=out)
+    token = ApiToken.objects.get()
+    assert token.expires_at is not None
+    assert timedelta(days=6) < token.expires_at - timezone.now() <= timedelta(days=7)
+    assert "valid until" in out.getvalue()
+    with pytest.raises(CommandError, match="--expires-in must be from 1 to"):
+        call_command("api_token", "issue", "etl@agency.example", "--name", "x", "--expires-in", "0", stdout=io.StringIO())
+    assert ApiToken.objects.count() == 1

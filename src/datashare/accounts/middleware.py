@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 # Paths a staff member without MFA may still reach: enrolment itself (allauth), sign-out,
 # static files and the health check.
 _ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/favicon.ico")
+MFA_REQUIRED = "Enrol two-factor authentication first."
 
 
 def user_has_mfa(user: object) -> bool:
@@ -50,6 +51,6 @@ class StaffMFAMiddleware:
             and not user_has_mfa(user)
         ):
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": "Enrol two-factor authentication first."}, status=403)
+                return JsonResponse({"detail": MFA_REQUIRED}, status=403)
             return redirect("mfa_activate_totp")
         return self.get_response(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -59,6 +59,10 @@ def set_organization(*, actor: User | None, user: User, organization: Organizati
 
 
 TOKEN_PREFIX = "dsk_"  # noqa: S105 - a public marker, not a secret
+# A token is a long-lived credential that skips the sign-in form (and its MFA step): it ends
+# on its own unless someone asks for another term. No token lives past MAX_TOKEN_DAYS.
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 366
 
 
 def _token_digest(raw: str) -> str:
@@ -66,9 +70,20 @@ def _token_digest(raw: str) -> str:
 
 
 def issue_api_token(
-    *, actor: User | None, user: User, name: str, expires_at: datetime | None = None
+    *, actor: User | None, user: User, name: str, expires_at: datetime | None = None, expires_in_days: int | None = None
 ) -> tuple[ApiToken, str]:
-    """Create a token for a service account. Returns (row, raw token): show the raw token once."""
+    """Create a token for a service account. Returns (row, raw token): show the raw token once.
+
+    It expires after ``expires_in_days`` (default 90) or at ``expires_at``; never later than
+    MAX_TOKEN_DAYS from now."""
+    now = timezone.now()
+    if expires_at is None:
+        days = DEFAULT_TOKEN_DAYS if expires_in_days is None else expires_in_days
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise ValueError(f"a token lives from 1 to {MAX_TOKEN_DAYS} days, not {days}")
+        expires_at = now + timedelta(days=days)
+    elif expires_at > now + timedelta(days=MAX_TOKEN_DAYS):
+        raise ValueError(f"a token lives at most {MAX_TOKEN_DAYS} days")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -78,7 +93,12 @@ def issue_api_token(
             actor=actor,
             action="account.api_token_issued",
             target=user,
-            new={"token": str(token.public_id), "name": name, "prefix": token.prefix},
+            new={
+                "token": str(token.public_id),
+                "name": name,
+                "prefix": token.prefix,
+                "expires_at": expires_at.isoformat(),
+            },
         )
     return token, raw
 
@@ -106,7 +126,11 @@ def user_for_api_token(raw: str) -> User | None:
         .filter(digest=_token_digest(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
-    if token is None or (token.expires_at is not None and token.expires_at <= now):
+    if token is None:
+        return None
+    # Tokens issued before expiry became mandatory end DEFAULT_TOKEN_DAYS after their issue.
+    expires_at = token.expires_at or token.created_at + timedelta(days=DEFAULT_TOKEN_DAYS)
+    if expires_at <= now:
         return None
     # Usage bookkeeping only, not an audited change; at most one write a minute per token.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

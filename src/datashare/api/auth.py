@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
+from datashare.accounts.middleware import MFA_REQUIRED, needs_mfa, user_has_mfa
 from datashare.accounts.models import User
 from datashare.accounts.services import user_for_api_token
 
@@ -21,8 +22,13 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = user_for_api_token(token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            return None
+        # StaffMFAMiddleware ran before the token was read (request.user was anonymous then):
+        # a staff token works only while its user has an authenticator, like a staff session.
+        if needs_mfa(user) and not user_has_mfa(user):
+            raise HttpError(403, MFA_REQUIRED)
+        request.user = user
         return user
 
 
