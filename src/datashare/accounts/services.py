@@ -138,7 +138,16 @@ def user_for_api_token(raw: str) -> User | None:
     return token.user
 
 
+class ProfileError(ValueError):
+    """A profile change refused, with a message fit for the user."""
+
+
 def update_profile(*, actor: User, user: User, full_name: str) -> User:
+    full_name = full_name.strip()
+    if not full_name:
+        raise ProfileError("Enter your full name.")
+    if "\x00" in full_name or len(full_name) > 200:
+        raise ProfileError("Enter your full name (at most 200 characters, no control characters).")
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         old = locked.full_name

@@ -4,73 +4,84 @@ queue and decide. The same services as the web pages; outsiders get 404."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import StringConstraints
 
 from datashare.accounts.models import Role
 from datashare.api.auth import api_require_roles, api_user
+from datashare.api.schemas import NO_NUL, ErrorOut, LongText, ShortText
 from datashare.catalog.selectors import latest_school_year
 from datashare.elements import format_school_year
 from datashare.intake import selectors, services, validation
 from datashare.intake.access import get_request_for
-from datashare.intake.errors import IncompleteRequest, IntakeError, NotPermitted
+from datashare.intake.errors import IncompleteRequest, IntakeError
 from datashare.intake.models import DataRequest, RequestKind
 
 # No auth here: the API's default (session with CSRF, or a bearer token) applies to every route.
 router = Router(tags=["requests"])
 
 
+# The schema states the limits the form has (the services check them again, for the web too).
+YearLabel = Annotated[str, StringConstraints(max_length=7, pattern=NO_NUL)]
+ElementId = Annotated[str, StringConstraints(max_length=60, pattern=NO_NUL)]
+
+
+# FerpaException's values, and "" for none (tests/intake/test_input_validation.py keeps them equal).
+FerpaChoice = Literal["", "studies", "audit_evaluation"]
+
+
 class ContactIn(Schema):
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-    organization: str = ""
-    title: str = ""
-    mailing_address: str = ""
+    name: ShortText = ""
+    email: ShortText = ""
+    phone: ShortText = ""
+    organization: ShortText = ""
+    title: ShortText = ""
+    mailing_address: Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)] = ""
 
 
 class RequestCreate(Schema):
-    title: str
+    title: ShortText
     kind: RequestKind = RequestKind.DEIDENTIFIED
-    organization_name: str = Field("", description="Only for a requestor not yet in an organization.")
-    organization_kind: str = ""
+    organization_name: ShortText = Field("", description="Only for a requestor not yet in an organization.")
+    organization_kind: ShortText = ""
 
 
 class RequestUpdate(Schema):
     """Any subset of the form's answers. ``selections`` maps element identifiers to school-year
     labels ('2019-20'); years before 2009-10 are refused with the reason."""
 
-    title: str | None = None
+    title: ShortText | None = None
     kind: RequestKind | None = None
-    ferpa_exception: str | None = None
-    ferpa_explanation: str | None = None
+    ferpa_exception: FerpaChoice | None = Field(None, description="'' when the request is not identifiable.")
+    ferpa_explanation: LongText | None = None
     legislative_requirement: bool | None = None
-    legislative_citation: str | None = None
+    legislative_citation: Annotated[str, StringConstraints(max_length=300, pattern=NO_NUL)] | None = None
     primary_contact: ContactIn | None = None
     secondary_contact: ContactIn | None = None
-    data_manager_email: str | None = None
-    purpose: str | None = None
-    research_questions: str | None = None
-    analyses: str | None = None
-    benefit: str | None = None
-    products: str | None = None
-    sharing_plan: str | None = None
+    data_manager_email: ShortText | None = None
+    purpose: LongText | None = None
+    research_questions: LongText | None = None
+    analyses: LongText | None = None
+    benefit: LongText | None = None
+    products: LongText | None = None
+    sharing_plan: LongText | None = None
     pledge_to_share: bool | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
-    duration_justification: str | None = None
-    selections: dict[str, list[str]] | None = None
-    justifications: dict[str, str] | None = None
-    storage_location: str | None = None
-    encryption_at_rest: str | None = None
-    encryption_in_transit: str | None = None
-    access_controls: str | None = None
-    software: str | None = None
-    people_with_access: str | None = None
+    duration_justification: LongText | None = None
+    selections: dict[ElementId, list[YearLabel]] | None = None
+    justifications: dict[ElementId, LongText] | None = None
+    storage_location: LongText | None = None
+    encryption_at_rest: LongText | None = None
+    encryption_in_transit: LongText | None = None
+    access_controls: LongText | None = None
+    software: LongText | None = None
+    people_with_access: LongText | None = None
     irb_approved: bool | None = None
     irb_expires: dt.date | None = None
 
@@ -104,14 +115,13 @@ class QueueItem(Schema):
 
 class Decision(Schema):
     decision: Literal["approve", "deny", "request_changes"]
-    reason: str = ""
-    comments: dict[str, str] = Field(default_factory=dict, description="Per section: request, contacts, project, data, security.")
-    approved_selections: dict[str, list[str]] | None = Field(None, description="Narrow what is approved (data minimization).")
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    reason: LongText = ""
+    comments: dict[Literal["request", "contacts", "project", "data", "security"], LongText] = Field(
+        default_factory=dict, description="Per section of the form."
+    )
+    approved_selections: dict[ElementId, list[YearLabel]] | None = Field(
+        None, description="Narrow what is approved (data minimization)."
+    )
 
 
 def _labels(selections: dict[str, list[int]]) -> dict[str, list[str]]:
@@ -143,12 +153,10 @@ def _load(request: HttpRequest, public_id: UUID) -> DataRequest:
 
 
 def _fail(exc: IntakeError) -> Status[dict[str, Any]]:
-    if isinstance(exc, IncompleteRequest):
-        return Status(422, {"detail": str(exc), "errors": exc.errors})
-    if isinstance(exc, NotPermitted):
-        return Status(403, {"detail": str(exc)})
-    # AlreadyDecided ("already decided by ...") and invalid transitions: a conflict with the state.
-    return Status(409, {"detail": str(exc)})
+    """422 for refused input (per field when the service said which), 409 only for a move the
+    request's state does not allow (``InvalidTransition``, ``AlreadyDecided``, ``Conflict``),
+    403 for the wrong person."""
+    return Status(exc.http_status, {"detail": str(exc), "errors": getattr(exc, "errors", {})})
 
 
 def _parse_selections(raw: dict[str, list[str]]) -> dict[str, list[int]]:
@@ -179,11 +187,18 @@ def create(request: HttpRequest, payload: RequestCreate) -> Any:
     return Status(201, _out(r))
 
 
-@router.get("/queue", response=list[QueueItem], summary="The stewards' review queue, in review order")
+@router.get("/queue", response={200: list[QueueItem], 422: ErrorOut}, summary="The stewards' review queue, in review order")
 def review_queue(
-    request: HttpRequest, status: str = "", kind: str = "", organization: str = "", assignee: str = "", page: int = 1
-) -> list[dict[str, Any]]:
+    request: HttpRequest,
+    status: Annotated[str, Query(max_length=30, pattern=NO_NUL)] = "",
+    kind: Annotated[str, Query(max_length=30, pattern=NO_NUL)] = "",
+    organization: Annotated[str, Query(max_length=200, pattern=NO_NUL)] = "",
+    assignee: Annotated[str, Query(max_length=36, pattern=NO_NUL, description="A steward's id, 'me' or 'none'.")] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Any:
     user = api_require_roles(request, Role.DATA_STEWARD)
+    if not selectors.valid_assignee_filter(assignee):
+        return Status(422, {"detail": "Unknown assignee.", "errors": {"query": {"assignee": ["Give a steward's id, 'me' or 'none'."]}}})
     q = selectors.queue(
         selectors.QueueFilters(status=status, kind=kind, organization=organization, assignee=assignee),
         user=user,
@@ -266,7 +281,7 @@ def decide(request: HttpRequest, public_id: UUID, payload: Decision) -> Any:
         elif payload.decision == "deny":
             r = services.deny(actor=user, data_request=r, reason=payload.reason)
         else:
-            r = services.request_changes(actor=user, data_request=r, comments=payload.comments)
+            r = services.request_changes(actor=user, data_request=r, comments={str(k): v for k, v in payload.comments.items()})
     except IntakeError as exc:
         return _fail(exc)
     return Status(200, _out(r))

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 
 class IntakeError(Exception):
-    """Base: a request the service refuses, with a message fit for the user."""
+    """Base: a request the service refuses, with a message fit for the user.
+
+    ``http_status`` is what the API answers (the web shows the message): 422 for input that is
+    refused, 409 for a move the request's current state does not allow, 403 for the wrong person.
+    """
+
+    http_status = 422
+
+
+class Conflict(IntakeError):
+    """The request (or a person on it) changed in a way that makes this move impossible now."""
+
+    http_status = 409
 
 
 class InvalidTransition(IntakeError):
+    http_status = 409
+
     def __init__(self, *, action: str, status: str) -> None:
         self.action, self.status = action, status
         super().__init__(f"cannot {action.replace('_', ' ')} a request that is {status.replace('_', ' ')}")
 
 
 class AlreadyDecided(IntakeError):
+    http_status = 409
+
     def __init__(self, *, by: str, status: str) -> None:
         self.by, self.status = by, status
         super().__init__(f"This request was already decided by {by} ({status.replace('_', ' ')}).")
@@ -22,14 +38,17 @@ class AlreadyDecided(IntakeError):
 class NotPermitted(IntakeError):
     """The actor may not do this to this request."""
 
+    http_status = 403
+
 
 class IncompleteRequest(IntakeError):
     """Submission refused: ``errors`` maps step -> field -> messages."""
 
     def __init__(self, errors: dict[str, dict[str, list[str]]]) -> None:
         self.errors = errors
-        count = sum(len(m) for fields in errors.values() for m in fields.values())
-        super().__init__(f"the request is not complete: {count} problem(s) to fix")
+        messages = [m for fields in errors.values() for msgs in fields.values() for m in msgs]
+        # One problem is its own summary (a refused reason, a refused narrowing ...).
+        super().__init__(messages[0] if len(messages) == 1 else f"the request is not complete: {len(messages)} problem(s) to fix")
 
 
 class InvalidAttachment(IntakeError):

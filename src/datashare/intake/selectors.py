@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -42,6 +43,21 @@ class Queue:
     stewards: list[User] = field(default_factory=list)
 
 
+# The oldest submission age a filter can ask for: past it the date arithmetic overflows.
+MAX_AGE_DAYS = 36_500
+
+
+def valid_assignee_filter(value: str) -> bool:
+    """'' (anyone), 'me', 'none' or a steward's public id."""
+    if value in ("", "me", "none"):
+        return True
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def queue_queryset(filters: QueueFilters, *, user: User) -> QuerySet[DataRequest]:
     qs = DataRequest.objects.filter(submitted_at__isnull=False)
     if filters.status == "all":
@@ -59,9 +75,11 @@ def queue_queryset(filters: QueueFilters, *, user: User) -> QuerySet[DataRequest
     elif filters.assignee == "none":
         qs = qs.filter(assignee__isnull=True)
     elif filters.assignee:
-        qs = qs.filter(assignee__public_id=filters.assignee)
+        # A malformed id matches no one (callers that answer with an error check it first).
+        qs = qs.filter(assignee__public_id=filters.assignee) if valid_assignee_filter(filters.assignee) else qs.none()
     if filters.min_age_days is not None:
-        qs = qs.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=filters.min_age_days))
+        days = min(max(filters.min_age_days, 0), MAX_AGE_DAYS)
+        qs = qs.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=days))
     # The agency's order: priority tier, then the order received (index intake_queue_order).
     return qs.select_related("organization", "assignee").order_by("priority_rank", "submitted_at", "pk")
 

@@ -22,6 +22,7 @@ from datashare.intake import snapshot, validation
 from datashare.intake.dates import DEFAULT_COMMENT_BUSINESS_DAYS, add_business_days
 from datashare.intake.errors import (
     AlreadyDecided,
+    Conflict,
     IncompleteRequest,
     IntakeError,
     InvalidTransition,
@@ -106,6 +107,14 @@ def _require_owner(actor: User, r: DataRequest) -> None:
         raise NotPermitted("Only the person who created this request can change it.")
 
 
+def _text(place: str, field: str, value: str, *, label: str, limit: int = validation.LONG_TEXT) -> str:
+    """Free text typed for a move (a reason, a comment): the same rules as the form's answers."""
+    problems = validation.text_problems(value, limit=limit, label=label)
+    if problems:
+        raise IncompleteRequest({place: {field: problems}})
+    return value
+
+
 def _notify_status(r: DataRequest, *, extra: dict[str, Any] | None = None) -> None:
     # Only registered people of the request: typed contact addresses are not verified.
     manager_email = r.data_manager.email if r.data_manager_id and r.data_manager else ""
@@ -135,21 +144,37 @@ def create_draft(
 ) -> DataRequest:
     """A new draft for the actor's organization. A requestor not yet in an organization names
     it here; an existing organization's name is refused (joining one is the agency's call)."""
+    errors: dict[str, list[str]] = {}
     if kind not in RequestKind.values:
-        raise IntakeError("Choose the kind of data you are requesting.")
-    if not title.strip():
-        raise IntakeError("Give the request a short title.")
+        errors["kind"] = ["Choose the kind of data you are requesting."]
+    title_problems = validation.text_problems(title, limit=validation.TEXT_LIMITS["title"], label="The title")
+    if title_problems:
+        errors["title"] = title_problems
+    elif not title.strip():
+        errors["title"] = ["Give the request a short title."]
+    name = organization_name.strip()
+    if actor.organization_id is None:
+        name_problems = validation.text_problems(name, limit=validation.SHORT_TEXT, label="The organization's name")
+        if name_problems:
+            errors["organization_name"] = name_problems
+        elif not name:
+            errors["organization_name"] = ["Name the organization you are requesting for."]
+        if organization_kind not in OrganizationKind.values or organization_kind == OrganizationKind.STATE_EDUCATION_AGENCY:
+            errors["organization_kind"] = ["Choose the kind of organization."]
+    if errors:
+        raise IncompleteRequest({"request": errors})
     with transaction.atomic():
         if actor.organization_id is None:
-            name = organization_name.strip()
-            if not name:
-                raise IntakeError("Name the organization you are requesting for.")
             if Organization.objects.filter(name__iexact=name).exists():
-                raise IntakeError(
-                    f"{name} is already registered: ask the agency to add you to it, or contact its requestors."
+                raise IncompleteRequest(
+                    {
+                        "request": {
+                            "organization_name": [
+                                f"{name} is already registered: ask the agency to add you to it, or contact its requestors."
+                            ]
+                        }
+                    }
                 )
-            if organization_kind not in OrganizationKind.values:
-                raise IntakeError("Choose the kind of organization.")
             org = Organization.objects.create(name=name, kind=organization_kind)
             record_event(actor=actor, action="account.organization_created", target=org, new={"name": name, "kind": organization_kind})
             set_organization(actor=actor, user=actor, organization=org)
@@ -294,7 +319,7 @@ def add_attachment(
     record it. The file is written before the transaction (no slow I/O under the row lock) and
     removed again if the transaction fails."""
     if purpose not in AttachmentPurpose.values:
-        raise IntakeError("Unknown attachment purpose.")
+        raise IncompleteRequest({"security": {"purpose": ["Unknown attachment purpose."]}})
     content_type = sniff(upload, size)
     if data_request.created_by_id != actor.pk:
         raise NotPermitted("Only the person who created this request can attach files.")
@@ -355,7 +380,7 @@ def verify_affiliation(*, actor: User, data_request: DataRequest) -> User:
     with transaction.atomic():
         requestor = User.objects.select_for_update().get(pk=data_request.created_by_id)
         if requestor.organization_id != data_request.organization_id:
-            raise IntakeError("the requestor no longer belongs to this request's organization")
+            raise Conflict("the requestor no longer belongs to this request's organization")
         if requestor.affiliation_verified_at is None:
             requestor.affiliation_verified_at = timezone.now()
             requestor.affiliation_verified_by = actor
@@ -445,7 +470,7 @@ def assign(*, actor: User, data_request: DataRequest, assignee: User | None) -> 
     """Give the request to a reviewer; a submitted request moves into review."""
     _require_steward(actor)
     if assignee is not None and not assignee.has_role(Role.DATA_STEWARD):
-        raise IntakeError(f"{assignee} is not a data steward.")
+        raise IncompleteRequest({"assign": {"assignee": [f"{assignee} is not a data steward."]}})
     with transaction.atomic():
         r = _lock(data_request)
         if r.status not in (Status.SUBMITTED, Status.IN_REVIEW):
@@ -489,6 +514,7 @@ def approve(
     """Approve; anything removed from the requested elements or years is recorded as data
     minimization (on the request and in the audit event)."""
     _require_steward(actor)
+    _text("decision", "reason", note, label="The note")
     with transaction.atomic():
         r = _lock(data_request)
         to = _check(r, Action.APPROVE)
@@ -497,9 +523,11 @@ def approve(
         widened = {k: sorted(set(v) - set(requested.get(k, []))) for k, v in approved.items()}
         widened = {k: v for k, v in widened.items() if v}
         if widened:
-            raise IntakeError("An approval can only narrow what was requested, never add to it.")
+            raise IncompleteRequest(
+                {"decision": {"approved_selections": ["An approval can only narrow what was requested, never add to it."]}}
+            )
         if not approved and not r.is_short_form:
-            raise IntakeError("Approve at least one element, or deny the request.")
+            raise IncompleteRequest({"decision": {"approved_selections": ["Approve at least one element, or deny the request."]}})
         removed = {k: sorted(set(v) - set(approved.get(k, []))) for k, v in requested.items()}
         removed = {k: v for k, v in removed.items() if v}
         old_status = _write_decision(r, actor=actor, to=to, decision_reason=note, approved_selections=approved, minimization=removed)
@@ -516,6 +544,7 @@ def approve(
 
 def deny(*, actor: User, data_request: DataRequest, reason: str) -> DataRequest:
     _require_steward(actor)
+    _text("decision", "reason", reason, label="The reason")
     if not reason.strip():
         raise IncompleteRequest({"decision": {"reason": ["Give the reason for the denial: it is sent to the requestor."]}})
     with transaction.atomic():
@@ -530,6 +559,8 @@ def deny(*, actor: User, data_request: DataRequest, reason: str) -> DataRequest:
 def request_changes(*, actor: User, data_request: DataRequest, comments: dict[str, str]) -> DataRequest:
     """Send the request back with comments per section of the form."""
     _require_steward(actor)
+    for section, text in comments.items():
+        _text("decision", "comments", text, label=f"The comment on {validation.STEP_TITLES.get(section, 'the request')}")
     comments = {k: v.strip() for k, v in comments.items() if k in validation.STEP_TITLES and v and v.strip()}
     if not comments:
         raise IncompleteRequest({"decision": {"comments": ["Write at least one comment saying what to change."]}})
@@ -544,6 +575,7 @@ def request_changes(*, actor: User, data_request: DataRequest, comments: dict[st
 
 
 def withdraw(*, actor: User, data_request: DataRequest, reason: str = "") -> DataRequest:
+    _text("withdraw", "reason", reason, label="The reason")
     with transaction.atomic():
         r = _lock(data_request)
         _require_owner(actor, r)
@@ -570,10 +602,13 @@ def request_comments(
         # An empty question gets an email that asks nothing: the reviewer cannot know what to read.
         raise IncompleteRequest({"comments": {"question": ["Say what the reviewer should look at."]}})
     if not reviewer.has_role(Role.DEPARTMENT_REVIEWER):
-        raise IntakeError(f"{reviewer} is not a department reviewer.")
+        raise IncompleteRequest({"comments": {"reviewer": [f"{reviewer} is not a department reviewer."]}})
+    _text("comments", "question", question, label="The question")
     due = due_date or add_business_days(timezone.localdate(), DEFAULT_COMMENT_BUSINESS_DAYS)
     if due < timezone.localdate():
         raise IncompleteRequest({"comments": {"due_date": ["The deadline cannot be in the past."]}})
+    if due > validation.LATEST_DATE:
+        raise IncompleteRequest({"comments": {"due_date": ["Choose a deadline in this century."]}})
     with transaction.atomic():
         r = _lock(data_request)
         if r.status not in (Status.SUBMITTED, Status.IN_REVIEW):
@@ -595,6 +630,7 @@ def request_comments(
 
 
 def respond_to_comment_request(*, actor: User, comment_request: CommentRequest, response: str) -> CommentRequest:
+    _text("comments", "response", response, label="Your comments")
     if not response.strip():
         raise IncompleteRequest({"comments": {"response": ["Write your comments."]}})
     with transaction.atomic():
@@ -602,11 +638,11 @@ def respond_to_comment_request(*, actor: User, comment_request: CommentRequest, 
         if cr.reviewer_id != actor.pk:
             raise NotPermitted("Only the reviewer asked can respond.")
         if cr.responded_at is not None:
-            raise IntakeError("You already responded.")
+            raise Conflict("You already responded.")
         if cr.cancelled_at is not None:
-            raise IntakeError("the data steward cancelled this request for comments")
+            raise Conflict("the data steward cancelled this request for comments")
         if cr.request.status not in OPEN_FOR_REVIEW:
-            raise IntakeError("the request was already decided: your comments are no longer needed")
+            raise Conflict("the request was already decided: your comments are no longer needed")
         cr.response = response.strip()
         cr.responded_at = timezone.now()
         cr.save(update_fields=["response", "responded_at"])
@@ -627,7 +663,7 @@ def cancel_comment_request(*, actor: User, comment_request: CommentRequest) -> C
     with transaction.atomic():
         cr = CommentRequest.objects.select_for_update().select_related("request", "reviewer").get(pk=comment_request.pk)
         if cr.responded_at is not None:
-            raise IntakeError("the reviewer already responded; a response is kept")
+            raise Conflict("the reviewer already responded; a response is kept")
         if cr.cancelled_at is not None:
             return cr
         cr.cancelled_at = timezone.now()
@@ -650,6 +686,7 @@ def cancel_comment_request(*, actor: User, comment_request: CommentRequest) -> C
 def reply_to_changes(*, actor: User, data_request: DataRequest, message: str) -> DataRequest:
     """The requestor answers the requested changes (a question back, or what they will change);
     the steward who asked is emailed. The latest reply is shown with the request."""
+    _text("reply", "message", message, label="Your reply")
     message = message.strip()
     if not message:
         raise IncompleteRequest({"reply": {"message": ["Write your reply."]}})

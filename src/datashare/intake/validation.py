@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from datashare.catalog.selectors import Catalog
 from datashare.elements import SchoolYearError, format_school_year, parse_school_year
-from datashare.intake.models import DataRequest, RequestKind
+from datashare.intake.models import DataRequest, FerpaException, RequestKind
 
 Errors = dict[str, list[str]]
 
@@ -34,6 +34,75 @@ CONTACT_FIELDS: list[tuple[str, str]] = [
 ]
 MAX_TERM_YEARS = 3
 JUSTIFY_BEYOND_YEARS = 2
+# Dates a request may name: a project starts and ends in this century. Anything outside is a
+# typing mistake (9998-06-01) and, unbounded, made the three-year arithmetic overflow.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+# The most characters an answer may hold: short fields as the model stores them, long answers
+# generous for prose but bounded (the API and the form refuse the same).
+SHORT_TEXT = 200
+LONG_TEXT = 10_000
+TEXT_LIMITS: dict[str, int] = {
+    "title": SHORT_TEXT,
+    "legislative_citation": 300,
+    "ferpa_explanation": LONG_TEXT,
+    "purpose": LONG_TEXT,
+    "research_questions": LONG_TEXT,
+    "analyses": LONG_TEXT,
+    "benefit": LONG_TEXT,
+    "products": LONG_TEXT,
+    "sharing_plan": LONG_TEXT,
+    "duration_justification": LONG_TEXT,
+    "storage_location": LONG_TEXT,
+    "encryption_at_rest": LONG_TEXT,
+    "encryption_in_transit": LONG_TEXT,
+    "access_controls": LONG_TEXT,
+    "software": LONG_TEXT,
+    "people_with_access": LONG_TEXT,
+}
+CONTACT_LIMITS = {"mailing_address": 1000}
+JUSTIFICATION_LIMIT = 2000
+STEP_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "request": ("title", "legislative_citation", "ferpa_explanation"),
+    "project": (
+        "purpose", "research_questions", "analyses", "benefit", "products", "sharing_plan", "duration_justification",
+    ),
+    "security": (
+        "storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls", "software", "people_with_access",
+    ),
+}
+
+
+def text_problems(value: object, *, limit: int, label: str) -> list[str]:
+    """What is wrong with one free-text answer: not text, a NUL byte, or too long."""
+    if not isinstance(value, str):
+        return [f"{label} must be text."]
+    problems = []
+    if "\x00" in value:
+        problems.append(f"{label} contains a null character; remove it.")
+    if len(value) > limit:
+        problems.append(f"{label} is {len(value):,} characters long; the limit is {limit:,}.")
+    return problems
+
+
+def date_problems(value: object, *, label: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, dt.date):
+        return [f"{label} must be a date."]
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        return [f"{label} must be between {EARLIEST_DATE:%B %-d, %Y} and {LATEST_DATE:%B %-d, %Y}."]
+    return []
+
+
+def _check_text_fields(errors: Errors, r: DataRequest, step: str) -> None:
+    for field in STEP_TEXT_FIELDS.get(step, ()):
+        for problem in text_problems(getattr(r, field), limit=TEXT_LIMITS[field], label=_label(field)):
+            errors.setdefault(field, []).append(problem)
+
+
+def _label(field: str) -> str:
+    return field.replace("_", " ").capitalize()
 
 
 def steps_for(data_request: DataRequest) -> list[tuple[str, str]]:
@@ -66,10 +135,18 @@ def _missing(errors: Errors, key: str, message: str, complete: bool) -> None:
 
 def check_request_step(r: DataRequest, *, complete: bool) -> Errors:
     errors: Errors = {}
+    _check_text_fields(errors, r, "request")
+    if errors:
+        return errors
     if not r.title.strip():
-        _missing(errors, "title", "Give the request a short title.", complete)
+        # Always: a request is listed and emailed by its title, even as a draft.
+        errors.setdefault("title", []).append("Give the request a short title.")
     if r.kind not in RequestKind.values:
         errors.setdefault("kind", []).append("Choose the kind of data you are requesting.")
+    if r.ferpa_exception and r.ferpa_exception not in FerpaException.values:
+        errors.setdefault("ferpa_exception", []).append("Choose one of the FERPA exceptions listed.")
+    if not isinstance(r.legislative_requirement, bool):
+        errors.setdefault("legislative_requirement", []).append("Answer yes or no.")
     if r.kind == RequestKind.IDENTIFIABLE:
         if not r.ferpa_exception:
             _missing(errors, "ferpa_exception", "Identifiable data is shared only under a FERPA exception: choose one.", complete)
@@ -87,8 +164,16 @@ def check_contacts_step(r: DataRequest, *, complete: bool) -> Errors:
         contacts.append(("secondary", r.secondary_contact))
     for prefix, contact in contacts:
         label = "primary" if prefix == "primary" else "secondary"
+        if not isinstance(contact, dict):
+            errors.setdefault(f"{prefix}_name", []).append(f"The {label} contact is not a set of fields.")
+            continue
         for key, name in CONTACT_FIELDS:
-            value = str((contact or {}).get(key, "")).strip()
+            raw = contact.get(key, "")
+            problems = text_problems(raw, limit=CONTACT_LIMITS.get(key, SHORT_TEXT), label=f"{name} of the {label} contact")
+            if problems:
+                errors.setdefault(f"{prefix}_{key}", []).extend(problems)
+                continue
+            value = str(raw).strip()
             if not value:
                 _missing(errors, f"{prefix}_{key}", f"{name} of the {label} contact is required.", complete)
             elif key == "email" and "@" not in value:
@@ -113,6 +198,14 @@ def check_contacts_step(r: DataRequest, *, complete: bool) -> Errors:
 
 def check_project_step(r: DataRequest, *, complete: bool) -> Errors:
     errors: Errors = {}
+    _check_text_fields(errors, r, "project")
+    for field, label in (("start_date", "The start date"), ("end_date", "The end date")):
+        for problem in date_problems(getattr(r, field), label=label):
+            errors.setdefault(field, []).append(problem)
+    if not isinstance(r.pledge_to_share, bool):
+        errors.setdefault("pledge_to_share", []).append("Answer yes or no.")
+    if errors:
+        return errors
     required = [("purpose", "Describe the purpose of the project.")]
     if not r.is_short_form:
         required += [
@@ -156,6 +249,19 @@ def check_selections(
 ) -> Errors:
     errors: Errors = {}
     by_id = catalog.by_identifier
+    if not isinstance(justifications, dict):
+        return {"selections": ["Justifications must map element identifiers to text."]}
+    for identifier, text in justifications.items():
+        element = by_id.get(identifier)
+        if element is None:
+            errors.setdefault("selections", []).append(f"A justification names {identifier!r}, which is not a data element.")
+            continue
+        if identifier not in selections:
+            errors.setdefault(f"just_{identifier}", []).append(f"{element.name} is not selected: choose it or remove its justification.")
+        for problem in text_problems(text, limit=JUSTIFICATION_LIMIT, label=f"The justification for {element.name}"):
+            errors.setdefault(f"just_{identifier}", []).append(problem)
+    if errors:
+        return errors
     if not any(selections.values()):
         _missing(errors, "selections", "Choose at least one data element and school year.", complete)
     for identifier, years in selections.items():
@@ -198,6 +304,13 @@ def check_data_step(r: DataRequest, catalog: Catalog, *, complete: bool) -> Erro
 def check_security_step(r: DataRequest, *, complete: bool, has_policy: bool) -> Errors:
     errors: Errors = {}
     if r.is_short_form:
+        return errors
+    _check_text_fields(errors, r, "security")
+    for problem in date_problems(r.irb_expires, label="The IRB expiry date"):
+        errors.setdefault("irb_expires", []).append(problem)
+    if not isinstance(r.irb_approved, bool):
+        errors.setdefault("irb_approved", []).append("Answer yes or no.")
+    if errors:
         return errors
     for field, message in [
         ("storage_location", "Say where the data will be stored."),
