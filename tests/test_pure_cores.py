@@ -15,6 +15,7 @@ PURE_MODULES = [
     "datashare.extract",
     "datashare.synthetic",
     "datashare.outputcheck",
+    "datashare.delivery.sftpd",  # the SFTP server; its accounts come through a Backend
 ]
 
 

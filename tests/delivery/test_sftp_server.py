@@ -1,0 +1,222 @@
+"""The delivery SFTP server with real clients: OpenSSH ``sftp -b`` and paramiko download a
+package and ``sha256sum -c SHA256SUMS`` passes; traversal, symlinks, another agreement's
+files, writes, an ended grant and a wrong key are refused, and each is logged."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from datashare.delivery import sftpd
+
+from .sftp_harness import MemoryBackend, ServerThread, client_key, make_package
+
+USER = "dsa-2025-0042-ana"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[ServerThread, MemoryBackend, Path, Path]]:
+    store = tmp_path / "store"
+    make_package(tmp_path, store, "pkg-mine")
+    make_package(tmp_path, store, "pkg-other", big=1000)
+    key, pub = client_key(tmp_path / "id_ed25519")
+    backend = MemoryBackend(
+        keys={USER: [pub]},
+        grants={USER: sftpd.Grant(USER, "DSA-2025-0042", "pkg-mine", store)},
+    )
+    with ServerThread(backend, tmp_path / "host_key", grant_ttl=0.3) as server:
+        yield server, backend, key, tmp_path
+
+
+def _paramiko(server: ServerThread, key: Path, user: str = USER) -> tuple[paramiko.SSHClient, paramiko.SFTPClient]:
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.load_host_keys(str(server.known_hosts(key.parent / "known_hosts")))
+    client.connect("127.0.0.1", port=server.port, username=user, key_filename=str(key),
+                   look_for_keys=False, allow_agent=False, timeout=20)  # fmt: skip
+    return client, client.open_sftp()
+
+
+def test_openssh_sftp_batch_download_verifies(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+    server, backend, key, tmp = world
+    down = tmp / "down"
+    down.mkdir()
+    (tmp / "batch").write_text(f"lcd {down}\nls -l\nget *\nbye\n")
+    result = subprocess.run(
+        ["sftp", "-b", str(tmp / "batch"), "-P", str(server.port), "-i", str(key),
+         "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+         "-o", f"UserKnownHostsFile={server.known_hosts(tmp / 'known_hosts')}",
+         "-o", "IdentitiesOnly=yes", f"{USER}@127.0.0.1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in down.iterdir()) == [
+        "README.txt", "SHA256SUMS", "enrollment.parquet", "student.csv"]  # fmt: skip
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
+    assert ("login", USER, "publickey") in backend.events
+    transfers = backend.of("transfer")
+    assert {t[3] for t in transfers} == {"README.txt", "SHA256SUMS", "enrollment.parquet", "student.csv"}
+    assert all(t[6] and t[4] == t[5] for t in transfers), transfers  # every byte, complete
+
+
+def test_paramiko_download_with_prefetch_verifies(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+    server, backend, key, tmp = world
+    client, sftp = _paramiko(server, key)
+    down = tmp / "pdown"
+    down.mkdir()
+    try:
+        for name in sftp.listdir("."):
+            sftp.get(name, str(down / name))  # paramiko prefetches the whole file by default
+        # A resumed download: a read from the middle of the file decrypts only what it needs.
+        with sftp.open("enrollment.parquet") as fh:
+            fh.seek(2_000_000)
+            middle = fh.read(70_000)
+        assert middle == (down / "enrollment.parquet").read_bytes()[2_000_000:2_070_000]
+    finally:
+        client.close()
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
+    partial = [t for t in backend.of("transfer") if not t[6]]
+    assert [(t[3], t[4]) for t in partial] == [("enrollment.parquet", 70_000)]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("../pkg-other/data/README.txt", "path traversal"),
+        ("/../../etc/passwd", "path traversal"),
+        ("/etc/passwd", "no such file"),
+        ("%2e%2e/%2e%2e/etc/passwd", "no such file"),
+        ("..%2fpkg-other%2fdata%2fREADME.txt", "no such file"),
+        ("/pkg-other/data/README.txt", "no such file"),
+        ("evil", "no such file"),
+        ("data/README.txt", "no such file"),
+    ],
+)
+def test_paths_outside_the_package_are_refused_and_logged(
+    world: tuple[ServerThread, MemoryBackend, Path, Path], path: str, reason: str
+) -> None:
+    server, backend, key, tmp = world
+    # A symlink planted in the store, pointing outside it, is neither listed nor followed.
+    (tmp / "store" / "pkg-mine" / "data" / "evil").symlink_to("/etc/passwd")
+    client, sftp = _paramiko(server, key)
+    try:
+        assert "evil" not in sftp.listdir(".")
+        with pytest.raises(OSError):
+            sftp.open(path).read()
+        with pytest.raises(OSError):
+            sftp.stat(path)
+    finally:
+        client.close()
+    refused = backend.of("refused")
+    assert any(e[2] == "open" and e[3] == path and reason in e[4] for e in refused), refused
+
+
+def test_every_write_is_refused_and_logged(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+    server, backend, key, tmp = world
+    (tmp / "upload.txt").write_text("x")
+    client, sftp = _paramiko(server, key)
+    try:
+        for attempt in (
+            lambda: sftp.put(str(tmp / "upload.txt"), "upload.txt"),
+            lambda: sftp.open("README.txt", "r+"),
+            lambda: sftp.open("README.txt", "a"),
+            lambda: sftp.mkdir("new"),
+            lambda: sftp.remove("README.txt"),
+            lambda: sftp.rename("README.txt", "x.txt"),
+            lambda: sftp.chmod("README.txt", 0o777),
+            lambda: sftp.symlink("/etc/passwd", "link"),
+        ):
+            with pytest.raises(OSError):
+                attempt()
+        assert sorted(sftp.listdir(".")) == ["README.txt", "SHA256SUMS", "enrollment.parquet", "student.csv"]
+    finally:
+        client.close()
+    ops = {e[2] for e in backend.of("refused")}
+    assert {"write", "mkdir", "remove", "rename", "setstat", "symlink"} <= ops
+    assert not any(p.name == "upload.txt" for p in (tmp / "store").rglob("*"))
+
+
+def test_wrong_key_is_refused_and_repeated_failures_lock_the_account(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
+    server, backend, key, tmp = world
+    wrong, _pub = client_key(tmp / "id_wrong")
+    for _ in range(backend.max_failures):
+        with pytest.raises(paramiko.AuthenticationException):
+            _paramiko(server, wrong)
+    deadline = time.monotonic() + 10
+    while len(backend.of("auth_failed")) < backend.max_failures and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert backend.of("auth_failed")[0][1:] == (USER, "publickey", "no authorized key offered")
+    # Locked: now even the right key is refused.
+    with pytest.raises(paramiko.AuthenticationException):
+        _paramiko(server, key)
+    assert not backend.of("login")
+
+
+def test_an_ended_grant_refuses_login_and_ends_open_sessions(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
+    server, backend, key, _tmp = world
+    client, sftp = _paramiko(server, key)
+    try:
+        assert "README.txt" in sftp.listdir(".")
+        del backend.grants[USER]  # the agreement ended, or the account was revoked
+        time.sleep(0.5)  # past the grant TTL (0.3 s here, 30 s in production)
+        with pytest.raises((OSError, EOFError, paramiko.SSHException)):
+            sftp.open("README.txt").read()
+    finally:
+        client.close()
+    assert any(e[2] == "session" and e[4] == "access has ended" for e in backend.of("refused"))
+    with pytest.raises(paramiko.AuthenticationException):
+        _paramiko(server, key)
+    assert any(e[2] == "login" and e[4] == "no active agreement" for e in backend.of("refused"))
+
+
+def test_password_and_totp_keyboard_interactive(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+    server, backend, _key, _tmp = world
+    backend.passwords[USER] = ("correct horse", "123456")
+
+    def attempt(password: str, code: str) -> bool:
+        transport = paramiko.Transport(("127.0.0.1", server.port))
+        try:
+            transport.connect()
+            try:
+                transport.auth_interactive(USER, lambda _t, _i, prompts: [password, code][: len(prompts)])
+            except paramiko.AuthenticationException:
+                return False
+            sftp = paramiko.SFTPClient.from_transport(transport)
+            assert sftp is not None
+            return "README.txt" in sftp.listdir(".")
+        finally:
+            transport.close()
+
+    assert not attempt("correct horse", "000000")
+    assert attempt("correct horse", "123456")
+    assert ("auth_failed", USER, "keyboard-interactive", "wrong password or code") in backend.events
+    assert ("login", USER, "keyboard-interactive") in backend.events
+
+
+def test_no_shell_or_command(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+    server, _backend, key, tmp = world
+    result = subprocess.run(
+        ["ssh", "-p", str(server.port), "-i", str(key), "-o", "BatchMode=yes",
+         "-o", f"UserKnownHostsFile={server.known_hosts(tmp / 'known_hosts')}",
+         "-o", "IdentitiesOnly=yes", f"{USER}@127.0.0.1", "cat /etc/passwd"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "root:" not in result.stdout
+
+
+def test_host_key_is_generated_once(tmp_path: Path) -> None:
+    first = sftpd.load_or_create_host_key(tmp_path / "k")
+    assert (tmp_path / "k").stat().st_mode & 0o777 == 0o600
+    again = sftpd.load_or_create_host_key(tmp_path / "k")
+    assert sftpd.fingerprint(first) == sftpd.fingerprint(again)
+    assert sftpd.fingerprint(first).startswith("SHA256:")
