@@ -35,3 +35,12 @@ def _fresh_cache() -> Iterator[None]:
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[Any]:
+    """``datashare.core.clock.now()`` frozen at the real now; ``.set(moment)`` / ``.advance(delta)`` move it."""
+    from datashare.core.clock import frozen_clock as freeze
+
+    with freeze() as clock:
+        yield clock

@@ -26,7 +26,7 @@ def events() -> list[AuditEvent]:
         with transaction.atomic():
             made.append(
                 record_event(
-                    actor=user, action="request.submitted", target=org, new={"n": i, "note": "é"}
+                    actor=user, action="intake.submitted", target=org, new={"n": i, "note": "é"}
                 )
             )
     return made

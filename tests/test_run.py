@@ -114,7 +114,7 @@ def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(t
         output, _ = run.communicate(timeout=30)
     assert run.returncode == 0, output
     pids = [int(line.split("(pid ")[1].rstrip(")")) for line in output.splitlines() if "started " in line]
-    assert len(pids) == 2, output
+    assert len(pids) == 3, output  # web, the short worker (+ scheduler), the long worker
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Only for its bundled Swagger UI files at /api/v1/docs (no CDN).
     "ninja",
+    "datashare.core",
     "datashare.accounts",
     "datashare.audit",
     "datashare.web",
@@ -89,6 +90,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "datashare.audit.context.AuditContextMiddleware",
     "datashare.accounts.middleware.StaffMFAMiddleware",
+    "datashare.core.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "datashare.urls"
@@ -247,6 +249,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        # datashare.core.queues: "default" (short work) and "long" (extracts, publishing).
+        "QUEUES": ["default", "long"],
     }
 }
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 120)

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "datashare.accounts"
     label = "accounts"
     verbose_name = "Accounts and organizations"
+
+    def ready(self) -> None:
+        from datashare.accounts import audit_actions  # noqa: F401

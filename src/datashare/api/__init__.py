@@ -22,6 +22,7 @@ from datashare.accounts.models import User
 from datashare.accounts.services import ProfileError, update_profile
 from datashare.api.auth import AUTH, api_user
 from datashare.api.schemas import NO_NUL, ErrorOut
+from datashare.core.api import install as install_domain_errors
 
 # Answers any operation may give besides its own: bad input, no or wrong credentials, a role
 # or MFA missing, and (for a path naming an object) an object the caller may not see.
@@ -81,6 +82,8 @@ def input_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": f"the input was refused: {count} problem(s) to fix", "errors": errors}, status=422)
 
 
+# A DomainError an endpoint lets through answers {"code", "detail", "errors"} with its status.
+install_domain_errors(api)
 api.add_router("/requests", "datashare.intake.api.router")
 
 

@@ -19,5 +19,8 @@ class ErrorOut(Schema):
     """Every 4xx answer. ``errors`` maps a place (a step of the request form, or ``body`` /
     ``query`` / ``path`` for input that did not parse) to field names and their messages."""
 
+    # A service's refusal (``datashare.core.errors.DomainError``) names itself, e.g.
+    # "agreement.not_allowed"; empty for input that did not parse.
+    code: str = ""
     detail: str
     errors: dict[str, dict[str, list[str]]] = Field(default_factory=dict)

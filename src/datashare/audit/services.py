@@ -11,6 +11,7 @@ from django.utils import timezone
 from datashare.audit.chain import content_hash, hashed_fields
 from datashare.audit.context import current_origin, origin_of
 from datashare.audit.models import AuditEvent, ChainHead
+from datashare.audit.registry import get as registered_action
 
 
 def _target_fields(target: models.Model | None) -> tuple[str, str, str]:
@@ -33,8 +34,10 @@ def record_event(
     """Append one event. Call it inside the transaction of the change it records.
 
     ``actor`` is a user (or None for the system). IP and user agent come from ``request`` or,
-    when called from a web request, from the audit middleware's context.
+    when called from a web request, from the audit middleware's context. ``action`` must be
+    registered (``datashare.audit.registry``); an unknown one raises ``UnknownAuditAction``.
     """
+    registered_action(action)
     origin = origin_of(request) if request is not None else current_origin.get()
     target_type, target_id, target_label = _target_fields(target)
     actor_id = getattr(actor, "pk", None)

@@ -18,8 +18,9 @@ from datashare.accounts.models import Organization, OrganizationKind, Role, User
 from datashare.accounts.services import set_organization
 from datashare.audit.services import record_event
 from datashare.catalog.selectors import catalog as load_catalog
+from datashare.core.dates import DEFAULT_COMMENT_BUSINESS_DAYS, add_business_days
+from datashare.core.notifications import send_notification
 from datashare.intake import snapshot, validation
-from datashare.intake.dates import DEFAULT_COMMENT_BUSINESS_DAYS, add_business_days
 from datashare.intake.errors import (
     AlreadyDecided,
     Conflict,
@@ -42,7 +43,6 @@ from datashare.intake.models import (
 )
 from datashare.intake.transitions import DECISIONS, EDITABLE, OPEN_FOR_REVIEW, Action, target
 from datashare.intake.uploads import sniff
-from datashare.notifications import send_notification
 
 # Fields a requestor may change in a draft, per step of the form.
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {

@@ -43,7 +43,11 @@ def children(*, bind: str, web_workers: int, worker: bool = True) -> list[Child]
         ),
     ]  # fmt: skip
     if worker:
-        procs.append(Child("worker", [*DATASHARE, "worker"]))
+        # One worker per queue (datashare.core.queues): a ten-minute extract on the long queue
+        # never delays an email, a scheduled job or the heartbeat /healthz reads. The short
+        # worker also runs the periodic scheduler.
+        procs.append(Child("worker", [*DATASHARE, "worker", "--queue", "short"]))
+        procs.append(Child("worker-long", [*DATASHARE, "worker", "--queue", "long"]))
     # SFTP hook: see the module docstring.
     return procs
 

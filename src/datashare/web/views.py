@@ -15,8 +15,9 @@ from django.views.decorators.cache import never_cache
 
 from datashare.accounts.models import Role, User
 from datashare.accounts.permissions import staff_required
+from datashare.core.models import WorkerHeartbeat
+from datashare.core.queues import SHORT_QUEUE
 from datashare.intake.selectors import open_comment_requests
-from datashare.web.models import WorkerHeartbeat
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -46,7 +47,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        beat = WorkerHeartbeat.objects.filter(name="default").values_list("beat_at", flat=True).first()
+        beat = WorkerHeartbeat.objects.filter(name=SHORT_QUEUE).values_list("beat_at", flat=True).first()
         max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE)
         if beat is not None and timezone.now() - beat <= max_age:
             worker = "ok"
