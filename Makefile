@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ENV := DATASHARE_DEMO=1
 
-.PHONY: help setup run test lint typecheck pytest bench clean
+.PHONY: help setup system-deps run test lint typecheck pytest bench clean
 
 help:
 	@echo "make run    set up, seed the synthetic demo and serve on http://127.0.0.1:8000"
@@ -28,7 +28,21 @@ $(BIN)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.too
 	$(UV) sync --frozen --compile-bytecode --extra spark
 	@touch $@
 
-setup: $(BIN)/.synced
+# WeasyPrint renders the agreement PDFs through Pango (a system library, not a wheel). As root on
+# Debian/Ubuntu it is installed here; otherwise the command to run is printed and setup stops.
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+system-deps:
+	@if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+	    apt-get -o DPkg::Lock::Timeout=300 install -y -qq $(PDF_LIBS); \
+	  else \
+	    echo "Agreement PDFs need Pango: sudo apt-get install $(PDF_LIBS)"; exit 1; \
+	  fi; \
+	fi
+
+setup: system-deps $(BIN)/.synced
 
 run: setup
 	$(DEMO_ENV) $(BIN)/datashare migrate --noinput

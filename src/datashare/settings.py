@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "datashare.web",
     "datashare.catalog",
     "datashare.intake",
+    "datashare.agreements",
 ]
 
 OIDC_ENABLED = env_bool("OIDC_ENABLED", False)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("requests/", include("datashare.intake.urls")),
+    path("agreements/", include("datashare.agreements.urls")),
     path("", include("datashare.web.urls")),
 ]
 

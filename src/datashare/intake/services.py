@@ -41,6 +41,7 @@ from datashare.intake.models import (
     RequestVersion,
     Status,
 )
+from datashare.intake.signals import request_approved
 from datashare.intake.transitions import DECISIONS, EDITABLE, OPEN_FOR_REVIEW, Action, target
 from datashare.intake.uploads import sniff
 
@@ -539,6 +540,8 @@ def approve(
             new={"status": r.status, "approved": approved, "minimization": removed, "note": note},
         )
         _notify_status(r, extra={"reason": note, "minimized": bool(removed)})
+        # Later apps (agreements: the draft Data Sharing Agreement) hook in here, after commit.
+        transaction.on_commit(lambda: request_approved.send(sender=DataRequest, data_request=r, actor=actor))
     return r
 
 

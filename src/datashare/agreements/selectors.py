@@ -1,0 +1,35 @@
+"""Reads of agreements for pages, the PDF and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datashare.agreements.models import Agreement
+from datashare.catalog.models import DataElement
+from datashare.elements import format_school_year
+
+
+@dataclass(frozen=True)
+class ExhibitARow:
+    identifier: str
+    label: str
+    years: list[str]
+
+
+def exhibit_a_rows(a: Agreement) -> list[ExhibitARow]:
+    """Exhibit A: each approved element (catalog name and file) with its school years."""
+    names = {
+        e.identifier: f"{e.name} ({e.file.name})"
+        for e in DataElement.objects.select_related("file").filter(identifier__in=list(a.exhibit_a))
+    }
+    return [
+        ExhibitARow(identifier=k, label=names.get(k, k), years=[format_school_year(int(y)) for y in sorted(v)])
+        for k, v in sorted(a.exhibit_a.items(), key=lambda kv: names.get(kv[0], kv[0]))
+        if v
+    ]
+
+
+def exhibit_b_rows(a: Agreement) -> list[tuple[str, str]]:
+    from datashare.agreements.services import SECURITY_FIELDS
+
+    return [(label, str(a.exhibit_b.get(field, "") or "Not stated")) for field, label in SECURITY_FIELDS]

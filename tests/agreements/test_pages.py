@@ -1,0 +1,29 @@
+"""Who sees an agreement's pages: its requestor and the agency, never an outsider."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.agreements.conftest import approved_agreement
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_requestor_sees_their_draft_agreement_and_an_outsider_gets_404(requestor, outsider, steward, django_capture_on_commit_callbacks):
+    a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks)
+    url = reverse("agreements:detail", args=[a.public_id])
+    owner = Client()
+    owner.force_login(requestor)
+    page = owner.get(url)
+    assert page.status_code == 200
+    assert a.number in page.content.decode()
+    assert 'data-area="staff"' not in page.content.decode()
+    assert a.number in owner.get(reverse("agreements:list")).content.decode()
+
+    stranger = Client()
+    stranger.force_login(outsider)
+    assert stranger.get(url).status_code == 404
+    assert a.number not in stranger.get(reverse("agreements:list")).content.decode()
+    assert Client().get(url).status_code == 302  # anonymous: sign in first
