@@ -152,6 +152,10 @@ def _load(request: HttpRequest, public_id: UUID) -> DataRequest:
         raise HttpError(404, "No such request") from None
 
 
+# What a service's refusal answers (see _fail); every write may give any of them.
+REFUSALS: dict[int, type[ErrorOut]] = {403: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
 def _fail(exc: IntakeError) -> Status[dict[str, Any]]:
     """422 for refused input (per field when the service said which), 409 only for a move the
     request's state does not allow (``InvalidTransition``, ``AlreadyDecided``, ``Conflict``),
@@ -172,7 +176,7 @@ def list_mine(request: HttpRequest) -> list[dict[str, Any]]:
     return [_out(r) for r in selectors.my_requests(api_user(request))]
 
 
-@router.post("/", response={201: RequestOut, 409: ErrorOut, 422: ErrorOut}, summary="Start a draft request")
+@router.post("/", response={201: RequestOut, **REFUSALS}, summary="Start a draft request")
 def create(request: HttpRequest, payload: RequestCreate) -> Any:
     try:
         r = services.create_draft(
@@ -187,7 +191,7 @@ def create(request: HttpRequest, payload: RequestCreate) -> Any:
     return Status(201, _out(r))
 
 
-@router.get("/queue", response={200: list[QueueItem], 422: ErrorOut}, summary="The stewards' review queue, in review order")
+@router.get("/queue", response={200: list[QueueItem], **REFUSALS}, summary="The stewards' review queue, in review order")
 def review_queue(
     request: HttpRequest,
     status: Annotated[str, Query(max_length=30, pattern=NO_NUL)] = "",
@@ -225,7 +229,7 @@ def read(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
     return _out(_load(request, public_id))
 
 
-@router.patch("/{public_id}", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="Edit my draft")
+@router.patch("/{public_id}", response={200: RequestOut, **REFUSALS}, summary="Edit my draft")
 def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any:
     user = api_user(request)
     r = _load(request, public_id)
@@ -245,7 +249,7 @@ def update(request: HttpRequest, public_id: UUID, payload: RequestUpdate) -> Any
     return Status(200, _out(r))
 
 
-@router.post("/{public_id}/submit", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="Submit (freezes a version)")
+@router.post("/{public_id}/submit", response={200: RequestOut, **REFUSALS}, summary="Submit (freezes a version)")
 def submit(request: HttpRequest, public_id: UUID) -> Any:
     r = _load(request, public_id)
     try:
@@ -256,7 +260,7 @@ def submit(request: HttpRequest, public_id: UUID) -> Any:
     return Status(200, _out(r))
 
 
-@router.post("/{public_id}/withdraw", response={200: RequestOut, 403: ErrorOut, 409: ErrorOut}, summary="Withdraw my request")
+@router.post("/{public_id}/withdraw", response={200: RequestOut, **REFUSALS}, summary="Withdraw my request")
 def withdraw(request: HttpRequest, public_id: UUID) -> Any:
     r = _load(request, public_id)
     try:
@@ -268,7 +272,7 @@ def withdraw(request: HttpRequest, public_id: UUID) -> Any:
 
 @router.post(
     "/{public_id}/decision",
-    response={200: RequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: RequestOut, **REFUSALS},
     summary="Steward's decision: approve (optionally narrowed), deny (reason required) or request changes",
 )
 def decide(request: HttpRequest, public_id: UUID, payload: Decision) -> Any:

@@ -103,6 +103,39 @@ def _require_steward(actor: User) -> None:
         raise NotPermitted("Only data stewards review requests.")
 
 
+# Separation of duties: roles whose work must stay independent of any request they could file.
+# An auditor checks the record of every request and a signatory signs the agreement that follows
+# approval; neither may be the requestor on the other side.
+MAY_NOT_FILE = (Role.AUDITOR, Role.AGENCY_SIGNATORY)
+
+
+def is_party(user: User, r: DataRequest) -> bool:
+    """Whether ``user`` has a stake in the request: created it, manages its data, or is named
+    as one of its contacts (by email, the only link a typed contact has to an account)."""
+    if user.pk in (r.created_by_id, r.data_manager_id):
+        return True
+    email = user.email.strip().lower()
+    return any(
+        isinstance(c, dict) and str(c.get("email", "")).strip().lower() == email
+        for c in (r.primary_contact, r.secondary_contact)
+    )
+
+
+def require_may_file(user: User) -> None:
+    if user.has_role(*MAY_NOT_FILE):
+        raise NotPermitted(
+            "Auditors and agency signatories do not file data requests: their work must stay independent "
+            "of the requests they audit or sign. Ask a colleague without that role to file it."
+        )
+
+
+def _require_independent(actor: User, r: DataRequest, doing: str) -> None:
+    """Nobody reviews, decides or vouches for a request they are a party to (checked on the
+    locked row, so a contact changed meanwhile cannot slip past)."""
+    if is_party(actor, r):
+        raise NotPermitted(f"You cannot {doing} a request you filed, manage the data for or are a contact on.")
+
+
 def _require_owner(actor: User, r: DataRequest) -> None:
     if r.created_by_id != actor.pk:
         raise NotPermitted("Only the person who created this request can change it.")
@@ -145,6 +178,7 @@ def create_draft(
 ) -> DataRequest:
     """A new draft for the actor's organization. A requestor not yet in an organization names
     it here; an existing organization's name is refused (joining one is the agency's call)."""
+    require_may_file(actor)
     errors: dict[str, list[str]] = {}
     if kind not in RequestKind.values:
         errors["kind"] = ["Choose the kind of data you are requesting."]
@@ -378,7 +412,10 @@ def verify_affiliation(*, actor: User, data_request: DataRequest) -> User:
     transaction as the audit event)."""
     if not actor.has_role(Role.DATA_STEWARD):
         raise NotPermitted("Only a data steward can confirm a requestor's organization.")
+    if actor.pk == data_request.created_by_id:
+        raise NotPermitted("You cannot confirm your own affiliation: another data steward must.")
     with transaction.atomic():
+        _require_independent(actor, _lock(data_request), "confirm the affiliation on")
         requestor = User.objects.select_for_update().get(pk=data_request.created_by_id)
         if requestor.organization_id != data_request.organization_id:
             raise Conflict("the requestor no longer belongs to this request's organization")
@@ -474,6 +511,9 @@ def assign(*, actor: User, data_request: DataRequest, assignee: User | None) -> 
         raise IncompleteRequest({"assign": {"assignee": [f"{assignee} is not a data steward."]}})
     with transaction.atomic():
         r = _lock(data_request)
+        _require_independent(actor, r, "assign")
+        if assignee is not None and is_party(assignee, r):
+            raise NotPermitted(f"{assignee} filed this request, manages its data or is a contact on it: assign another steward.")
         if r.status not in (Status.SUBMITTED, Status.IN_REVIEW):
             raise InvalidTransition(action="assign", status=r.status)
         old = {"status": r.status, "assignee": r.assignee.email if r.assignee else None}
@@ -518,6 +558,7 @@ def approve(
     _text("decision", "reason", note, label="The note")
     with transaction.atomic():
         r = _lock(data_request)
+        _require_independent(actor, r, "approve")
         to = _check(r, Action.APPROVE)
         requested = {k: sorted(v) for k, v in r.selections.items() if v}
         approved = requested if approved_selections is None else {k: sorted(v) for k, v in approved_selections.items() if v}
@@ -552,6 +593,7 @@ def deny(*, actor: User, data_request: DataRequest, reason: str) -> DataRequest:
         raise IncompleteRequest({"decision": {"reason": ["Give the reason for the denial: it is sent to the requestor."]}})
     with transaction.atomic():
         r = _lock(data_request)
+        _require_independent(actor, r, "deny")
         to = _check(r, Action.DENY)
         old_status = _write_decision(r, actor=actor, to=to, decision_reason=reason.strip())
         record_event(actor=actor, action="intake.denied", target=r, old={"status": old_status}, new={"status": r.status, "reason": r.decision_reason})
@@ -569,6 +611,7 @@ def request_changes(*, actor: User, data_request: DataRequest, comments: dict[st
         raise IncompleteRequest({"decision": {"comments": ["Write at least one comment saying what to change."]}})
     with transaction.atomic():
         r = _lock(data_request)
+        _require_independent(actor, r, "request changes to")
         to = _check(r, Action.REQUEST_CHANGES)
         # A reply to an earlier round of changes is answered by this one.
         old_status = _write_decision(r, actor=actor, to=to, change_comments=comments, changes_reply="")
@@ -614,6 +657,9 @@ def request_comments(
         raise IncompleteRequest({"comments": {"due_date": ["Choose a deadline in this century."]}})
     with transaction.atomic():
         r = _lock(data_request)
+        _require_independent(actor, r, "ask for comments on")
+        if is_party(reviewer, r):
+            raise NotPermitted(f"{reviewer} filed this request, manages its data or is a contact on it: ask another reviewer.")
         if r.status not in (Status.SUBMITTED, Status.IN_REVIEW):
             raise InvalidTransition(action="ask for comments on", status=r.status)
         cr = CommentRequest.objects.create(request=r, reviewer=reviewer, requested_by=actor, question=question, due_date=due)
@@ -640,6 +686,7 @@ def respond_to_comment_request(*, actor: User, comment_request: CommentRequest, 
         cr = CommentRequest.objects.select_for_update().select_related("request", "requested_by").get(pk=comment_request.pk)
         if cr.reviewer_id != actor.pk:
             raise NotPermitted("Only the reviewer asked can respond.")
+        _require_independent(actor, cr.request, "comment on")
         if cr.responded_at is not None:
             raise Conflict("You already responded.")
         if cr.cancelled_at is not None:

@@ -23,7 +23,7 @@ from datashare.catalog.selectors import catalog as load_catalog
 from datashare.elements import format_school_year
 from datashare.intake import selectors, services, snapshot, uploads, validation
 from datashare.intake.access import can_edit, get_request_for, is_steward
-from datashare.intake.errors import AlreadyDecided, IncompleteRequest, IntakeError
+from datashare.intake.errors import AlreadyDecided, IncompleteRequest, IntakeError, NotPermitted
 from datashare.intake.forms import (
     CommentRequestForm,
     ContactsStepForm,
@@ -63,6 +63,10 @@ def my_requests(request: HttpRequest) -> HttpResponse:
 @login_required
 def new_request(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    try:
+        services.require_may_file(user)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
     needs_org = user.organization_id is None
     form = NewRequestForm(request.POST or None, needs_organization=needs_org)
     if request.method == "POST" and form.is_valid():
@@ -74,6 +78,8 @@ def new_request(request: HttpRequest) -> HttpResponse:
                 organization_name=form.cleaned_data.get("organization_name", ""),
                 organization_kind=form.cleaned_data.get("organization_kind", ""),
             )
+        except IncompleteRequest as exc:
+            _apply_errors(form, exc.errors.get("request", {}))
         except IntakeError as exc:
             form.add_error(None, str(exc))
         else:
@@ -368,6 +374,9 @@ def _comment_form(data: Any = None) -> CommentRequestForm:
 def _do(request: HttpRequest, r: Any, call: Any, success: str) -> HttpResponse:
     try:
         call()
+    except NotPermitted as exc:
+        # The wrong person for this move (separation of duties): the 403 page, as the API's 403.
+        raise PermissionDenied(str(exc)) from exc
     except AlreadyDecided as exc:
         messages.error(request, str(exc))
     except IncompleteRequest as exc:
