@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "datashare.catalog",
     "datashare.intake",
     "datashare.agreements",
+    "datashare.retention",
 ]
 
 OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
@@ -291,3 +292,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
 }
+
+# Retention (record of disclosures, destruction, public register, results review).
+# 34 CFR 99.32(a)(2): the record is kept as long as the education records; the agency sets how long.
+DISCLOSURE_RECORD_RETENTION_YEARS = env_int("DISCLOSURE_RECORD_RETENTION_YEARS", 10)
