@@ -1,0 +1,21 @@
+"""A stand-in for a long extract, used by test_queues.py's worker processes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django_tasks import task
+
+from datashare.core.queues import LONG_QUEUE
+
+
+@task(queue_name=LONG_QUEUE)
+def hold_the_long_worker(*, folder: str) -> None:
+    """Run until the test says stop (a file appears), like an extract that takes minutes."""
+    here = Path(folder)
+    (here / "started").touch()
+    deadline = time.monotonic() + 60
+    while not (here / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (here / "finished").touch()
