@@ -1,0 +1,53 @@
+"""Every table the builder makes leaves the disclosure engine proven: its own audit, and the
+independent audit from the published cells alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from datashare.aggregate.build import TableRequest, build
+from datashare.aggregate.publish import notes, suppress
+from datashare.aggregate.sample import write_sample
+from datashare.disclosure.api import audit_table
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sample(tmp_path_factory.mktemp("agg") / "src", students=900, seed=4)
+
+
+@pytest.mark.parametrize("table", ["enrollment", "graduation_4yr", "assessment_proficiency"])
+def test_published_tables_pass_the_audit_and_small_cells_are_hidden(sample: Path,
+                                                                     table: str) -> None:
+    built = build(sample, TableRequest(table, 2025, level="district",
+                                       groups=("gender", "race", "low_income")))
+    published = suppress(built)
+    cert = published.certificate
+    assert published.passed and cert["policy"] == "ospi" and cert["table"] == table
+    assert all(p["independent_audit"]["passed"] for p in cert["parts"])
+    out = published.table
+    measure = "count" if table == "enrollment" else "denominator"
+    small = built.frame[measure].between(1, 9).to_numpy()
+    assert small.any()
+    assert out.loc[small, measure].isna().all()
+    assert (out.loc[small, "display"] == "N<10").all()
+    assert cert["cells_suppressed"] == int((out["suppression"] != "").sum())
+    # Anyone holding the published file and the spec can repeat the audit.
+    for part in built.parts:
+        rows = out if part.slice is None else out[out["subject"] == part.slice]
+        args = ({"count": "count"} if table == "enrollment"
+                else {"numerator": "numerator", "denominator": "denominator"})
+        assert audit_table(rows.reset_index(drop=True), part.spec, **args).ok
+    text = " ".join(notes(published))
+    assert "N<10" in text and "audit" in text
+
+
+def test_a_published_rate_never_shows_the_numerator_of_a_coded_rate(sample: Path) -> None:
+    published = suppress(build(sample, TableRequest("graduation_4yr", 2025, level="district")))
+    coded = published.table[published.table["suppression"] == "top_bottom"]
+    assert coded["numerator"].isna().all()
+    assert coded["display"].str.match(r"^[<>]\d").all() if len(coded) else True
+    assert isinstance(published.table, pd.DataFrame)
