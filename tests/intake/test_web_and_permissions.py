@@ -148,12 +148,15 @@ def test_a_requestor_fills_every_step_and_submits_on_the_web(requestor) -> None:
     r.refresh_from_db()
     assert "gender" in r.selections and "birth_date" not in r.selections and "homeless" not in r.selections
     # A sensitive element without its justification: the error is next to it, the grid kept.
-    response = c.post(grid, {"sel": ["gender:2023-24", "homeless:2023-24"], "action": "continue"})
+    chosen = {"inc": ["gender", "homeless"], "from_gender": "2023-24", "to_gender": "2023-24", "from_homeless": "2023-24", "to_homeless": "2023-24"}
+    response = c.post(grid, {**chosen, "action": "continue"})
     page = response.content.decode()
     assert 'id="just_homeless_errors"' in page and "Homeless is a sensitive element" in page
-    assert 'value="gender:2023-24" aria-label="Gender, 2023-24" checked' in page
-    response = c.post(grid, {"sel": ["gender:2023-24", "homeless:2023-24"], "just_homeless": "Needed.", "action": "continue"})
+    assert 'value="gender" id="inc_gender" checked' in page
+    response = c.post(grid, {**chosen, "just_homeless": "Needed.", "action": "continue"})
     assert response.status_code == 302
+    r.refresh_from_db()
+    assert r.selections == {"gender": [2024], "homeless": [2024]}
     response = c.post(
         reverse("intake:edit", args=[r.public_id, "security"]),
         {"storage_location": "s", "encryption_at_rest": "e", "encryption_in_transit": "e", "access_controls": "a", "software": "R", "people_with_access": "Ada, PI", "security_policy": SimpleUploadedFile("p.pdf", PDF_BYTES)},

@@ -18,10 +18,9 @@ from django.views.decorators.http import require_POST
 
 from datashare.accounts.models import Role, User
 from datashare.accounts.permissions import require_roles
-from datashare.catalog.selectors import Catalog
 from datashare.catalog.selectors import catalog as load_catalog
 from datashare.elements import format_school_year
-from datashare.intake import selectors, services, snapshot, uploads, validation
+from datashare.intake import grid, selectors, services, snapshot, uploads, validation
 from datashare.intake.access import can_edit, get_request_for, is_steward
 from datashare.intake.errors import AlreadyDecided, IncompleteRequest, IntakeError, NotPermitted
 from datashare.intake.forms import (
@@ -191,62 +190,45 @@ def _save_step(request: HttpRequest, user: User, r: Any, step: str, form: Any) -
     return ok
 
 
-def _grid(cat: Catalog, selections: dict[str, list[int]], justifications: dict[str, str], kind: str) -> list[dict[str, Any]]:
-    files = []
-    for cf in cat.files:
-        rows = []
-        for el in cf.elements:
-            chosen = set(selections.get(el.identifier, []))
-            excluded = el.is_direct_identifier and kind != RequestKind.IDENTIFIABLE
-            rows.append(
-                {
-                    "el": el,
-                    # Direct identifiers are not offered in other kinds of request; one already
-                    # chosen (the kind was changed) stays visible with its error so it can be removed.
-                    "cells": [
-                        {
-                            "label": label,
-                            "value": f"{el.identifier}:{label}",
-                            "available": el.available_in(year, cat.latest) and (not excluded or year in chosen),
-                            "checked": year in chosen,
-                        }
-                        for year, label in cat.year_labels
-                    ],
-                    "justification": justifications.get(el.identifier, ""),
-                    "excluded": excluded,
-                }
-            )
-        files.append({"file": cf.file, "rows": rows})
-    return files
-
-
 def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpResponse:
     user = _user(request)
     cat = load_catalog()
     errors: dict[str, list[str]] = {}
     selections, justifications = r.selections, r.justifications
+    range_from, range_to, range_scope = cat.years[0], cat.latest, grid.SCOPE_CHOSEN
     if request.method == "POST":
         action = request.POST.get("action", "continue")
-        selections, year_errors = validation.parse_grid(request.POST.getlist("sel"), latest=cat.latest)
-        justifications = {
-            key.removeprefix("just_"): str(request.POST.get(key, "")).strip()
-            for key in request.POST
-            if key.startswith("just_") and str(request.POST.get(key, "")).strip()
-        }
-        if year_errors:
-            errors["selections"] = year_errors
-        if action == "standard":
-            # The standard base file in one click: every standard element, every year it exists.
-            for el in cat.by_identifier.values():
-                if el.tier == "standard":
-                    years = set(selections.get(el.identifier, [])) | {y for y in cat.years if el.available_in(y, cat.latest)}
-                    selections[el.identifier] = sorted(years)
+        parsed = grid.parse(request.POST, cat)
+        selections, justifications, errors = parsed.selections, parsed.justifications, parsed.errors
+        applied = None
+        if action in ("range", "standard") or action.startswith("range_file:"):
+            # A range for many elements at once: the page's "all elements" control, a file's
+            # own control, or the standard base file shortcut.
+            prefix = "range" if action in ("range", "standard") else f"range_{action.removeprefix('range_file:')}"
+            got_from = grid.parse_range_year(request.POST.get(f"{prefix}_from", ""), cat, default=cat.years[0], errors=errors)
+            got_to = grid.parse_range_year(request.POST.get(f"{prefix}_to", ""), cat, default=cat.latest, errors=errors)
+            if action == "standard":
+                scope = grid.SCOPE_STANDARD
+            elif action == "range":
+                scope = request.POST.get("range_scope", grid.SCOPE_CHOSEN)
+            else:
+                scope = grid.FILE_SCOPE_PREFIX + action.removeprefix("range_file:")
+            if action == "range":
+                range_from, range_to, range_scope = got_from, got_to, scope
+            if not errors:
+                selections, applied = grid.apply_range(selections, cat, kind=r.kind, scope=scope, first=got_from, last=got_to)
         justifications = {k: v for k, v in justifications.items() if k in selections}
         if not errors:
             try:
                 services.update_draft(actor=user, data_request=r, changes={"selections": selections, "justifications": justifications})
             except IncompleteRequest as exc:
                 errors = exc.errors.get("data", {})
+        if not errors and applied is not None:
+            messages.success(
+                request,
+                f"School years {format_school_year(min(got_from, got_to))} to {format_school_year(max(got_from, got_to))} "
+                f"applied to {applied} element{'s' if applied != 1 else ''}. Saved as a draft.",
+            )
         if not errors and action == "draft":
             messages.success(request, "Draft saved.")
             return redirect("web:my_requests")
@@ -259,10 +241,23 @@ def _data_step(request: HttpRequest, r: Any, nav: dict[str, Any]) -> HttpRespons
             messages.warning(request, "Saved. Some answers on this page are still needed before you can continue.")
     elif request.GET.get("check"):
         errors = validation.check_data_step(r, cat, complete=True)
+    files = grid.rows(cat, selections, justifications, r.kind, errors)
     return render(
         request,
         "intake/step_data.html",
-        {"r": r, "files": _grid(cat, selections, justifications, r.kind), "years": cat.year_labels, "errors": errors, **nav},
+        {
+            "r": r,
+            "files": files,
+            "years": cat.year_labels,
+            "errors": errors,
+            "general_errors": errors.get("selections", []),
+            "scopes": grid.scope_choices(cat),
+            "range_from": range_from,
+            "range_to": range_to,
+            "range_scope": range_scope,
+            "chosen_count": sum(f["chosen_count"] for f in files),
+            **nav,
+        },
     )
 
 

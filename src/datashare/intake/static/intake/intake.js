@@ -1,23 +1,11 @@
 // Progressive enhancement only: every control also works without JavaScript.
-// "Select row": a button per grid row that checks every available year of that element.
+// Choosing a year in an element's range ticks the element (people expect the row to count).
 document.addEventListener("DOMContentLoaded", function () {
-  document.querySelectorAll("table.grid tbody tr[id^='el_']").forEach(function (row) {
-    var header = row.querySelector("th[scope=row]");
-    var boxes = row.querySelectorAll("input[type=checkbox]");
-    if (!header || boxes.length === 0) return;
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "secondary row-toggle";
-    var name = header.querySelector(".el-name");
-    button.textContent = "All years";
-    var hidden = document.createElement("span");
-    hidden.className = "visually-hidden";
-    hidden.textContent = " of " + (name ? name.textContent : "this element");
-    button.appendChild(hidden);
-    button.addEventListener("click", function () {
-      var all = Array.prototype.every.call(boxes, function (b) { return b.checked; });
-      boxes.forEach(function (b) { b.checked = !all; });
+  document.querySelectorAll("li.el-row").forEach(function (row) {
+    var box = row.querySelector("input[type=checkbox][name=inc]");
+    if (!box) return;
+    row.querySelectorAll(".el-years select").forEach(function (select) {
+      select.addEventListener("change", function () { box.checked = true; });
     });
-    header.appendChild(button);
   });
 });
