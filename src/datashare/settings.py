@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "datashare.catalog",
     "datashare.intake",
     "datashare.agreements",
+    "datashare.results",
     "datashare.retention",
 ]
 
@@ -296,3 +297,5 @@ LOGGING = {
 # Retention (record of disclosures, destruction, public register, results review).
 # 34 CFR 99.32(a)(2): the record is kept as long as the education records; the agency sets how long.
 DISCLOSURE_RECORD_RETENTION_YEARS = env_int("DISCLOSURE_RECORD_RETENTION_YEARS", 10)
+# Share results (step 5): the agency reviews a product within this many days of its latest version.
+RESULTS_REVIEW_DAYS = env_int("RESULTS_REVIEW_DAYS", 30)

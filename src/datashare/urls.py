@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("requests/", include("datashare.intake.urls")),
     path("agreements/", include("datashare.agreements.urls")),
+    path("results/", include("datashare.results.urls")),
     path("retention/", include("datashare.retention.urls")),
     path("", include("datashare.web.urls")),
 ]
