@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "datashare.audit.context.AuditContextMiddleware",
     "datashare.accounts.middleware.StaffMFAMiddleware",
+    # After WhiteNoise (static files keep their long cache), before the views' answers leave.
+    "datashare.web.middleware.NoStoreMiddleware",
     "datashare.core.middleware.DomainErrorMiddleware",
 ]
 
@@ -169,7 +171,18 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if (DEBUG or DEMO) else "https"
-ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Failed sign-ins (passwords, and TOTP codes: allauth's MFA step counts under login_failed
+# with the account as key) are limited per account and, more loosely, per client address: one
+# person's five wrong codes lock out only their own account, never a colleague on the same
+# network, while a spray across many accounts from one address still stops at 30.
+ACCOUNT_RATE_LIMITS = {"login_failed": env_str("LOGIN_FAILED_RATE_LIMIT", "30/5m/ip,5/5m/key")}
+# The client address behind the agency's own reverse proxies (see audit.context.client_ip):
+# how many proxies append to X-Forwarded-For, or the header one trusted proxy sets. Leave both
+# unset when clients connect directly, or X-Forwarded-For could be forged to dodge the limits.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_CLIENT_IP_HEADER = env_str("TRUSTED_CLIENT_IP_HEADER", "")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 ACCOUNT_ADAPTER = "datashare.accounts.adapter.AccountAdapter"
 LOGIN_REDIRECT_URL = "web:home"
 LOGIN_URL = "account_login"

@@ -6,7 +6,8 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.db import transaction
 from django.http import HttpRequest
 
-from datashare.accounts.models import Role
+from datashare.accounts.models import Role, User
+from datashare.audit.context import client_ip
 from datashare.audit.services import record_event
 
 
@@ -28,3 +29,20 @@ class AccountAdapter(DefaultAccountAdapter):
             response = super().login(request, user)
             record_event(actor=user, action="account.signed_in", target=user, request=request)
         return response
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        # A wrong password (or an unknown account): recorded against the account when there is
+        # one. Never the typed text: a password typed into the email field must not be kept.
+        login = str(credentials.get("email") or credentials.get("username") or "").strip()
+        user = User.objects.filter(email__iexact=login).first() if login else None
+        record_event(
+            actor=None,
+            action="account.sign_in_failed",
+            target=user,
+            new={"reason": "wrong password" if user else "unknown account"},
+            request=request,
+        )
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # The same address the audit rows record, honouring TRUSTED_PROXY_COUNT / _HEADER.
+        return client_ip(request) or super().get_client_ip(request)

@@ -7,4 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and organizations"
 
     def ready(self) -> None:
-        from datashare.accounts import audit_actions  # noqa: F401
+        from datashare.accounts import audit_actions, signals  # noqa: F401
+
+        signals.connect()

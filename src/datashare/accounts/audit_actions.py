@@ -5,6 +5,12 @@ from __future__ import annotations
 from datashare.audit.registry import register
 
 SIGNED_IN = register("account.signed_in", "Signed in")
+SIGN_IN_FAILED = register("account.sign_in_failed", "Sign-in failed")
+SIGNED_OUT = register("account.signed_out", "Signed out")
+MFA_ADDED = register("account.mfa_added", "Two-factor authenticator added")
+MFA_REMOVED = register("account.mfa_removed", "Two-factor authenticator removed")
+MFA_RESET = register("account.mfa_reset", "Recovery codes regenerated")
+MFA_FAILED = register("account.mfa_failed", "Two-factor code refused")
 PROFILE_CHANGED = register("account.profile_changed", "Profile changed")
 ROLE_GRANTED = register("account.role_granted", "Role granted")
 ROLE_REVOKED = register("account.role_revoked", "Role revoked")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 
 from datashare.web.views import healthz
 
@@ -26,3 +27,20 @@ class HealthzMiddleware:
         if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
             return healthz(request)
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer to a signed-in user and on every API answer:
+    request pages and JSON hold student-data requests and must not stay in a shared proxy or
+    the browser's disk cache after sign-out. Static files never reach this middleware
+    (WhiteNoise answers them first, with their long cache lifetime)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.path_info.startswith("/api/") or (user is not None and user.is_authenticated):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
