@@ -55,7 +55,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 typecheck: setup
-	SECRET_KEY=typecheck-only-not-a-secret-0123456789abcdef ALLOWED_HOSTS=localhost SITE_URL=http://localhost $(BIN)/mypy
+	SECRET_KEY=typecheck-only-not-a-secret-0123456789abcdef AUDIT_HMAC_KEY=typecheck-only-not-a-key-0123456789abcdef ALLOWED_HOSTS=localhost SITE_URL=http://localhost $(BIN)/mypy
 
 # The suite runs on the embedded SQLite database, then again on PostgreSQL when DATABASE_URL
 # is set (CI sets it). pytest exits 5 when it collects no tests, which fails the target.

@@ -11,6 +11,7 @@ import pytest
 
 PRODUCTION_ENV = {
     "SECRET_KEY": "a-production-like-secret-key-that-is-long-enough-0123456789",
+    "AUDIT_HMAC_KEY": "a-production-like-audit-key-that-is-long-enough-9876543210",
     "ALLOWED_HOSTS": "data.agency.example",
     "SITE_URL": "https://data.agency.example",
     "DEBUG": "0",
@@ -52,6 +53,8 @@ def test_check_passes_with_oidc_switched_on(tmp_path: Path) -> None:
         ({"SITE_URL": None}, "SITE_URL"),
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT"),
         ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
+        ({"AUDIT_HMAC_KEY": None}, "AUDIT_HMAC_KEY"),
+        ({"AUDIT_HMAC_KEY": "short"}, "AUDIT_HMAC_KEY"),
         ({"OIDC_ENABLED": "1"}, "OIDC_CLIENT_ID"),
     ],
 )

@@ -43,6 +43,35 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _audit_hmac_key() -> str:
+    """The key of the audit chain's HMAC (``datashare.audit.chain``): without it, a rewrite of the
+    log that recomputes every later hash cannot be told from the real log. Keep it away from the
+    database's administrators (a secrets manager, a file only the app user reads)."""
+    key = env_secret("AUDIT_HMAC_KEY")
+    if key:
+        if len(key) < 32:
+            raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters")
+        return key
+    if not (DEBUG or DEMO):
+        raise ImproperlyConfigured("AUDIT_HMAC_KEY or AUDIT_HMAC_KEY_FILE must be set")
+    # Demo/development only: a random key kept under DATA_DIR (`make run` makes it once).
+    path = DATA_DIR / "audit_hmac_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+AUDIT_HMAC_KEY = _audit_hmac_key()
+# Rows #1..#N written before the chain was keyed (plain SHA-256) that verify still accepts; 0 for
+# a log keyed from its first row. Set outside the database on purpose: see docs/architecture.md.
+AUDIT_UNKEYED_UP_TO = env_int("AUDIT_UNKEYED_UP_TO", 0)
+# Where the scheduler writes the signed chain head (copy it off this host: see the docs).
+AUDIT_HEAD_DIR = Path(env_str("AUDIT_HEAD_DIR", str(DATA_DIR / "audit"))).resolve()
+AUDIT_HEAD_EXPORT_MINUTES = env_int("AUDIT_HEAD_EXPORT_MINUTES", 15)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or DEMO) else [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set (comma-separated host names)")
