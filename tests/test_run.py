@@ -84,11 +84,13 @@ def _get(url: str) -> tuple[int, dict[str, str]]:
 
 @pytest.mark.timeout(90)
 def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
+    sftp_port = _free_port()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "DATASHARE_DEMO": "1",
         "DATASHARE_DATA_DIR": str(tmp_path),
+        "SFTP_PORT": str(sftp_port),
     }
     cli = [sys.executable, "-m", "datashare.cli"]
     subprocess.run([*cli, "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=120)
@@ -109,12 +111,17 @@ def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(t
                 break
             time.sleep(0.5)
         assert (status, body) == (200, {"database": "ok", "worker": "ok"})
+        # The SFTP delivery server answers with an SSH banner, its host key made once.
+        with socket.create_connection(("127.0.0.1", sftp_port), timeout=10) as sock:
+            assert sock.recv(64).startswith(b"SSH-2.0-")
+        assert (tmp_path / "sftp_host_ed25519.pub").read_text().startswith("ssh-ed25519 ")
     finally:
         run.send_signal(signal.SIGTERM)
         output, _ = run.communicate(timeout=30)
     assert run.returncode == 0, output
     pids = [int(line.split("(pid ")[1].rstrip(")")) for line in output.splitlines() if "started " in line]
-    assert len(pids) == 3, output  # web, the short worker (+ scheduler), the long worker
+    # web, the short worker (+ scheduler), the long worker, the SFTP server
+    assert len(pids) == 4, output
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

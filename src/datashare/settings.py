@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "datashare.agreements",
     "datashare.results",
     "datashare.retention",
+    "datashare.delivery",
 ]
 
 OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
@@ -341,3 +342,15 @@ LOGGING = {
 DISCLOSURE_RECORD_RETENTION_YEARS = env_int("DISCLOSURE_RECORD_RETENTION_YEARS", 10)
 # Share results (step 5): the agency reviews a product within this many days of its latest version.
 RESULTS_REVIEW_DAYS = env_int("RESULTS_REVIEW_DAYS", 30)
+
+# Delivery (SFTP): where sealed packages live (encrypted, datashare.extract.vault), the agency-only
+# crosswalks (never under the store), the master key that wraps each package's data key, and the
+# SFTP server `datashare run` starts (SFTP_ENABLED=0 to run it elsewhere).
+DELIVERY_STORE = Path(env_str("DELIVERY_STORE", str(DATA_DIR / "delivery"))).resolve()
+AGENCY_PRIVATE_DIR = Path(env_str("AGENCY_PRIVATE_DIR", str(DATA_DIR / "agency"))).resolve()
+MASTER_KEY_FILE = Path(env_str("DATASHARE_MASTER_KEY_FILE", str(DATA_DIR / "master.key")))
+SFTP_ENABLED = env_bool("SFTP_ENABLED", True)
+SFTP_HOST = env_str("SFTP_HOST", "127.0.0.1")
+SFTP_PORT = env_int("SFTP_PORT", 2222)
+SFTP_PUBLIC_HOST = env_str("SFTP_PUBLIC_HOST", SFTP_HOST)  # the name researchers connect to
+SFTP_HOST_KEY_FILE = Path(env_str("SFTP_HOST_KEY_FILE", str(DATA_DIR / "sftp_host_ed25519")))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("agreements/", include("datashare.agreements.urls")),
     path("results/", include("datashare.results.urls")),
     path("retention/", include("datashare.retention.urls")),
+    path("delivery/", include("datashare.delivery.urls")),
     path("", include("datashare.web.urls")),
 ]
 

@@ -92,6 +92,8 @@ def load_or_create_host_key(path: Path) -> asyncssh.SSHKey:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key.export_private_key())
+    # The public half beside it, for the portal to show the fingerprint without the secret.
+    Path(f"{path}.pub").write_bytes(key.export_public_key("openssh"))
     return key
 
 

@@ -27,7 +27,7 @@ class Child:
     argv: list[str]
 
 
-def children(*, bind: str, web_workers: int, worker: bool = True) -> list[Child]:
+def children(*, bind: str, web_workers: int, worker: bool = True, sftp: bool = False) -> list[Child]:
     procs = [
         Child(
             "web",
@@ -48,7 +48,9 @@ def children(*, bind: str, web_workers: int, worker: bool = True) -> list[Child]
         # worker also runs the periodic scheduler.
         procs.append(Child("worker", [*DATASHARE, "worker", "--queue", "short"]))
         procs.append(Child("worker-long", [*DATASHARE, "worker", "--queue", "long"]))
-    # SFTP hook: see the module docstring.
+    if sftp:
+        # The SFTP delivery server (datashare.delivery): SFTP_HOST:SFTP_PORT, 127.0.0.1:2222 by default.
+        procs.append(Child("sftp", [*DATASHARE, "sftp"]))
     return procs
 
 

@@ -1,4 +1,4 @@
-"""`datashare run`: the portal (gunicorn), the task worker (and later the SFTP server), together."""
+"""`datashare run`: the portal (gunicorn), the task workers and the SFTP delivery server, together."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sys
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from datashare.env import env_int, env_str
@@ -21,9 +22,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="web only (when the worker runs elsewhere: `datashare worker`)"
         )
+        parser.add_argument(
+            "--no-sftp", action="store_true", help="without the SFTP delivery server (also SFTP_ENABLED=0)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        procs = children(bind=options["bind"], web_workers=options["web_workers"], worker=not options["no_worker"])
+        procs = children(
+            bind=options["bind"],
+            web_workers=options["web_workers"],
+            worker=not options["no_worker"],
+            sftp=settings.SFTP_ENABLED and not options["no_sftp"],
+        )
         self.stdout.write(f"datashare: serving on http://{options['bind']}/ (Ctrl-C stops everything)")
         self.stdout.flush()
 

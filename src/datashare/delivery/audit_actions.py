@@ -1,0 +1,11 @@
+"""The delivery app's audit actions."""
+
+from __future__ import annotations
+
+from datashare.audit.registry import register
+
+ACCOUNT_CREATED = register("sftp_account.created", "SFTP account created")
+ACCOUNT_REVOKED = register("sftp_account.revoked", "SFTP account revoked")
+ACCOUNT_UNLOCKED = register("sftp_account.unlocked", "SFTP account unlocked")
+KEY_ADDED = register("sftp_key.added", "SFTP public key added")
+KEY_REMOVED = register("sftp_key.removed", "SFTP public key removed")
