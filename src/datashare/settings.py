@@ -323,6 +323,16 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# --- agreements: the seal on executed agreements (PAdES) ---
+# The demo (`datashare demo`) makes a throwaway CA and signing certificate at these defaults;
+# production points them at the agency's key and certificate (and the CA that issued it).
+AGREEMENT_SIGNING_KEY_FILE = Path(env_str("AGREEMENT_SIGNING_KEY_FILE", str(DATA_DIR / "pki" / "signing-key.pem")))
+AGREEMENT_SIGNING_CERT_FILE = Path(env_str("AGREEMENT_SIGNING_CERT_FILE", str(DATA_DIR / "pki" / "signing.pem")))
+AGREEMENT_CA_CERT_FILE = Path(env_str("AGREEMENT_CA_CERT_FILE", str(DATA_DIR / "pki" / "ca.pem")))
+AGREEMENT_TSA_URL = env_str("AGREEMENT_TSA_URL", "")
+# A signer who has not signed is reminded after this many business days (and again after as many).
+AGREEMENT_REMINDER_BUSINESS_DAYS = env_int("AGREEMENT_REMINDER_BUSINESS_DAYS", 3)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/Los_Angeles")
 USE_I18N = True

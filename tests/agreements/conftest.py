@@ -29,3 +29,17 @@ def approved_agreement(owner: Any, decider: Any, capture: Any, *, approved: dict
     with capture(execute=True):
         intake.approve(actor=decider, data_request=r, approved_selections=approved)
     return Agreement.objects.get(data_request=r)
+
+
+@pytest.fixture(autouse=True)
+def agency_seal(settings, tmp_path_factory):
+    """A throwaway CA and agency signing certificate, as the demo makes under var/pki."""
+    from django.conf import settings as django_settings
+
+    from datashare.agreements.pki import ensure_demo_pki
+
+    files = ensure_demo_pki(tmp_path_factory.getbasetemp() / "pki", agency=django_settings.AGENCY_NAME)
+    settings.AGREEMENT_SIGNING_KEY_FILE = files.signing_key
+    settings.AGREEMENT_SIGNING_CERT_FILE = files.signing_cert
+    settings.AGREEMENT_CA_CERT_FILE = files.ca_cert
+    return files

@@ -8,4 +8,4 @@ class AgreementsConfig(AppConfig):
 
     def ready(self) -> None:
         # Intake sends request_approved after its commit; agreements (a later layer) listens.
-        from datashare.agreements import audit_actions, receivers  # noqa: F401
+        from datashare.agreements import audit_actions, jobs, receivers  # noqa: F401
