@@ -7,4 +7,4 @@ class RetentionConfig(AppConfig):
     verbose_name = "Retention, disclosures and destruction"
 
     def ready(self) -> None:
-        from datashare.retention import audit_actions  # noqa: F401
+        from datashare.retention import audit_actions, jobs, receivers  # noqa: F401
