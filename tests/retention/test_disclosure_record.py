@@ -105,3 +105,17 @@ def test_requestors_and_strangers_cannot_read_the_record(client) -> None:
     reviewer, _ = make_staff("rev@agency.gov", Role.DEPARTMENT_REVIEWER)
     client.force_login(reviewer)
     assert client.get(reverse("retention:disclosures_csv")).status_code == 403
+
+
+def test_an_executed_agreement_enters_the_record_once(agreement) -> None:
+    from datashare.agreements.models import Agreement
+    from datashare.agreements.signals import agreement_executed
+
+    for _ in range(2):
+        agreement_executed.send(sender=Agreement, agreement=agreement, actor=None)
+    record = DisclosureRecord.objects.get()
+    assert record.kind == RecordKind.DISCLOSURE and record.agreement_number == agreement.label
+    assert record.organization == agreement.organization.name
+    assert record.parties and "Principal investigator" in record.parties[0]
+    assert record.elements == sorted(agreement.exhibit_a)
+    assert record.legitimate_interest

@@ -19,3 +19,10 @@ from django.dispatch import Signal
 agreement_created = Signal()
 agreement_executed = Signal()
 agreement_ended = Signal()
+# Sent by retention (in a task after ``agreement_ended``) to whoever holds the agency's own
+# copies of an ended agreement's data (delivery: SFTP access, the package's data key, then its
+# files; extracts: the crosswalk key when no amendment is pending). Defined here, below both,
+# because delivery and retention are sibling layers that may not import each other. A receiver
+# erases and returns a list of {"what", "method" (retention's DestructionMethod), "detail"}: the
+# lines of the agency's own destruction certificate.
+agency_copies_due = Signal()

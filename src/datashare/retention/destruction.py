@@ -21,12 +21,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 
 from datashare.accounts.models import Role, User
 from datashare.agreements.models import Agreement
+from datashare.agreements.signals import agency_copies_due
 from datashare.audit.services import record_event
 from datashare.core import clock
 from datashare.core.errors import Forbidden, ValidationFailed
@@ -56,9 +56,6 @@ DESTRUCTION: TransitionTable[str, str] = TransitionTable(
 ESCALATE_EVERY = dt.timedelta(days=7)
 REMINDER_HOUR = 9  # local time: a reminder arrives in the morning of its day
 
-# Sent when an agreement ends, so the apps holding our copies erase them. A receiver returns a
-# list of {"what", "method" (a DestructionMethod), "detail"} for what it erased.
-agency_copies_due = Signal()
 
 
 def _moment(day: dt.date) -> dt.datetime:
@@ -265,7 +262,7 @@ def erase_agency_copies(*, destruction: Destruction) -> list[AgencyCopyErasure]:
     """Ask every holder of our copies to erase them (outside any transaction: file I/O), then
     record each line of our own certificate with its audit event."""
     lines: list[Mapping[str, Any]] = []
-    for _receiver, response in agency_copies_due.send(sender=Destruction, agreement=destruction.agreement):
+    for _receiver, response in agency_copies_due.send(sender=Agreement, agreement=destruction.agreement):
         if isinstance(response, list):
             lines.extend(response)
     done = []

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from datashare.agreements.signals import agreement_ended
+from datashare.agreements.signals import agreement_ended, agreement_executed
 
 
 def on_agreement_ended(sender: Any, agreement: Any, termination_date: dt.date, actor: Any = None, **kwargs: Any) -> None:
@@ -20,3 +20,34 @@ def on_agreement_ended(sender: Any, agreement: Any, termination_date: dt.date, a
 
 
 agreement_ended.connect(on_agreement_ended, dispatch_uid="retention.on_agreement_ended")
+
+
+def on_agreement_executed(sender: Any, agreement: Any, actor: Any = None, **kwargs: Any) -> None:
+    """34 CFR 99.32(a): the disclosure an executed agreement authorizes enters the record, with
+    the parties (the authorized users), their legitimate interest (the agreement's purpose under
+    its FERPA exception) and Exhibit A's elements and years."""
+    from datashare.core import clock
+    from datashare.retention.models import RecordKind
+    from datashare.retention.services import record_disclosure
+
+    exhibit = agreement.exhibit_a or {}
+    years = sorted({int(y) for ys in exhibit.values() for y in (ys or [])})
+    executed = agreement.executed_at or clock.now()
+    record_disclosure(
+        actor=actor,
+        source_key=f"agreement:{agreement.public_id}",
+        kind=RecordKind.DISCLOSURE,
+        occurred_on=executed.date(),
+        organization=agreement.organization.name,
+        parties=[f"{au.name} ({au.role})" for au in agreement.authorized_users.all()],
+        legitimate_interest=(agreement.purpose or agreement.title).strip() or agreement.title,
+        ferpa_exception=agreement.ferpa_exception,
+        agreement_number=agreement.label,
+        elements=sorted(exhibit),
+        school_years=years,
+        # The agreement allows no re-disclosure; a future clause naming parties lands here.
+        redisclosure_parties=[],
+    )
+
+
+agreement_executed.connect(on_agreement_executed, dispatch_uid="retention.on_agreement_executed")
