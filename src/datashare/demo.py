@@ -10,4 +10,5 @@ from __future__ import annotations
 SEEDERS: list[str] = [
     "datashare.accounts.demo.seed",
     "datashare.intake.demo.seed",
+    "datashare.agreements.demo.seed",
 ]

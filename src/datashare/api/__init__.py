@@ -85,6 +85,7 @@ def input_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 # A DomainError an endpoint lets through answers {"code", "detail", "errors"} with its status.
 install_domain_errors(api)
 api.add_router("/requests", "datashare.intake.api.router")
+api.add_router("/agreements", "datashare.agreements.api.router")
 
 
 class Me(Schema):
