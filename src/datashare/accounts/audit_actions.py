@@ -21,3 +21,5 @@ API_TOKEN_REVOKED = register("account.api_token_revoked", "API token revoked")
 # Organizations are created by accounts (joining one) and by intake (naming one on a request).
 ORGANIZATION_CREATED = register("organization.created", "Organization created")
 ACCOUNT_ORGANIZATION_CREATED = register("account.organization_created", "Organization created")
+DEACTIVATED = register("account.deactivated", "Account deactivated")
+REACTIVATED = register("account.reactivated", "Account reactivated")

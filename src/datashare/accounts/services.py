@@ -9,31 +9,75 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from datashare.accounts.models import ApiToken, Organization, Role, RoleGrant, User
+from datashare.accounts.models import STAFF_ROLES, ApiToken, Organization, Role, RoleGrant, User
 from datashare.audit.services import record_event
+from datashare.core.errors import Forbidden, ValidationFailed
 
 
-def grant_role(*, actor: User | None, user: User, role: Role | str) -> RoleGrant:
+def _not_on_own_account(actor: User | None, user: User, what: str) -> None:
+    # Separation of duties: an agency role, or an account's standing, is always changed by
+    # someone else (or by the system: actor None, as the CLI and the demo seeder do).
+    if actor is not None and actor.pk == user.pk:
+        raise Forbidden("account.own_account", f"You cannot {what} on your own account: ask another administrator.")
+
+
+def grant_role(*, actor: User | None, user: User, role: Role | str, reason: str = "") -> RoleGrant:
+    """Give ``user`` the role (no-op if held). Sign-up grants the requestor role to oneself;
+    nobody grants themselves an agency role."""
+    if str(role) not in Role.values:
+        raise ValidationFailed("account.unknown_role", f"There is no role {role!r}.", fields={"role": ["Unknown role."]})
+    if str(role) in STAFF_ROLES:
+        _not_on_own_account(actor, user, "grant an agency role")
     with transaction.atomic():
         grant, created = RoleGrant.objects.get_or_create(
             user=user, role=role, defaults={"granted_by": actor}
         )
         if created:
-            record_event(
-                actor=actor, action="account.role_granted", target=user, new={"role": str(role)}
-            )
+            new: dict[str, str] = {"role": str(role)}
+            if reason:
+                new["reason"] = reason
+            record_event(actor=actor, action="account.role_granted", target=user, new=new)
         user.forget_roles()
         return grant
 
 
-def revoke_role(*, actor: User | None, user: User, role: Role | str) -> None:
+def revoke_role(*, actor: User | None, user: User, role: Role | str, reason: str = "") -> None:
+    if str(role) not in Role.values:
+        raise ValidationFailed("account.unknown_role", f"There is no role {role!r}.", fields={"role": ["Unknown role."]})
+    _not_on_own_account(actor, user, "revoke a role")
     with transaction.atomic():
         deleted, _ = RoleGrant.objects.filter(user=user, role=role).delete()
         if deleted:
             record_event(
-                actor=actor, action="account.role_revoked", target=user, old={"role": str(role)}
+                actor=actor,
+                action="account.role_revoked",
+                target=user,
+                old={"role": str(role)},
+                new={"reason": reason} if reason else None,
             )
         user.forget_roles()
+
+
+def set_active(*, actor: User | None, user: User, active: bool, reason: str) -> User:
+    """Deactivate (or reactivate) an account: it can no longer sign in or use its API tokens.
+
+    Nothing is deleted: requests, grants and the audit trail stay attributable to the person."""
+    _not_on_own_account(actor, user, "change the standing")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_active == active:
+            return locked
+        locked.is_active = active
+        locked.save(update_fields=["is_active"])
+        record_event(
+            actor=actor,
+            action="account.reactivated" if active else "account.deactivated",
+            target=locked,
+            old={"active": not active},
+            new={"active": active, "reason": reason},
+        )
+    user.is_active = active
+    return locked
 
 
 def set_organization(*, actor: User | None, user: User, organization: Organization | None) -> None:

@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
@@ -31,7 +32,16 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     # A data steward's work is the review queue; other staff see the questions put to them.
     if user.has_role(Role.DATA_STEWARD):
         return redirect("intake:queue")
-    return render(request, "web/staff_dashboard.html", {"comment_requests": list(open_comment_requests(user))})
+    admin_links = []
+    if user.has_role(Role.ADMINISTRATOR):
+        admin_links += [(reverse("web:admin_users"), "People and roles"), (reverse("web:admin_organizations"), "Organizations")]
+    if user.has_role(Role.AUDITOR):
+        admin_links.append((reverse("web:audit_log"), "Audit log"))
+    return render(
+        request,
+        "web/staff_dashboard.html",
+        {"comment_requests": list(open_comment_requests(user)), "admin_links": admin_links},
+    )
 
 
 @login_required
