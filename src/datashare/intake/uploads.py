@@ -77,8 +77,50 @@ def sniff(stream: IO[bytes], size: int) -> str:
         stream.seek(0)
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                inspect_archive(archive, size)
                 if "word/document.xml" in archive.namelist():
                     return DOCX
         except zipfile.BadZipFile:
             pass
     raise InvalidAttachment("Only PDF or Word (.docx) documents are accepted.")
+
+
+# What a real Word document inflates to: a few MB of XML plus its pictures. A zip bomb (2 MB
+# that inflates to 2 GiB) is refused by its total and by how much any part inflates, read from
+# the archive's directory without extracting anything (zipfile never inflates a part past the
+# size the directory declares, so the declared sizes bound whatever reads the file later).
+MAX_ARCHIVE_MEMBERS = 2_000
+MAX_INFLATION_RATIO = 100
+RATIO_CHECKED_FROM = 1024 * 1024  # small parts (styles, settings) compress far better than 100:1
+
+
+def max_uncompressed_bytes() -> int:
+    return int(
+        getattr(settings, "INTAKE_MAX_UNCOMPRESSED_BYTES", env_int("INTAKE_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024))
+    )
+
+
+def inspect_archive(archive: zipfile.ZipFile, size: int) -> None:
+    """Refuse a zip-based upload (.docx) whose parts are too many, inflate too far, or add up
+    to more than the uncompressed limit; InvalidAttachment says which."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        raise InvalidAttachment(f"The document holds {len(infos):,} parts; a Word document has far fewer.")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_INFLATION_RATIO * max(info.compress_size, 1):
+            raise InvalidAttachment(
+                "The document expands to far more than its size (more than "
+                f"{MAX_INFLATION_RATIO} times): it is refused as a possible zip bomb."
+            )
+    limit = max_uncompressed_bytes()
+    if total > limit:
+        raise InvalidAttachment(
+            f"The document expands to {_megabytes(total)} when opened; the limit is {_megabytes(limit)}."
+        )
+    if total > MAX_INFLATION_RATIO * max(size, 1) and total > RATIO_CHECKED_FROM:
+        raise InvalidAttachment(
+            "The document expands to far more than its size (more than "
+            f"{MAX_INFLATION_RATIO} times): it is refused as a possible zip bomb."
+        )
