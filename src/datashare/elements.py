@@ -469,6 +469,28 @@ STANDARD_BASE_FILE: tuple[str, ...] = tuple(
 )
 
 
+def effective_tier(identifier: str, catalog_tier: str) -> Tier:
+    """The tier that governs an element: the catalog's (administrators may make an element more
+    protected), but a direct identifier defined here stays a direct identifier whatever the
+    catalog row says. Intake validation and the extract engine both hold to this, so an edited
+    catalog row can never let a de-identified request or extract take a direct identifier."""
+    if identifier in DIRECT_IDENTIFIERS:
+        return Tier.DIRECT_IDENTIFIER
+    return Tier(catalog_tier)
+
+
+def tier_problem(identifier: str, tier: str) -> str | None:
+    """Why ``tier`` may not be given to the element in the catalog, or None when it may."""
+    if tier not in {t.value for t in Tier}:
+        return f"{tier!r} is not a tier"
+    if identifier in DIRECT_IDENTIFIERS and tier != Tier.DIRECT_IDENTIFIER:
+        return (
+            f"{identifier} is a direct identifier (datashare.elements): it is never re-tiered below "
+            "direct identifier, so no de-identified request or extract can include it"
+        )
+    return None
+
+
 class UnknownElementError(KeyError):
     def __str__(self) -> str:
         return f"unknown data element {self.args[0]!r}"

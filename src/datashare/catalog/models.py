@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from datashare.elements import DataType, Tier, format_school_year
+from datashare.elements import DataType, Tier, effective_tier, format_school_year
 
 
 class DataFile(models.Model):
@@ -61,12 +61,18 @@ class DataElement(models.Model):
         return self.name
 
     @property
+    def effective_tier(self) -> Tier:
+        """The tier that governs requests (``elements.effective_tier``: direct identifiers
+        defined in ``datashare.elements`` stay direct identifiers whatever this row says)."""
+        return effective_tier(self.identifier, self.tier)
+
+    @property
     def is_sensitive(self) -> bool:
-        return self.tier == Tier.SENSITIVE
+        return self.effective_tier == Tier.SENSITIVE
 
     @property
     def is_direct_identifier(self) -> bool:
-        return self.tier == Tier.DIRECT_IDENTIFIER
+        return self.effective_tier == Tier.DIRECT_IDENTIFIER
 
     def available_in(self, end_year: int, latest: int) -> bool:
         last = min(self.last_year or latest, latest)

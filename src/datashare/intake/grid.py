@@ -118,7 +118,7 @@ def apply_range(
     elif scope == SCOPE_ALL:
         targets = [e for e in elements if offered(e, kind)]
     elif scope == SCOPE_STANDARD:
-        targets = [e for e in elements if e.tier == "standard"]
+        targets = [e for e in elements if e.effective_tier == "standard"]
     elif scope.startswith(FILE_SCOPE_PREFIX):
         file_id = scope.removeprefix(FILE_SCOPE_PREFIX)
         targets = [e for f in cat.files if f.file.identifier == file_id for e in f.elements if offered(e, kind)]
