@@ -44,6 +44,9 @@ log = logging.getLogger("datashare.sftp")
 
 GRANT_TTL = 30.0  # seconds a grant check is trusted; the sweep runs on the same period
 SEND_BUFFER_LIMIT = 4 << 20  # bytes queued to a client before its next read is answered
+# The largest read answered, as OpenSSH's sftp-server (its client refuses messages over 256 KiB;
+# a shorter read is normal SFTP and clients ask for the rest).
+MAX_READ = 255 * 1024
 LOGIN_TIMEOUT = 60
 WRITE_FLAGS = (
     asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
@@ -487,7 +490,7 @@ class _PackageSFTP(asyncssh.SFTPServer):
                 raise asyncssh.SFTPConnectionLost("connection closed")
             await asyncio.sleep(0.002)
         try:
-            data = file_obj.reader.read(offset, size)
+            data = file_obj.reader.read(offset, min(size, MAX_READ))
         except vault.VaultError as exc:
             raise await self._refuse("read", file_obj.name, str(exc)) from None
         file_obj.ranges.add(offset, offset + len(data))
