@@ -66,8 +66,9 @@ def peak_rss_mib(pid: int) -> float:
 
 def serve(args: argparse.Namespace) -> None:
     """The child process: our server with an in-memory backend, one account, one grant."""
-    from datashare.delivery import sftpd
     from tests.delivery.sftp_harness import MemoryBackend
+
+    from datashare.delivery import sftpd
 
     backend = MemoryBackend(
         keys={"bench": [Path(args.pub).read_text().strip()]},
@@ -176,7 +177,7 @@ def main() -> None:
         import paramiko
 
         client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507 - loopback bench
         client.connect("127.0.0.1", port=ours_port, username="bench", key_filename=str(key),
                        look_for_keys=False, allow_agent=False)  # fmt: skip
         t0 = time.monotonic()

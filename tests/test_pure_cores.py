@@ -16,6 +16,7 @@ PURE_MODULES = [
     "datashare.synthetic",
     "datashare.outputcheck",
     "datashare.delivery.sftpd",  # the SFTP server; its accounts come through a Backend
+    "datashare.delivery.pipeline",  # Exhibit A -> sealed package
     "datashare.aggregate",
 ]
 

@@ -364,3 +364,8 @@ SFTP_HOST = env_str("SFTP_HOST", "127.0.0.1")
 SFTP_PORT = env_int("SFTP_PORT", 2222)
 SFTP_PUBLIC_HOST = env_str("SFTP_PUBLIC_HOST", SFTP_HOST)  # the name researchers connect to
 SFTP_HOST_KEY_FILE = Path(env_str("SFTP_HOST_KEY_FILE", str(DATA_DIR / "sftp_host_ed25519")))
+# Extract jobs: the statewide source (one Parquet file per table; `datashare synth` makes one),
+# the agency's crosswalk key, and the formats cut besides Parquet and CSV.
+EXTRACT_SOURCE_DIR = Path(env_str("EXTRACT_SOURCE_DIR", str(DATA_DIR / "source"))).resolve()
+CROSSWALK_KEY_FILE = Path(env_str("CROSSWALK_KEY_FILE", str(AGENCY_PRIVATE_DIR / "crosswalk.key")))
+EXTRACT_FORMATS = env_list("EXTRACT_FORMATS", ["parquet", "csv", "dta", "sav"])

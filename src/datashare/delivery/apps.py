@@ -10,4 +10,4 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from datashare.delivery import audit_actions  # noqa: F401
+        from datashare.delivery import audit_actions, jobs, receivers  # noqa: F401

@@ -88,3 +88,47 @@ class SftpEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.username}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Cutting the extract"
+    REVIEW = "review", "Ready for the steward's review"
+    RELEASED = "released", "Released: downloadable"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected by the steward (package erased)"
+
+
+class ExtractJob(models.Model):
+    """One cut of an executed agreement's extract: queued when the agreement is executed, run
+    by the long worker, reviewed (risk report) and released by a steward."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agreement = models.ForeignKey("agreements.Agreement", on_delete=models.PROTECT, related_name="extract_jobs")
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    formats = models.JSONField(default=list)
+    spec = models.JSONField(default=dict)  # the extract spec built from Exhibit A
+    package_id = models.CharField(max_length=80, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # A running job whose lease passed was abandoned (worker killed): a retry may claim it.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    progress = models.CharField(max_length=100, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    risk_report = models.JSONField(default=dict, blank=True)
+    files = models.JSONField(default=dict, blank=True)  # name -> {"bytes", "sha256"}
+    rows = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    risk_acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Extract {self.public_id} ({self.get_status_display()})"
+
+    @property
+    def exceeds_threshold(self) -> bool:
+        return bool(self.risk_report.get("exceeds_threshold"))

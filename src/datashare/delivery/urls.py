@@ -12,4 +12,9 @@ urlpatterns = [
     path("staff/", views.staff_log, name="staff_log"),
     path("staff/<uuid:public_id>/revoke/", views.revoke, name="revoke"),
     path("staff/<uuid:public_id>/unlock/", views.unlock, name="unlock"),
+    path("staff/extracts/", views.staff_jobs, name="staff_jobs"),
+    path("staff/extracts/<uuid:public_id>/", views.staff_job, name="staff_job"),
+    path("staff/extracts/<uuid:public_id>/release/", views.release_job, name="release_job"),
+    path("staff/extracts/<uuid:public_id>/reject/", views.reject_job, name="reject_job"),
+    path("staff/extracts/<uuid:public_id>/retry/", views.retry_job, name="retry_job"),
 ]

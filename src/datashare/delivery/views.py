@@ -17,8 +17,15 @@ from django.views.decorators.http import require_POST
 from datashare.accounts.models import Role, User
 from datashare.accounts.permissions import require_roles
 from datashare.core.errors import DomainError
-from datashare.delivery import selectors, services
-from datashare.delivery.models import EventKind, SftpAccount, SftpEvent, SftpKey
+from datashare.delivery import jobs, selectors, services
+from datashare.delivery.models import (
+    EventKind,
+    ExtractJob,
+    JobStatus,
+    SftpAccount,
+    SftpEvent,
+    SftpKey,
+)
 
 
 class KeyForm(forms.Form):
@@ -40,8 +47,14 @@ def my_delivery(request: HttpRequest) -> HttpResponse:
     accounts = list(SftpAccount.objects.filter(user=user).prefetch_related("keys"))
     downloads = SftpEvent.objects.filter(account__user=user, kind=EventKind.TRANSFER)[:50]
     return render(request, "delivery/mine.html", {
-        "accounts": accounts, "downloads": downloads, "form": KeyForm(),
+        "accounts": accounts, "downloads": downloads, "form": KeyForm(), "jobs": _my_jobs(user),
         **selectors.connection_details()})  # fmt: skip
+
+
+def _my_jobs(user: User) -> list[ExtractJob]:
+    """The delivery status of the agreements the user is an authorized user of."""
+    return list(ExtractJob.objects.filter(agreement__authorized_users__user=user)
+                .exclude(status=JobStatus.REJECTED).select_related("agreement").distinct()[:20])  # fmt: skip
 
 
 @login_required
@@ -64,7 +77,7 @@ def add_key(request: HttpRequest, public_id: UUID) -> HttpResponse:
     accounts = list(SftpAccount.objects.filter(user=_user(request)).prefetch_related("keys"))
     downloads = SftpEvent.objects.filter(account__user=_user(request), kind=EventKind.TRANSFER)[:50]
     return render(request, "delivery/mine.html", {
-        "accounts": accounts, "downloads": downloads, "form": form, "form_for": account.public_id,
+        "accounts": accounts, "downloads": downloads, "form": form, "jobs": _my_jobs(_user(request)),
         **selectors.connection_details()}, status=400)  # fmt: skip
 
 
@@ -110,3 +123,42 @@ def unlock(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 
+
+
+@require_roles(Role.DATA_STEWARD, Role.AUDITOR)
+def staff_jobs(request: HttpRequest) -> HttpResponse:
+    jobs_list = ExtractJob.objects.select_related("agreement")[:200]
+    return render(request, "delivery/staff_jobs.html", {"jobs": jobs_list})
+
+
+@require_roles(Role.DATA_STEWARD, Role.AUDITOR)
+def staff_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    job = get_object_or_404(ExtractJob.objects.select_related("agreement"), public_id=public_id)
+    return render(request, "delivery/staff_job.html", {"job": job, "risk": job.risk_report})
+
+
+@require_roles(Role.DATA_STEWARD)
+@require_POST
+def release_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    job = get_object_or_404(ExtractJob.objects.select_related("agreement"), public_id=public_id)
+    accounts = jobs.release(actor=_user(request), job=job, acknowledge_risk=request.POST.get("acknowledge_risk") == "on")
+    messages.success(request, f"Released: {len(accounts)} SFTP account(s) created for the authorized users.")
+    return redirect("delivery:staff_job", public_id=job.public_id)
+
+
+@require_roles(Role.DATA_STEWARD)
+@require_POST
+def reject_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    job = get_object_or_404(ExtractJob.objects.select_related("agreement"), public_id=public_id)
+    jobs.reject(actor=_user(request), job=job, reason=(request.POST.get("reason") or "").strip())
+    messages.success(request, "Rejected: the package was crypto-erased.")
+    return redirect("delivery:staff_job", public_id=job.public_id)
+
+
+@require_roles(Role.DATA_STEWARD)
+@require_POST
+def retry_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    job = get_object_or_404(ExtractJob.objects.select_related("agreement"), public_id=public_id)
+    jobs.retry(actor=_user(request), job=job)
+    messages.success(request, "Queued again.")
+    return redirect("delivery:staff_job", public_id=job.public_id)

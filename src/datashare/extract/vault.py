@@ -279,6 +279,14 @@ def seal_package(plain: Path, store: Path, master: bytes, package_id: str) -> Se
     return SealedPackage(package_id, dest, files)
 
 
+def clean_stale_seals(store: Path, package_id: str) -> None:
+    """Remove half-sealed folders of ``package_id`` a killed process left in the store."""
+    _check_id(package_id)
+    if Path(store).is_dir():
+        for p in Path(store).glob(f".{package_id}.seal-*"):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def _write_key_file(path: Path, wrapped: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:

@@ -1,0 +1,136 @@
+"""From an agreement's Exhibit A to a sealed package in the delivery store (Django-free).
+
+``prepare()`` is what the long-job worker runs. It is retry-safe against a worker killed at
+any instant (SIGKILL, OOM, power): each attempt starts by removing the previous attempt's
+work folder (plaintext package, engine spill files) and any half-sealed folder in the store;
+the package is cut in the private work folder, sealed (encrypted) into the store under a
+temporary name and renamed into place (``vault.seal_package``), and only then is the
+plaintext removed. A package in the store is therefore whole or absent, and a retry after the
+seal's rename finds it and does not cut it again. The crosswalk goes to the agency-only
+folder, never under the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datashare import elements
+from datashare.extract import spec as spec_module
+from datashare.extract import vault
+from datashare.extract.api import run_extract
+from datashare.extract.errors import ExtractError
+
+# Quasi-identifiers assessed by default, when the agreement includes them.
+DEFAULT_QUASI_IDENTIFIERS = (
+    "school_code", "grade_level", "gender", "race_ethnicity", "birth_year", "disability_category",
+)  # fmt: skip
+
+
+def spec_from_exhibit_a(
+    *,
+    agreement: str,
+    exhibit_a: dict[str, list[int]],
+    formats: list[str],
+    title: str = "",
+    recipient: str = "",
+    destroy_by: str = "",
+    terms: list[str] | None = None,
+) -> dict[str, Any]:
+    """Exhibit A ({element: [ending school years]}) as an extract spec. Every element must
+    have the same years: the engine cuts one set of years per extract, and delivering an
+    element for a year the agreement does not list would be a disclosure it does not allow."""
+    chosen = {e: sorted(set(years)) for e, years in exhibit_a.items() if years}
+    if not chosen:
+        raise ExtractError("Exhibit A lists no element with a school year")
+    year_sets = {tuple(v) for v in chosen.values()}
+    if len(year_sets) > 1:
+        raise ExtractError(
+            "Exhibit A gives different school years to different elements; cut one extract per "
+            "range of years (not supported yet)"
+        )
+    files: dict[str, list[str]] = {}
+    for e in chosen:
+        el = elements.ELEMENTS_BY_ID.get(e)
+        if el is None:
+            raise ExtractError(f"Exhibit A names an unknown element {e!r}")
+        files.setdefault(el.file, []).append(e)
+    years = [elements.format_school_year(y) for y in next(iter(year_sets))]
+    qis = [
+        q for q in DEFAULT_QUASI_IDENTIFIERS
+        if q in chosen and elements.get(q).file in spec_module.RISK_FILES
+    ]  # fmt: skip
+    data: dict[str, Any] = {
+        "agreement": agreement,
+        "title": title,
+        "recipient": recipient,
+        "school_years": years,
+        "files": files,
+        "formats": formats,
+        "risk": {"quasi_identifiers": qis},
+        "destroy_by": destroy_by,
+    }
+    if terms:
+        data["terms"] = terms
+    return data
+
+
+@dataclass(frozen=True)
+class Prepared:
+    package_id: str
+    files: dict[str, dict[str, Any]]  # name -> {"bytes": n, "sha256": hex} (from the manifest)
+    risk: dict[str, Any]
+    rows: dict[str, int]
+    crosswalk: Path
+
+
+def _read_sealed_json(store: Path, package_id: str, master: bytes, name: str) -> Any:
+    key = vault.package_key(store, package_id, master)
+    with vault.open_file(store, package_id, name, key) as reader:
+        return json.loads(reader.read(0, reader.size))
+
+
+def prepare(
+    spec_data: dict[str, Any],
+    *,
+    source: Path,
+    crosswalk_key: bytes,
+    work: Path,
+    store: Path,
+    master: bytes,
+    package_id: str,
+    crosswalk_dir: Path,
+    progress: Callable[[str], None] = lambda _step: None,
+) -> Prepared:
+    store, work, crosswalk_dir = Path(store), Path(work), Path(crosswalk_dir)
+    crosswalk = crosswalk_dir / f"{package_id}.crosswalk.enc"
+    vault.clean_stale_seals(store, package_id)
+    if not (store / package_id / vault.KEY_FILE).exists():
+        shutil.rmtree(work, ignore_errors=True)  # the previous attempt's plaintext, if any
+        work.mkdir(parents=True, mode=0o700)
+        spec = spec_module.parse(spec_data)
+        progress("cutting the extract")
+        run_extract(spec, source, work / "package", crosswalk_key, crosswalk_out=work / "crosswalk.enc")
+        # The crosswalk first: a worker killed between the two re-cuts (new RIDs, and a new
+        # crosswalk over this one), never leaves a package without its crosswalk.
+        crosswalk_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.replace(work / "crosswalk.enc", crosswalk)
+        progress("encrypting the package")
+        vault.seal_package(work / "package", store, master, package_id)
+    # Sealed (now or by an attempt killed after its seal): the plaintext goes.
+    shutil.rmtree(work, ignore_errors=True)
+    progress("checking the sealed package")
+    manifest = _read_sealed_json(store, package_id, master, "manifest.json")
+    risk = _read_sealed_json(store, package_id, master, "risk_report.json")
+    return Prepared(
+        package_id=package_id,
+        files=dict(manifest["contents"]),
+        risk=risk,
+        rows={f: int(v["rows"]) for f, v in manifest["files"].items()},
+        crosswalk=crosswalk,
+    )

@@ -1,0 +1,163 @@
+"""An executed agreement's extract: queued on execution, cut by the long worker from Exhibit A,
+sealed, reviewed and released by a steward, who must acknowledge a risk above the threshold;
+a worker killed mid-job is retried; the agreement's end revokes access; destruction erases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from datashare.agreements.models import AgreementStatus, AuthorizedUser
+from datashare.core.errors import DomainError
+from datashare.delivery import jobs
+from datashare.delivery.models import AccountStatus, ExtractJob, JobStatus, SftpAccount
+from datashare.extract import vault
+from datashare.synthetic import generate
+from tests.agreements.conftest import approved_agreement
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("source") / "src"
+    generate(out, scale=0.001, seed=3)
+    return out
+
+
+@pytest.fixture
+def delivery_dirs(settings, tmp_path: Path, source: Path):  # type: ignore[no-untyped-def]
+    settings.EXTRACT_SOURCE_DIR = source
+    settings.DELIVERY_STORE = tmp_path / "store"
+    settings.AGENCY_PRIVATE_DIR = tmp_path / "agency"
+    settings.CROSSWALK_KEY_FILE = tmp_path / "agency-key"
+    settings.MASTER_KEY_FILE = tmp_path / "master.key"
+    settings.EXTRACT_FORMATS = ["parquet", "csv", "dta"]
+    (tmp_path / "agency-key").write_text("cd" * 32 + "\n")
+    (tmp_path / "master.key").write_text("ef" * 32 + "\n")
+    return tmp_path
+
+
+@pytest.fixture
+def executed(requestor, steward, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks,
+                           approved={"days_absent": [2023], "homeless": [2023]})  # fmt: skip
+    a.status = AgreementStatus.EXECUTED
+    a.term_end = timezone.localdate() + dt.timedelta(days=365)
+    a.save(update_fields=["status", "term_end"])
+    if not a.authorized_users.filter(user=requestor).exists():
+        AuthorizedUser.objects.create(agreement=a, user=requestor, name="Ana", email=requestor.email, role="PI")
+    return a
+
+
+def test_execution_queues_a_job_the_worker_cuts_and_a_steward_releases(
+    executed, steward, requestor, delivery_dirs, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+) -> None:
+    from datashare.agreements.models import Agreement
+    from datashare.agreements.signals import agreement_executed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        agreement_executed.send(sender=Agreement, agreement=executed, actor=None)
+    job = ExtractJob.objects.get(agreement=executed)  # the immediate backend ran the task
+    assert job.status == JobStatus.REVIEW, job.error
+    assert job.attempts == 1 and job.rows["attendance"] > 0
+    assert {"attendance.parquet", "attendance.csv", "attendance.dta", "programs.dta", "SHA256SUMS"} <= set(job.files) | {"SHA256SUMS"}
+    # Sealed: nothing readable in the store, the crosswalk with the agency, no plaintext left.
+    store = delivery_dirs / "store"
+    assert (store / job.package_id / "package.key").exists()
+    assert not (delivery_dirs / "agency" / "work" / job.package_id).exists()
+    assert (delivery_dirs / "agency" / "crosswalks" / f"{job.package_id}.crosswalk.enc").exists()
+    assert not list(store.rglob("*.crosswalk.enc"))
+
+    # The requestor sees the status; an outsider-to-staff requestor cannot open the review page.
+    client = Client()
+    client.force_login(requestor)
+    assert "Ready for the steward" in client.get(reverse("delivery:mine")).content.decode()
+    assert client.get(reverse("delivery:staff_job", args=[job.public_id])).status_code == 403
+    assert client.post(reverse("delivery:release_job", args=[job.public_id])).status_code == 403
+
+    staff = Client()
+    staff.force_login(steward)
+    page = staff.get(reverse("delivery:staff_job", args=[job.public_id])).content.decode()
+    assert "Risk of the delivered package" in page and job.files["attendance.csv"]["sha256"] in page
+    response = staff.post(reverse("delivery:release_job", args=[job.public_id]), {"acknowledge_risk": "on"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == JobStatus.RELEASED
+    account = SftpAccount.objects.get(user=requestor)
+    assert account.package_id == job.package_id and account.expires_on == executed.term_end
+
+    # The agreement ends: access is revoked; destruction crypto-erases the package.
+    from datashare.agreements.signals import agreement_ended
+
+    agreement_ended.send(sender=Agreement, agreement=executed, termination_date=timezone.localdate(), actor=None)
+    assert SftpAccount.objects.get(pk=account.pk).status == AccountStatus.REVOKED
+    records = jobs.destroy_agreement_packages(agreement=executed)
+    assert records[0].key_destroyed and not (store / job.package_id).exists()
+
+
+def test_a_risk_above_the_threshold_must_be_acknowledged(executed, steward, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    job.risk_report = {**job.risk_report, "exceeds_threshold": True}
+    job.save(update_fields=["risk_report"])
+    with pytest.raises(DomainError, match="acknowledge"):
+        jobs.release(actor=steward, job=job, acknowledge_risk=False)
+    jobs.release(actor=steward, job=job, acknowledge_risk=True)
+    job.refresh_from_db()
+    assert job.risk_acknowledged_by == steward
+
+
+def test_a_requestor_cannot_release_their_own_extract(executed, requestor, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    from datashare.accounts.models import Role, RoleGrant
+
+    RoleGrant.objects.create(user=requestor, role=Role.DATA_STEWARD)
+    requestor.forget_roles()
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    with pytest.raises(DomainError, match="own request"):
+        jobs.release(actor=requestor, job=job, acknowledge_risk=True)
+
+
+def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(executed, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    assert jobs.claim(str(job.public_id))  # a worker took it ... and was killed
+    assert not jobs.claim(str(job.public_id))  # not while its lease runs
+    later = timezone.now() + jobs.LEASE + dt.timedelta(minutes=1)
+    assert jobs.claim(str(job.public_id), now=later)
+    job.refresh_from_db()
+    assert job.attempts == 2
+
+
+def test_a_bad_exhibit_a_fails_the_job_with_its_reason(executed, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    executed.exhibit_a = {"days_absent": [2022], "homeless": [2023]}
+    executed.save(update_fields=["exhibit_a"])
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "different school years" in job.error
+    assert not (delivery_dirs / "store" / job.package_id).exists()
+
+
+def test_an_outsider_gets_no_extract_status(executed, outsider, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    jobs.queue_extract(actor=None, agreement=executed)
+    client = Client()
+    client.force_login(outsider)
+    assert executed.label not in client.get(reverse("delivery:mine")).content.decode()
+
+
+def test_rejecting_erases_the_package(executed, steward, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    record = jobs.reject(actor=steward, job=job, reason="re-cut")
+    assert record.key_destroyed
+    with pytest.raises(vault.PackageErased):
+        vault.package_key(delivery_dirs / "store", job.package_id, bytes.fromhex("ef" * 32))
