@@ -369,3 +369,5 @@ SFTP_HOST_KEY_FILE = Path(env_str("SFTP_HOST_KEY_FILE", str(DATA_DIR / "sftp_hos
 EXTRACT_SOURCE_DIR = Path(env_str("EXTRACT_SOURCE_DIR", str(DATA_DIR / "source"))).resolve()
 CROSSWALK_KEY_FILE = Path(env_str("CROSSWALK_KEY_FILE", str(AGENCY_PRIVATE_DIR / "crosswalk.key")))
 EXTRACT_FORMATS = env_list("EXTRACT_FORMATS", ["parquet", "csv", "dta", "sav"])
+# The public register of agreements (organization, purpose, categories of data, term, destruction).
+PUBLIC_REGISTER_ENABLED = env_bool("PUBLIC_REGISTER_ENABLED", True)

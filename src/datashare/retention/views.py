@@ -173,3 +173,25 @@ def verify(request: HttpRequest, public_id: str) -> HttpResponse:
 def destructions(request: HttpRequest) -> HttpResponse:
     rows = Destruction.objects.select_related("agreement__organization").order_by("status", "due")
     return render(request, "retention/destructions.html", {"rows": rows, "today": services._today(services.clock.now())})
+
+
+# -- Public register and reports ---------------------------------------------------------------
+
+
+def public_register(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+
+    from datashare.core import clock
+    from datashare.retention.reports import register_rows
+
+    if not getattr(settings, "PUBLIC_REGISTER_ENABLED", True):
+        raise Http404("The register is not published")
+    return render(request, "retention/register.html", {"rows": register_rows(clock.now().date())})
+
+
+@require_roles(Role.DATA_STEWARD, Role.ADMINISTRATOR, Role.AUDITOR)
+def reports_page(request: HttpRequest) -> HttpResponse:
+    from datashare.core import clock
+    from datashare.retention.reports import reports
+
+    return render(request, "retention/reports.html", {"charts": reports(clock.now())})
