@@ -8,9 +8,13 @@ configured CA, without reaching the network (no revocation fetching: the trust r
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -18,6 +22,19 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
+
+T = TypeVar("T")
+
+
+def _outside_event_loop(func: Callable[..., T], *args: Any) -> T:
+    """pyHanko's sync API calls ``asyncio.run``, which refuses to run inside a running event loop
+    (an async server, Playwright's sync API in a test): then it runs on a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(func, *args).result()
 
 
 class SealingNotConfigured(Exception):
@@ -51,7 +68,7 @@ def seal_pdf(pdf: bytes, config: SealConfig, *, reason: str, location: str) -> b
     )
     timestamper = timestamps.HTTPTimeStamper(config.tsa_url) if config.tsa_url else None
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper)
+    out = _outside_event_loop(lambda: signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper))
     return out.getvalue()
 
 
@@ -81,7 +98,7 @@ def verify_pdf(data: bytes, *, ca_file: Path) -> Verification:
     result = Verification(ok=False)
     for sig in signatures:
         try:
-            status = validate_pdf_signature(sig, context)
+            status = _outside_event_loop(validate_pdf_signature, sig, context)
         except Exception as exc:
             # The file is untrusted input: a changed byte anywhere in the signature dictionary
             # or container can make pyHanko fail in many ways, each one a failed verification.
