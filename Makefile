@@ -8,11 +8,15 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ENV := DATASHARE_DEMO=1
+# `make run PORT=8123`: the port served, and the one the demo's emails link to (SITE_URL,
+# unless it is set already).
+PORT ?= 8000
+RUN_ENV := $(DEMO_ENV) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 
-.PHONY: help setup system-deps run test lint typecheck pytest bench clean
+.PHONY: help setup setup-test system-deps run test lint typecheck pytest bench clean
 
 help:
-	@echo "make run    set up, seed the synthetic demo and serve on http://127.0.0.1:8000"
+	@echo "make run    set up, seed the synthetic demo and serve on http://127.0.0.1:8000 (PORT=8123 for another)"
 	@echo "make test   set up, then ruff, mypy, import contracts and the whole pytest suite"
 
 .tools/bin/uv:
@@ -24,9 +28,16 @@ help:
 	  mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv; \
 	fi
 
+# The portal and the tools, without the Spark extra (pyspark alone is ~500 MB; the portal never
+# uses it). --inexact: a Spark already installed by `make test` is left in place.
 $(BIN)/.synced: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
-	$(UV) sync --frozen --compile-bytecode --extra spark
+	$(UV) sync --frozen --inexact --compile-bytecode
 	@touch $@
+
+# The suite also runs the extract on Spark: only the test targets install the extra.
+$(BIN)/.synced-spark: pyproject.toml uv.lock | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --compile-bytecode --extra spark
+	@touch $@ $(BIN)/.synced
 
 # WeasyPrint renders the agreement PDFs through Pango (a system library, not a wheel). As root on
 # Debian/Ubuntu it is installed here; otherwise the command to run is printed and setup stops.
@@ -43,25 +54,26 @@ system-deps:
 	fi
 
 setup: system-deps $(BIN)/.synced
+setup-test: system-deps $(BIN)/.synced-spark
 
 run: setup
-	$(DEMO_ENV) $(BIN)/datashare migrate --noinput
-	$(DEMO_ENV) $(BIN)/datashare collectstatic --noinput -v 0
-	$(DEMO_ENV) $(BIN)/datashare demo
-	$(DEMO_ENV) $(BIN)/datashare run
+	$(RUN_ENV) $(BIN)/datashare migrate --noinput
+	$(RUN_ENV) $(BIN)/datashare collectstatic --noinput -v 0
+	$(RUN_ENV) $(BIN)/datashare demo
+	$(RUN_ENV) $(BIN)/datashare run --bind 127.0.0.1:$(PORT)
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/lint-imports
 
-typecheck: setup
+typecheck: setup-test
 	SECRET_KEY=typecheck-only-not-a-secret-0123456789abcdef AUDIT_HMAC_KEY=typecheck-only-not-a-key-0123456789abcdef ALLOWED_HOSTS=localhost SITE_URL=http://localhost $(BIN)/mypy
 
 # The suite runs on the embedded SQLite database, then again on PostgreSQL when DATABASE_URL
 # is set (CI sets it). pytest exits 5 when it collects no tests, which fails the target.
 # The pure engines never touch the database: their tests run once, in the SQLite pass.
 ENGINE_TESTS := tests/synthetic tests/extract tests/disclosure
-pytest: setup
+pytest: setup-test
 	env -u DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($${DATABASE_URL%%@*}@...) =="; \

@@ -21,6 +21,8 @@ DEBUG = env_bool("DEBUG", False)
 DEMO = env_bool("DATASHARE_DEMO", False)
 SITE_NAME = env_str("SITE_NAME", "Student Data Sharing")
 AGENCY_NAME = env_str("AGENCY_NAME", "Office of the State Superintendent (demo)")
+# Where requestors write with questions (the Contact page); blank hides the address.
+CONTACT_EMAIL = env_str("CONTACT_EMAIL", "student.information@agency.example" if (DEBUG or DEMO) else "")
 # The portal's public address, for links in emails (no trailing slash).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if (DEBUG or DEMO) else None).rstrip("/")
 

@@ -41,19 +41,17 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
     _register(page, "analyst@leg.wa.gov")
     page.goto("/requests/new/")
     assert_accessible(page)
+    # Step 1 is the start page: title, kind and the legislative requirement, asked once.
     page.get_by_label("Title").fill("Learning assistance outcomes")
     page.get_by_label("De-identified student-level data").check()
-    page.get_by_role("button", name="Start the request").click()
-
-    # Step 1: the request
-    expect(page.get_by_role("heading", level=1)).to_have_text("Type of request")
-    assert_accessible(page)
+    expect(page.get_by_label("How the project meets that exception")).to_be_hidden()
     page.get_by_label("This request pertains to a legislative requirement").check()
     page.get_by_label("Legislative requirement (bill, section or budget proviso)").fill("ESSB 5187 sec. 501(4)")
-    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_role("button", name="Start the request").click()
 
     # Step 2: contacts and the data manager (the analyst names themself)
     expect(page.get_by_role("heading", level=1)).to_have_text("Contacts and data manager")
+    expect(page.get_by_text("Step 2 of 6")).to_be_visible()
     assert_accessible(page)
     for prefix, name, email in (("primary", "Ana Analyst", "analyst@leg.wa.gov"), ("secondary", "Ben Backup", "ben@leg.wa.gov")):
         page.locator(f"#id_{prefix}_name").fill(name)
@@ -76,7 +74,7 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
         ("Expected products (reports, articles, dashboards...)", "A legislative report."),
         ("How the products will be shared", "Posted on the committee site after agency review."),
     ]:
-        page.get_by_label(label, exact=True).fill(text)
+        page.get_by_label(f"{label} (required)", exact=True).fill(text)
     page.get_by_label(re.compile("I will give the agency a copy")).check()
     page.get_by_label("Start date").fill("2026-01-01")
     page.get_by_label("End date").fill("2027-06-30")
@@ -106,7 +104,7 @@ def test_a_legislative_analyst_registers_requests_data_and_a_steward_approves_it
         ("Software used with the data", "Excel, R"),
         ("People who will have access, and their roles (one per line)", "Ana Analyst, lead analyst"),
     ]:
-        page.get_by_label(label, exact=True).fill(text)
+        page.get_by_label(f"{label} (required)", exact=True).fill(text)
     policy = Path(tempfile.mkdtemp()) / "security-policy.pdf"
     policy.write_bytes(PDF_BYTES)
     page.get_by_label("Your organization's security policy (PDF or DOCX)").set_input_files(str(policy))

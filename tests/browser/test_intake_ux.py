@@ -87,3 +87,33 @@ def test_the_grid_fits_1280_pixels_and_a_phone(page: Page) -> None:
         assert _sideways(page) == 0, f"the grid scrolls sideways at {width} px"
         assert_accessible(page)
     assert DataRequest.objects.get(pk=r.pk).selections == {"gender": [2020, 2021]}
+
+
+def test_no_page_scrolls_sideways_on_a_390_pixel_phone(page: Page, browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    from datashare.accounts.models import Role
+    from tests.factories import make_staff
+    from tests.intake.conftest import complete_request
+
+    user = _researcher()
+    for title in ("Chronic absence and dropout among ninth graders in rural districts", "Dual credit"):
+        services.submit(actor=user, data_request=complete_request(user, title=title))
+    draft = services.create_draft(actor=user, title="Absence study")
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, user.email, PASSWORD)
+    for path in ("/", "/faq/", "/agreement/", "/contact/", "/requests/", "/requests/catalog/", "/requests/new/", f"/requests/{draft.public_id}/edit/data/"):
+        page.goto(path)
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        assert _sideways(page) == 0, f"{path} scrolls sideways at 390 px"
+        assert_accessible(page)
+    steward, secret = make_staff("steward@agency.gov", Role.DATA_STEWARD)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    staff = context.new_page()
+    sign_in(staff, steward.email, PASSWORD, totp_secret=secret)
+    # A steward lands on the queue, their work, straight after signing in.
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Review queue")
+    assert _sideways(staff) == 0, "the queue scrolls sideways at 390 px"
+    assert_accessible(staff)
+    staff.get_by_role("link", name="Dual credit").click()
+    assert _sideways(staff) == 0, "a request's page scrolls sideways at 390 px"
+    assert_accessible(staff)
+    context.close()

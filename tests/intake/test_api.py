@@ -34,9 +34,11 @@ def test_a_requestor_creates_edits_submits_and_lists_through_the_api(requestor) 
     contact = {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"}
     bad = _json(c, "patch", f"{BASE}/{rid}", {"selections": {"gender": ["2007-08"]}})
     assert bad.status_code == 422 and "before 2009-10" in bad.json()["errors"]["data"]["selections"][0]
-    ok = _json(c, "patch", f"{BASE}/{rid}", {"primary_contact": contact, "purpose": "County tables", "selections": {"gender": ["2023-24"]}})
+    # Suppressed aggregate tables are described in words, never as student-level elements.
+    assert _json(c, "patch", f"{BASE}/{rid}", {"selections": {"gender": ["2023-24"]}}).status_code == 422
+    ok = _json(c, "patch", f"{BASE}/{rid}", {"primary_contact": contact, "purpose": "County tables", "tables_requested": "Graduation rate by county, 2023-24"})
     assert ok.status_code == 200, ok.content
-    assert ok.json()["selections"] == {"gender": ["2023-24"]}
+    assert ok.json()["tables_requested"] == "Graduation rate by county, 2023-24" and ok.json()["selections"] == {}
     submitted = _json(c, "post", f"{BASE}/{rid}/submit")
     assert submitted.status_code == 200, submitted.content
     assert submitted.json()["status"] == "submitted"

@@ -216,12 +216,14 @@ def test_the_suppressed_aggregate_short_form_needs_no_security_plan_or_data_mana
         changes={
             "primary_contact": {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"},
             "purpose": "County-level graduation tables.",
-            "selections": {"outcome": [2024]},
+            "tables_requested": "Four-year graduation rate by county and race/ethnicity, 2023-24.",
         },
     )
     services.submit(actor=requestor, data_request=r)
     r.refresh_from_db()
-    assert r.status == Status.SUBMITTED and "Data security" not in r.versions.get().snapshot
+    snap = r.versions.get().snapshot
+    assert r.status == Status.SUBMITTED and "Data security" not in snap
+    assert snap["Tables requested"] == ["Tables requested: Four-year graduation rate by county and race/ethnicity, 2023-24."]
 
 
 def test_the_requestor_gets_an_email_at_every_change_of_status(requestor, steward, django_capture_on_commit_callbacks) -> None:

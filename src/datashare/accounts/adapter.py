@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
 
 from datashare.accounts.models import Role, User
 from datashare.audit.context import client_ip
@@ -22,6 +24,22 @@ class AccountAdapter(DefaultAccountAdapter):
             if commit:
                 grant_role(actor=user, user=user, role=Role.REQUESTOR)
         return user
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # The emails greet with the agency's name and sign with the portal's address
+        # (templates/account/email/base_message.txt), never the bare host name.
+        names = {"AGENCY_NAME": settings.AGENCY_NAME, "SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL}
+        super().send_mail(template_prefix, email, {**names, **context})
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # Staff land on their work (a data steward's queue, via the staff dashboard), not on
+        # the public home page; requestors on their requests. An explicit ?next= still wins.
+        user = request.user
+        if user.is_authenticated and getattr(user, "is_agency_staff", False):
+            return resolve_url("web:staff_dashboard")
+        if user.is_authenticated and user.has_role(Role.REQUESTOR):  # type: ignore[union-attr]
+            return resolve_url("web:my_requests")
+        return super().get_login_redirect_url(request)
 
     def login(self, request: HttpRequest, user: Any) -> Any:
         # Who signed in, when and from where is part of the record an auditor reads.

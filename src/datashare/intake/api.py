@@ -76,6 +76,7 @@ class RequestUpdate(Schema):
     duration_justification: LongText | None = None
     selections: dict[ElementId, list[YearLabel]] | None = None
     justifications: dict[ElementId, LongText] | None = None
+    tables_requested: LongText | None = Field(None, description="Suppressed aggregate requests only: the tables wanted, in words.")
     storage_location: LongText | None = None
     encryption_at_rest: LongText | None = None
     encryption_in_transit: LongText | None = None
@@ -97,6 +98,7 @@ class RequestOut(Schema):
     priority_rank: int | None
     selections: dict[str, list[str]]
     approved_selections: dict[str, list[str]]
+    tables_requested: str
     decision_reason: str
     change_comments: dict[str, str]
 
@@ -140,6 +142,7 @@ def _out(r: DataRequest) -> dict[str, Any]:
         "priority_rank": r.priority_rank,
         "selections": _labels(r.selections),
         "approved_selections": _labels(r.approved_selections),
+        "tables_requested": r.tables_requested,
         "decision_reason": r.decision_reason,
         "change_comments": r.change_comments,
     }

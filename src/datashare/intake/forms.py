@@ -8,30 +8,8 @@ from typing import Any
 from django import forms
 
 from datashare.accounts.models import OrganizationKind
-from datashare.intake.models import AttachmentPurpose, DataRequest, FerpaException, RequestKind
+from datashare.intake.models import AttachmentPurpose, DataRequest, FerpaException
 from datashare.intake.validation import CONTACT_FIELDS
-
-
-class NewRequestForm(forms.Form):
-    title = forms.CharField(max_length=200, help_text="A short name for your project.")
-    kind = forms.ChoiceField(choices=RequestKind.choices, widget=forms.RadioSelect, label="Kind of data")
-    organization_name = forms.CharField(
-        max_length=200, required=False, label="Your organization", help_text="The organization requesting the data."
-    )
-    organization_kind = forms.ChoiceField(
-        choices=[("", "Choose...")] + [c for c in OrganizationKind.choices if c[0] != OrganizationKind.STATE_EDUCATION_AGENCY],
-        required=False,
-        label="Kind of organization",
-    )
-
-    def __init__(self, *args: Any, needs_organization: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not needs_organization:
-            del self.fields["organization_name"]
-            del self.fields["organization_kind"]
-        else:
-            self.fields["organization_name"].required = True
-            self.fields["organization_kind"].required = True
 
 
 class RequestStepForm(forms.ModelForm):
@@ -46,13 +24,49 @@ class RequestStepForm(forms.ModelForm):
             "ferpa_explanation": "How the project meets that exception",
         }
 
+    # Asked only of identifiable requests: shown when that kind is chosen (see step_form.html).
+    IDENTIFIABLE_ONLY = ("ferpa_exception", "ferpa_explanation")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         ferpa = self.fields["ferpa_exception"]
         assert isinstance(ferpa, forms.ChoiceField)
-        ferpa.choices = [("", "Not applicable"), *FerpaException.choices]
+        ferpa.choices = [("", "Not chosen"), *FerpaException.choices]
         for f in self.fields.values():
             f.required = False
+
+    def chosen_kind(self) -> str:
+        """The kind as posted (the page is redrawn for it) or as saved."""
+        if self.is_bound:
+            return str(self.data.get("kind") or (self.instance.kind if self.instance else ""))
+        return str(self.initial.get("kind") or (self.instance.kind if self.instance and self.instance.pk else ""))
+
+
+class NewRequestForm(RequestStepForm):
+    """The first step and the start of the request in one page: nothing asked twice."""
+
+    organization_name = forms.CharField(
+        max_length=200, required=False, label="Your organization", help_text="The organization requesting the data."
+    )
+    organization_kind = forms.ChoiceField(
+        choices=[("", "Choose...")] + [c for c in OrganizationKind.choices if c[0] != OrganizationKind.STATE_EDUCATION_AGENCY],
+        required=False,
+        label="Kind of organization",
+    )
+
+    def __init__(self, *args: Any, needs_organization: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["title"].required = True
+        self.fields["title"].help_text = "A short name for your project."
+        self.fields["kind"].required = True
+        if not needs_organization:
+            del self.fields["organization_name"]
+            del self.fields["organization_kind"]
+        else:
+            self.fields["organization_name"].required = True
+            self.fields["organization_kind"].required = True
+        # The organization first: it is who asks.
+        self.order_fields(["organization_name", "organization_kind", "title", "kind"])
 
 
 class ContactsStepForm(forms.Form):
@@ -125,14 +139,34 @@ class ProjectStepForm(forms.ModelForm):
         }
         help_texts = {"end_date": "At most three years after the start; more than two needs a justification."}
 
-    # The suppressed-aggregate short form asks only what the tables are for and when.
-    SHORT_FORM_FIELDS = ("purpose", "products", "start_date", "end_date")
+    # The suppressed-aggregate short form asks only what the tables are for: no agreement is
+    # signed for them, so there is no term (start and end dates).
+    SHORT_FORM_FIELDS = ("purpose", "products")
 
     def __init__(self, *args: Any, short_form: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if short_form:
             for name in [n for n in self.fields if n not in self.SHORT_FORM_FIELDS]:
                 del self.fields[name]
+        for f in self.fields.values():
+            f.required = False
+
+
+class TablesStepForm(forms.ModelForm):
+    """The short form's data step: the suppressed aggregate tables wanted, in words."""
+
+    class Meta:
+        model = DataRequest
+        fields = ["tables_requested"]
+        widgets = {"tables_requested": forms.Textarea(attrs={"rows": 8})}
+        labels = {"tables_requested": "The tables you need"}
+        help_texts = {
+            "tables_requested": "For each table: what is counted or measured, the groups (e.g. grade, race/ethnicity), "
+            "the level (school, district or state) and the school years (2009-10 and later)."
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         for f in self.fields.values():
             f.required = False
 

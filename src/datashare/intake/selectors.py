@@ -32,6 +32,18 @@ class QueueFilters:
     organization: str = ""  # name contains
     assignee: str = ""  # a user's public_id, "me" or "none"
     min_age_days: int | None = None
+    title: str = ""  # title contains
+    sort: str = ""  # "" = review order; see QUEUE_SORTS
+
+
+# Other orders a steward may want; the default stays the agency's review order.
+QUEUE_SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "": ("Review order (priority, then order received)", ("priority_rank", "submitted_at", "pk")),
+    "oldest": ("Oldest first", ("submitted_at", "pk")),
+    "newest": ("Newest first", ("-submitted_at", "-pk")),
+    "title": ("Title (A to Z)", ("title", "pk")),
+    "organization": ("Organization (A to Z)", ("organization__name", "submitted_at", "pk")),
+}
 
 
 @dataclass
@@ -80,8 +92,11 @@ def queue_queryset(filters: QueueFilters, *, user: User) -> QuerySet[DataRequest
     if filters.min_age_days is not None:
         days = min(max(filters.min_age_days, 0), MAX_AGE_DAYS)
         qs = qs.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=days))
-    # The agency's order: priority tier, then the order received (index intake_queue_order).
-    return qs.select_related("organization", "assignee").order_by("priority_rank", "submitted_at", "pk")
+    if filters.title:
+        qs = qs.filter(title__icontains=filters.title)
+    # The agency's order by default: priority tier, then the order received (index intake_queue_order).
+    order = QUEUE_SORTS.get(filters.sort, QUEUE_SORTS[""])[1]
+    return qs.select_related("organization", "assignee").order_by(*order)
 
 
 def queue(filters: QueueFilters, *, user: User, page_number: int | str = 1) -> Queue:
@@ -136,21 +151,29 @@ class TimelineEntry:
     actor: str
 
 
-def timeline(r: DataRequest, *, staff: bool) -> list[TimelineEntry]:
-    """Every event of the request from the audit log. Requestors see who acted only as
-    'you' or 'the agency' (staff names are not theirs to collect)."""
+def timeline(r: DataRequest, *, staff: bool, viewer: User | None = None) -> list[TimelineEntry]:
+    """Every event of the request from the audit log. Requestors and data managers see the
+    people of their own request by name ("you" only for what the viewer did) and staff only as
+    'the agency' (staff names are not theirs to collect)."""
     labels = STAFF_ACTIONS if staff else PUBLIC_ACTIONS
     events = AuditEvent.objects.filter(
         target_type=DataRequest._meta.label_lower, target_id=str(r.public_id), action__in=list(labels)
     ).order_by("seq")
     entries = []
     for e in events:
-        if staff:
-            who = e.actor_label
-        else:
-            who = "you" if e.actor_id == r.created_by_id else ("the data manager" if e.actor_id == r.data_manager_id else "the agency")
+        who = e.actor_label if staff else _public_actor(r, e.actor_id, viewer)
         entries.append(TimelineEntry(e.occurred_at, labels[e.action], who))
     return entries
+
+
+def _public_actor(r: DataRequest, actor_id: int | None, viewer: User | None) -> str:
+    if viewer is not None and actor_id == viewer.pk:
+        return "you"
+    if actor_id == r.created_by_id:
+        return f"{r.created_by}, the requestor"
+    if actor_id is not None and actor_id == r.data_manager_id and r.data_manager is not None:
+        return f"{r.data_manager}, the data manager"
+    return "the agency"
 
 
 def pending_comment_requests(r: DataRequest) -> list[CommentRequest]:

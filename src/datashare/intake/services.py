@@ -33,6 +33,7 @@ from datashare.intake.models import (
     PRIORITY_AGENCY,
     PRIORITY_LEGISLATIVE,
     PRIORITY_OTHER,
+    SHORT_FORM_KINDS,
     Attachment,
     AttachmentPurpose,
     CommentRequest,
@@ -266,6 +267,10 @@ def update_draft(*, actor: User, data_request: DataRequest, changes: dict[str, A
         _require_owner(actor, r)
         if r.status not in EDITABLE:
             raise InvalidTransition(action="edit", status=r.status)
+        if changes.get("kind") in SHORT_FORM_KINDS and "selections" not in changes and (r.selections or r.justifications):
+            # Switching to suppressed aggregate tables: the student-level choices no longer
+            # apply (the short form describes tables); dropping them is recorded below.
+            changes = {**changes, "selections": {}, "justifications": {}}
         old = {f: getattr(r, f) for f in changes}
         for field, value in changes.items():
             setattr(r, field, value)

@@ -10,7 +10,7 @@ from typing import Any
 from datashare.catalog.selectors import Catalog
 from datashare.elements import format_school_year
 from datashare.intake.models import DataRequest
-from datashare.intake.validation import CONTACT_FIELDS, STEP_TITLES
+from datashare.intake.validation import CONTACT_FIELDS, STEP_TITLES, TABLES_STEP_TITLE
 
 Snapshot = dict[str, list[str]]  # section title -> lines "Label: value"
 
@@ -49,12 +49,12 @@ def take(r: DataRequest, catalog: Catalog, attachments: list[Any]) -> Snapshot:
         f"End: {r.end_date or '-'}",
         f"Duration justification: {r.duration_justification}",
     ]
-    data = []
+    data = [f"Tables requested: {r.tables_requested}"] if r.is_short_form else []
     for identifier, years in sorted(r.selections.items()):
         data.append(f"{names.get(identifier, identifier)}: {_years(years)}")
         if r.justifications.get(identifier):
             data.append(f"{names.get(identifier, identifier)} justification: {r.justifications[identifier]}")
-    snap[STEP_TITLES["data"]] = data
+    snap[TABLES_STEP_TITLE if r.is_short_form else STEP_TITLES["data"]] = data
     if not r.is_short_form:
         snap[STEP_TITLES["security"]] = [
             f"Storage: {r.storage_location}",

@@ -105,9 +105,13 @@ def _label(field: str) -> str:
     return field.replace("_", " ").capitalize()
 
 
+TABLES_STEP_TITLE = "Tables requested"
+
+
 def steps_for(data_request: DataRequest) -> list[tuple[str, str]]:
     if data_request.is_short_form:
-        return [s for s in STEPS if s[0] != "security"]
+        # Suppressed aggregate tables: no student-level elements, no security plan.
+        return [(k, TABLES_STEP_TITLE if k == "data" else t) for k, t in STEPS if k != "security"]
     return STEPS
 
 
@@ -296,6 +300,18 @@ def check_selections(
 
 
 def check_data_step(r: DataRequest, catalog: Catalog, *, complete: bool) -> Errors:
+    if r.is_short_form:
+        # The short form describes tables; it never carries student-level elements.
+        errors: Errors = {}
+        for problem in text_problems(r.tables_requested, limit=LONG_TEXT, label="Tables requested"):
+            errors.setdefault("tables_requested", []).append(problem)
+        if any((r.selections or {}).values()):
+            errors.setdefault("selections", []).append(
+                "A request for suppressed aggregate tables does not choose student-level elements: describe the tables instead."
+            )
+        if not errors and not r.tables_requested.strip():
+            _missing(errors, "tables_requested", "Describe the tables you need (measures, groups, levels and school years).", complete)
+        return errors
     return check_selections(
         kind=r.kind, selections=r.selections, justifications=r.justifications, catalog=catalog, complete=complete
     )

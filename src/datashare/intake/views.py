@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,8 +32,15 @@ from datashare.intake.forms import (
     ProjectStepForm,
     RequestStepForm,
     SecurityStepForm,
+    TablesStepForm,
 )
-from datashare.intake.models import AttachmentPurpose, CommentRequest, RequestKind, Status
+from datashare.intake.models import (
+    AttachmentPurpose,
+    CommentRequest,
+    DataRequest,
+    RequestKind,
+    Status,
+)
 from datashare.intake.transitions import EDITABLE, OPEN_FOR_REVIEW
 
 # Bounds of URL and query numbers: beyond them the database would overflow, not just miss.
@@ -70,20 +79,53 @@ def new_request(request: HttpRequest) -> HttpResponse:
     form = NewRequestForm(request.POST or None, needs_organization=needs_org)
     if request.method == "POST" and form.is_valid():
         try:
-            r = services.create_draft(
-                actor=user,
-                title=form.cleaned_data["title"],
-                kind=form.cleaned_data["kind"],
-                organization_name=form.cleaned_data.get("organization_name", ""),
-                organization_kind=form.cleaned_data.get("organization_kind", ""),
-            )
+            with transaction.atomic():
+                r = services.create_draft(
+                    actor=user,
+                    title=form.cleaned_data["title"],
+                    kind=form.cleaned_data["kind"],
+                    organization_name=form.cleaned_data.get("organization_name", ""),
+                    organization_kind=form.cleaned_data.get("organization_kind", ""),
+                )
+                # The rest of the first step, asked on the same page (nothing asked twice).
+                services.update_draft(actor=user, data_request=r, changes=_request_step_changes(form.cleaned_data))
         except IncompleteRequest as exc:
             _apply_errors(form, exc.errors.get("request", {}))
         except IntakeError as exc:
             form.add_error(None, str(exc))
         else:
-            return redirect("intake:edit", r.public_id, "request")
-    return render(request, "intake/new.html", {"form": form})
+            r.refresh_from_db()
+            missing = validation.check_step("request", r, None, complete=True)
+            if missing:
+                messages.warning(request, "Your draft is started. Some answers of this step are still needed.")
+                return redirect(reverse("intake:edit", args=[r.public_id, "request"]) + "?check=1")
+            return redirect("intake:edit", r.public_id, validation.steps_for(r)[1][0])
+    _mark_required(form, "request", None)
+    return render(request, "intake/new.html", {"form": form, "show_ferpa": form.chosen_kind() == RequestKind.IDENTIFIABLE})
+
+
+def _request_step_changes(cleaned: dict[str, Any]) -> dict[str, Any]:
+    changes = {f: cleaned[f] for f in services.EDITABLE_FIELDS["request"] if f in cleaned}
+    if changes.get("kind") != RequestKind.IDENTIFIABLE or not changes.get("ferpa_exception"):
+        # FERPA exceptions are for identifiable data only; an answer left from another kind
+        # would only confuse the reviewer.
+        changes["ferpa_exception"] = changes.get("ferpa_exception") or ""
+    if changes.get("kind") and changes["kind"] != RequestKind.IDENTIFIABLE:
+        changes["ferpa_exception"], changes["ferpa_explanation"] = "", ""
+    return changes
+
+
+def _mark_required(form: Any, step: str, r: Any) -> None:
+    """Mark the fields a complete request needs (for this kind and these answers): the same
+    rules as submission, read off an empty request of the same kind."""
+    kind = form.chosen_kind() if hasattr(form, "chosen_kind") else (r.kind if r else RequestKind.DEIDENTIFIED)
+    blank = DataRequest(kind=kind if kind in RequestKind.values else RequestKind.DEIDENTIFIED)
+    blank.legislative_requirement = bool(getattr(r, "legislative_requirement", False)) or bool(form.data.get("legislative_requirement"))
+    blank.irb_approved = bool(getattr(r, "irb_approved", False)) or bool(form.data.get("irb_approved"))
+    required = validation.check_step(step, blank, load_catalog() if step == "data" else None, complete=True, has_policy=False)
+    for name in required:
+        if name in form.fields:
+            form.fields[name].submit_required = True
 
 
 def _apply_errors(form: Any, errors: dict[str, list[str]]) -> None:
@@ -96,7 +138,8 @@ def _step_nav(r: Any, current: str) -> dict[str, Any]:
     steps = validation.steps_for(r)
     keys = [s for s, _ in steps]
     index = keys.index(current)
-    return {"steps": steps, "current_step": current, "step_number": index + 1, "step_count": len(steps), "next_step": keys[index + 1] if index + 1 < len(keys) else None}
+    # "Review and submit" is a step too: the counter counts what the navigation lists.
+    return {"steps": steps, "current_step": current, "step_number": index + 1, "step_count": len(steps) + 1, "next_step": keys[index + 1] if index + 1 < len(keys) else None}
 
 
 @login_required
@@ -111,14 +154,14 @@ def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
     if step not in dict(validation.steps_for(r)):
         raise Http404("No such step")
     nav = _step_nav(r, step)
-    if step == "data":
+    if step == "data" and not r.is_short_form:
         return _data_step(request, r, nav)
     action = request.POST.get("action", "continue")
     form = _make_form(step, r, request.POST or None, request.FILES or None)
     for field in uploads.oversized(request) & set(form.fields):
         form.add_error(field, uploads.too_large_message())
-    if request.method == "POST" and form.is_valid():
-        saved = _save_step(request, user, r, step, form)
+    if request.method == "POST":
+        saved = form.is_valid() and _save_step(request, user, r, step, form)
         r.refresh_from_db()
         if saved:
             if action == "draft":
@@ -129,12 +172,44 @@ def edit_step(request: HttpRequest, public_id: UUID, step: str) -> HttpResponse:
                 return redirect("intake:edit", r.public_id, nav["next_step"]) if nav["next_step"] else redirect("intake:review", r.public_id)
             _apply_errors(form, missing)
             messages.warning(request, "Saved. Some answers on this page are still needed before you can continue.")
-    elif request.method == "GET" and request.GET.get("check"):
+        elif action != "draft":
+            # All the problems in one round: a mistyped email must not hide an empty name.
+            _add_missing_without_errors(form, step, r)
+    elif request.GET.get("check"):
         # Coming from the review page: show what is missing next to each field.
         form = _make_form(step, r, dict(form.initial), {})
         form.is_valid()
         _apply_errors(form, _missing(step, r))
-    return render(request, STEP_TEMPLATES.get(step, "intake/step_form.html"), {"r": r, "form": form, **nav, **_attachments(r)})
+    _mark_required(form, step, r)
+    return render(
+        request,
+        STEP_TEMPLATES.get(step, "intake/step_form.html"),
+        {"r": r, "form": form, "show_ferpa": step == "request" and form.chosen_kind() == RequestKind.IDENTIFIABLE, **nav, **_attachments(r)},
+    )
+
+
+def _add_missing_without_errors(form: Any, step: str, r: Any) -> None:
+    """What submission would still ask for, judged on the answers just posted (applied to an
+    unsaved copy), for each field that has no error yet."""
+    preview = copy.copy(r)
+    cleaned = getattr(form, "cleaned_data", {})
+    if step == "contacts":
+        for prefix in form.prefixes:
+            setattr(preview, f"{prefix}_contact", {k: str(form.data.get(f"{prefix}_{k}", "")).strip() for k, _ in validation.CONTACT_FIELDS})
+    else:
+        for name in services.EDITABLE_FIELDS.get(step, ()):
+            if name in cleaned:
+                setattr(preview, name, cleaned[name])
+    has_policy = r.attachments.filter(purpose=AttachmentPurpose.SECURITY_POLICY).exists() or bool(form.files.get("security_policy"))
+    missing = validation.check_step(step, preview, load_catalog() if step == "data" else None, complete=True, has_policy=has_policy)
+    if step == "contacts" and str(form.data.get("data_manager_email", "")).strip():
+        missing.pop("data_manager_email", None)  # named just now; checked when it is saved
+    for name, msgs in missing.items():
+        if name in form.fields and form[name].errors:
+            continue
+        for msg in msgs:
+            if msg not in form.errors.get(name if name in form.fields else "__all__", []):
+                form.add_error(name if name in form.fields else None, msg)
 
 
 def _missing(step: str, r: Any) -> dict[str, list[str]]:
@@ -145,6 +220,8 @@ def _missing(step: str, r: Any) -> dict[str, list[str]]:
 def _make_form(step: str, r: Any, data: Any, files: Any) -> Any:
     if step == "request":
         return RequestStepForm(data, instance=r)
+    if step == "data":
+        return TablesStepForm(data, instance=r)
     if step == "contacts":
         return ContactsStepForm(data, initial=ContactsStepForm.initial_for(r), short_form=r.is_short_form)
     if step == "project":
@@ -161,10 +238,10 @@ def _save_step(request: HttpRequest, user: User, r: Any, step: str, form: Any) -
     ok = True
     if step == "contacts":
         changes: dict[str, Any] = form.contacts()
+    elif step == "request":
+        changes = _request_step_changes(form.cleaned_data)
     else:
         changes = {f: form.cleaned_data[f] for f in services.EDITABLE_FIELDS[step] if f in form.cleaned_data}
-        if step == "request" and not changes.get("ferpa_exception"):
-            changes["ferpa_exception"] = ""
     if step == "security":
         for field, purpose in SecurityStepForm.UPLOADS.items():
             upload = form.cleaned_data.get(field)
@@ -287,7 +364,7 @@ def review(request: HttpRequest, public_id: UUID) -> HttpResponse:
         {
             "r": r,
             "snapshot": snapshot.take(r, cat, attachments),
-            "problems": [(step, validation.STEP_TITLES[step], errs) for step, errs in problems.items()],
+            "problems": [(step, dict(validation.steps_for(r))[step], errs) for step, errs in problems.items()],
             "steps": validation.steps_for(r),
         },
     )
@@ -311,7 +388,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "snapshot": shown,
         "snapshot_label": shown_label,
         "r": r,
-        "timeline": selectors.timeline(r, staff=staff),
+        "timeline": selectors.timeline(r, staff=staff, viewer=user),
         "versions": versions,
         "attachments": attachments,
         "can_edit": can_edit(user, r) and r.status in EDITABLE,
@@ -592,6 +669,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         organization=request.GET.get("organization", "").strip(),
         assignee=assignee,
         min_age_days=min_age,
+        title=request.GET.get("q", "").strip()[:200],
+        sort=request.GET.get("sort", "") if request.GET.get("sort", "") in selectors.QUEUE_SORTS else "",
     )
     q = selectors.queue(filters, user=_user(request), page_number=request.GET.get("page", 1))
     # Rows are flattened here: the template then does one lookup per cell, which keeps a page
@@ -627,10 +706,34 @@ def queue(request: HttpRequest) -> HttpResponse:
             "statuses": [(s, label) for s, label in Status.choices if s != Status.DRAFT],
             "status_counts": [(s, label, q.counts.get(s, 0)) for s, label in Status.choices if s != Status.DRAFT],
             "kinds": RequestKind.choices,
+            "sorts": [(k, label) for k, (label, _) in selectors.QUEUE_SORTS.items()],
             "querystring": params.urlencode(),
         },
     )
 
 
 def catalog_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "intake/catalog.html", {"cat": load_catalog()})
+    cat = load_catalog()
+    query = request.GET.get("q", "").strip()[:100]
+    files: list[dict[str, Any]] = []
+    for cf in cat.files:
+        elements = [e for e in cf.elements if not query or _matches(e, query)]
+        if elements:
+            files.append({"file": cf.file, "elements": elements})
+    return render(
+        request,
+        "intake/catalog.html",
+        {
+            "cat": cat,
+            "files": files,
+            "query": query,
+            "match_count": sum(len(f["elements"]) for f in files),
+            "first_label": format_school_year(cat.years[0]),
+            "latest_label": format_school_year(cat.latest),
+        },
+    )
+
+
+def _matches(element: Any, query: str) -> bool:
+    q = query.lower()
+    return any(q in str(text).lower() for text in (element.name, element.identifier, element.definition, element.get_tier_display()))

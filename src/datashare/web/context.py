@@ -14,6 +14,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
     return {
         "SITE_NAME": settings.SITE_NAME,
         "AGENCY_NAME": settings.AGENCY_NAME,
+        "CONTACT_EMAIL": settings.CONTACT_EMAIL,
         # What the navigation offers; the views check again (a link is not a permission).
         "nav_requestor": signed_in and user.has_role(Role.REQUESTOR),  # type: ignore[union-attr]
         "nav_staff": signed_in and user.is_agency_staff,  # type: ignore[union-attr]

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import TemplateView
 
 from datashare.intake.views import my_requests
 from datashare.web import staff_admin, views
@@ -15,4 +16,8 @@ urlpatterns = [
     path("staff/audit/", staff_admin.audit_log, name="audit_log"),
     path("staff/audit/export.csv", staff_admin.audit_log_csv, name="audit_log_csv"),
     path("staff/audit/verify", staff_admin.audit_verify, name="audit_verify"),
+    # The public guidance the home page's first step points to (step 1 of the agency's process).
+    path("faq/", TemplateView.as_view(template_name="web/faq.html"), name="faq"),
+    path("agreement/", TemplateView.as_view(template_name="web/agreement_template.html"), name="agreement_template"),
+    path("contact/", TemplateView.as_view(template_name="web/contact.html"), name="contact"),
 ]
