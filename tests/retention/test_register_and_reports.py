@@ -50,3 +50,19 @@ def test_requestors_do_not_see_the_reports(client, requestor) -> None:
     assert client.get(reverse("retention:reports")).status_code == 302
     client.force_login(requestor)
     assert client.get(reverse("retention:reports")).status_code == 403
+
+
+def test_a_new_request_from_a_requestor_with_overdue_destruction_is_flagged_for_stewards(client, agreement, requestor, steward) -> None:
+    from datashare.intake import services as intake
+    from tests.intake.conftest import complete_request
+
+    Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.TERMINATED, termination_date=dt.date(2020, 1, 1))
+    agreement.refresh_from_db()
+    schedule_destruction(agreement=agreement, termination_date=dt.date(2020, 1, 1))
+    r = complete_request(requestor, title="A second study")
+    intake.submit(actor=requestor, data_request=r)
+    client.force_login(steward)
+    body = client.get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "Destruction overdue" in body and agreement.label in body
+    client.force_login(requestor)
+    assert "Destruction overdue" not in client.get(reverse("intake:detail", args=[r.public_id])).content.decode()
