@@ -95,3 +95,16 @@ def test_a_move_the_table_does_not_allow_is_a_409_with_a_readable_message() -> N
     assert caught.value.code == "agreement.not_allowed"
     assert str(caught.value) == "cannot sign: the agreement is expired"
     assert json.dumps(caught.value.as_dict())
+
+
+def test_intakes_errors_are_domain_errors_with_their_status_and_a_code() -> None:
+    from datashare.intake.errors import AlreadyDecided, NotPermitted
+
+    refused = NotPermitted("Only the requestor may withdraw this request.")
+    assert isinstance(refused, DomainError)
+    assert (refused.code, refused.status, str(refused)) == (
+        "intake.not_permitted",
+        403,
+        "Only the requestor may withdraw this request.",
+    )
+    assert AlreadyDecided(by="a steward", status="approved").status == 409

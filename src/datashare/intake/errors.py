@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
 
-class IntakeError(Exception):
+from datashare.core.errors import DomainError
+
+
+class IntakeError(DomainError):
     """Base: a request the service refuses, with a message fit for the user.
 
     ``http_status`` is what the API answers (the web shows the message): 422 for input that is
     refused, 409 for a move the request's current state does not allow, 403 for the wrong person.
+    A ``DomainError`` (``core.errors``), so one a view or endpoint lets through is rendered with
+    that status and a code such as ``intake.not_permitted``, never a 500.
     """
 
     http_status = 422
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        super().__init__(code or f"intake.{name}", message, self.http_status)
 
 
 class Conflict(IntakeError):
