@@ -11,4 +11,5 @@ SEEDERS: list[str] = [
     "datashare.accounts.demo.seed",
     "datashare.intake.demo.seed",
     "datashare.agreements.demo.seed",
+    "datashare.portal.demo.seed",
 ]

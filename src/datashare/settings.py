@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "datashare.results",
     "datashare.retention",
     "datashare.delivery",
+    "datashare.portal",
 ]
 
 OIDC_ENABLED = env_bool("OIDC_ENABLED", False)

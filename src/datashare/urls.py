@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from datashare.api import api
+from datashare.portal.views import data_json
 from datashare.web.views import healthz
 
 # The Django admin signs in through allauth, so MFA and rate limits apply there too.
@@ -18,6 +19,8 @@ urlpatterns = [
     path("results/", include("datashare.results.urls")),
     path("retention/", include("datashare.retention.urls")),
     path("delivery/", include("datashare.delivery.urls")),
+    path("data.json", data_json, name="portal_data_json"),
+    path("data/", include("datashare.portal.urls")),
     path("", include("datashare.web.urls")),
 ]
 

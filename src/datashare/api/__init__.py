@@ -86,6 +86,7 @@ def input_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 install_domain_errors(api)
 api.add_router("/requests", "datashare.intake.api.router")
 api.add_router("/agreements", "datashare.agreements.api.router")
+api.add_router("/portal", "datashare.portal.api.router")
 
 
 class Me(Schema):

@@ -1,0 +1,1 @@
+"""The public data portal: published, suppressed aggregate tables and custom aggregate requests."""

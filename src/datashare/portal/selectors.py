@@ -1,0 +1,94 @@
+"""Reads for the portal pages, the API and data.json (no writes here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from django.core.files.storage import default_storage
+from django.db.models import Q, QuerySet
+
+from datashare.aggregate import definitions
+from datashare.portal.models import Dataset, DatasetVersion, VersionStatus
+
+PUBLIC_STATUSES = (VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED)
+FILTER_COLUMNS = ("organization_level", "organization", "student_group_type", "student_group",
+                  "grade", "subject")
+MAX_PAGE = 500
+
+
+def public_datasets(*, q: str = "", topic: str = "", year: int | None = None) -> QuerySet[Dataset]:
+    """Datasets with at least one published version, matching a search and filters."""
+    versions = DatasetVersion.objects.filter(status=VersionStatus.PUBLISHED)
+    if year:
+        versions = versions.filter(school_year=year)
+    qs = Dataset.objects.filter(pk__in=versions.values("dataset_id"))
+    if q.strip():
+        for word in q.split()[:8]:
+            qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word)
+                           | Q(topic__icontains=word))
+    if topic:
+        qs = qs.filter(topic=topic)
+    return qs.order_by("topic", "title")
+
+
+def topics() -> list[str]:
+    return sorted({t.topic for t in definitions.TABLES})
+
+
+def published_years() -> list[int]:
+    return sorted(set(DatasetVersion.objects.filter(status=VersionStatus.PUBLISHED)
+                      .values_list("school_year", flat=True)), reverse=True)
+
+
+def current_versions(dataset: Dataset) -> list[DatasetVersion]:
+    """The published version of each year, newest year first."""
+    return list(dataset.versions.filter(status=VersionStatus.PUBLISHED).order_by("-school_year"))
+
+
+def public_versions(dataset: Dataset) -> list[DatasetVersion]:
+    return list(dataset.versions.filter(status__in=PUBLIC_STATUSES)
+                .order_by("-school_year", "-number"))
+
+
+@dataclass
+class RowPage:
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total: int
+
+
+def rows(version: DatasetVersion, *, filters: dict[str, str] | None = None, limit: int = 50,
+         offset: int = 0) -> RowPage:
+    """A page of a version's published rows (from its Parquet file), filtered by equality."""
+    path = default_storage.path(version.parquet_file.name)
+    con = duckdb.connect()
+    columns = [str(c) for c in version.columns]
+    where, params = [], []
+    for column, value in (filters or {}).items():
+        if column in FILTER_COLUMNS and column in columns and value != "":
+            where.append(f'"{column}" = ?')
+            params.append(value)
+    clause = " AND ".join(where) or "TRUE"
+    source = "read_parquet(?)"
+    total_row = con.execute(f"SELECT count(*) FROM {source} WHERE {clause}",  # noqa: S608
+                            [path, *params]).fetchone()
+    total = int(total_row[0]) if total_row else 0
+    limit = max(1, min(int(limit), MAX_PAGE))
+    cursor = con.execute(f"SELECT * FROM {source} WHERE {clause} LIMIT ? OFFSET ?",  # noqa: S608
+                         [path, *params, limit, max(0, int(offset))])
+    names = [d[0] for d in cursor.description]
+    out = [{n: (None if v is None else v) for n, v in zip(names, r, strict=True)}
+           for r in cursor.fetchall()]
+    return RowPage(names, out, total)
+
+
+def distinct_values(version: DatasetVersion, column: str) -> list[str]:
+    if column not in version.columns:
+        return []
+    path = default_storage.path(version.parquet_file.name)
+    con = duckdb.connect()
+    return [str(r[0]) for r in con.execute(
+        f'SELECT DISTINCT "{column}" FROM read_parquet(?) ORDER BY 1',  # noqa: S608
+        [path]).fetchall() if r[0] is not None]
