@@ -333,6 +333,8 @@ AGREEMENT_SIGNING_KEY_FILE = Path(env_str("AGREEMENT_SIGNING_KEY_FILE", str(DATA
 AGREEMENT_SIGNING_CERT_FILE = Path(env_str("AGREEMENT_SIGNING_CERT_FILE", str(DATA_DIR / "pki" / "signing.pem")))
 AGREEMENT_CA_CERT_FILE = Path(env_str("AGREEMENT_CA_CERT_FILE", str(DATA_DIR / "pki" / "ca.pem")))
 AGREEMENT_TSA_URL = env_str("AGREEMENT_TSA_URL", "")
+# An external e-signature service instead of the built-in signer (see agreements/esign.py); empty: built-in.
+AGREEMENT_ESIGN_ADAPTER = env_str("AGREEMENT_ESIGN_ADAPTER", "")
 # A signer who has not signed is reminded after this many business days (and again after as many).
 AGREEMENT_REMINDER_BUSINESS_DAYS = env_int("AGREEMENT_REMINDER_BUSINESS_DAYS", 3)
 

@@ -27,3 +27,20 @@ def test_the_requestor_sees_their_draft_agreement_and_an_outsider_gets_404(reque
     assert stranger.get(url).status_code == 404
     assert a.number not in stranger.get(reverse("agreements:list")).content.decode()
     assert Client().get(url).status_code == 302  # anonymous: sign in first
+
+
+def test_a_steward_edits_the_template_as_a_new_version_and_a_requestor_cannot(requestor, steward):
+    from datashare.agreements.models import AgreementTemplate
+    from datashare.agreements.services import current_template
+
+    v1 = current_template()
+    c = Client()
+    c.force_login(requestor)
+    assert c.get(reverse("agreements:template")).status_code == 403
+    c.force_login(steward)
+    assert c.get(reverse("agreements:template")).status_code == 200
+    response = c.post(reverse("agreements:template"), {"title": "DSA", "body": v1.body + "<p>New clause.</p>", "security_terms": v1.security_terms})
+    assert response.status_code == 302
+    assert list(AgreementTemplate.objects.values_list("version", flat=True).order_by("version")) == [1, 2]
+    bad = c.post(reverse("agreements:template"), {"title": "DSA", "body": "{% if %}", "security_terms": "x"})
+    assert bad.status_code == 422

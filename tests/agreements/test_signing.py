@@ -143,3 +143,26 @@ def test_a_staff_signer_without_mfa_cannot_sign(requestor, steward, django_captu
     with pytest.raises(NotPermitted, match="two-factor"):
         _sign(s, no_mfa)
     assert signer_with_mfa
+
+
+def test_an_external_e_signature_adapter_completion_executes_the_agreement(requestor, steward, signatories, django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from datashare.agreements import esign
+
+    assert esign.get_adapter() is None  # the built-in signer is the default
+    a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        a = services.send_for_signature(actor=steward, agreement=a)
+    Agreement.objects.filter(pk=a.pk).update(external_envelope_id="vendor-123")
+    now = timezone.now()
+    envelope = esign.CompletedEnvelope(
+        envelope_id="vendor-123",
+        signers=[esign.SignerEvidence(email=s.email, signed_at=now + dt.timedelta(minutes=s.position), auth_method="vendor SMS") for s in a.signers.all()],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        done = esign.complete_external(envelope)
+    assert done is not None and done.status == AgreementStatus.EXECUTED
+    assert esign.complete_external(envelope).status == AgreementStatus.EXECUTED  # idempotent

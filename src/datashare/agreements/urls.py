@@ -5,6 +5,7 @@ from datashare.agreements import views
 app_name = "agreements"
 urlpatterns = [
     path("", views.agreement_list, name="list"),
+    path("template/", views.edit_template, name="template"),
     path("work/", views.work_queue, name="work_queue"),
     path("work/<uuid:public_id>/", views.work_item_update, name="work_item"),
     path("sign/<uuid:signer_id>/", views.sign, name="sign"),

@@ -13,8 +13,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from datashare.accounts.models import User
-from datashare.accounts.permissions import staff_required
+from datashare.accounts.models import Role, User
+from datashare.accounts.permissions import require_roles, staff_required
 from datashare.agreements import selectors, services
 from datashare.agreements.errors import AgreementError
 from datashare.agreements.models import (
@@ -233,3 +233,23 @@ def work_item_update(request: HttpRequest, public_id: UUID) -> HttpResponse:
     except AgreementError as exc:
         messages.error(request, exc.message)
     return redirect("agreements:work_queue")
+
+
+@require_roles(Role.DATA_STEWARD, Role.ADMINISTRATOR)
+def edit_template(request: HttpRequest) -> HttpResponse:
+    """The agency's agreement text: saving makes the next version; agreements keep theirs."""
+    current = services.current_template()
+    error = ""
+    if request.method == "POST":
+        try:
+            new = services.edit_template(
+                actor=_user(request),
+                title=request.POST.get("title", ""),
+                body=request.POST.get("body", ""),
+                security_terms=request.POST.get("security_terms", ""),
+            )
+            messages.success(request, f"Saved as version {new.version}. Agreements drafted from now on use it.")
+            return redirect("agreements:template")
+        except AgreementError as exc:
+            error = exc.message
+    return render(request, "agreements/template_edit.html", {"t": current, "error": error, "sections": services.REQUIRED_SECTIONS}, status=422 if error else 200)
