@@ -200,3 +200,22 @@ def test_rerun_with_same_crosswalk_is_byte_identical(
         crosswalk_out=tmp_path / "xw.enc",
     )
     assert (again.out / "SHA256SUMS").read_text() == (full_extract.out / "SHA256SUMS").read_text()
+
+
+def test_streamed_stata_writer_gives_the_whole_file_writers_bytes(
+    full_extract: ExtractResult, tmp_path: Path
+) -> None:
+    """The .dta written a slice at a time (bounded memory) is byte-for-byte the file
+    pyreadstat writes from the whole frame, for every file of the extract."""
+    import datetime as dt
+
+    from datashare.extract import formats
+
+    when = dt.date(2000, 1, 1)
+    for f in full_extract.rows:
+        parquet = full_extract.out / f"{f}.parquet"
+        whole, sliced = tmp_path / f"{f}-whole.dta", tmp_path / f"{f}-sliced.dta"
+        formats.write_extra("dta", parquet, whole, f"label {f}", when, streamed=False)
+        formats.write_dta_streamed(parquet, sliced, file_label=f"label {f}", chunk_rows=997)
+        formats.pin_timestamps("dta", sliced, when)
+        assert sliced.read_bytes() == whole.read_bytes(), f
