@@ -97,8 +97,15 @@ def test_execution_queues_a_job_the_worker_cuts_and_a_steward_releases(
 
     agreement_ended.send(sender=Agreement, agreement=executed, termination_date=timezone.localdate(), actor=None)
     assert SftpAccount.objects.get(pk=account.pk).status == AccountStatus.REVOKED
-    records = jobs.destroy_agreement_packages(agreement=executed)
-    assert records[0].key_destroyed and not (store / job.package_id).exists()
+    # Retention's destruction step asks the holders of the agency's copies to erase them.
+    from datashare.agreements.signals import agency_copies_due
+
+    lines = [line for _r, resp in agency_copies_due.send(sender=Agreement, agreement=executed)
+             if isinstance(resp, list) for line in resp]  # fmt: skip
+    assert [line["method"] for line in lines if job.package_id in line["what"]] == ["crypto_erase", "overwrite"]
+    assert not (store / job.package_id).exists()
+    assert not (delivery_dirs / "agency" / "crosswalks" / f"{job.package_id}.crosswalk.enc").exists()
+    assert jobs.destroy_agreement_packages(agreement=executed)[0].key_destroyed is False  # idempotent
 
 
 def test_a_risk_above_the_threshold_must_be_acknowledged(executed, steward, delivery_dirs) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +193,36 @@ def destroy_agreement_packages(*, agreement: Agreement) -> list[vault.ErasureRec
         vault.destroy_package_key(Path(settings.DELIVERY_STORE), j.package_id)
         for j in ExtractJob.objects.filter(agreement=agreement).exclude(package_id="")
     ]
+
+
+def destroy_crosswalks(*, agreement: Agreement) -> list[str]:
+    """Overwrite and delete the agreement's encrypted crosswalks (the link from RIDs back to
+    students). Returns the package ids whose crosswalk was removed."""
+    removed = []
+    for j in ExtractJob.objects.filter(agreement=agreement).exclude(package_id=""):
+        path = Path(settings.AGENCY_PRIVATE_DIR) / "crosswalks" / f"{j.package_id}.crosswalk.enc"
+        if path.is_file() and not path.is_symlink():
+            size = path.stat().st_size
+            with path.open("r+b") as fh:
+                fh.write(os.urandom(size))
+                fh.flush()
+                os.fsync(fh.fileno())
+            path.unlink()
+            removed.append(j.package_id)
+    return removed
+
+
+def agency_copy_lines(*, agreement: Agreement) -> list[dict[str, str]]:
+    """Erase the agency's delivery copies of an ended agreement's data and say what was done:
+    the lines of the agency's own destruction certificate (``agency_copies_due``)."""
+    lines = []
+    for record in destroy_agreement_packages(agreement=agreement):
+        lines.append({
+            "what": f"Delivered package {record.package_id} ({record.ciphertext_files} encrypted files, {record.ciphertext_bytes:,} bytes) and SFTP access",
+            "method": "crypto_erase",
+            "detail": f"{record.method}; wrapped data key SHA-256 {record.wrapped_key_sha256 or 'already destroyed'}; ciphertext removed: {'yes' if record.ciphertext_removed else 'no'}",
+        })  # fmt: skip
+    for package_id in destroy_crosswalks(agreement=agreement):
+        lines.append({"what": f"Research ID crosswalk of package {package_id} (AES-256-GCM encrypted)",
+                      "method": "overwrite", "detail": "overwritten with random bytes, fsynced, deleted"})  # fmt: skip
+    return lines
