@@ -85,8 +85,14 @@ def test_execution_queues_a_job_the_worker_cuts_and_a_steward_releases(
     staff.force_login(steward)
     page = staff.get(reverse("delivery:staff_job", args=[job.public_id])).content.decode()
     assert "Risk of the delivered package" in page and job.files["attendance.csv"]["sha256"] in page
-    response = staff.post(reverse("delivery:release_job", args=[job.public_id]), {"acknowledge_risk": "on"})
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(reverse("delivery:release_job", args=[job.public_id]), {"acknowledge_risk": "on"})
     assert response.status_code == 302
+    # The account details reach the authorized user by email (no credential in it).
+    sent = [m for m in mail.outbox if "ready" in m.subject]
+    assert sent and requestor.email in sent[0].to and "sftp" in sent[0].body.lower()
     job.refresh_from_db()
     assert job.status == JobStatus.RELEASED
     account = SftpAccount.objects.get(user=requestor)

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
@@ -25,7 +26,8 @@ from datashare.agreements.models import Agreement
 from datashare.audit.services import record_event
 from datashare.core.errors import Conflict, Forbidden, ValidationFailed
 from datashare.core.queues import LONG_QUEUE
-from datashare.delivery import audit_actions, keys, pipeline, services
+from datashare.core.notifications import send_notification
+from datashare.delivery import audit_actions, keys, pipeline, selectors, services
 from datashare.delivery.models import ExtractJob, JobStatus, SftpAccount
 from datashare.extract import keys as extract_keys
 from datashare.extract import vault
@@ -164,12 +166,21 @@ def release(*, actor: User, job: ExtractJob, acknowledge_risk: bool) -> list[Sft
             raise Conflict("not_in_review", "This extract is not waiting for review.")
         record_event(actor=actor, action=audit_actions.JOB_RELEASED, target=agreement,
                      new={"job": str(job.public_id), "risk_acknowledged": job.exceeds_threshold})  # fmt: skip
+        details = selectors.connection_details()
         for au in agreement.authorized_users.select_related("user"):
             if au.user is None:
                 continue
-            accounts.append(services.create_account(
+            account = services.create_account(
                 actor=actor, user=au.user, agreement_label=agreement.label,
-                package_id=job.package_id, expires_on=agreement.term_end))  # fmt: skip
+                package_id=job.package_id, expires_on=agreement.term_end)  # fmt: skip
+            accounts.append(account)
+            # The account details, as the reference process sends them (never a credential).
+            send_notification(to=[au.user.email], subject=f"Your data for agreement {agreement.label} is ready",
+                              template="delivery_released", context={
+                                  "agreement": agreement.label, "username": account.username,
+                                  "host": details["sftp_host"], "port": details["sftp_port"],
+                                  "fingerprint": details["sftp_fingerprint"], "url": reverse("delivery:mine"),
+                                  "expires_on": agreement.term_end})  # fmt: skip
     return accounts
 
 
