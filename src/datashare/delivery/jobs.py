@@ -25,8 +25,8 @@ from datashare.accounts.models import Role, User
 from datashare.agreements.models import Agreement
 from datashare.audit.services import record_event
 from datashare.core.errors import Conflict, Forbidden, ValidationFailed
-from datashare.core.queues import LONG_QUEUE
 from datashare.core.notifications import send_notification
+from datashare.core.queues import LONG_QUEUE
 from datashare.delivery import audit_actions, keys, pipeline, selectors, services
 from datashare.delivery.models import ExtractJob, JobStatus, SftpAccount
 from datashare.extract import keys as extract_keys
