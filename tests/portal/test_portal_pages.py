@@ -91,3 +91,19 @@ def test_suggestions_partial_for_the_request_form(published) -> None:
     c = Client()
     assert b"Enrollment" in c.get("/data/suggestions/", {"q": "enrollment"}).content
     assert b"<li>" not in c.get("/data/suggestions/", {"q": ""}).content
+
+
+def test_the_request_form_suggests_published_tables(published, requestor) -> None:
+    from datashare.catalog.services import seed_catalog
+    from datashare.intake import services as intake
+    from tests.portal.conftest import client_for
+
+    seed_catalog()
+    r = intake.create_draft(actor=requestor, title="Enrollment trends", kind="deidentified")
+    c = client_for(requestor)
+    page = c.get(f"/requests/{r.public_id}/edit/project/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'hx-get="/data/suggestions/"' in html and 'href="/data/"' in html
+    found = Client().get("/data/suggestions/", {"purpose": "How did enrolment change?"})
+    assert b"Enrollment" in found.content

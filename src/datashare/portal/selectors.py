@@ -33,6 +33,29 @@ def public_datasets(*, q: str = "", topic: str = "", year: int | None = None) ->
     return qs.order_by("topic", "title")
 
 
+# Words a request might use for what each table measures ("Is it already public?").
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "enrollment": ("enrollment", "enrolment", "enrolled", "headcount", "student counts"),
+    "assessment_participation": ("participation", "tested", "assessment", "test", "sbac"),
+    "assessment_proficiency": ("proficiency", "proficient", "met standard", "scores",
+                               "assessment", "test results", "achievement"),
+    "graduation_4yr": ("graduation", "graduate", "cohort", "on-time"),
+    "graduation_5yr": ("graduation", "graduate", "five-year", "5-year", "extended"),
+    "dropout": ("dropout", "drop out", "dropped out"),
+    "chronic_absence": ("attendance", "absence", "absent", "absenteeism", "chronic"),
+    "discipline": ("discipline", "suspension", "suspended", "expulsion", "expelled"),
+}
+
+
+def suggest(text: str, limit: int = 5) -> list[Dataset]:
+    """Published datasets whose subject the free text mentions (any keyword, any case)."""
+    words = text.lower()[:5000]
+    if not words.strip():
+        return []
+    keys = [k for k, kws in KEYWORDS.items() if any(kw in words for kw in kws)]
+    return list(public_datasets().filter(table_key__in=keys)[:limit])
+
+
 def topics() -> list[str]:
     return sorted({t.topic for t in definitions.TABLES})
 

@@ -293,9 +293,11 @@ def staff_decide_aggregate(request: HttpRequest, request_id: int) -> HttpRespons
 def suggestions(request: HttpRequest) -> HttpResponse:
     """"Is it already public?": published datasets matching the words given (a partial the
     intake form includes by name; works without JavaScript too)."""
-    q = (request.GET.get("q") or "")[:200]
-    found = list(selectors.public_datasets(q=q)[:5]) if q.strip() else []
-    return render(request, "portal/_suggestions.html", {"found": found, "q": q})
+    # The request form's own fields arrive by name (htmx hx-include); q is for anyone else.
+    text = " ".join(request.GET.get(name, "")[:2000]
+                    for name in ("q", "title", "purpose", "tables_requested", "products"))
+    found = selectors.suggest(text)
+    return render(request, "portal/_suggestions.html", {"found": found})
 
 
 __all__ = ["VersionStatus"]
