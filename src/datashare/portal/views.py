@@ -84,9 +84,10 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         f"{tdef.title}, state, by student group, {version.year_label}"
         + (f", {chart_filters['subject']}" if tdef.slice_name else ""),
         chart_rows, label="student_group", rate=rate)
-    choices = {c: selectors.distinct_values(version, c)
-               for c in ("organization_level", "student_group", "grade", "subject")
-               if c in version.columns}
+    labels = {"organization_level": "Organization level", "student_group": "Student group",
+              "grade": "Grade", "subject": "Subject"}
+    choices = [(c, labels[c], selectors.distinct_values(version, c)) for c in labels
+               if c in version.columns]
     query = request.GET.copy()
     query.pop("page", None)
     shown = [c for c in page.columns if c not in ("school_year", "suppression")]
