@@ -220,3 +220,22 @@ def test_host_key_is_generated_once(tmp_path: Path) -> None:
     again = sftpd.load_or_create_host_key(tmp_path / "k")
     assert sftpd.fingerprint(first) == sftpd.fingerprint(again)
     assert sftpd.fingerprint(first).startswith("SHA256:")
+
+
+def test_the_sweep_closes_an_idle_session_whose_grant_ended(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
+    server, backend, key, _tmp = world
+    client, sftp = _paramiko(server, key)
+    try:
+        assert "README.txt" in sftp.listdir(".")
+        del backend.grants[USER]
+        transport = client.get_transport()
+        assert transport is not None
+        deadline = time.monotonic() + 10
+        # No request from the client: the server's sweep (every grant TTL) closes it.
+        while transport.is_active() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not transport.is_active()
+    finally:
+        client.close()
