@@ -44,3 +44,31 @@ def test_a_steward_edits_the_template_as_a_new_version_and_a_requestor_cannot(re
     assert list(AgreementTemplate.objects.values_list("version", flat=True).order_by("version")) == [1, 2]
     bad = c.post(reverse("agreements:template"), {"title": "DSA", "body": "{% if %}", "security_terms": "x"})
     assert bad.status_code == 422
+
+
+def test_a_steward_cannot_send_the_agreement_for_their_own_request(steward, signatories, django_capture_on_commit_callbacks):
+    from datashare.accounts.models import Role
+    from datashare.agreements import services
+    from datashare.agreements.errors import NotPermitted
+    from tests.factories import make_staff
+
+    other, _ = make_staff("other-steward@agency.gov", Role.DATA_STEWARD)
+    a = approved_agreement(steward, other, django_capture_on_commit_callbacks)
+    with pytest.raises(NotPermitted, match="your own request"):
+        services.send_for_signature(actor=steward, agreement=a)
+
+
+def test_the_agency_signatory_finds_the_agreement_to_sign_on_the_staff_dashboard(requestor, steward, signatories, django_capture_on_commit_callbacks):
+    from datashare.agreements import services
+
+    a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        a = services.send_for_signature(actor=steward, agreement=a)
+    first = a.signers.get(position=1)
+    services.sign(actor=requestor, signer=first, typed_name=first.name, consent=True, auth_method="password")
+    c = Client()
+    c.force_login(signatories[0])
+    page = c.get(reverse("web:staff_dashboard")).content.decode()
+    assert "Agreements waiting for your signature" in page and a.number in page
+    c.force_login(signatories[1])  # not their turn yet
+    assert a.number not in c.get(reverse("web:staff_dashboard")).content.decode()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from datashare.agreements.models import Agreement
+from datashare.accounts.models import User
+from datashare.agreements.models import Agreement, AgreementStatus, Signer, SignerStatus
 from datashare.catalog.models import DataElement
 from datashare.elements import format_school_year
 
@@ -33,3 +34,14 @@ def exhibit_b_rows(a: Agreement) -> list[tuple[str, str]]:
     from datashare.agreements.services import SECURITY_FIELDS
 
     return [(label, str(a.exhibit_b.get(field, "") or "Not stated")) for field, label in SECURITY_FIELDS]
+
+
+def waiting_signatures(user: User) -> list[Signer]:
+    """The signatures waiting for ``user`` now (their turn, agreement out for signature)."""
+    return list(
+        Signer.objects.filter(
+            user=user, status__in=[SignerStatus.SENT, SignerStatus.VIEWED], agreement__status=AgreementStatus.OUT_FOR_SIGNATURE
+        )
+        .select_related("agreement", "agreement__organization")
+        .order_by("sent_at")
+    )

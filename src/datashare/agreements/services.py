@@ -455,7 +455,8 @@ def send_for_signature(*, actor: User, agreement: Agreement) -> Agreement:
     people = _route_people(a)
     if not any(party == SignerParty.AGENCY for party, _, _ in people):
         raise PreflightFailed(["an agency signatory in the signature route"])
-    if actor.pk in {u.pk for _, u, _ in people} and actor.pk == a.data_request.created_by_id:
+    if actor.pk in (a.data_request.created_by_id, a.data_request.data_manager_id):
+        # Separation of duties: staff who are also a request's requestor never act for the agency on it.
         raise NotPermitted("You cannot send an agreement for your own request.")
     data = pdf.render_agreement(a)  # slow: before the lock
     name = _store(data)

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 
 from datashare.accounts.models import Role, User
 from datashare.accounts.permissions import staff_required
+from datashare.agreements.selectors import waiting_signatures
 from datashare.core.models import WorkerHeartbeat
 from datashare.core.queues import SHORT_QUEUE
 from datashare.intake.selectors import open_comment_requests
@@ -40,7 +41,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/staff_dashboard.html",
-        {"comment_requests": list(open_comment_requests(user)), "admin_links": admin_links},
+        {"comment_requests": list(open_comment_requests(user)), "admin_links": admin_links, "signatures": waiting_signatures(user)},
     )
 
 
