@@ -111,7 +111,7 @@ def test_the_researcher_signs_exhibit_c_and_a_steward_verifies(client, agreement
     client.force_login(requestor)
     url = reverse("retention:destruction", args=[d.public_id])
     assert "Sign the certificate" in client.get(url).content.decode()
-    form = {"typed_name": "Ada Lovelace", "password": PASSWORD}
+    form = {"consent": "on", "typed_name": "Ada Lovelace", "password": PASSWORD}
     for i, line in enumerate(CERT, start=1):
         form.update({f"item-{i}-{k}": (v.isoformat() if isinstance(v, dt.date) else v) for k, v in line.items()})
     wrong = client.post(reverse("retention:certify", args=[d.public_id]), {**form, "password": "nope"})
@@ -139,6 +139,8 @@ def test_every_line_needs_a_method_fit_for_its_medium_and_a_past_date(agreement,
         services.certify_destruction(actor=requestor, destruction=d, items=CERT, typed_name="Someone Else", password=PASSWORD)
     with pytest.raises(ValidationFailed):
         services.certify_destruction(actor=requestor, destruction=d, items=[], typed_name="Ada Lovelace", password=PASSWORD)
+    with pytest.raises(ValidationFailed, match="sign electronically"):
+        services.certify_destruction(actor=requestor, destruction=d, items=CERT, typed_name="Ada Lovelace", password=PASSWORD, consent=False)
 
 
 def test_a_returned_certificate_restarts_the_reminders(agreement, requestor, steward, frozen_clock, django_capture_on_commit_callbacks) -> None:

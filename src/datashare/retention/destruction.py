@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from datashare.accounts.middleware import user_has_mfa
 from datashare.accounts.models import Role, User
 from datashare.agreements.models import Agreement
 from datashare.agreements.signals import agency_copies_due
@@ -181,11 +182,22 @@ def certificate_digest(agreement: Agreement, items: list[dict[str, str]], typed_
 
 
 def certify_destruction(
-    *, actor: User, destruction: Destruction, items: Sequence[Mapping[str, Any]], typed_name: str, password: str, ip: str | None = None
+    *,
+    actor: User,
+    destruction: Destruction,
+    items: Sequence[Mapping[str, Any]],
+    typed_name: str,
+    password: str,
+    consent: bool = True,
+    ip: str | None = None,
+    user_agent: str = "",
 ) -> Destruction:
-    """The researcher signs Exhibit C: the lines, their typed name and their password again
-    (the signature is an act of intent by the signed-in person, not a click)."""
+    """The researcher signs Exhibit C the way the agreement was signed (``agreements.services.sign``:
+    consent to sign electronically, the name typed as on the account, IP and browser recorded),
+    and enters their password again: the signature is an act of the signed-in person, not a click."""
     agreement = destruction.agreement
+    if not consent:
+        raise ValidationFailed("destruction.consent", "Confirm that you agree to sign electronically.", fields={"consent": ["Confirm that you agree to sign electronically."]})
     if not is_researcher_on(actor, agreement):
         raise Forbidden("destruction.not_researcher", "Only the agreement's authorized users certify its destruction.")
     today = _today(clock.now())
@@ -206,8 +218,11 @@ def certify_destruction(
         old = {"status": d.status}
         d.status, d.certified_by, d.certified_at = to, actor, clock.now()
         d.typed_name, d.certificate_sha256, d.signer_ip = name, certificate_digest(agreement, clean, name), ip
+        d.consented_at = d.certified_at
+        d.auth_method = "session + password re-entered" + (" (MFA enrolled)" if user_has_mfa(actor) else "")
+        d.signer_user_agent = user_agent[:500]
         d.next_reminder_at = None
-        d.save(update_fields=["status", "certified_by", "certified_at", "typed_name", "certificate_sha256", "signer_ip", "next_reminder_at"])
+        d.save(update_fields=["status", "certified_by", "certified_at", "typed_name", "certificate_sha256", "signer_ip", "consented_at", "auth_method", "signer_user_agent", "next_reminder_at"])
         record_event(actor=actor, action=actions.DESTRUCTION_CERTIFIED, target=agreement, old=old, new={"status": to, "items": len(clean), "sha256": d.certificate_sha256})
         send_notification(
             to=[u.email for u in _stewards()],

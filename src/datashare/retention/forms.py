@@ -19,6 +19,7 @@ class ItemForm(forms.Form):
 
 
 class SignForm(forms.Form):
+    consent = forms.BooleanField(label="I agree to sign this certificate electronically", error_messages={"required": "Confirm that you agree to sign electronically."})
     typed_name = forms.CharField(max_length=200, label="Type your full name to sign")
     password = forms.CharField(widget=forms.PasswordInput, label="Your password")
 

@@ -90,6 +90,11 @@ class Destruction(models.Model):
     typed_name = models.CharField(max_length=200, blank=True)
     certificate_sha256 = models.CharField(max_length=64, blank=True)
     signer_ip = models.GenericIPAddressField(null=True, blank=True)
+    # As the agreement's own e-signature records it: consent to sign electronically, how the
+    # signer proved who they were at the moment of signing, and their browser.
+    consented_at = models.DateTimeField(null=True, blank=True)
+    auth_method = models.CharField(max_length=100, blank=True)
+    signer_user_agent = models.CharField(max_length=500, blank=True)
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     verified_at = models.DateTimeField(null=True, blank=True)
     return_reason = models.TextField(blank=True)

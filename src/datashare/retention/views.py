@@ -126,7 +126,7 @@ def certify(request: HttpRequest, public_id: str) -> HttpResponse:
         lines = [f.cleaned_data for f in items if not f.is_blank()]
         origin = current_origin.get()
         try:
-            services.certify_destruction(actor=request.user, destruction=d, items=lines, typed_name=sign.cleaned_data["typed_name"], password=sign.cleaned_data["password"], ip=getattr(origin, "ip", None) if origin else None)  # type: ignore[arg-type]
+            services.certify_destruction(actor=request.user, destruction=d, items=lines, typed_name=sign.cleaned_data["typed_name"], password=sign.cleaned_data["password"], consent=sign.cleaned_data["consent"], ip=getattr(origin, "ip", None) if origin else None, user_agent=request.headers.get("User-Agent", ""))  # type: ignore[arg-type]
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from None
         except DomainError as exc:

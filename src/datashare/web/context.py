@@ -18,4 +18,6 @@ def site(request: HttpRequest) -> dict[str, Any]:
         # What the navigation offers; the views check again (a link is not a permission).
         "nav_requestor": signed_in and user.has_role(Role.REQUESTOR),  # type: ignore[union-attr]
         "nav_staff": signed_in and user.is_agency_staff,  # type: ignore[union-attr]
+        # Results review, destruction, the record of disclosures and the reports.
+        "nav_oversight": signed_in and user.has_role(Role.DATA_STEWARD, Role.ADMINISTRATOR, Role.AUDITOR),  # type: ignore[union-attr]
     }
