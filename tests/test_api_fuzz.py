@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -80,6 +82,19 @@ def _fuzz(strategy: Any, *, name: str, token: str, ids: list[str], failures: lis
     return calls
 
 
+@pytest.fixture
+def _keep_the_test_connection() -> Any:
+    """Calls go through the real WSGI handler, whose request signals would close the test's
+    database connection (and its transaction) after each one; Django's test client unhooks
+    them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("_keep_the_test_connection")
 def test_the_api_answers_every_generated_call_within_its_schema_and_never_with_a_500() -> None:
     callers = _callers()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
