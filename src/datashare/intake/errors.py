@@ -33,7 +33,8 @@ class InvalidTransition(IntakeError):
     http_status = 409
 
     def __init__(self, *, action: str, status: str) -> None:
-        self.action, self.status = action, status
+        # request_status, not status: DomainError.status is the HTTP status.
+        self.action, self.request_status = action, status
         super().__init__(f"cannot {action.replace('_', ' ')} a request that is {status.replace('_', ' ')}")
 
 
@@ -41,7 +42,7 @@ class AlreadyDecided(IntakeError):
     http_status = 409
 
     def __init__(self, *, by: str, status: str) -> None:
-        self.by, self.status = by, status
+        self.by, self.request_status = by, status
         super().__init__(f"This request was already decided by {by} ({status.replace('_', ' ')}).")
 
 
