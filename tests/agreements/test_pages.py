@@ -72,3 +72,31 @@ def test_the_agency_signatory_finds_the_agreement_to_sign_on_the_staff_dashboard
     assert "Agreements waiting for your signature" in page and a.number in page
     c.force_login(signatories[1])  # not their turn yet
     assert a.number not in c.get(reverse("web:staff_dashboard")).content.decode()
+
+
+def test_a_steward_generates_a_missing_agreement_and_an_auditor_only_reads(requestor, steward, django_capture_on_commit_callbacks):
+    from datashare.accounts.models import Role
+    from datashare.agreements.models import Agreement
+    from datashare.intake import services as intake
+    from tests.factories import make_staff
+    from tests.intake.conftest import complete_request
+
+    r = complete_request(requestor)
+    intake.submit(actor=requestor, data_request=r)
+    intake.approve(actor=steward, data_request=r)  # on-commit hook not run: no agreement yet
+    assert not Agreement.objects.exists()
+    c = Client()
+    c.force_login(requestor)
+    assert c.post(reverse("agreements:generate", args=[r.public_id])).status_code == 403
+    c.force_login(steward)
+    assert "Generate the agreement" in c.get(reverse("agreements:list")).content.decode()
+    response = c.post(reverse("agreements:generate", args=[r.public_id]))
+    a = Agreement.objects.get(data_request=r)
+    assert response.status_code == 302 and response["Location"].endswith(f"/agreements/{a.public_id}/")
+
+    auditor, _ = make_staff("audrey@agency.gov", Role.AUDITOR)
+    c.force_login(auditor)
+    page = c.get(reverse("agreements:detail", args=[a.public_id]))
+    assert page.status_code == 200 and "Send for signature" not in page.content.decode()
+    assert c.post(reverse("agreements:act", args=[a.public_id, "send"])).status_code == 403
+    assert c.post(reverse("agreements:act", args=[a.public_id, "void"]), {"reason": "x"}).status_code == 403

@@ -33,6 +33,8 @@ from datashare.agreements.permissions import (
 )
 from datashare.agreements.transitions import Action, allowed
 from datashare.audit.context import origin_of
+from datashare.intake.models import DataRequest
+from datashare.intake.models import Status as RequestStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -62,7 +64,26 @@ def auth_method(request: HttpRequest) -> str:
 def agreement_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     rows = visible_agreements(user).select_related("organization").order_by("-created_at")[:200]
-    return render(request, "agreements/list.html", {"base_template": _base_template(user), "rows": rows})
+    # Approved requests whose draft was not generated (the on-commit hook failed): the steward
+    # generates it here with the same idempotent service.
+    missing = (
+        DataRequest.objects.filter(status=RequestStatus.APPROVED, agreements__isnull=True).select_related("organization")[:50]
+        if can_manage(user)
+        else []
+    )
+    return render(request, "agreements/list.html", {"base_template": _base_template(user), "rows": rows, "missing": missing})
+
+
+@require_POST
+@require_roles(Role.DATA_STEWARD, Role.ADMINISTRATOR)
+def generate(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    r = get_object_or_404(DataRequest, public_id=request_id, status=RequestStatus.APPROVED)
+    try:
+        a = services.create_from_request(actor=_user(request), data_request=r)
+    except AgreementError as exc:
+        messages.error(request, exc.message)
+        return redirect("agreements:list")
+    return redirect("agreements:detail", a.public_id)
 
 
 @login_required
@@ -166,7 +187,7 @@ def sign(request: HttpRequest, signer_id: UUID) -> HttpResponse:
     return render(request, "agreements/sign.html", context, status=422 if error else 200)
 
 
-ACTIONS = {"send", "void", "reissue", "terminate", "amend", "generate"}
+ACTIONS = {"send", "void", "reissue", "terminate", "amend"}
 
 
 @require_POST
