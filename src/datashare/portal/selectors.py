@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 
@@ -82,9 +83,24 @@ class RowPage:
     total: int
 
 
+CACHE_SECONDS = 600
+
+
 def rows(version: DatasetVersion, *, filters: dict[str, str] | None = None, limit: int = 50,
          offset: int = 0) -> RowPage:
-    """A page of a version's published rows (from its Parquet file), filtered by equality."""
+    """A page of a version's published rows (from its Parquet file), filtered by equality.
+
+    A version's files never change once built, so pages are cached by version and query."""
+    key = f"portal:rows:{version.pk}:{sorted((filters or {}).items())}:{limit}:{offset}"
+    page = cache.get(key)
+    if page is None:
+        page = _rows(version, filters=filters, limit=limit, offset=offset)
+        cache.set(key, page, CACHE_SECONDS)
+    return page
+
+
+def _rows(version: DatasetVersion, *, filters: dict[str, str] | None, limit: int,
+          offset: int) -> RowPage:
     path = default_storage.path(version.parquet_file.name)
     con = duckdb.connect()
     columns = [str(c) for c in version.columns]
@@ -110,8 +126,13 @@ def rows(version: DatasetVersion, *, filters: dict[str, str] | None = None, limi
 def distinct_values(version: DatasetVersion, column: str) -> list[str]:
     if column not in version.columns:
         return []
-    path = default_storage.path(version.parquet_file.name)
-    con = duckdb.connect()
-    return [str(r[0]) for r in con.execute(
-        f'SELECT DISTINCT "{column}" FROM read_parquet(?) ORDER BY 1',  # noqa: S608
-        [path]).fetchall() if r[0] is not None]
+    key = f"portal:distinct:{version.pk}:{column}"
+    values = cache.get(key)
+    if values is None:
+        path = default_storage.path(version.parquet_file.name)
+        con = duckdb.connect()
+        values = [str(r[0]) for r in con.execute(
+            f'SELECT DISTINCT "{column}" FROM read_parquet(?) ORDER BY 1',  # noqa: S608
+            [path]).fetchall() if r[0] is not None]
+        cache.set(key, values, CACHE_SECONDS)
+    return values
