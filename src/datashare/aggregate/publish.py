@@ -3,7 +3,8 @@
 Each part (a slice such as a test subject, or the whole table) is protected on its own with
 ``datashare.disclosure.api.suppress_table`` (policy ``ospi`` by default, with its LP proof), then
 audited again from the published cells alone with ``audit_table`` (what anyone holding the
-file can check). The certificate records both results per part, the policy, the spec and a
+file can check; it reads the ``suppression`` and ``display`` labels, so the engine's
+label-aware attacker model applies to it as soon as the engine has it). The certificate records both results per part, the policy, the spec and a
 hash of the published rows; a part whose audit fails makes the whole table fail.
 """
 
@@ -46,21 +47,6 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _extra_audits(table: pd.DataFrame, spec: dict[str, Any], args: dict[str, Any],
-                  policy: str) -> dict[str, Any]:
-    """Any further independent audit the disclosure engine offers (the label-aware attacker
-    model of issue 12), run when present so certificates gain it without a change here."""
-    out: dict[str, Any] = {}
-    for name in ("audit_labels", "label_audit", "audit_published"):
-        fn = getattr(disclosure, name, None)
-        if callable(fn):
-            result = fn(table, spec, policy=policy, **args)
-            ok = getattr(result, "ok", None)
-            summary = result.summary() if hasattr(result, "summary") else {"ok": ok}
-            out[name] = {"passed": bool(ok), "summary": summary}
-    return out
-
-
 def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
              independent: bool = True) -> Published:
     """Protect every part of ``built``; the certificate says whether every audit passed.
@@ -79,9 +65,7 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
         second = (disclosure.audit_table(result.table, part.spec, policy=policy, **args)
                   if independent else None)
         audit_s = time.perf_counter() - t1
-        extra = _extra_audits(result.table, part.spec, args, policy) if independent else {}
-        ok = bool(result.audit and result.audit.ok) and (second is None or second.ok) and all(
-            e["passed"] for e in extra.values())
+        ok = bool(result.audit and result.audit.ok) and (second is None or second.ok)
         passed &= ok
         frames.append(result.table)
         statuses = result.report.get("cells_by_status", {})
@@ -92,7 +76,6 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
             "grand_total_published": result.report.get("grand_total_published"),
             "suppressor_audit": result.report.get("audit"),
             "independent_audit": second.summary() if second else None,
-            **({"further_audits": extra} if extra else {}),
             "passed": ok,
             "seconds": {"suppress": round(protect_s, 3), "audit": round(audit_s, 3)},
             "spec_sha256": _digest(part.spec),
