@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +92,8 @@ def rows(version: DatasetVersion, *, filters: dict[str, str] | None = None, limi
     """A page of a version's published rows (from its Parquet file), filtered by equality.
 
     A version's files never change once built, so pages are cached by version and query."""
-    key = f"portal:rows:{version.pk}:{sorted((filters or {}).items())}:{limit}:{offset}"
+    query = hashlib.sha256(repr(sorted((filters or {}).items())).encode()).hexdigest()[:32]
+    key = f"portal:rows:{version.pk}:{query}:{limit}:{offset}"
     page = cache.get(key)
     if page is None:
         page = _rows(version, filters=filters, limit=limit, offset=offset)
