@@ -196,3 +196,11 @@ def test_every_operation_documents_its_error_answers_in_the_openapi_schema(clien
             assert "422" in operation["responses"], (method, path)
             if "{" in path:
                 assert "404" in operation["responses"], (method, path)
+
+
+def test_the_api_refuses_a_contact_email_the_form_would_refuse(requestor) -> None:
+    c = _client(requestor)
+    rid = _draft(c)
+    response = _json(c, "patch", f"{BASE}/{rid}", {"primary_contact": {"name": "Ada", "email": "ada@nowhere"}})
+    assert response.status_code == 422
+    assert response.json()["errors"]["contacts"]["primary_email"] == ["Enter a valid email for the primary contact."]

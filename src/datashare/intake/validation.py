@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from datashare.catalog.selectors import Catalog
 from datashare.elements import SchoolYearError, format_school_year, parse_school_year
 from datashare.intake.models import DataRequest, FerpaException, RequestKind
@@ -101,6 +104,15 @@ def _check_text_fields(errors: Errors, r: DataRequest, step: str) -> None:
             errors.setdefault(field, []).append(problem)
 
 
+def _is_email(value: str) -> bool:
+    # The web form's EmailField rule, so the API accepts exactly the addresses the form does.
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def _label(field: str) -> str:
     return field.replace("_", " ").capitalize()
 
@@ -180,7 +192,7 @@ def check_contacts_step(r: DataRequest, *, complete: bool) -> Errors:
             value = str(raw).strip()
             if not value:
                 _missing(errors, f"{prefix}_{key}", f"{name} of the {label} contact is required.", complete)
-            elif key == "email" and "@" not in value:
+            elif key == "email" and not _is_email(value):
                 errors.setdefault(f"{prefix}_{key}", []).append(f"Enter a valid email for the {label} contact.")
     if not r.is_short_form:
         if r.data_manager_id is None:
