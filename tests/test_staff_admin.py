@@ -234,3 +234,24 @@ def test_roles_cli_refuses_bad_input_with_one_line_and_exit_2(args: list[str], m
     with pytest.raises(CommandError, match=message) as caught:
         call_command("roles", *args)
     assert caught.value.returncode == 2
+
+
+def test_an_administrator_sees_each_scheduled_job_and_its_last_failure(admin: User, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from datashare.core.models import ScheduledJob
+
+    ScheduledJob.objects.create(name="audit.export_head", next_run_at=timezone.now(), last_status="ok")
+    ScheduledJob.objects.create(
+        name="core.heartbeat", next_run_at=timezone.now(), last_status="failed", last_error="OperationalError: database is locked"
+    )
+    client = _client(admin)
+    client.get(reverse("web:admin_jobs"))
+    with django_assert_num_queries(5):
+        body = client.get(reverse("web:admin_jobs")).content.decode()
+    assert "core.heartbeat" in body and "audit.export_head" in body
+    assert "OperationalError: database is locked" in body
+    requestor = make_user("out@university.example", organization=make_org())
+    assert _client(requestor).get(reverse("web:admin_jobs")).status_code == 403
+    auditor = make_staff("eye2@agency.example", Role.AUDITOR)[0]
+    assert _client(auditor).get(reverse("web:admin_jobs")).status_code == 403

@@ -29,6 +29,8 @@ from datashare.audit.selectors import EventFilters, events, target_types
 from datashare.audit.services import record_event
 from datashare.audit.status import last_verification, run_verification
 from datashare.core.errors import DomainError
+from datashare.core.models import ScheduledJob
+from datashare.core.scheduler import registered_jobs
 
 PAGE_SIZE = 50
 
@@ -133,6 +135,17 @@ def organizations(request: HttpRequest) -> HttpResponse:
     ).order_by("name")
     page = Paginator(qs, PAGE_SIZE).get_page(_page_number(request))
     return render(request, "web/admin_organizations.html", {"page": page})
+
+
+@require_roles(Role.ADMINISTRATOR)
+def scheduled_jobs(request: HttpRequest) -> HttpResponse:
+    """The periodic jobs: when each runs next and how its last run went (a failure shows here)."""
+    registered = registered_jobs()
+    rows = [
+        (job, registered.get(job.name))
+        for job in ScheduledJob.objects.order_by("name")
+    ]
+    return render(request, "web/admin_jobs.html", {"rows": rows})
 
 
 # --- the audit log (auditors) ---

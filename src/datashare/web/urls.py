@@ -13,6 +13,7 @@ urlpatterns = [
     path("staff/admin/users/", staff_admin.users, name="admin_users"),
     path("staff/admin/users/<uuid:public_id>/", staff_admin.user_detail, name="admin_user"),
     path("staff/admin/organizations/", staff_admin.organizations, name="admin_organizations"),
+    path("staff/admin/jobs/", staff_admin.scheduled_jobs, name="admin_jobs"),
     path("staff/audit/", staff_admin.audit_log, name="audit_log"),
     path("staff/audit/export.csv", staff_admin.audit_log_csv, name="audit_log_csv"),
     path("staff/audit/verify", staff_admin.audit_verify, name="audit_verify"),

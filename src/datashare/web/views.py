@@ -36,6 +36,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     admin_links = []
     if user.has_role(Role.ADMINISTRATOR):
         admin_links += [(reverse("web:admin_users"), "People and roles"), (reverse("web:admin_organizations"), "Organizations")]
+        admin_links.append((reverse("web:admin_jobs"), "Scheduled jobs"))
     if user.has_role(Role.AUDITOR):
         admin_links.append((reverse("web:audit_log"), "Audit log"))
     return render(
