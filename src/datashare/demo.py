@@ -11,5 +11,6 @@ SEEDERS: list[str] = [
     "datashare.accounts.demo.seed",
     "datashare.intake.demo.seed",
     "datashare.agreements.demo.seed",
+    "datashare.results.demo.seed",
     "datashare.portal.demo.seed",
 ]

@@ -162,3 +162,18 @@ def test_the_review_window_is_configurable_and_the_queue_shows_it(client, settin
     client.force_login(steward)
     page = client.get(reverse("results:queue"))
     assert page.status_code == 200 and s.title in page.content.decode()
+
+
+def test_the_demo_seeds_a_blocked_and_a_cleared_product() -> None:
+    import io as _io
+
+    from django.core.management import call_command
+
+    call_command("demo", stdout=_io.StringIO())
+    statuses = dict(ResultsSubmission.objects.values_list("title", "status"))
+    assert statuses == {"Chronic absence by group (draft)": ResultsStatus.CHANGES_REQUESTED, "Chronic absence brief": ResultsStatus.CLEARED}
+    blocked = ResultsSubmission.objects.get(status=ResultsStatus.CHANGES_REQUESTED).versions.get()
+    assert blocked.blocks == 1
+    again = _io.StringIO()
+    call_command("demo", stdout=again)
+    assert "demo results already seeded" in again.getvalue()
