@@ -90,7 +90,7 @@ def remove_key(request: HttpRequest, public_id: UUID, key_id: int) -> HttpRespon
     return redirect("delivery:mine")
 
 
-@require_roles(Role.DATA_STEWARD, Role.AUDITOR)
+@require_roles(Role.DATA_STEWARD, Role.AUDITOR, Role.ADMINISTRATOR)
 def staff_log(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     events = SftpEvent.objects.select_related("account")
@@ -125,13 +125,13 @@ def unlock(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 
-@require_roles(Role.DATA_STEWARD, Role.AUDITOR)
+@require_roles(Role.DATA_STEWARD, Role.AUDITOR, Role.ADMINISTRATOR)
 def staff_jobs(request: HttpRequest) -> HttpResponse:
     jobs_list = ExtractJob.objects.select_related("agreement")[:200]
     return render(request, "delivery/staff_jobs.html", {"jobs": jobs_list})
 
 
-@require_roles(Role.DATA_STEWARD, Role.AUDITOR)
+@require_roles(Role.DATA_STEWARD, Role.AUDITOR, Role.ADMINISTRATOR)
 def staff_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
     job = get_object_or_404(ExtractJob.objects.select_related("agreement"), public_id=public_id)
     return render(request, "delivery/staff_job.html", {"job": job, "risk": job.risk_report})
