@@ -56,6 +56,18 @@ def test_the_agreement_is_signed_in_order_sealed_and_executed(requestor, steward
     assert item.kind == "prepare_extract" and item.department == "student_information"
 
     sealed = a.sealed_document.read()
+    # The certificate of completion is the last page(s): envelope, document hash, each signer.
+    import io
+
+    from pypdf import PdfReader
+
+    text = " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(sealed)).pages[-2:])
+    flat = "".join(text.split())
+    assert "Certificate of completion" in text
+    assert str(a.envelope_id) in flat and a.document_sha256 in flat
+    for s in signers:
+        assert s.email in flat
+    assert "127.0.0.1" in text and "password+TOTP" in text
     good = tmp_path / "dsa.pdf"
     good.write_bytes(sealed)
     call_command("agreements", "verify", str(good))
