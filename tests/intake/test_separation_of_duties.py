@@ -127,3 +127,12 @@ def test_auditors_and_signatories_cannot_file_requests(role: str) -> None:
     assert api.status_code == 403
     assert "independent" in api.json()["detail"]
     assert not DataRequest.objects.exists()
+
+
+def test_a_steward_sees_no_review_controls_on_their_own_request(steward) -> None:
+    r = _submitted(steward)
+    page = _client(steward).get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "another data steward reviews and decides it" in page
+    assert reverse("intake:decide", args=[r.public_id]) not in page
+    colleague, _ = make_staff("pat@agency.gov", Role.DATA_STEWARD)
+    assert reverse("intake:decide", args=[r.public_id]) in _client(colleague).get(reverse("intake:detail", args=[r.public_id])).content.decode()

@@ -412,7 +412,10 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     context["minimized"] = _selection_lines(r.minimization)
     if staff:
         context["comment_requests"] = list(r.comment_requests.select_related("reviewer", "requested_by"))
-    if steward and r.status in OPEN_FOR_REVIEW:
+    # Separation of duties: a steward who is a party to the request gets no review controls
+    # (the services refuse them anyway), only a note saying another steward reviews it.
+    context["reviewed_by_another"] = steward and r.status in OPEN_FOR_REVIEW and services.is_party(user, r)
+    if steward and r.status in OPEN_FOR_REVIEW and not context["reviewed_by_another"]:
         cat = load_catalog()
         context["decision_rows"] = [
             {"el": cat.by_identifier.get(k), "identifier": k, "years": [(y, format_school_year(y)) for y in v]}
