@@ -119,3 +119,28 @@ def test_numerator_above_denominator_exits_2(tmp_path: Path) -> None:
     rc = main(["suppress", str(src), "--spec", str(spec), "--numerator", "m", "--denominator",
                "n", "--out", str(out)])
     assert rc == 2 and not out.exists()
+
+
+def test_input_limits_are_checked_before_parsing(files: dict[str, Path], monkeypatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from datashare.disclosure import cli
+
+    args = ["suppress", str(files["in"]), "--spec", str(files["spec"]), "--count", "count",
+            "--out", str(files["out"])]
+    # A header line past the line limit (the 2 GB header that crashed with bad_alloc, small).
+    text = files["in"].read_text()
+    files["in"].write_text("x" * (cli.MAX_LINE + 10) + "," + text)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "line 1 is longer than" in err
+    assert not files["out"].exists()
+    # Rows and bytes.
+    files["in"].write_text(text)
+    monkeypatch.setattr(cli, "MAX_ROWS", 5)
+    monkeypatch.setattr(cli.check_limits, "__defaults__", (cli.MAX_BYTES, 5, cli.MAX_LINE))
+    assert main(args) == 2
+    assert "more than 5 rows" in capsys.readouterr().err
+    monkeypatch.setattr(cli.check_limits, "__defaults__", (100, 10**6, cli.MAX_LINE))
+    assert main(args) == 2
+    assert "over the 100-byte limit" in capsys.readouterr().err
+    assert not files["out"].exists()

@@ -32,7 +32,41 @@ def _measure_args(p: argparse.ArgumentParser) -> None:
                         "exact: it must only not be derivable exactly")
 
 
+# Input limits, checked on the raw file before anything is parsed into memory (a CSV
+# whose header line was 2 GB crashed DuckDB/pandas with bad_alloc at 6.5 GB of memory).
+MAX_BYTES = 1 << 30  # 1 GiB
+MAX_ROWS = 5_000_000
+MAX_LINE = 1 << 16  # 64 KiB per line
+
+
+def check_limits(path: str, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS,
+                 max_line: int = MAX_LINE) -> None:
+    """File size from the file system, then one streaming pass reading at most ``max_line``
+    + 1 bytes per line (so a huge line is never held whole): line length and row count."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError as exc:
+        raise DisclosureError(f"cannot read {path}: no such file") from exc
+    except OSError as exc:
+        raise DisclosureError(f"cannot read {path}: {exc.strerror}") from exc
+    if size > max_bytes:
+        raise DisclosureError(f"{path} is {size:,} bytes, over the {max_bytes:,}-byte limit")
+    rows = 0
+    with open(path, "rb") as fh:
+        while True:
+            line = fh.readline(max_line + 1)
+            if not line:
+                break
+            if len(line) > max_line and not line.endswith(b"\n"):
+                raise DisclosureError(
+                    f"{path}: line {rows + 1} is longer than the {max_line:,}-byte limit")
+            rows += 1
+            if rows > max_rows + 1:  # + the header
+                raise DisclosureError(f"{path} has more than {max_rows:,} rows (the limit)")
+
+
 def _read_csv(path: str, measures: list[str]) -> pd.DataFrame:
+    check_limits(path)
     try:
         # Codes stay text ("01" is not 1); only the measures are parsed as numbers.
         return pd.read_csv(path, dtype=str, keep_default_na=False).pipe(_numeric, measures)
