@@ -20,6 +20,12 @@ from datashare.disclosure import rates
 from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
 from datashare.disclosure.engine import METHODS, Protected, count_primaries, protect, rule_for
 from datashare.disclosure.errors import DisclosureError
+from datashare.disclosure.model import (
+    ATTACKER_MODEL,
+    count_bounds,
+    label_goal,
+    refine_goal,
+)
 from datashare.disclosure.policy import Policy, load_policy
 from datashare.disclosure.spec import Spec, load_spec, parse_spec
 from datashare.disclosure.table import (
@@ -32,6 +38,7 @@ from datashare.disclosure.table import (
 )
 
 PROTECTIONS = ("threshold", "exact")
+RATE_KEY = "{numerator}/{denominator}"  # the one audit of a rate table, in TableAudit.results
 STATUS_COLUMN = "suppression"
 DISPLAY_COLUMN = "display"
 
@@ -175,6 +182,7 @@ def suppress_table(
     table_audit = TableAudit(space, audits) if run_audit else None
     statuses = out[STATUS_COLUMN].replace("", "published").value_counts()
     report: dict[str, Any] = {
+        "attacker_model": ATTACKER_MODEL,
         "policy": pol.name,
         "protection": protection,
         "rows": len(frame),
@@ -184,7 +192,26 @@ def suppress_table(
         "protection_method": stats,
         "audit": table_audit.summary() if table_audit else None,
     }
+    report.update(_loss(out, frame, [m for m in (count, numerator, denominator) if m]))
+    report["proof_methods"] = ({k: r.proof_methods() for k, r in table_audit.results.items()}
+                               if table_audit else None)
     return SuppressionResult(out, table_audit, report)
+
+
+def _loss(out: pd.DataFrame, frame: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    """Information loss: per measure, the cells hidden (primary and complementary) and the
+    complementary cells and their total true value (what protection cost beyond the small
+    cells themselves)."""
+    status = out[STATUS_COLUMN].to_numpy()
+    hidden: dict[str, int] = {}
+    loss: dict[str, Any] = {}
+    for col in columns:
+        gone = out[col].isna().to_numpy()
+        comp = gone & (status != "primary")
+        hidden[col] = int(gone.sum())
+        loss[col] = {"complementary_cells": int(comp.sum()),
+                     "complementary_value": int(frame.loc[comp, col].astype("int64").sum())}
+    return {"cells_hidden": hidden, "information_loss": loss}
 
 
 def _method_stats(prot: Protected) -> dict[str, Any]:
@@ -193,7 +220,8 @@ def _method_stats(prot: Protected) -> dict[str, Any]:
     return {"method": prot.method, "cube_witnesses": prot.cubed,
             "local_lp_witnesses": prot.local_targets, "lp_repair_targets": prot.lp_targets,
             "repair_rounds": prot.repair_rounds,
-            "grand_total_published": prot.grand_total_published}
+            "grand_total_published": prot.grand_total_published,
+            "derivable_published": prot.derivable_published}
 
 
 def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
@@ -202,16 +230,60 @@ def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
     return names[np.where(via >= 0, via, len(names) - 1)]
 
 
+def _engine_bounds(values: np.ndarray, primary: np.ndarray,
+                   pol: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """The label bounds every cell would get if hidden (attacker model, ``model.py``):
+    primaries their label's range, any other non-zero cell (>= T: it is not small) the
+    complementary label's ">= T". Zero cells are never complements (blocked)."""
+    lo, hi = count_bounds(None, primary, np.ones(len(values), dtype=bool), pol)
+    lo[(values == 0) & ~primary] = 0.0
+    return lo, hi
+
+
+def _protect(space: CellSpace, values: np.ndarray, primary: np.ndarray, rule: np.ndarray,
+             top: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, run_audit: bool,
+             blocked: np.ndarray, method: str, keep_grand_total: bool) -> Protected:
+    """``engine.protect``; if its audit fails with the grand total kept, again with the grand
+    total allowed. Under the labels a published grand total can force a cell: 18 published
+    over two "N<10" groups makes both 9. (Without labels it was never needed for counts.)"""
+    prot = protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
+                   blocked=blocked, method=method, keep_grand_total=keep_grand_total)
+    if keep_grand_total and prot.audit is not None and not prot.audit.ok:
+        again = protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
+                        blocked=blocked, method="lp", keep_grand_total=False)
+        if again.audit is not None and len(again.audit.failures) < len(prot.audit.failures):
+            return again
+    return prot
+
+
+def _zero_complement_failures(values: np.ndarray, hidden: np.ndarray, primary: np.ndarray,
+                              rule: np.ndarray, result: AuditResult | None) -> None:
+    """The restriction ">= T" for complementary cells is sound only if none is 0: check."""
+    if result is None:
+        return
+    for c in np.flatnonzero(hidden & ~primary & (values < 1)).tolist():
+        result.failures.append(Failure(int(c), 0, 0.0, 0.0, "zero complementary cell"))
+
+
 def _suppress_counts(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, values: np.ndarray,
     present: np.ndarray, pol: Policy, count: str, protection: str, run_audit: bool,
     method: str, keep_grand_total: bool, stats: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
-    rule = rule_for(primary, protection)
-    # Absent combinations are known zeros: hiding one would protect nothing.
-    prot = protect(space, values, primary, rule, pol.min_n, run_audit=run_audit,
-                   blocked=~present, method=method, keep_grand_total=keep_grand_total)
+    zero = (values == 0) & ~primary
+    top = label_goal(space, primary, zero, pol)
+    if protection == "threshold":
+        top = refine_goal(space, values, primary, zero, top, pol, truth=True)
+    rule = rule_for(primary, protection, values, top)
+    lo, hi = _engine_bounds(values, primary, pol)
+    hi = np.minimum(hi, top)
+    # Absent combinations are known zeros: hiding one would protect nothing; a zero cell is
+    # never a complement (its label would say ">= T").
+    prot = _protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
+                    blocked=~present | ((values == 0) & ~primary), method=method,
+                    keep_grand_total=keep_grand_total)
+    _zero_complement_failures(values, prot.cover.suppressed, primary, rule, prot.audit)
     stats[count] = _method_stats(prot)
     sup = prot.cover.suppressed[flat]
     prim = primary[flat]
@@ -337,36 +409,83 @@ def audit_table(
     flat = locate_rows(space, frame)
     status = (frame[STATUS_COLUMN].fillna("").astype(str).to_numpy()
               if STATUS_COLUMN in frame.columns else None)
+    labelled = status is not None
+    # With labels (model.py), a primary is 1..T-1 and the goal is the label's top; without
+    # them (another tool's pattern) the attacker knows nothing of a hidden cell but >= 0 and
+    # the old goal stands: the cell could be T, i.e. not small at all.
     results: dict[str, AuditResult] = {}
     if kind == "count":
         assert count is not None
         values, hidden = _published(space, frame, flat, count)
         check_consistent(space, values, count) if not hidden.any() else None
-        targets = hidden.copy() if status is None else _mark(space, flat, status == "primary")
-        rule = rule_for(targets & hidden, protection)
-        results[count] = audit(space, values, hidden, rule, pol.min_n, intervals=intervals,
-                               truth=False, cubes=cubes)
-    else:
-        assert numerator is not None and denominator is not None
-        den, den_hidden = _published(space, frame, flat, denominator)
-        num, num_hidden = _published(space, frame, flat, numerator)
-        targets = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
-        results[denominator] = audit(space, den, den_hidden,
-                                     rule_for(targets & den_hidden, protection), pol.min_n,
-                                     intervals=intervals, truth=False, cubes=cubes)
-        code = np.zeros(space.size, dtype=np.int8)
-        if status is not None and DISPLAY_COLUMN in frame.columns:
-            shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy()
-            coded = status == "top_bottom"
-            code[flat[coded & np.char.startswith(shown.astype(str), "<")]] = rates.LOW
-            code[flat[coded & np.char.startswith(shown.astype(str), ">")]] = rates.HIGH
-        lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
-        upper = np.where(den_hidden, np.inf, upper)
-        lower = np.where(den_hidden, 0.0, lower)
-        results[numerator] = audit(space, num, num_hidden,
-                                   np.where(num_hidden, EXACT, NONE).astype(np.int8), pol.min_n,
-                                   lower, upper, intervals=intervals, truth=False, cubes=cubes)
+        prim = hidden.copy() if status is None else _mark(space, flat, status == "primary")
+        prim &= hidden
+        top = _goal(space, prim, values, hidden, pol, labelled)
+        if labelled:
+            lo, hi = count_bounds(None, prim, hidden, pol)
+            hi = np.minimum(hi, top)
+        else:
+            lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
+        results[count] = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
+                                          intervals, cubes)
+        return TableAudit(space, results)
+    # Rate tables: not yet under the attacker model of issue 12 (see docs/disclosure.md,
+    # "Left to do"): denominators and numerators are audited as before, without labels.
+    assert numerator is not None and denominator is not None
+    den, den_hidden = _published(space, frame, flat, denominator)
+    num, num_hidden = _published(space, frame, flat, numerator)
+    targets = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
+    results[denominator] = audit(space, den, den_hidden,
+                                 rule_for(targets & den_hidden, protection), pol.min_n,
+                                 intervals=intervals, truth=False, cubes=cubes)
+    code = np.zeros(space.size, dtype=np.int8)
+    if status is not None and DISPLAY_COLUMN in frame.columns:
+        shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy()
+        coded = status == "top_bottom"
+        code[flat[coded & np.char.startswith(shown.astype(str), "<")]] = rates.LOW
+        code[flat[coded & np.char.startswith(shown.astype(str), ">")]] = rates.HIGH
+    lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
+    upper = np.where(den_hidden, np.inf, upper)
+    lower = np.where(den_hidden, 0.0, lower)
+    results[numerator] = audit(space, num, num_hidden,
+                               np.where(num_hidden, EXACT, NONE).astype(np.int8), pol.min_n,
+                               lower, upper, intervals=intervals, truth=False, cubes=cubes)
     return TableAudit(space, results)
+
+
+def _goal(space: CellSpace, prim: np.ndarray, values: np.ndarray, hidden: np.ndarray,
+          pol: Policy, labelled: bool) -> np.ndarray:
+    """The threshold goal per cell from what is published: with labels, the largest value
+    they allow (model.label_goal); without (another tool's pattern, nothing known of a
+    hidden cell but >= 0), T: the cell could be not small at all."""
+    if not labelled:
+        return np.full(space.size, float(pol.min_n))
+    zero = (values == 0) & ~hidden
+    return refine_goal(space, values, prim, zero, label_goal(space, prim, zero, pol), pol,
+                       truth=False)
+
+
+def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
+                     prim: np.ndarray, protection: str, top: np.ndarray, lo: np.ndarray,
+                     hi: np.ndarray, intervals: bool, cubes: bool,
+                     exact_too: np.ndarray | None = None) -> AuditResult:
+    """``threshold``: each primary's largest feasible value reaches ``top`` AND it is not
+    exact (two audits, merged); ``exact``: not exact. ``exact_too``: more cells that must
+    not be exact."""
+    extra = np.zeros(space.size, dtype=bool) if exact_too is None else exact_too & hidden
+    ex_mask = prim | extra
+    ex_rule = np.where(ex_mask, EXACT, NONE).astype(np.int8)
+    result = audit(space, values, hidden, ex_rule, top, lo, hi, intervals=intervals,
+                   truth=False, cubes=cubes)
+    if protection == "threshold" and prim.any():
+        th_rule = np.where(prim, THRESHOLD, NONE).astype(np.int8)
+        up = audit(space, values, hidden, th_rule, top, lo, hi, truth=False, cubes=cubes)
+        failed = {f.cell for f in result.failures}
+        result.failures += [f for f in up.failures if f.cell not in failed]
+        result.failures.sort(key=lambda f: f.cell)
+        result.lp_solves += up.lp_solves
+        result.seconds += up.seconds
+    return result
 
 
 def _mark(space: CellSpace, flat: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -30,10 +30,11 @@ from datashare.disclosure.certify import certify
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.lp import INF, BatchLP
 from datashare.disclosure.table import CellSpace
-from datashare.disclosure.witness import MoveTable, evaluate, move_table, plan_cubes
+from datashare.disclosure.witness import MoveTable, evaluate, goal_at, move_table, plan_cubes
 
 NONE, EXACT, THRESHOLD = 0, 1, 2
 TOL = 1e-5
+INT_TOL = 1e-5  # a proof must be an integer point (counts are whole numbers)
 FEAS_TOL = 1e-5  # a stored point must satisfy every relation and bound this closely
 LOCAL_HOPS = (2, 4)  # neighbourhood sizes (relations away) tried before the whole component
 LOCAL_SHARE = 20  # local LPs first when targets are fewer than 1/LOCAL_SHARE of hidden cells
@@ -67,6 +68,15 @@ class AuditResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def proof_methods(self) -> dict[str, int]:
+        """How each checked small cell was proven: a hypercube of hidden cells, a stored
+        (re-verified) witness, an LP over its neighbourhood, or the component LPs (with the
+        MILP where an LP optimum was fractional); and how many failed."""
+        lps = self.targets - self.certified - self.witnessed - self.local - len(self.failures)
+        return {"hypercube": self.certified, "stored_witness": self.witnessed,
+                "local_lp": self.local, "component_lp": max(lps, 0),
+                "failed": len(self.failures)}
+
     def summary(self) -> dict[str, object]:
         return {
             "suppressed_cells": self.suppressed,
@@ -91,12 +101,18 @@ class Witness:
     x: np.ndarray
 
 
+def integral(x: np.ndarray) -> bool:
+    """Whether every coordinate is a whole number: only such a point is a proof against an
+    attacker who knows counts are integers (an LP point at 8.5 says nothing about 8)."""
+    return bool(np.all(np.abs(x - np.round(x)) <= INT_TOL))
+
+
 def verify_witnesses(
     space: CellSpace,
     values: np.ndarray,
     suppressed: np.ndarray,
     rule: np.ndarray,
-    threshold: int,
+    threshold: int | np.ndarray,
     witnesses: list[Witness],
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
@@ -118,12 +134,14 @@ def verify_witnesses(
             continue
         if (w.x < lo[w.cells] - FEAS_TOL).any() or (w.x > hi[w.cells] + FEAS_TOL).any():
             continue
+        if not integral(w.x):
+            continue
         point = base.copy()
         point[w.cells] = w.x
         if np.abs(space.relation_sums(point)).max(initial=0.0) > FEAS_TOL:
             continue
         r = rule[w.cells]
-        up = w.x >= threshold - TOL
+        up = w.x >= goal_at(threshold, w.cells) - TOL
         moved = np.abs(w.x - base[w.cells]) >= TOL
         ok = np.where(r == THRESHOLD, up, np.where(r == EXACT, moved, False))
         proven[w.cells[ok]] = True
@@ -150,7 +168,7 @@ def audit(
     values: np.ndarray,
     suppressed: np.ndarray,
     rule: np.ndarray,
-    threshold: int,
+    threshold: int | np.ndarray,
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
     intervals: bool = False,
@@ -200,7 +218,8 @@ def audit(
         # its goal is a feasible point of the LP below; only the rest need the solver.
         todo = np.flatnonzero(target_mask)
         move = np.where(rule[todo] == THRESHOLD,
-                        np.maximum(threshold - values[todo].astype(np.float64), 0.0), TOL)
+                        np.maximum(goal_at(threshold, todo) - values[todo].astype(np.float64),
+                                   0.0), TOL)
         done = certify(space, values, suppressed, todo, move, lo, hi)
         target_mask = target_mask.copy()
         target_mask[todo[done]] = False
@@ -250,7 +269,7 @@ def audit(
 
 
 def _cube_certified(space: CellSpace, values: np.ndarray, cells: np.ndarray, v: np.ndarray,
-                    targets: np.ndarray, r: np.ndarray, threshold: int, lo: np.ndarray,
+                    targets: np.ndarray, r: np.ndarray, threshold: int | np.ndarray, lo: np.ndarray,
                     hi: np.ndarray, moves: MoveTable, suppressed: np.ndarray) -> np.ndarray:
     """Which targets (positions in ``cells``) a cube of hidden cells carries to their goal
     from the feasible point ``v``; exact targets may move either way by 1."""
@@ -258,7 +277,7 @@ def _cube_certified(space: CellSpace, values: np.ndarray, cells: np.ndarray, v: 
     point[cells] = v
     t_cells = cells[targets]
     up = r[targets] == THRESHOLD
-    need = np.where(up, np.maximum(threshold - v[targets], 0.0), 1.0)
+    need = np.where(up, np.maximum(goal_at(threshold, t_cells) - v[targets], 0.0), 1.0)
     # Rows: every target upwards, exact targets also downwards.
     rows_cell = np.concatenate([t_cells, t_cells[~up]])
     rows_need = np.concatenate([need, need[~up]])
@@ -329,7 +348,7 @@ def _audit_batch(
     pub_sums: np.ndarray,
     cells: np.ndarray,
     rule: np.ndarray,
-    threshold: int,
+    threshold: int | np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     target_mask: np.ndarray,
@@ -357,7 +376,7 @@ def _audit_batch(
     targets = np.flatnonzero(target_mask[cells])
     # Goal per target: threshold cells (true value below T) must be able to reach T, which also
     # makes min < max; exact cells must move off a feasible value (the truth), up or down.
-    goal = np.where(r == THRESHOLD, float(threshold), v + 1)
+    goal = np.where(r == THRESHOLD, goal_at(threshold, cells), v + 1)
     proven = np.zeros(len(cells), dtype=bool)
     if cube_ctx is not None and len(targets):
         proven[targets[_cube_certified(space, values, cells, v, targets, r, threshold, lo, hi,
@@ -384,8 +403,8 @@ def _audit_batch(
             result.local += len(got)
 
     def harvest(x: np.ndarray) -> None:
-        if not len(x):
-            return
+        if not len(x) or not integral(x):
+            return  # a fractional point proves nothing about whole numbers
         up = x[targets] >= goal[targets] - TOL
         moved = np.abs(x[targets] - v[targets]) >= TOL
         ok = np.where(r[targets] == THRESHOLD, up, moved)
@@ -441,6 +460,8 @@ def _audit_batch(
             continue  # proven meanwhile by another cell's solution
         one = np.array([i])
         s_hi, hi_val, x = model.maximize(one, np.ones(1))
+        if s_hi == "optimal" and not integral(x):
+            s_hi, hi_val, x = model.maximize(one, np.ones(1), integer=True)
         harvest(x)
         if s_hi == "unbounded":
             proven[i] = True  # max is infinite and a feasible (true) value exists
@@ -448,7 +469,9 @@ def _audit_batch(
             proven[i] = False  # a solver failure never counts as proof
         if proven[i] and not intervals:
             continue
-        _, neg_lo, x2 = model.maximize(one, -np.ones(1))
+        s_lo, neg_lo, x2 = model.maximize(one, -np.ones(1))
+        if s_lo == "optimal" and not integral(x2):
+            s_lo, neg_lo, x2 = model.maximize(one, -np.ones(1), integer=True)
         harvest(x2)
         lo_val = -neg_lo
         if s_hi not in ("optimal", "unbounded"):

@@ -46,7 +46,8 @@ from datashare.disclosure.witness import (
     verify,
 )
 
-MAX_REPAIR_ROUNDS = 200
+TOL_INT = 1e-5
+MAX_REPAIR_ROUNDS = 30  # was 200; under the label bounds a goal the rest of the table cannot give stays failing, and 200 rounds of whole-component LPs took minutes
 MAX_HOPS = 4
 METHODS = ("auto", "cubes", "lp")
 # "auto" uses the LP-driven loop up to this many primaries: it hides fewer cells on small
@@ -77,6 +78,7 @@ class Protected:
     lp_targets: int = 0  # targets left to the LP repair loop
     local_targets: int = 0  # targets given a local LP witness (local.py)
     grand_total_published: bool = True
+    derivable_published: int = 0  # hidden cells found exactly derivable and published
 
 
 def protect(
@@ -84,7 +86,7 @@ def protect(
     values: np.ndarray,
     primary: np.ndarray,
     rule: np.ndarray,
-    threshold: int,
+    threshold: int | np.ndarray,
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
     run_audit: bool = True,
@@ -115,6 +117,9 @@ def protect(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     grand = grand_totals(space)
+    # Cells that may never be hidden as complements (absent or zero: a zero complement would
+    # make its label's ">= T" false), kept apart from the grand total for the last resort.
+    never = np.zeros(space.size, dtype=bool) if blocked is None else blocked.copy()
     if keep_grand_total:
         # Issue 4: never suppress a grand total when a smaller cell will do.
         blocked = grand if blocked is None else blocked | grand
@@ -146,10 +151,11 @@ def protect(
     points: list[Witness] = []
     rounds, t_audit = 0, 0.0
     if pending.any():
-        close_singletons(space, values, cover, blocked, rule == THRESHOLD, threshold)
+        close_singletons(space, values, cover, blocked, rule == THRESHOLD,
+                         _scalar(threshold))
         timings["complementary"] = time.perf_counter() - t0
         rounds, t_audit, t_cover = _lp_repair(space, values, cover, pending, rule, threshold,
-                                              lower, upper, lo, hi, blocked, points)
+                                              lower, upper, lo, hi, blocked, points, never)
         timings["complementary"] += t_cover
     timings["repair_audits"] = t_audit
     wit.add_points([(p.cells, p.x) for p in points], values, rule, threshold)
@@ -178,9 +184,44 @@ def protect(
         final.witnessed += int((proven & ~by_cube).sum())
         final.seconds = time.perf_counter() - t3
         timings["audit"] = time.perf_counter() - t3
+        t5 = time.perf_counter()
+        derivable = _publish_derivable(space, values, cover, targets, wit, rule, threshold,
+                                       lower, upper, lo, hi)
+        timings["derivable"] = time.perf_counter() - t5
+    else:
+        derivable = 0
     return Protected(cover, primary, rule, final if run_audit else None, rounds, timings,
                      method, n_targets - n_lp - n_local, n_lp, n_local,
-                     not bool(cover.suppressed[grand].any()))
+                     not bool(cover.suppressed[grand].any()), derivable)
+
+
+def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,
+                       targets: np.ndarray, wit: Witnesses, rule: np.ndarray, threshold: int | np.ndarray,
+                       lower: np.ndarray | None, upper: np.ndarray | None, lo: np.ndarray,
+                       hi: np.ndarray) -> int:
+    """Publish every hidden non-target cell the attacker can derive exactly (hiding it
+    protects nothing). A cell some valid witness moves is not exact (the witness is a second
+    feasible value); the others get the LP (with the MILP for fractional optima). Publishing
+    a cell whose every feasible integer value is its true value leaves the attacker's
+    feasible set as it was, so every proof stands. Returns how many were published."""
+    _, valid = verify(space, values, cover.suppressed, rule, threshold, wit, lo, hi)
+    moved = np.zeros(space.size, dtype=bool)
+    if wit.n:
+        ok = valid[wit.wid] & (np.abs(wit.dx) >= 1 - TOL_INT)
+        moved[wit.cell[ok]] = True
+    cand = cover.suppressed & ~targets & ~moved
+    if not cand.any():
+        return 0
+    check = np.where(cand, EXACT, NONE).astype(np.int8)
+    res = audit(space, values, cover.suppressed, check, threshold, lower, upper, only=cand)
+    exact = [f.cell for f in res.failures
+             if np.isfinite(f.low) and np.isfinite(f.high)
+             and np.floor(f.high + TOL_INT) <= np.ceil(f.low - TOL_INT)]
+    if exact:
+        cells = np.array(exact, dtype=np.int64)
+        cover.suppressed[cells] = False
+        cover.via[cells] = -1
+    return len(exact)
 
 
 def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
@@ -284,7 +325,7 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
 
 
 def _local_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
-                 need: np.ndarray, rule: np.ndarray, threshold: int, lo: np.ndarray,
+                 need: np.ndarray, rule: np.ndarray, threshold: int | np.ndarray, lo: np.ndarray,
                  hi: np.ndarray, blocked: np.ndarray | None, wit: Witnesses) -> np.ndarray:
     """Local LP witnesses for the targets no cube protects; returns the targets left over.
 
@@ -369,7 +410,7 @@ def _varying_dims(space: CellSpace, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _prune(space: CellSpace, values: np.ndarray, cover: Cover, primary: np.ndarray,
-           targets: np.ndarray, rule: np.ndarray, threshold: int, wit: Witnesses,
+           targets: np.ndarray, rule: np.ndarray, threshold: int | np.ndarray, wit: Witnesses,
            lo: np.ndarray, hi: np.ndarray) -> None:
     """Publish every hidden cell that no chosen witness moves.
 
@@ -400,9 +441,10 @@ def _prune(space: CellSpace, values: np.ndarray, cover: Cover, primary: np.ndarr
 
 
 def _lp_repair(space: CellSpace, values: np.ndarray, cover: Cover, pending: np.ndarray,
-               rule: np.ndarray, threshold: int, lower: np.ndarray | None,
+               rule: np.ndarray, threshold: int | np.ndarray, lower: np.ndarray | None,
                upper: np.ndarray | None, lo: np.ndarray, hi: np.ndarray,
-               blocked: np.ndarray | None, witnesses: list[Witness]) -> tuple[int, float, float]:
+               blocked: np.ndarray | None, witnesses: list[Witness],
+               never: np.ndarray) -> tuple[int, float, float]:
     """Audit ``pending`` cells and cover the failing ones until the audit passes;
     returns (rounds, audit seconds, cover seconds)."""
     t_audit = t_cover = 0.0
@@ -443,21 +485,25 @@ def _lp_repair(space: CellSpace, values: np.ndarray, cover: Cover, pending: np.n
                 hops += 1
                 added = reinforce(space, values, cover, failing, blocked, hops)
             if not added:
-                _hide_relations(space, cover, failing)
+                _hide_relations(space, cover, failing, never)
                 if rounds > MAX_REPAIR_ROUNDS:
                     break  # the final audit reports what is still unprotected
-        close_singletons(space, values, cover, blocked, rule == THRESHOLD, threshold)
+        close_singletons(space, values, cover, blocked, rule == THRESHOLD,
+                         _scalar(threshold))
         t_cover += time.perf_counter() - t2
         pending = np.zeros_like(pending)
         pending[failing] = True
     return rounds, t_audit, t_cover
 
 
-def _hide_relations(space: CellSpace, cover: Cover, failing: np.ndarray) -> None:
+def _hide_relations(space: CellSpace, cover: Cover, failing: np.ndarray,
+                    never: np.ndarray) -> None:
+    """Last resort: hide every member of a failing cell's relations (the grand total too),
+    but never an absent or zero cell."""
     rels = np.unique(space.entry_rel[np.isin(space.cells, failing)])
     sel = np.isin(space.entry_rel, rels)
     cells, dims = space.cells[sel], space.rel_dim[space.entry_rel[sel]]
-    new = ~cover.suppressed[cells]
+    new = ~cover.suppressed[cells] & ~never[cells]
     cover.suppressed[cells[new]] = True
     cover.via[cells[new]] = dims[new]
 
@@ -470,7 +516,21 @@ def count_primaries(values: np.ndarray, present: np.ndarray, min_n: int,
     return small
 
 
-def rule_for(primary: np.ndarray, protection: str) -> np.ndarray:
+def _scalar(threshold: int | np.ndarray) -> int:
+    """One number for the complementary heuristic (a per-cell goal's largest finite value)."""
+    if isinstance(threshold, np.ndarray):
+        finite = threshold[np.isfinite(threshold)]
+        return int(finite.max()) if len(finite) else 0
+    return int(threshold)
+
+
+def rule_for(primary: np.ndarray, protection: str, values: np.ndarray | None = None,
+             top: int | np.ndarray | None = None) -> np.ndarray:
+    """NONE / THRESHOLD / EXACT per cell. With ``values`` and ``top`` (the label's largest
+    value, T - 1): a threshold cell already at ``top`` only needs not to be exact (its label
+    already allows the top; it must be able to move below it)."""
     rule = np.full(len(primary), NONE, dtype=np.int8)
     rule[primary] = THRESHOLD if protection == "threshold" else EXACT
+    if values is not None and top is not None:
+        rule[(rule == THRESHOLD) & (values >= top)] = EXACT
     return rule

@@ -186,4 +186,16 @@ def _lp(n_cols: int, n_rows: int, rows: np.ndarray, cols: np.ndarray, vals: np.n
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return np.asarray(h.getSolution().col_value)
+    x = np.asarray(h.getSolution().col_value)
+    if np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
+        # A fractional vertex is no proof about whole numbers: the same model as a MILP
+        # (small: one region), time-limited; None sends the cells on to the LP loop.
+        h.changeColsIntegrality(n_cols, np.arange(n_cols, dtype=np.int32),
+                                np.full(n_cols, highspy.HighsVarType.kInteger))
+        h.setOptionValue("presolve", "on")
+        h.setOptionValue("time_limit", 5.0)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        x = np.round(np.asarray(h.getSolution().col_value))
+    return x

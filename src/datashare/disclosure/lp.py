@@ -8,10 +8,13 @@ costs and bounds and re-solves, which HiGHS warm-starts from the previous basis.
 
 from __future__ import annotations
 
+from typing import Any
+
 import highspy
 import numpy as np
 
 INF = float(highspy.kHighsInf)
+MILP_SECONDS = 30.0  # one integer solve; past it the cell counts as unproven (never as proof)
 
 
 def new_highs() -> highspy.Highs:
@@ -98,8 +101,27 @@ class BatchLP:
     def reset_bounds(self, cols: np.ndarray) -> None:
         self.set_bounds(cols, self.lower[cols], self.upper[cols])
 
-    def maximize(self, cols: np.ndarray, weights: np.ndarray) -> tuple[str, float, np.ndarray]:
-        """Maximise sum(weights * x[cols]); returns (status, objective, x)."""
+    def maximize(self, cols: np.ndarray, weights: np.ndarray,
+                 integer: bool = False) -> tuple[str, float, np.ndarray]:
+        """Maximise sum(weights * x[cols]); returns (status, objective, x). ``integer``: the
+        same model with every variable integral (a MILP), for an LP optimum that is not a
+        whole-number point; the model is continuous again afterwards."""
+        if integer:
+            every = np.arange(self.n, dtype=np.int32)
+            self.h.changeColsIntegrality(self.n, every,
+                                         np.full(self.n, highspy.HighsVarType.kInteger))
+            got: Any = self.h.getOptionValue("presolve")
+            # highspy returns (status, value) here; older versions the value alone.
+            presolve = str(got[-1] if isinstance(got, tuple) else got)
+            self.h.setOptionValue("presolve", "on")
+            self.h.setOptionValue("time_limit", MILP_SECONDS)
+            try:
+                return self.maximize(cols, weights)
+            finally:
+                self.h.setOptionValue("presolve", presolve)
+                self.h.changeColsIntegrality(self.n, every,
+                                             np.full(self.n, highspy.HighsVarType.kContinuous))
+                self.h.setOptionValue("time_limit", INF)
         if len(self._cost_cols):
             self.h.changeColsCost(
                 len(self._cost_cols), self._cost_cols, np.zeros(len(self._cost_cols))

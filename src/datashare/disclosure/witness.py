@@ -29,6 +29,14 @@ NONE, EXACT, THRESHOLD = 0, 1, 2  # the audit's rules (audit.py imports this mod
 TOL = 1e-5  # the smallest movement that counts (the audit's TOL)
 FEAS_TOL = 1e-5  # relation sums and bounds must hold this closely
 SUPPORT_TOL = 1e-7  # an LP point's cell counts as moved beyond this
+
+
+def goal_at(threshold: float | np.ndarray, cells: np.ndarray) -> np.ndarray | float:
+    """The threshold goal of ``cells``: one number for every cell, or a per-cell array
+    (the attacker model's goal: the largest value the labels allow, ``model.label_goal``)."""
+    if isinstance(threshold, np.ndarray):
+        return threshold[cells].astype(np.float64)
+    return float(threshold)
 NEW_CELL = 1e9  # cost of hiding one more cell (then the values hidden break ties)
 GRAND_CELLS = 1000  # a new grand total counts as this many new cells: only when nothing else
 MAX_SUPPORT = 12  # codes one movement may touch (All Students and one group of each of
@@ -349,7 +357,7 @@ class Witnesses:
         self.n += n_new
 
     def add_points(self, points: list[tuple[np.ndarray, np.ndarray]], values: np.ndarray,
-                   rule: np.ndarray, threshold: int) -> None:
+                   rule: np.ndarray, threshold: int | np.ndarray) -> None:
         """Append LP feasible points (cells, x); each claims the cells that reach their goal."""
         wid, cell, dx, cc, cw = [], [], [], [], []
         base = values.astype(np.float64)
@@ -360,7 +368,7 @@ class Witnesses:
             cell.append(cells[moved])
             dx.append(move[moved])
             r = rule[cells]
-            ok = np.where(r == THRESHOLD, x >= threshold - TOL,
+            ok = np.where(r == THRESHOLD, x >= goal_at(threshold, cells) - TOL,
                           np.where(r == EXACT, np.abs(move) >= TOL, False))
             cc.append(cells[ok])
             cw.append(np.full(int(ok.sum()), i, dtype=np.int64))
@@ -379,7 +387,7 @@ class Witnesses:
 
 
 def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.ndarray,
-           threshold: int, w: Witnesses, lower: np.ndarray, upper: np.ndarray,
+           threshold: int | np.ndarray, w: Witnesses, lower: np.ndarray, upper: np.ndarray,
            ) -> tuple[np.ndarray, np.ndarray]:
     """(cells proven, witness valid mask): each witness must move only hidden cells, keep them
     within bounds, sum to zero in every relation touching them, and its claimed cells must
@@ -396,7 +404,10 @@ def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.nd
     moving = np.abs(dx) > 0
     base = values.astype(np.float64)
     x = base[cell] + dx
-    bad = moving & (~hidden[cell] | (x < lower[cell] - FEAS_TOL) | (x > upper[cell] + FEAS_TOL))
+    # A proof must be a whole-number point (the attacker knows counts are integers).
+    frac = np.abs(dx - np.round(dx)) > FEAS_TOL
+    bad = moving & (~hidden[cell] | (x < lower[cell] - FEAS_TOL) | (x > upper[cell] + FEAS_TOL)
+                    | frac)
     valid[wid[bad]] = False
     # Relations: the table's entries grouped by cell, expanded for every moved cell.
     by_cell, start = space.by_cell
@@ -415,7 +426,8 @@ def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.nd
     found = uk[at] == ckey
     move = np.where(found, dx[at], 0.0)
     r = rule[w.claim_cell]
-    reach = np.where(r == THRESHOLD, base[w.claim_cell] + move >= threshold - TOL,
+    reach = np.where(r == THRESHOLD,
+                     base[w.claim_cell] + move >= goal_at(threshold, w.claim_cell) - TOL,
                      np.where(r == EXACT, np.abs(move) >= TOL, False))
     good = reach & valid[w.claim_wid] & hidden[w.claim_cell]
     proven[w.claim_cell[good]] = True

@@ -1,0 +1,161 @@
+"""The attacker model (version ``ATTACKER_MODEL``): what a reader of a published table knows.
+
+The attacker knows the spec and policy, every published cell, that absent rows are 0, that
+counts are whole numbers, and what every ``display`` label says:
+
+* a primary label (``N<10``) means 1..T-1 (0..T-1 when the policy suppresses zeros);
+* a complementary label (``Cross ... - N<10``) means 0 or >= T. The engine never chooses a
+  cell whose value is 0 as a complementary cell (nor a small one: those are primaries), so
+  every complementary cell is truly >= T and the model uses the *sound restriction* ">= T":
+  any point feasible under it is feasible under "0 or >= T", so a proof found with it is a
+  proof against the attacker's disjunction too; the truth-side audit checks that no
+  complementary cell is 0, which is what makes the truth a point of the restricted model;
+* rates: a hidden numerator whose denominator N is published is, under the OSPI rule, in
+  [0, k-1] (``<X%``), in [N-k+1, N] (``>Y%``), or in [k, N-k] when it is hidden but not
+  coded (the public rule would have coded it otherwise); ``met <= tested`` everywhere.
+  Numerators and denominators are ONE model: the rate table becomes a count table with an
+  extra ``_measure`` dimension whose one partition is ``tested = met + not met``, so the
+  non-negativity of "not met" is ``met <= tested`` and every relation of both measures
+  binds the same variables.
+
+Protection levels, for every primary cell, on the attacker's *integer* feasible values:
+``threshold``: the largest is the label's top (T-1: the attacker cannot show the cell is
+smaller than the label says) and the smallest is below it (not exact); ``exact``: more than
+one value. A proof is an integer feasible point of this model reaching the goal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from datashare.disclosure.policy import Policy, TopBottom
+from datashare.disclosure.rates import HIGH, LOW
+from datashare.disclosure.spec import Dimension, Partition, Spec
+from datashare.disclosure.table import CellSpace, build_space
+
+ATTACKER_MODEL = "labels-v2"
+MEASURE_DIM = "_measure"
+
+
+def label_top(policy: Policy) -> int:
+    """The largest value a primary label allows (the ``threshold`` goal): T - 1."""
+    return policy.min_n - 1
+
+
+def count_bounds(values_or_none: np.ndarray | None, primary: np.ndarray, hidden: np.ndarray,
+                 policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell [lower, upper] the labels give a hidden count cell: primary 1..T-1 (0..T-1
+    with zeros suppressed), complementary >= T, published cells unbounded here (the model
+    fixes them). ``values_or_none`` (truth side) only sizes the arrays."""
+    n = len(primary)
+    lo = np.zeros(n)
+    hi = np.full(n, np.inf)
+    comp = hidden & ~primary
+    lo[comp] = policy.min_n
+    lo[primary] = 0 if policy.zeros_disclosive else 1
+    hi[primary] = policy.min_n - 1
+    del values_or_none
+    return lo, hi
+
+
+def rate_spec(spec: Spec, numerator: str, denominator: str) -> Spec:
+    """The spec with the measure dimension (denominator = numerator + rest) appended."""
+    rest = f"{denominator}-{numerator}"
+    dim = Dimension(MEASURE_DIM, [denominator, numerator, rest],
+                    [Partition(denominator, "split", (numerator, rest))])
+    return Spec([*spec.dimensions, dim])
+
+
+def rate_space(spec: Spec, numerator: str, denominator: str) -> CellSpace:
+    return build_space(rate_spec(spec, numerator, denominator))
+
+
+def stack(den: np.ndarray, num: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Three cell arrays of the base space as one array of the rate space (measure last)."""
+    return np.stack([den, num, rest], axis=1).ravel()
+
+
+def numerator_bounds(den: np.ndarray, den_hidden: np.ndarray, code: np.ndarray,
+                     rule: TopBottom) -> tuple[np.ndarray, np.ndarray]:
+    """What the labels say about a hidden numerator: with N published, its coded range, or
+    (hidden but not coded) the range the public rule leaves uncoded; with N hidden, only
+    0 <= num (num <= N is the measure relation)."""
+    n = den.astype(np.float64)
+    lo = np.zeros(len(n))
+    hi = n.copy()
+    if rule.method == "counts":
+        k = rule.k
+        lo = np.where(code == HIGH, np.maximum(n - (k - 1), 0), np.where(code == LOW, 0, k))
+        hi = np.where(code == LOW, np.minimum(n, k - 1), np.where(code == HIGH, n, n - k))
+    elif rule.method == "percent":
+        lo_pct = np.floor(rule.high * n / 100) + 1
+        hi_pct = np.ceil(rule.low * n / 100) - 1
+        lo = np.where(code == HIGH, lo_pct, np.where(code == LOW, 0, np.ceil(rule.low * n / 100)))
+        hi = np.where(code == LOW, hi_pct, np.where(code == HIGH, n, np.floor(rule.high * n / 100)))
+    lo = np.where(den_hidden, 0.0, lo)
+    hi = np.where(den_hidden, np.inf, hi)
+    return lo.astype(np.float64), hi.astype(np.float64)
+
+
+def label_goal(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
+               policy: Policy) -> np.ndarray:
+    """Per cell, the largest value the labels alone allow a primary (the ``threshold`` goal):
+    T - 1, less where the cell's parent is itself a primary: a child of a primary parent P is
+    at most top(P) minus its other children's label minimums (1 per other primary child; a
+    non-primary child of a primary parent is a known zero); and a primary parent is at most
+    the sum of its children's tops when all are primaries or zeros. Repeated to a fixed point
+    (down every hierarchy and across dimensions). This is what the labels disclose whatever
+    is published; protection asks that the rest of the table discloses nothing more on the
+    upper side. Computable from the published file (labels and zeros are public)."""
+    top = np.where(primary, float(policy.min_n - 1), np.inf)
+    floor = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, 0.0)
+    floor[known_zero] = 0.0
+    ptr = space.ptr[:-1]
+    parent = space.cells[ptr]
+    lens = np.diff(space.ptr)
+    for _ in range(64):
+        kids_floor = np.add.reduceat(np.where(space.coef < 0, floor[space.cells], 0.0), ptr)
+        cap = top[parent] - kids_floor  # per relation: bound for a child, plus its own floor
+        entry_cap = np.repeat(cap, lens) + floor[space.cells]
+        child = (space.coef < 0) & primary[space.cells] & np.isfinite(entry_cap)
+        new = top.copy()
+        np.minimum.at(new, space.cells[child], entry_cap[child])
+        # Upwards: a primary parent is at most the sum of its children's tops (a known zero
+        # child adds 0; a child that is neither caps nothing).
+        kid_top = np.where(known_zero[space.cells], 0.0, top[space.cells])
+        kids_top = np.add.reduceat(np.where(space.coef < 0, kid_top, 0.0), ptr)
+        up = primary[parent] & np.isfinite(kids_top)
+        np.minimum.at(new, parent[up], kids_top[up])
+        if np.array_equal(new, top):
+            break
+        top = new
+    return top
+
+
+REFINE_MAX_CELLS = 200_000  # above this the labels-only LP is skipped (the estimate stands)
+
+
+def refine_goal(space: CellSpace, values: np.ndarray, primary: np.ndarray,
+                known_zero: np.ndarray, goal: np.ndarray, policy: Policy, truth: bool,
+                only: np.ndarray | None = None) -> np.ndarray:
+    """Lower ``label_goal``'s estimate to the labels-only model's exact integer maximum (an
+    LP per cell not reaching its estimate; the estimate is an upper bound of it: across
+    dimensions the labels can bind more than parent and children do). The labels-only model
+    hides every non-zero cell; a primary is 1..top, any other cell >= T. ``only``: the cells
+    to check (default every primary). Skipped above REFINE_MAX_CELLS cells."""
+    from datashare.disclosure.audit import NONE, THRESHOLD, audit
+
+    cells = primary if only is None else only & primary
+    if space.size > REFINE_MAX_CELLS or not cells.any():
+        return goal
+    hidden = ~known_zero
+    lo = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
+    lo[known_zero] = 0.0
+    hi = np.where(primary, goal, np.inf)
+    rule = np.where(cells & (goal > values if truth else cells), THRESHOLD, NONE).astype(np.int8)
+    res = audit(space, values, hidden, rule, goal, lo, hi, truth=truth, only=cells)
+    out = goal.copy()
+    for f in res.failures:
+        if np.isfinite(f.high):
+            out[f.cell] = min(out[f.cell], np.floor(f.high + 1e-6))
+    return out

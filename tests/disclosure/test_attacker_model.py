@@ -1,0 +1,104 @@
+"""The attacker who reads the labels (issue 12): the engine's audit uses what the labels say,
+and every output is checked by an independent MILP attacker (``milp_audit.py``)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datashare.disclosure.api import audit_table, suppress_table
+from datashare.disclosure.model import ATTACKER_MODEL
+
+from . import milp_audit
+from .conftest import random_tables
+
+HAND_SPEC: dict[str, Any] = {
+    "organization": {"D": {"schools": ["S1", "S2"]}},
+    "student_group": {"All Students": {"gender": ["Female", "Male"]}},
+    "grade": {"All Grades": {"grades": ["3", "4"]}},
+}
+HAND_LEAVES = {("S1", "Female", "3"): 1, ("S1", "Male", "3"): 10, ("S1", "Female", "4"): 20,
+               ("S1", "Male", "4"): 20, ("S2", "Female", "3"): 15, ("S2", "Male", "3"): 15,
+               ("S2", "Female", "4"): 30, ("S2", "Male", "4"): 30}
+
+
+def hand_table() -> pd.DataFrame:
+    """The issue's example: school S1's grade-3 All Students = 11, Female 1, Male 10."""
+    cells: dict[tuple[str, str, str], int] = {}
+    for (o, g, k), v in HAND_LEAVES.items():
+        for key in itertools.product((o, "D"), (g, "All Students"), (k, "All Grades")):
+            cells[key] = cells.get(key, 0) + v
+    return pd.DataFrame([{"organization": o, "student_group": g, "grade": k, "count": v}
+                         for (o, g, k), v in sorted(cells.items())])
+
+
+def test_the_issues_hand_example_fails_the_new_audit_as_the_old_engine_published_it() -> None:
+    # What the engine published before issue 12 (its LP method, verbatim): S1's grade-3 All
+    # Students (11) stays published, Female 3 is "N<10" (1..9) and Male 3 a complement
+    # (0 or >= 10; >= 2 from the sum, so >= 10): Female = 1 and Male = 10 exactly.
+    out = hand_table()
+    old_hidden = {("S1", "Female", "3"): "primary", ("S1", "Female", "4"): "complementary",
+                  ("S1", "Male", "3"): "complementary", ("S1", "Male", "4"): "complementary",
+                  ("S2", "Female", "3"): "complementary", ("S2", "Female", "4"): "complementary",
+                  ("S2", "Male", "3"): "complementary", ("S2", "Male", "4"): "complementary"}
+    keys = list(zip(out["organization"], out["student_group"], out["grade"], strict=True))
+    out["suppression"] = [old_hidden.get(k, "") for k in keys]
+    out["display"] = [{"primary": "N<10", "complementary": "Cross Student Group - N<10"}
+                      .get(old_hidden.get(k, ""), "") for k in keys]
+    out["count"] = out["count"].astype("Int64").mask(out["suppression"] != "")
+    result = audit_table(out, HAND_SPEC, count="count")
+    assert not result.ok
+    failing = {(f["organization"], f["student_group"], f["grade"]) for f in result.failures()}
+    assert ("S1", "Female", "3") in failing
+    row = next(f for f in result.failures() if f["student_group"] == "Female")
+    assert (row["min"], row["max"]) == (1.0, 1.0)  # derived exactly
+    # The independent attacker agrees.
+    assert ("count", ("S1", "Female", "3")) in milp_audit.check(out, HAND_SPEC, count="count").exact
+
+
+def test_the_issues_hand_example_is_protected_now() -> None:
+    for method in ("lp", "cubes"):
+        for protection in ("threshold", "exact"):
+            result = suppress_table(hand_table(), HAND_SPEC, count="count", method=method,
+                                    protection=protection)
+            assert result.audit is not None and result.audit.ok
+            assert audit_table(result.table, HAND_SPEC, count="count", protection=protection).ok
+            verdict = milp_audit.check(result.table, HAND_SPEC, count="count",
+                                       protection=protection)
+            assert verdict.checked == 1 and not verdict.exact and not verdict.below
+            assert result.report["attacker_model"] == ATTACKER_MODEL
+
+
+def _published_values_right(frame: pd.DataFrame, out: pd.DataFrame, columns: list[str]) -> None:
+    for col in columns:
+        shown = out[col].notna()
+        assert (out.loc[shown, col].astype(int) == frame.loc[shown, col].astype(int)).all()
+
+
+def _no_zero_complements(frame: pd.DataFrame, out: pd.DataFrame, column: str) -> None:
+    comp = out["suppression"].eq("complementary") & out[column].isna()
+    assert (frame.loc[comp, column] >= 10).all()
+
+
+# Bounded so the suite stays fast: each example is a few dozen small MILPs.
+PROPS = settings(max_examples=10, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@PROPS
+@given(random_tables(), st.sampled_from(["threshold", "exact"]))
+def test_count_tables_are_safe_against_the_independent_milp_attacker(case, protection) -> None:
+    frame, spec = case
+    result = suppress_table(frame, spec, count="count", protection=protection)
+    assert result.audit is not None and result.audit.ok
+    out = result.table
+    _published_values_right(frame, out, ["count"])
+    _no_zero_complements(frame, out, "count")
+    verdict = milp_audit.check(out, spec, count="count", protection=protection)
+    assert not verdict.exact, verdict.exact
+    assert not verdict.below, verdict.below
+    assert audit_table(out, spec, count="count", protection=protection).ok
