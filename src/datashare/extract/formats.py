@@ -152,6 +152,57 @@ def _sentinel(table: pa.Table, widths: dict[str, int]) -> pa.Table:
     return pa.table(row)
 
 
+_DTA_MISSING = {65530: 101, 65529: 32741, 65528: 2147483621}  # byte, int, long: "."
+_DTA_NUMPY = {65530: "<i1", 65529: "<i2", 65528: "<i4", 65527: "<f4", 65526: "<f8"}
+_DTA_EPOCH = dt.date(1960, 1, 1)
+
+
+def _dta_types(head: bytes, k: int) -> list[int]:
+    import struct
+
+    at = head.index(b"<variable_types>") + len(b"<variable_types>")
+    return list(struct.unpack_from(f"<{k}H", head, at))
+
+
+def _dta_rows(table: pa.Table, types: list[int]) -> bytes:
+    """The fixed-width Stata rows of ``table``, encoded with NumPy from Arrow: what ReadStat
+    writes for the same values and column types (strings padded with NULs, missing numbers as
+    Stata's '.'), without going through pandas objects one value at a time."""
+    import numpy as np
+
+    fields = []
+    for name, code in zip(table.column_names, types, strict=True):
+        fields.append((name, f"S{code}" if code <= 2045 else _DTA_NUMPY[code]))
+    out = np.zeros(len(table), dtype=np.dtype(fields))
+    for (name, fmt), code in zip(fields, types, strict=True):
+        col = table.column(name)
+        if code <= 2045:
+            values = col.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False)
+            out[name] = np.char.encode(values.astype(str), "utf-8")
+            continue
+        if pa.types.is_date(col.type):
+            days = pc.days_between(pa.scalar(_DTA_EPOCH, col.type), col)
+            nums = days.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        elif pa.types.is_boolean(col.type):
+            nums = col.cast(pa.int8()).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        else:
+            nums = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        missing = np.isnan(nums)
+        if code == 65526:
+            bits = nums.view(np.uint64).copy()
+            bits[missing] = 0x7FE0000000000000  # Stata's '.' for a double
+            out[name] = bits.view(np.float64)
+        elif code == 65527:
+            f32 = nums.astype(np.float32)
+            bits32 = f32.view(np.uint32).copy()
+            bits32[missing] = 0x7F000000
+            out[name] = bits32.view(np.float32)
+        else:
+            ints = np.where(missing, _DTA_MISSING[code], np.nan_to_num(nums)).astype(fmt)
+            out[name] = ints
+    return out.tobytes()
+
+
 def _dta_sections(blob: bytes) -> tuple[int, int]:
     start = blob.index(b"<data>") + len(b"<data>")
     return start, blob.index(b"</data>", start)
@@ -162,12 +213,13 @@ def write_dta_streamed(
 ) -> None:
     """A Stata file written a slice at a time, so memory is bounded by the slice, not the file.
 
-    ReadStat (pyreadstat) writes a whole frame at once. Each slice is written to its own small
-    .dta with the same column types and widths (a sentinel row, dropped again, carries the
-    file's longest strings); their fixed-width data rows are concatenated between the first
-    slice's header and its trailer (value labels), and the header's observation count and the
+    ReadStat (pyreadstat) writes a whole frame at once, one Python value at a time. Here it
+    writes only a one-row file whose row (a sentinel) has the whole file's column types and
+    string widths (the longest values, a double wherever a value is missing); its header and
+    trailer (value labels) are kept, its row is replaced by the file's rows, encoded with NumPy
+    from Arrow a slice at a time (``_dta_rows``), and the header's observation count and the
     map's offsets after the data are patched. The result is byte-for-byte the file pyreadstat
-    writes from the whole frame (tests/extract/test_package.py checks it).
+    writes from the whole frame (tests/extract/test_package.py checks it on every file).
     """
     import struct
     import tempfile
@@ -177,38 +229,36 @@ def write_dta_streamed(
     if any(w > 2045 for w in widths.values()):  # a strL would not be fixed-width
         write_extra("dta", parquet, dest, file_label, dt.date(2000, 1, 1), streamed=False)
         return
-    head = tail = b""
-    width = first_rows = total = 0
+    if pf.metadata.num_rows == 0:  # the whole-file writer handles the empty frame
+        write_extra("dta", parquet, dest, file_label, dt.date(2000, 1, 1), streamed=False)
+        return
+    total = 0
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp, open(
         Path(tmp) / "rows", "wb+"
     ) as rows:
+        # ReadStat writes the header and trailer from one sentinel row (types, widths, labels);
+        # the data rows are encoded with NumPy a slice at a time.
+        sentinel = _sentinel(pf.schema_arrow.empty_table(), widths)
+        df, labels = _frame(sentinel, nullable)
+        part = Path(tmp) / "part.dta"
+        pyreadstat.write_dta(
+            df, str(part), file_label=file_label[:80],
+            column_labels={str(c): column_label(str(c)) for c in df.columns},
+            variable_value_labels=labels,
+        )  # fmt: skip
+        blob = part.read_bytes()
+        start, end = _dta_sections(blob)
+        width = end - start
+        head, tail = blob[:start], blob[end:]
+        types = _dta_types(head, len(sentinel.column_names))
         for batch in pf.iter_batches(batch_size=chunk_rows):
-            table = pa.Table.from_batches([batch])
-            sentinel = _sentinel(table, widths)
-            piece = pa.concat_tables([sentinel, table.cast(sentinel.schema)])
-            del table
-            df, labels = _frame(piece, nullable)
-            part = Path(tmp) / "part.dta"
-            pyreadstat.write_dta(
-                df, str(part), file_label=file_label[:80],
-                column_labels={str(c): column_label(str(c)) for c in df.columns},
-                variable_value_labels=labels,
-            )  # fmt: skip
-            del df
-            blob = part.read_bytes()
-            start, end = _dta_sections(blob)
-            n = len(piece)
-            if not head:
-                width = (end - start) // n
-                head, tail, first_rows = blob[:start], blob[end:], n
-            elif (end - start) != width * n:
-                raise RuntimeError("Stata slices disagree on the row width")
-            rows.write(blob[start + width : end])  # without the sentinel row
-            total += n - 1
-        if not head:  # no rows at all: the whole-file writer handles the empty frame
-            write_extra("dta", parquet, dest, file_label, dt.date(2000, 1, 1), streamed=False)
-            return
-        delta = (total - first_rows) * width  # data bytes beyond the first slice's (with its sentinel)
+            table = pa.Table.from_batches([batch]).cast(sentinel.schema)
+            encoded = _dta_rows(table, types)
+            if len(encoded) != width * len(table):
+                raise RuntimeError("Stata rows disagree with the header's row width")
+            rows.write(encoded)
+            total += len(table)
+        delta = (total - 1) * width  # data bytes beyond the sentinel's
         header = bytearray(head)
         n_at = header.index(b"<N>") + 3
         header[n_at : n_at + 8] = struct.pack("<Q", total)
