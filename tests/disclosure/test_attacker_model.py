@@ -102,3 +102,14 @@ def test_count_tables_are_safe_against_the_independent_milp_attacker(case, prote
     assert not verdict.exact, verdict.exact
     assert not verdict.below, verdict.below
     assert audit_table(out, spec, count="count", protection=protection).ok
+
+
+def test_labels_that_contradict_the_values_fail_the_audit_not_crash_it() -> None:
+    # A zero cell labelled complementary under an "N<10" total: the old engine did this.
+    spec = {"g": {"T": {"p": ["a", "b"]}}}
+    out = pd.DataFrame({"g": ["T", "a", "b"], "count": [None, None, None],
+                        "suppression": ["primary", "primary", "complementary"],
+                        "display": ["N<10", "N<10", "Cross Organization - N<10"]})
+    result = audit_table(out, spec, count="count")
+    assert not result.ok
+    assert all("contradict" in f["rule"] for f in result.failures())

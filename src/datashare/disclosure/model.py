@@ -159,3 +159,27 @@ def refine_goal(space: CellSpace, values: np.ndarray, primary: np.ndarray,
         if np.isfinite(f.high):
             out[f.cell] = min(out[f.cell], np.floor(f.high + 1e-6))
     return out
+
+
+def labels_disclose(space: CellSpace, values: np.ndarray, primary: np.ndarray,
+                    known_zero: np.ndarray, goal: np.ndarray, policy: Policy,
+                    truth: bool) -> np.ndarray:
+    """Primaries the labels alone determine exactly (every non-zero cell hidden, e.g. a
+    table of one student: each of its cells is 1): no suppression can protect them, so they
+    are reported (``disclosed_by_labels``) instead of failing. Skipped above
+    REFINE_MAX_CELLS cells."""
+    from datashare.disclosure.audit import EXACT, NONE, audit
+
+    out = np.zeros(space.size, dtype=bool)
+    if space.size > REFINE_MAX_CELLS or not primary.any():
+        return out
+    hidden = ~known_zero
+    lo = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
+    lo[known_zero] = 0.0
+    hi = np.where(primary, goal, np.inf)
+    rule = np.where(primary, EXACT, NONE).astype(np.int8)
+    res = audit(space, values, hidden, rule, goal, lo, hi, truth=truth, only=primary)
+    for f in res.failures:
+        if np.isfinite(f.low) and np.isfinite(f.high) and f.high - f.low < 0.5:
+            out[f.cell] = True
+    return out
