@@ -132,7 +132,7 @@ def label_goal(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
     return top
 
 
-REFINE_MAX_CELLS = 200_000  # above this the labels-only LP is skipped (the estimate stands)
+REFINE_MAX_CELLS = 20_000  # above this the labels-only LPs are skipped (the estimate stands): they hide every non-zero cell, one component the size of the table
 
 
 def refine_goal(space: CellSpace, values: np.ndarray, primary: np.ndarray,
