@@ -17,7 +17,10 @@ from datashare.aggregate.sample import write_sample
 from datashare.portal import services
 from datashare.portal.models import Dataset, DatasetVersion, VersionStatus
 
-DEMO_TABLES = ("graduation_4yr", "dropout", "enrollment")
+# Enrollment is left out of the demo for now: on the demo's sample its publisher-side
+# label-aware audit fails (a known disclosure-engine gap, issue 12) and the portal rightly
+# refuses to publish it, so seeding it would only show a failed build.
+DEMO_TABLES = ("graduation_4yr", "dropout", "discipline")
 DEMO_YEAR = 2025
 STEWARD = "steward@agency.example"
 
