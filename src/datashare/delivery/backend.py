@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -17,17 +17,25 @@ from datashare.delivery.services import LOCKOUT, MAX_FAILURES
 from datashare.delivery.sftpd import Grant
 
 
+def _drop_stale_connection() -> None:
+    # Inside a transaction (a test's, or a caller's atomic block) the connection is in use, and
+    # Django's check would close it because autocommit is off: only a server thread's idle
+    # connection may be replaced.
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 class DjangoBackend:
     def __init__(self, store: Path) -> None:
         self.store = Path(store)
 
     @staticmethod
     def _account(username: str) -> SftpAccount | None:
-        close_old_connections()
+        _drop_stale_connection()
         return SftpAccount.objects.select_related("user").filter(username=username).first()
 
     def authorized_keys(self, username: str) -> list[str]:
-        close_old_connections()
+        _drop_stale_connection()
         return list(
             SftpKey.objects.filter(account__username=username, account__status=AccountStatus.ACTIVE)
             .values_list("public_key", flat=True)
