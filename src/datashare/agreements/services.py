@@ -47,7 +47,7 @@ from datashare.agreements.models import (
 )
 from datashare.agreements.permissions import can_manage, is_party
 from datashare.agreements.transitions import Action, target
-from datashare.audit.services import record_event
+from datashare.audit.services import record_event, save_changes
 from datashare.core import clock
 from datashare.core.dates import add_business_days
 from datashare.core.notifications import send_notification
@@ -275,17 +275,7 @@ def update_draft(*, actor: User, agreement: Agreement, changes: dict[str, Any]) 
         _check_term(a)
         if a.requestor_signatory is not None and a.requestor_signatory.organization_id != a.organization_id:
             raise AgreementError(f"The requestor's signatory must belong to {a.organization.name}.")
-        changed = [f for f in changes if old[f] != changes[f]]
-        if changed:
-            a.updated_at = timezone.now()
-            a.save(update_fields=[*changed, "updated_at"])
-            record_event(
-                actor=actor,
-                action="agreements.draft_updated",
-                target=a,
-                old={f: _jsonable(old[f]) for f in changed},
-                new={f: _jsonable(changes[f]) for f in changed},
-            )
+        save_changes(actor=actor, obj=a, old=old, action="agreements.draft_updated")
     return a
 
 
@@ -299,13 +289,6 @@ def _check_term(a: Agreement) -> None:
         if r.end_date and a.term_end > r.end_date:
             raise AgreementError(f"The term may not end after the approved end date, {r.end_date:%B %-d, %Y}.")
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, User):
-        return value.email
-    return value
 
 
 def add_authorized_user(*, actor: User, agreement: Agreement, name: str, email: str, role: str) -> AuthorizedUser:

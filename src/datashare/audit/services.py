@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import models, transaction
@@ -70,3 +71,31 @@ def record_event(
         event.save(force_insert=True)
         ChainHead.objects.filter(pk=1).update(last_seq=event.seq, last_hash=event.hash)
     return event
+
+
+def _jsonable(value: Any) -> Any:
+    """A field value as the log stores it: dates as ISO text, related objects by their email
+    (people) or their text."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return getattr(value, "email", None) or str(value)
+    return value
+
+
+def save_changes(*, actor: Any, obj: models.Model, old: dict[str, Any], action: str) -> list[str]:
+    """Save the fields of ``obj`` that differ from ``old`` (field -> value before the change)
+    with ``updated_at``, and record one event with both sides. Nothing is saved or recorded
+    when nothing changed. Call inside the change's transaction. Returns the changed fields."""
+    changed = [f for f in old if old[f] != getattr(obj, f)]
+    if changed:
+        obj.updated_at = timezone.now()  # type: ignore[attr-defined]
+        obj.save(update_fields=[*changed, "updated_at"])
+        record_event(
+            actor=actor,
+            action=action,
+            target=obj,
+            old={f: _jsonable(old[f]) for f in changed},
+            new={f: _jsonable(getattr(obj, f)) for f in changed},
+        )
+    return changed

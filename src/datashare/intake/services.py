@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from datashare.accounts.models import Organization, OrganizationKind, Role, User
 from datashare.accounts.services import set_organization
-from datashare.audit.services import record_event
+from datashare.audit.services import record_event, save_changes
 from datashare.catalog.selectors import catalog as load_catalog
 from datashare.core.dates import DEFAULT_COMMENT_BUSINESS_DAYS, add_business_days
 from datashare.core.notifications import send_notification
@@ -281,24 +281,9 @@ def update_draft(*, actor: User, data_request: DataRequest, changes: dict[str, A
                 errors[step] = errs
         if errors:
             raise IncompleteRequest(errors)
-        changed = [f for f in changes if old[f] != changes[f]]
-        if changed:
-            r.updated_at = timezone.now()
-            r.save(update_fields=[*changed, "updated_at"])
-            record_event(
-                actor=actor,
-                action="intake.draft_updated",
-                target=r,
-                old={f: _jsonable(old[f]) for f in changed},
-                new={f: _jsonable(changes[f]) for f in changed},
-            )
+        save_changes(actor=actor, obj=r, old=old, action="intake.draft_updated")
     return r
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def designate_data_manager(*, actor: User, data_request: DataRequest, email: str) -> DataRequest:

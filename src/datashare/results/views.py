@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -22,6 +25,7 @@ from datashare.results.access import (
     visible_submissions,
 )
 from datashare.results.forms import CommentForm, ReviewForm, SubmitForm, VersionForm
+from datashare.results.models import ResultsSubmission
 from datashare.results.selectors import review_queue, version_diff
 
 
@@ -104,20 +108,13 @@ def detail(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "results/detail.html", _detail_context(request, submission))
 
 
-@require_POST
-@require_roles(*REVIEWER_ROLES)
-def review(request: HttpRequest, public_id: str) -> HttpResponse:
-    submission = get_submission_for(request.user, public_id)  # type: ignore[arg-type]
-    form = ReviewForm(request.POST)
-    if form.is_valid():
-        action, body = form.cleaned_data["action"], form.cleaned_data["body"]
+def _on_detail(request: HttpRequest, submission: ResultsSubmission, form: forms.Form, context_key: str,
+               act: Callable[[], object] | None) -> HttpResponse:
+    """Run ``act`` (a service call) when the form is valid and return to the submission; else
+    the detail page again with the form's errors (422). A refusal by the service is a 403."""
+    if act is not None and form.is_valid():
         try:
-            if action == "comment":
-                services.comment(actor=request.user, submission=submission, body=body)  # type: ignore[arg-type]
-            elif action == "request_changes":
-                services.request_changes(actor=request.user, submission=submission, body=body)  # type: ignore[arg-type]
-            else:
-                services.clear_for_release(actor=request.user, submission=submission, body=body)  # type: ignore[arg-type]
+            act()
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from None
         except DomainError as exc:
@@ -125,49 +122,54 @@ def review(request: HttpRequest, public_id: str) -> HttpResponse:
         else:
             return redirect("results:detail", public_id=submission.public_id)
     context = _detail_context(request, submission)
-    context["review_form"] = form
+    context[context_key] = form
     return render(request, "results/detail.html", context, status=422)
+
+
+def _researcher_submission(request: HttpRequest, public_id: str, refusal: str) -> ResultsSubmission:
+    submission = get_submission_for(request.user, public_id)  # type: ignore[arg-type]
+    if not is_researcher_on(request.user, submission.agreement):  # type: ignore[arg-type]
+        raise PermissionDenied(refusal)
+    return submission
+
+
+@require_POST
+@require_roles(*REVIEWER_ROLES)
+def review(request: HttpRequest, public_id: str) -> HttpResponse:
+    submission = get_submission_for(request.user, public_id)  # type: ignore[arg-type]
+    form = ReviewForm(request.POST)
+    actions = {"comment": services.comment, "request_changes": services.request_changes}
+
+    def act() -> object:
+        service = actions.get(form.cleaned_data["action"], services.clear_for_release)
+        return service(actor=request.user, submission=submission, body=form.cleaned_data["body"])  # type: ignore[arg-type]
+
+    return _on_detail(request, submission, form, "review_form", act)
 
 
 @require_POST
 @login_required
 def upload_version(request: HttpRequest, public_id: str) -> HttpResponse:
-    submission = get_submission_for(request.user, public_id)  # type: ignore[arg-type]
-    if not is_researcher_on(request.user, submission.agreement):  # type: ignore[arg-type]
-        raise PermissionDenied("Only the agreement's authorized users send its results.")
+    submission = _researcher_submission(request, public_id, "Only the agreement's authorized users send its results.")
     form = VersionForm(request.POST, request.FILES)
     if "file" in oversized(request):
         form.add_error("file", too_large_message())
-    elif form.is_valid():
+        return _on_detail(request, submission, form, "version_form", None)
+
+    def act() -> object:
         upload = form.cleaned_data["file"]
-        try:
-            services.add_version(actor=request.user, submission=submission, upload=upload, name=upload.name, size=upload.size, note=form.cleaned_data["note"])  # type: ignore[arg-type]
-        except DomainError as exc:
-            _apply_errors(form, exc)
-        else:
-            return redirect("results:detail", public_id=submission.public_id)
-    context = _detail_context(request, submission)
-    context["version_form"] = form
-    return render(request, "results/detail.html", context, status=422)
+        return services.add_version(actor=request.user, submission=submission, upload=upload, name=upload.name, size=upload.size, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+
+    return _on_detail(request, submission, form, "version_form", act)
 
 
 @require_POST
 @login_required
 def respond(request: HttpRequest, public_id: str) -> HttpResponse:
-    submission = get_submission_for(request.user, public_id)  # type: ignore[arg-type]
-    if not is_researcher_on(request.user, submission.agreement):  # type: ignore[arg-type]
-        raise PermissionDenied("Only the agreement's authorized users answer here.")
+    submission = _researcher_submission(request, public_id, "Only the agreement's authorized users answer here.")
     form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.comment(actor=request.user, submission=submission, body=form.cleaned_data["body"])  # type: ignore[arg-type]
-        except DomainError as exc:
-            _apply_errors(form, exc)
-        else:
-            return redirect("results:detail", public_id=submission.public_id)
-    context = _detail_context(request, submission)
-    context["comment_form"] = form
-    return render(request, "results/detail.html", context, status=422)
+    return _on_detail(request, submission, form, "comment_form",
+                      lambda: services.comment(actor=request.user, submission=submission, body=form.cleaned_data["body"]))  # type: ignore[arg-type]
 
 
 @require_POST

@@ -49,27 +49,19 @@ CSV_HEADER = [
 ]
 
 
-def _safe(value: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: quote it (CSV injection).
-    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
 def csv_rows(records: QuerySet[DisclosureRecord]) -> Iterator[list[str]]:
     yield CSV_HEADER
     for r in records.iterator(chunk_size=500):
         yield [
-            _safe(v)
-            for v in (
-                r.get_kind_display(),
-                r.occurred_on.isoformat(),
-                r.agreement_number,
-                r.organization,
-                "; ".join(r.parties),
-                r.legitimate_interest,
-                r.ferpa_exception,
-                "; ".join(r.elements),
-                "; ".join(r.school_years),
-                "; ".join(r.redisclosure_parties),
-                r.retain_until.isoformat(),
-            )
+            r.get_kind_display(),
+            r.occurred_on.isoformat(),
+            r.agreement_number,
+            r.organization,
+            "; ".join(r.parties),
+            r.legitimate_interest,
+            r.ferpa_exception,
+            "; ".join(r.elements),
+            "; ".join(r.school_years),
+            "; ".join(r.redisclosure_parties),
+            r.retain_until.isoformat(),
         ]

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from datashare.accounts.models import Role
 from datashare.accounts.permissions import require_roles
 from datashare.audit.context import current_origin
+from datashare.core.csvexport import csv_response
 from datashare.core.errors import DomainError, Forbidden
 from datashare.retention import destruction as services
 from datashare.retention.forms import ITEM_ROWS, ItemForm, ReturnForm, SignForm
@@ -56,21 +56,12 @@ def disclosure_record(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_roles(*RECORD_READERS)
 def disclosure_record_csv(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     if form.is_bound and not form.is_valid():
         return HttpResponse("Bad search: " + "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()), status=400, content_type="text/plain")
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in csv_rows(search_records(filters))), content_type="text/csv"
-    )
-    response["Content-Disposition"] = 'attachment; filename="record-of-disclosures.csv"'
+    response = csv_response(csv_rows(search_records(filters)), "record-of-disclosures.csv")
     return response  # type: ignore[return-value]  # streamed: the record may be long
 
 

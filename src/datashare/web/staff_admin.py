@@ -7,7 +7,6 @@ roles are prefetched and MFA is an ``Exists`` annotation, never a query per row.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -28,6 +27,7 @@ from datashare.audit import registry
 from datashare.audit.selectors import EventFilters, events, target_types
 from datashare.audit.services import record_event
 from datashare.audit.status import last_verification, run_verification
+from datashare.core.csvexport import csv_response
 from datashare.core.errors import DomainError
 from datashare.core.models import ScheduledJob
 from datashare.core.scheduler import registered_jobs
@@ -212,21 +212,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    # A cell a spreadsheet would run as a formula ("=HYPERLINK(...)" typed into a title) is
-    # written as text: the export is opened in Excel by people who trust it.
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 CSV_COLUMNS = ["seq", "occurred_at", "actor", "action", "action_text", "target_type", "target_id", "target", "old", "new", "ip", "hash"]
 
 
@@ -239,20 +224,16 @@ def audit_log_csv(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     actor = request.user
     record_event(actor=actor, action="audit.log_exported", new={k: str(v) for k, v in vars(filters).items() if v})
-    writer = csv.writer(_Echo())
 
-    def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
+    def rows() -> Iterator[tuple[object, ...]]:
+        yield tuple(CSV_COLUMNS)
         for e in events(filters).iterator(chunk_size=2000):
-            values = (
+            yield (
                 e.seq, e.occurred_at.isoformat(), e.actor_label, e.action, registry.label(e.action),
                 e.target_type, e.target_id, e.target_label, e.old_values, e.new_values, e.ip, e.hash,
             )  # fmt: skip
-            yield writer.writerow([_cell(v) for v in values])
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-    response["Cache-Control"] = "no-store"
+    response = csv_response(rows(), "audit-log.csv")
     return response  # type: ignore[return-value]  # streamed: the log may be long
 
 
