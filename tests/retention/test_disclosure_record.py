@@ -119,3 +119,39 @@ def test_an_executed_agreement_enters_the_record_once(agreement) -> None:
     assert record.parties and "Principal investigator" in record.parties[0]
     assert record.elements == sorted(agreement.exhibit_a)
     assert record.legitimate_interest
+
+
+def test_each_request_for_access_enters_the_record_once_when_first_submitted(django_capture_on_commit_callbacks) -> None:
+    # 99.32(a)(1) asks for each request as well as each disclosure: a submitted request is
+    # recorded with who asked, why and for what; a resubmission is the same request.
+    from datashare.intake import services as intake
+    from tests.intake.conftest import complete_request
+
+    requestor = make_user("ada@university.example", organization=make_org())
+    r = complete_request(requestor)
+    with django_capture_on_commit_callbacks(execute=True):
+        intake.submit(actor=requestor, data_request=r)
+    record = DisclosureRecord.objects.get(kind=RecordKind.REQUEST)
+    assert record.source_key == f"request:{r.public_id}"
+    assert record.organization == r.organization.name
+    assert any("ada@university.example" in p or "Ada" in p for p in record.parties)
+    assert record.legitimate_interest == "Study chronic absence."
+    assert record.elements == ["days_absent", "homeless"]
+    assert record.school_years == ["2022", "2023"]
+    assert AuditEvent.objects.filter(action="disclosure_record.added").exists()
+
+    from datashare.intake.signals import request_submitted
+
+    request_submitted.send(sender=type(r), data_request=r, actor=requestor)
+    assert DisclosureRecord.objects.filter(kind=RecordKind.REQUEST).count() == 1
+
+
+def test_a_request_for_suppressed_aggregate_tables_is_not_an_education_record_request() -> None:
+    from datashare.intake import services as intake
+    from datashare.intake.models import RequestKind
+    from datashare.intake.signals import request_submitted
+
+    requestor = make_user("ada@university.example", organization=make_org())
+    r = intake.create_draft(actor=requestor, title="Counts by school", kind=RequestKind.SUPPRESSED_AGGREGATE)
+    request_submitted.send(sender=type(r), data_request=r, actor=requestor)
+    assert not DisclosureRecord.objects.exists()

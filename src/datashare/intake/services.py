@@ -42,7 +42,7 @@ from datashare.intake.models import (
     RequestVersion,
     Status,
 )
-from datashare.intake.signals import request_approved
+from datashare.intake.signals import request_approved, request_submitted
 from datashare.intake.transitions import DECISIONS, EDITABLE, OPEN_FOR_REVIEW, Action, target
 from datashare.intake.uploads import sniff
 
@@ -468,6 +468,7 @@ def submit(*, actor: User, data_request: DataRequest) -> RequestVersion:
         )
         _notify_status(r)
         _notify_stewards_of_submission(r, previous_decider=previous_decider)
+        transaction.on_commit(lambda: request_submitted.send(sender=DataRequest, data_request=r, actor=actor))
     return version
 
 

@@ -1,4 +1,4 @@
-"""Retention listens to agreements; agreements never imports retention."""
+"""Retention listens to intake and agreements; neither imports retention."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from datashare.agreements.signals import agreement_ended, agreement_executed
+from datashare.intake.signals import request_submitted
 
 
 def on_agreement_ended(sender: Any, agreement: Any, termination_date: dt.date, actor: Any = None, **kwargs: Any) -> None:
@@ -51,3 +52,38 @@ def on_agreement_executed(sender: Any, agreement: Any, actor: Any = None, **kwar
 
 
 agreement_executed.connect(on_agreement_executed, dispatch_uid="retention.on_agreement_executed")
+
+
+def on_request_submitted(sender: Any, data_request: Any, actor: Any = None, **kwargs: Any) -> None:
+    """34 CFR 99.32(a)(1): each *request* for access enters the record too, not only the
+    disclosures that follow, with who asked, their stated interest and what they asked for.
+    Once per request (a resubmission after changes is the same request). Suppressed aggregate
+    tables are not education records (they are made safe to publish), so they are not recorded."""
+    from datashare.intake.models import SHORT_FORM_KINDS
+    from datashare.retention.models import RecordKind
+    from datashare.retention.services import record_disclosure
+
+    r = data_request
+    if r.kind in SHORT_FORM_KINDS:
+        return
+    requestor = r.created_by
+    parties = [f"{requestor.full_name or requestor.email} ({r.organization.name})"]
+    contact = (r.primary_contact or {}).get("name", "").strip()
+    if contact and contact not in parties[0]:
+        parties.append(f"{contact} (primary contact)")
+    selections = r.selections or {}
+    record_disclosure(
+        actor=actor,
+        source_key=f"request:{r.public_id}",
+        kind=RecordKind.REQUEST,
+        occurred_on=(r.submitted_at or r.updated_at).date(),
+        organization=r.organization.name,
+        parties=parties,
+        legitimate_interest=(r.purpose or r.title).strip() or r.title,
+        ferpa_exception=r.ferpa_exception,
+        elements=sorted(selections),
+        school_years=sorted({int(y) for ys in selections.values() for y in (ys or [])}),
+    )
+
+
+request_submitted.connect(on_request_submitted, dispatch_uid="retention.on_request_submitted")
