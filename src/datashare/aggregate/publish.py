@@ -1,16 +1,22 @@
 """Suppress and audit a built table with the disclosure engine; the certificate that proves it.
 
 Each part (a slice such as a test subject, or the whole table) is protected on its own with
-``datashare.disclosure.api.suppress_table`` (policy ``ospi`` by default, with its LP proof), then
-audited again from the published cells alone with ``audit_table`` (what anyone holding the
-file can check; it reads the ``suppression`` and ``display`` labels, so the engine's
-label-aware attacker model applies to it as soon as the engine has it). The certificate records both results per part, the policy, the spec and a
-hash of the published rows; a part whose audit fails makes the whole table fail.
+``datashare.disclosure.api.suppress_table`` (policy ``ospi`` by default, with its LP proof).
+Then the published CSV is written once (``Published.csv``: the exact bytes a portal stores and
+serves) and every part is audited again *from that file alone*, read the way ``datashare
+audit-table`` reads a file (codes as text, a blank measure is hidden), with ``audit_table``:
+what anyone holding the download and the spec can check. A part whose audit fails makes the
+whole table fail, and a failed table is never released.
+
+The certificate also records, per measure, the attacker model the proof used, read from the
+disclosure engine's report (:func:`proof_models`), with a plain-language sentence saying what
+it covers and what it does not yet cover.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -31,6 +37,7 @@ class Published:
     built: Built
     table: pd.DataFrame  # every row, with suppression and display; hidden measures are <NA>
     certificate: dict[str, Any] = field(default_factory=dict)
+    csv: bytes = b""  # the published file, exactly as audited (empty when not audited)
 
     @property
     def passed(self) -> bool:
@@ -47,41 +54,170 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def published_csv(table: pd.DataFrame) -> bytes:
+    """The published file: hidden measures are blank."""
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def read_published_csv(data: bytes, measures: list[str]) -> pd.DataFrame:
+    """A published CSV as ``datashare audit-table`` reads it: every code stays text ("01" is
+    not 1), a blank measure is a hidden cell; nothing from the builder's memory is used."""
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    for col in measures:
+        if col in frame.columns:
+            frame[col] = frame[col].replace("", None)
+    return frame
+
+
+def audit_file(data: bytes, built: Built, *, policy: str = "ospi"
+               ) -> list[disclosure.TableAudit]:
+    """Audit every part of ``built`` from the published file ``data`` alone (one audit per part:
+    each slice is protected on its own, so each is audited on its own)."""
+    args = _measure_args(built)
+    frame = read_published_csv(data, list(args.values()))
+    slice_col = built.definition.slice_name
+    out = []
+    for part in built.parts:
+        rows = frame if part.slice is None else frame[frame[slice_col] == str(part.slice)]
+        out.append(disclosure.audit_table(rows.reset_index(drop=True), part.spec,
+                                          policy=policy, **args))
+    return out
+
+
+# --- the attacker model a proof used -------------------------------------------------------
+
+def proof_models(report: dict[str, Any], audited: list[str], measures: dict[str, str]
+                 ) -> dict[str, dict[str, Any]]:
+    """Per measure: the attacker model the disclosure report names (``attacker_model``, a
+    string for the table or a mapping per measure), and whether the proof accounts for what
+    the suppression labels reveal.
+
+    Counts: the report's model is the one the engine and ``audit_table`` apply to count
+    tables, labels included. Rates: the labels (and ``met <= tested``) are only in the proof
+    when numerators and denominators are audited as ONE model, which the engine reports as a
+    single audit keyed ``numerator/denominator`` (``api.RATE_KEY``), or when the report names
+    a model for the rate measures themselves. Two separate audits (one per measure, keys
+    ``numerator`` and ``denominator``) are the label-blind two-table audit: not overclaimed.
+    Data-driven on purpose: when the engine's rate model lands, the text follows by itself.
+    ``audited``: the measure keys of the audit(s) that were run."""
+    raw = report.get("attacker_model")
+    out: dict[str, dict[str, Any]] = {}
+    if "count" in measures:
+        name = measures["count"]
+        model = raw.get(name) if isinstance(raw, dict) else raw
+        labels = bool(model)
+        out[name] = {"attacker_model": model, "audit": "one table", "labels": labels,
+                     "text": _count_text(str(model)) if labels else _unknown_text()}
+        return out
+    num, den = measures["numerator"], measures["denominator"]
+    joint = disclosure.RATE_KEY.format(numerator=num, denominator=den)
+    for name in (den, num):
+        if isinstance(raw, dict):
+            model = raw.get(name, raw.get(joint))
+            named = model is not None
+        else:
+            model, named = raw, False
+        together = joint in audited
+        labels = bool(model) and (together or named)
+        out[name] = {
+            "attacker_model": model,
+            "audit": "numerators and denominators together" if together
+            else "numerators and denominators as two separate tables",
+            "labels": labels,
+            "text": _rate_text(str(model)) if labels else _rate_blind_text(model),
+        }
+    return out
+
+
+def _count_text(model: str) -> str:
+    return (f"Checked against an attacker (model “{model}”) who knows every published number, "
+            "that the rows add up to their totals, that counts are whole numbers, and what "
+            "each suppression label says (“N<10” is 1 to 9 students; a “Cross … - N<10” "
+            "cell is 10 or more).")
+
+
+def _rate_text(model: str) -> str:
+    return (f"Numerators and denominators were checked together against an attacker (model "
+            f"“{model}”) who knows every published number, that the rows add up, that no "
+            "numerator is above its denominator, and what each suppression label and coded "
+            "rate says.")
+
+
+def _rate_blind_text(model: str | None) -> str:
+    named = f" The engine reports attacker model “{model}” for this table, but" if model else ""
+    return ("This rate table's proof does not yet account for what the suppression labels "
+            "reveal." + (named + " its" if named else " Its")
+            + " numerators and denominators were each checked as a separate table, against "
+            "an attacker who knows the published numbers and that rows add up, but not that "
+            "“N<10” means 1 to 9, what a coded rate's range implies, or that a numerator "
+            "cannot exceed its denominator. Someone who uses those facts may narrow some "
+            "hidden cells further. A stronger check is in progress (disclosure engine, "
+            "issue 12).")
+
+
+def _unknown_text() -> str:
+    return ("The disclosure report did not name the attacker model of this proof, so it is not "
+            "known to account for what the suppression labels reveal.")
+
+
+def labels_accounted(certificate: dict[str, Any]) -> bool:
+    """Whether every measure's proof accounts for the labels (False for a certificate from
+    before models were recorded: not known is not claimed)."""
+    models = certificate.get("attacker_model") or {}
+    return bool(models) and all(m.get("labels") for m in models.values())
+
+
 def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
              independent: bool = True) -> Published:
-    """Protect every part of ``built``; the certificate says whether every audit passed.
+    """Protect every part of ``built``, write the published CSV, and audit it from the file.
 
-    ``independent=False`` skips the second audit from the published cells (the benchmark
-    times it separately); the suppressor's own LP proof always runs."""
+    ``independent=False`` skips the audit from the published file (the benchmark times it
+    separately); the table then does not pass, so it can never be released that way. The
+    suppressor's own LP proof always runs."""
     args = _measure_args(built)
     frames: list[pd.DataFrame] = []
     parts: list[dict[str, Any]] = []
+    reports: list[dict[str, Any]] = []
     passed = True
     for part in built.parts:
         t0 = time.perf_counter()
         result = disclosure.suppress_table(part.frame, part.spec, policy=policy, seed=seed, **args)
         protect_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        second = (disclosure.audit_table(result.table, part.spec, policy=policy, **args)
-                  if independent else None)
-        audit_s = time.perf_counter() - t1
-        ok = bool(result.audit and result.audit.ok) and (second is None or second.ok)
+        ok = bool(result.audit and result.audit.ok)
         passed &= ok
         frames.append(result.table)
-        statuses = result.report.get("cells_by_status", {})
+        reports.append(result.report)
         parts.append({
             "slice": part.slice,
             "rows": len(part.frame),
-            "cells_by_status": statuses,
+            "cells_by_status": result.report.get("cells_by_status", {}),
             "grand_total_published": result.report.get("grand_total_published"),
+            "attacker_model": result.report.get("attacker_model"),
             "suppressor_audit": result.report.get("audit"),
-            "independent_audit": second.summary() if second else None,
+            "independent_audit": None,
             "passed": ok,
-            "seconds": {"suppress": round(protect_s, 3), "audit": round(audit_s, 3)},
+            "seconds": {"suppress": round(protect_s, 3), "audit": 0.0},
             "spec_sha256": _digest(part.spec),
             "rows_sha256": _digest(result.table.astype(str).to_numpy().tolist()),
         })
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    data = published_csv(table)
+    audited: set[str] = set()
+    if independent and built.parts:
+        t1 = time.perf_counter()
+        audits = audit_file(data, built, policy=policy)
+        audit_s = time.perf_counter() - t1
+        for entry, second in zip(parts, audits, strict=True):
+            entry["independent_audit"] = second.summary()
+            entry["passed"] = bool(entry["passed"] and second.ok)
+            entry["seconds"]["audit"] = round(audit_s / len(audits), 3)
+            audited |= set(second.results)
+            passed &= second.ok
+    else:
+        passed = False  # not audited from the published file: never releasable
+    for report in reports:  # the suppressor's own audit keys tell the same story
+        audited |= set((report.get("audit") or {}).get("measures", {}))
+    models = proof_models(reports[0] if reports else {}, sorted(audited), args)
     certificate = {
         "engine": ENGINE,
         "table": built.definition.key,
@@ -90,17 +226,23 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
         "protection": "threshold",
         "seed": seed,
         "student_groups": built.partitions,
+        "attacker_model": models,
+        "labels_accounted": bool(models) and all(m["labels"] for m in models.values()),
+        "audited_from": "the published CSV file" if independent else None,
+        "csv_sha256": hashlib.sha256(data).hexdigest(),
         "parts": parts,
         "rows": len(table),
         "cells_suppressed": int(sum(
             n for p in parts for k, n in p["cells_by_status"].items() if k != "published")),
-        "passed": passed,
+        "passed": bool(passed and built.parts),
     }
-    return Published(built, table, certificate)
+    return Published(built, table, certificate, data if independent else b"")
 
 
-def notes(published: Published) -> list[str]:
-    """The suppression notes in plain language, for a dataset page and a delivered file."""
+def notes(published: Published, *, totals: bool = True) -> list[str]:
+    """The suppression notes in plain language, for a dataset page and a delivered file
+    (``totals=False``: without the line counting suppressed cells, for a caller that
+    combines several years)."""
     cert = published.certificate
     rate = published.built.definition.kind != COUNT
     lines = [
@@ -114,9 +256,55 @@ def notes(published: Published) -> list[str]:
         lines.append(
             "Rates near 0% or 100% (fewer than 3 students in or out of the numerator) are "
             "shown as a range such as “<5.0%” or “>95.0%”, and their numerator is left blank.")
-    lines.append(
-        f"{cert['cells_suppressed']:,} of {cert['rows']:,} cells are suppressed. Every hidden "
-        "cell was checked by a linear-programming audit of the published numbers: "
-        + ("none can be worked out exactly or proven below 10." if cert["passed"]
-           else "THE AUDIT FAILED; this table must not be released."))
+    if totals:
+        lines.append(audit_line(cert, cert["cells_suppressed"], cert["rows"]))
+    seen: set[str] = set()
+    for model in (cert.get("attacker_model") or {}).values():
+        if model["text"] not in seen:  # a rate table's two measures usually say the same
+            seen.add(model["text"])
+            lines.append(model["text"])
+    if not cert.get("attacker_model"):
+        lines.append(_unknown_text())
     return lines
+
+
+def audit_line(cert: dict[str, Any], suppressed: int, rows: int) -> str:
+    """How many cells are hidden and what the audit showed, without overclaiming."""
+    labels = labels_accounted(cert)
+    return (
+        f"{suppressed:,} of {rows:,} cells are suppressed. Every hidden "
+        "cell was checked by a linear-programming audit of the published file: "
+        + (("no small group can be worked out exactly, nor narrowed beyond what its label "
+            "already says, by the attacker described below." if labels else
+            "no small group can be worked out exactly or shown to be below 10 from the "
+            "published numbers and sums alone (see the limits below).") if cert["passed"]
+           else "THE AUDIT FAILED; this table must not be released."))
+
+
+def failure_reason(certificate: dict[str, Any]) -> str:
+    """Why a table may not be released, in one line a steward can act on: which part and
+    which audit failed, how many cells, and the first one."""
+    if not certificate.get("parts"):
+        return "the table has no audited parts"
+    for part in certificate["parts"]:
+        if part.get("passed"):
+            continue
+        where = f" ({part['slice']})" if part.get("slice") else ""
+        for name, summary in (("the suppressor's own audit", part.get("suppressor_audit")),
+                              ("the audit of the published file", part.get("independent_audit"))):
+            if summary is None or summary.get("passed"):
+                continue
+            rows = summary.get("failures") or []
+            total = sum(int(m.get("failures", 0)) for m in summary.get("measures", {}).values())
+            first = ""
+            if rows:
+                r = rows[0]
+                cell = ", ".join(f"{k}={v}" for k, v in r.items()
+                                 if k not in ("measure", "min", "max", "rule"))
+                first = (f"; first: {r.get('measure')} at {cell} ({r.get('rule')}, "
+                         f"could be {r.get('min')}..{r.get('max')})")
+            return (f"{name}{where} failed for {total or len(rows)} cell"
+                    f"{'s' if (total or len(rows)) != 1 else ''}{first}")
+    if not certificate.get("audited_from"):
+        return "the published file was not audited, so it may not be released"
+    return "the disclosure audit failed"

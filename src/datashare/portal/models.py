@@ -8,11 +8,14 @@ stays downloadable with its certificate.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from datashare.aggregate.definitions import year_label
+from datashare.aggregate.publish import labels_accounted
 
 
 class Dataset(models.Model):
@@ -71,6 +74,19 @@ class DatasetVersion(models.Model):
     @property
     def year_label(self) -> str:
         return year_label(self.school_year)
+
+    @property
+    def proof_models(self) -> list[dict[str, Any]]:
+        """Per measure, the attacker model this version's proof used (from its certificate:
+        what the disclosure report said when it was built), with a plain-language text."""
+        models = (self.certificate or {}).get("attacker_model") or {}
+        return [{"measure": name, **m} for name, m in models.items()]
+
+    @property
+    def labels_accounted(self) -> bool:
+        """Whether the proof covers what the suppression labels reveal; a version built
+        before models were recorded does not claim it."""
+        return labels_accounted(self.certificate or {})
 
 
 class AggregateStatus(models.TextChoices):

@@ -25,7 +25,13 @@ from django.utils import timezone
 from datashare.accounts.models import Role, User
 from datashare.aggregate import definitions
 from datashare.aggregate.build import BuildError, TableRequest, build, connect
-from datashare.aggregate.publish import Published, notes, suppress
+from datashare.aggregate.publish import (
+    Published,
+    audit_line,
+    failure_reason,
+    notes,
+    suppress,
+)
 from datashare.audit.services import record_event
 from datashare.core.errors import Forbidden, ValidationFailed
 from datashare.disclosure.errors import DisclosureError
@@ -85,10 +91,6 @@ def request_build(*, actor: User | None, dataset: Dataset, school_year: int) -> 
     return version
 
 
-def _csv_bytes(table: pd.DataFrame) -> bytes:
-    return table.to_csv(index=False).encode("utf-8")
-
-
 def _parquet_bytes(table: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(table, preserve_index=False), buf, compression="zstd")
@@ -116,9 +118,11 @@ def run_build(*, version_id: int) -> DatasetVersion:
         version = DatasetVersion.objects.select_for_update().get(pk=version_id)
         if version.status != VersionStatus.BUILDING:
             return version
-        if published is None or not published.passed:
+        if published is None or not published.passed or not published.csv:
             version.status = VERSION.check("fail", version.status)
-            version.error = error or "the disclosure audit failed: the table is not released"
+            version.error = error or ("not released: "
+                                      + failure_reason(published.certificate if published
+                                                       else {}))
             if published is not None:
                 version.certificate = published.certificate
             version.save(update_fields=["status", "error", "certificate"])
@@ -126,7 +130,8 @@ def run_build(*, version_id: int) -> DatasetVersion:
                          new={"error": version.error})
             return version
         table = published.table
-        version.csv_file.save(f"{base}.csv", ContentFile(_csv_bytes(table)), save=False)
+        # Exactly the bytes the publisher-side audit read (aggregate.publish.audit_file).
+        version.csv_file.save(f"{base}.csv", ContentFile(published.csv), save=False)
         version.parquet_file.save(f"{base}.parquet", ContentFile(_parquet_bytes(table)),
                                   save=False)
         version.certificate = published.certificate
@@ -141,7 +146,10 @@ def run_build(*, version_id: int) -> DatasetVersion:
                                     "status"])
         record_event(actor=None, action=audit_actions.VERSION_BUILT, target=version,
                      new={"rows": version.rows, "cells_suppressed": version.cells_suppressed,
-                          "audit_passed": True})
+                          "audit_passed": True,
+                          "labels_accounted": published.certificate["labels_accounted"],
+                          "attacker_model": {k: m["attacker_model"] for k, m in
+                                             published.certificate["attacker_model"].items()}})
     return version
 
 
@@ -156,8 +164,9 @@ def approve_version(*, actor: User, version: DatasetVersion) -> DatasetVersion:
         if version.requested_by_id == actor.pk:
             raise Forbidden("portal.own_build", "another steward must approve a build you "
                             "requested", 403)
-        if not version.certificate.get("passed"):
-            raise ValidationFailed("portal.audit_failed", "the table did not pass its audit")
+        if not version.certificate.get("passed") or not version.csv_file:
+            raise ValidationFailed("portal.audit_failed", "the table did not pass its audit: "
+                                   + failure_reason(version.certificate))
         earlier = list(DatasetVersion.objects.select_for_update().filter(
             dataset_id=version.dataset_id, school_year=version.school_year,
             status=VersionStatus.PUBLISHED))
@@ -240,9 +249,12 @@ def run_aggregate_request(*, request_id: int) -> AggregateRequest:
             if not built.parts:
                 raise BuildError(f"no students for {definitions.year_label(int(year))}")
             published = suppress(built)
+            if not published.passed:
+                raise BuildError(f"{definitions.year_label(int(year))}: "
+                                 + failure_reason(published.certificate))
             tables.append(published.table)
             certificates.append(published.certificate)
-            texts = notes(published)[:-1]
+            texts = notes(published, totals=False)
     except (BuildError, DisclosureError, OSError) as exc:
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     passed = bool(certificates) and all(c["passed"] for c in certificates) and not error
@@ -258,10 +270,10 @@ def run_aggregate_request(*, request_id: int) -> AggregateRequest:
         table = pd.concat(tables, ignore_index=True)
         suppressed = sum(int(c["cells_suppressed"]) for c in certificates)
         req.csv_file.save(f"portal/requests/{req.reference}.csv",
-                          ContentFile(_csv_bytes(table)), save=False)
+                          ContentFile(table.to_csv(index=False).encode("utf-8")), save=False)
         req.certificate = {"passed": True, "years": certificates}
-        req.notes = [*texts, f"{suppressed:,} of {len(table):,} cells are suppressed; every "
-                     "hidden cell passed the linear-programming audit."]
+        # Each year is audited from its own published file; the delivered CSV is their rows.
+        req.notes = [audit_line(certificates[-1], suppressed, len(table)), *texts]
         req.rows = len(table)
         req.cells_suppressed = suppressed
         req.computed_at = timezone.now()

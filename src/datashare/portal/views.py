@@ -91,7 +91,10 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     shown = [c for c in page.columns if c not in ("school_year", "suppression")]
+    # The proof's attacker model has its own section; the notes keep the rest.
+    model_texts = {m.get("text") for m in version.proof_models}
     return render(request, "portal/dataset.html", {
+        "notes": [line for line in version.notes if line not in model_texts],
         "dataset": dataset, "version": version, "tdef": tdef, "rate": rate,
         "page": page, "page_no": page_no, "pages": max(1, -(-page.total // 25)),
         "shown": shown, "filters": filters, "choices": choices, "chart": picture,
