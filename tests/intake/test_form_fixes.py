@@ -103,6 +103,26 @@ def test_a_suppressed_aggregate_request_gets_no_grid_and_no_agreement_dates(requ
     assert r.status == Status.APPROVED
 
 
+def test_an_approved_suppressed_aggregate_request_gets_no_agreement_and_says_what_happens_next(
+    requestor, steward, django_capture_on_commit_callbacks
+) -> None:
+    from datashare.agreements.errors import AgreementError
+    from datashare.agreements.models import Agreement
+    from datashare.agreements.services import create_from_request
+
+    r = services.create_draft(actor=requestor, title="County tables", kind=RequestKind.SUPPRESSED_AGGREGATE)
+    contact = {"name": "Ada", "email": "ada@evergreen.edu", "phone": "1", "organization": "Evergreen", "title": "PI", "mailing_address": "Olympia"}
+    services.update_draft(actor=requestor, data_request=r, changes={"primary_contact": contact, "purpose": "Board report.", "tables_requested": "Graduation rate by county, 2023-24."})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit(actor=requestor, data_request=r)
+        services.approve(actor=steward, data_request=r, approved_selections={})
+    assert not Agreement.objects.exists()  # a draft here would fail its pre-flight: no Exhibit A
+    with pytest.raises(AgreementError, match="need no data sharing agreement"):
+        create_from_request(actor=steward, data_request=r)
+    page = _client(requestor).get(reverse("intake:detail", args=[r.public_id])).content.decode()
+    assert "need no data sharing agreement" in page and reverse("portal:aggregate_list") in page
+
+
 def test_switching_to_suppressed_aggregate_drops_the_student_level_choices(requestor) -> None:
     r = complete_request(requestor)
     services.update_draft(actor=requestor, data_request=r, changes={"kind": RequestKind.SUPPRESSED_AGGREGATE})

@@ -17,9 +17,17 @@ log = logging.getLogger(__name__)
 def draft_agreement_on_approval(sender: type[DataRequest], *, data_request: DataRequest, actor: Any, **kwargs: Any) -> None:
     """Approving a request drafts its agreement. Runs after intake's commit, in its own
     transaction: if it fails, the approval stands and the steward drafts it from the request
-    page ("Generate the agreement" calls the same idempotent service)."""
+    page ("Generate the agreement" calls the same idempotent service).
+
+    Suppressed aggregate tables need no agreement (the reference process: a data sharing
+    agreement is for student-level data or aggregates without disclosure avoidance); their
+    tables are prepared with the disclosure engine instead, so nothing is drafted."""
     from datashare.agreements.errors import AgreementError
     from datashare.agreements.services import create_from_request
+    from datashare.intake.models import SHORT_FORM_KINDS
+
+    if data_request.kind in SHORT_FORM_KINDS:
+        return
 
     try:
         create_from_request(actor=actor, data_request=data_request)

@@ -51,7 +51,7 @@ from datashare.audit.services import record_event, save_changes
 from datashare.core import clock
 from datashare.core.dates import add_business_days
 from datashare.core.notifications import send_notification
-from datashare.intake.models import DataRequest
+from datashare.intake.models import SHORT_FORM_KINDS, DataRequest
 from datashare.intake.models import Status as RequestStatus
 
 # The longest term the agency signs (the reference agency's rule: at most three years).
@@ -203,6 +203,8 @@ def create_from_request(*, actor: User | None, data_request: DataRequest) -> Agr
         )
         if r.status != RequestStatus.APPROVED:
             raise AgreementError("Only an approved request gets an agreement.")
+        if r.kind in SHORT_FORM_KINDS:
+            raise AgreementError("Suppressed aggregate tables need no data sharing agreement.")
         existing = r.agreements.order_by("-version").first()
         if existing is not None:
             return existing

@@ -33,7 +33,7 @@ from datashare.agreements.permissions import (
 )
 from datashare.agreements.transitions import Action, allowed
 from datashare.audit.context import origin_of
-from datashare.intake.models import DataRequest
+from datashare.intake.models import SHORT_FORM_KINDS, DataRequest
 from datashare.intake.models import Status as RequestStatus
 
 
@@ -67,7 +67,9 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     # Approved requests whose draft was not generated (the on-commit hook failed): the steward
     # generates it here with the same idempotent service.
     missing = (
-        DataRequest.objects.filter(status=RequestStatus.APPROVED, agreements__isnull=True).select_related("organization")[:50]
+        DataRequest.objects.filter(status=RequestStatus.APPROVED, agreements__isnull=True)
+        .exclude(kind__in=SHORT_FORM_KINDS)  # suppressed aggregate tables need no agreement
+        .select_related("organization")[:50]
         if can_manage(user)
         else []
     )
