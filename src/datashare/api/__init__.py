@@ -87,6 +87,7 @@ install_domain_errors(api)
 api.add_router("/requests", "datashare.intake.api.router")
 api.add_router("/agreements", "datashare.agreements.api.router")
 api.add_router("/portal", "datashare.portal.api.router")
+api.add_router("/results", "datashare.results.api.router")
 
 
 class Me(Schema):
