@@ -67,7 +67,7 @@ def _out(s: ResultsSubmission) -> SubmissionOut:
                 number=v.number, file_name=v.original_name, size=v.size, sha256=v.sha256, note=v.note,
                 uploaded_at=v.uploaded_at, scan_status=v.scan_status, blocks=v.blocks,
                 warnings=v.warnings, findings=list(v.findings),
-            )  # fmt: skip
+            )
             for v in s.versions.all()
         ],
         comments=[
