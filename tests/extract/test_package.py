@@ -167,7 +167,10 @@ def test_risk_above_threshold_is_flagged(source: Path, key: bytes, tmp_path: Pat
     strict = spec_module.parse(
         every_element_spec(
             formats=["parquet"],
-            files={"student": ["gender", "race_ethnicity", "birth_year"], "enrollment": ["school_code", "grade_level"]},
+            files={
+                "student": ["gender", "race_ethnicity", "birth_year"],
+                "enrollment": ["school_code", "grade_level"],
+            },
             risk={"quasi_identifiers": qis, "threshold": {"k": 3, "max_share": 0.0}},
         )
     )
@@ -202,20 +205,23 @@ def test_rerun_with_same_crosswalk_is_byte_identical(
     assert (again.out / "SHA256SUMS").read_text() == (full_extract.out / "SHA256SUMS").read_text()
 
 
-def test_streamed_stata_writer_gives_the_whole_file_writers_bytes(
+def test_streamed_writers_give_the_whole_file_writers_bytes(
     full_extract: ExtractResult, tmp_path: Path
 ) -> None:
-    """The .dta written a slice at a time (bounded memory) is byte-for-byte the file
-    pyreadstat writes from the whole frame, for every file of the extract."""
+    """The .dta, .sav and .xpt written a slice at a time (bounded memory) are byte-for-byte
+    the files pyreadstat writes from the whole frame, for every file of the extract."""
     import datetime as dt
 
     from datashare.extract import formats
 
     when = dt.date(2000, 1, 1)
-    for f in full_extract.rows:
-        parquet = full_extract.out / f"{f}.parquet"
-        whole, sliced = tmp_path / f"{f}-whole.dta", tmp_path / f"{f}-sliced.dta"
-        formats.write_extra("dta", parquet, whole, f"label {f}", when, streamed=False)
-        formats.write_dta_streamed(parquet, sliced, file_label=f"label {f}", chunk_rows=997)
-        formats.pin_timestamps("dta", sliced, when)
-        assert sliced.read_bytes() == whole.read_bytes(), f
+    for fmt in ("dta", "sav", "xpt"):
+        for f in full_extract.rows:
+            parquet = full_extract.out / f"{f}.parquet"
+            whole, sliced = tmp_path / "whole" / f"{f}.{fmt}", tmp_path / "sliced" / f"{f}.{fmt}"
+            whole.parent.mkdir(exist_ok=True)
+            sliced.parent.mkdir(exist_ok=True)
+            formats.write_extra(fmt, parquet, whole, f"label {f}", when, streamed=False)
+            formats.write_streamed(fmt, parquet, sliced, file_label=f"label {f}", chunk_rows=997)
+            formats.pin_timestamps(fmt, sliced, when)
+            assert sliced.read_bytes() == whole.read_bytes(), (fmt, f)

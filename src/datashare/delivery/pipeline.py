@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,9 @@ class Prepared:
     risk: dict[str, Any]
     rows: dict[str, int]
     crosswalk: Path
+    # Seconds per step of the cut (the engine's ExtractResult.timings); empty when an earlier
+    # attempt had already sealed the package.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _read_sealed_json(store: Path, package_id: str, master: bytes, name: str) -> Any:
@@ -110,12 +113,16 @@ def prepare(
     store, work, crosswalk_dir = Path(store), Path(work), Path(crosswalk_dir)
     crosswalk = crosswalk_dir / f"{package_id}.crosswalk.enc"
     vault.clean_stale_seals(store, package_id)
+    timings: dict[str, float] = {}
     if not (store / package_id / vault.KEY_FILE).exists():
         shutil.rmtree(work, ignore_errors=True)  # the previous attempt's plaintext, if any
         work.mkdir(parents=True, mode=0o700)
         spec = spec_module.parse(spec_data)
         progress("cutting the extract")
-        run_extract(spec, source, work / "package", crosswalk_key, crosswalk_out=work / "crosswalk.enc")
+        cut = run_extract(
+            spec, source, work / "package", crosswalk_key, crosswalk_out=work / "crosswalk.enc"
+        )
+        timings = dict(cut.timings)
         # The crosswalk first: a worker killed between the two re-cuts (new RIDs, and a new
         # crosswalk over this one), never leaves a package without its crosswalk.
         crosswalk_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -133,4 +140,5 @@ def prepare(
         risk=risk,
         rows={f: int(v["rows"]) for f, v in manifest["files"].items()},
         crosswalk=crosswalk,
+        timings=timings,
     )
