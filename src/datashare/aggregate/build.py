@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import definitions, groups
 from .definitions import COUNT, TableDef, year_label
+from .engines import ENGINES, DuckDB, EngineError, Spark, SQLEngine
 
 STATE = "WA"
 LEVELS = ("state", "district", "school")
@@ -68,37 +69,36 @@ class Built:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def connect(source: str | Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per source table (Parquet files in ``source``)."""
+def connect(source: str | Path, *, threads: int | None = None, engine: str = "duckdb",
+            session: Any = None) -> SQLEngine:
+    """An engine with one view per source table (Parquet files in ``source``): DuckDB in
+    memory, or Spark (``session``: an existing SparkSession, else a local one)."""
     folder = Path(source)
     if not folder.is_dir():
         raise BuildError(f"source folder {folder} does not exist")
-    con = duckdb.connect()
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+    if engine not in ENGINES:
+        raise BuildError(f"unknown engine {engine!r} ({' or '.join(ENGINES)})")
+    try:
+        sql: SQLEngine = DuckDB(threads=threads) if engine == "duckdb" else Spark(session)
+    except EngineError as exc:
+        raise BuildError(str(exc)) from None
     for name in SOURCE_TABLES:
         file = folder / f"{name}.parquet"
         if file.exists():
-            # Only our own table names and a quoted path: no user text reaches the SQL.
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote(file)})")
+            sql.register(name, file)
         elif name in ("enrollment", "programs", "students"):
             raise BuildError(f"source {folder} has no {name}.parquet")
         else:  # an empty table (a tiny source may have no discipline incidents)
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM "
-                        "(SELECT NULL::INT AS student_key) WHERE FALSE")
-    return con
+            sql.register_empty(name)
+    return sql
 
 
-def source_years(con: duckdb.DuckDBPyConnection) -> list[int]:
-    return [int(r[0]) for r in con.execute(
-        "SELECT DISTINCT school_year FROM enrollment ORDER BY 1").fetchall()]
+def source_years(sql: SQLEngine) -> list[int]:
+    frame = sql.frame("SELECT DISTINCT school_year FROM enrollment ORDER BY 1")
+    return [int(y) for y in frame["school_year"]]
 
 
-def _check(req: TableRequest, tdef: TableDef, con: duckdb.DuckDBPyConnection) -> None:
+def _check(req: TableRequest, tdef: TableDef, con: SQLEngine) -> None:
     if req.level not in LEVELS:
         raise BuildError(f"unknown organization level {req.level!r} (state, district or school)")
     if req.year not in source_years(con):
@@ -116,28 +116,31 @@ def _check(req: TableRequest, tdef: TableDef, con: duckdb.DuckDBPyConnection) ->
         raise BuildError("a district filter needs the district or school level")
 
 
-def build(source: str | Path | duckdb.DuckDBPyConnection, req: TableRequest) -> Built:
+def build(source: str | Path | SQLEngine | duckdb.DuckDBPyConnection,
+          req: TableRequest) -> Built:
     """The table ``req`` asks for, split into independently protected parts."""
     tdef = _table(req.table)
-    con = source if isinstance(source, duckdb.DuckDBPyConnection) else connect(source)
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        con: SQLEngine = DuckDB(source)
+    elif isinstance(source, (str, Path)):
+        con = connect(source)
+    else:
+        con = source
     _check(req, tdef, con)
     by_grade = tdef.by_grade and req.by_grade
     population = tdef.sql.format(year=int(req.year))
-    where = []
-    params: list[Any] = []
+    where: dict[str, list[str]] = {}
     if req.district is not None:
-        where.append("district_code = ?")
-        params.append(req.district)
+        where["district_code"] = [req.district]
     if req.grades is not None and tdef.by_grade:
-        where.append("grade IN (SELECT UNNEST(?))")
-        params.append(list(req.grades))
-    # The SQL comes from the definitions; request values go in as parameters.
-    filtered = f"SELECT * FROM ({population}) WHERE {' AND '.join(where) or 'TRUE'}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pop AS {filtered}", params)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE prof AS
-        SELECT pop.*, s.gender, s.race_ethnicity, p.* EXCLUDE (student_key, school_year)
-        FROM pop JOIN students s USING (student_key)
+        where["grade"] = list(req.grades)
+    # The SQL comes from the definitions; request values are applied by the engine (bound).
+    con.keep("pop", population, where)
+    # The profile columns listed by name (no EXCLUDE: Spark's SQL has none).
+    program_cols = [c for c in con.columns("programs") if c not in ("student_key", "school_year")]
+    con.keep("prof", f"""
+        SELECT pop.*, s.gender, s.race_ethnicity{''.join(f', p.{c}' for c in program_cols)}
+        FROM pop JOIN students s ON s.student_key = pop.student_key
         LEFT JOIN programs p ON p.student_key = pop.student_key
                             AND p.school_year = pop.profile_year
     """)
@@ -171,22 +174,24 @@ def _table(key: str) -> TableDef:
         raise BuildError(str(exc)) from None
 
 
-def _available(con: duckdb.DuckDBPyConnection,
-               wanted: list[groups.Partition]) -> list[groups.Partition]:
+def _available(con: SQLEngine, wanted: list[groups.Partition]) -> list[groups.Partition]:
     """The wanted partitions whose column is known for every student counted."""
     if not wanted:
         return []
-    cols = ", ".join(f"count(*) FILTER (WHERE ({p.sql}) "
-                     f"IS NULL)" for p in wanted)
-    row = con.execute(f"SELECT {cols} FROM prof").fetchone()
-    assert row is not None
-    return [p for p, missing in zip(wanted, row, strict=True) if missing == 0]
+    cols = ", ".join(f"count(*) FILTER (WHERE ({p.sql}) IS NULL) AS m{i}"
+                     for i, p in enumerate(wanted))
+    row = con.frame(f"SELECT {cols} FROM prof").iloc[0].tolist()
+    return [p for p, missing in zip(wanted, row, strict=True) if int(missing) == 0]
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, tdef: TableDef, req: TableRequest,
+def _aggregate(con: SQLEngine, tdef: TableDef, req: TableRequest,
                parts: list[groups.Partition], by_grade: bool) -> pd.DataFrame:
-    labels = ", ".join([f"'{groups.ALL_STUDENTS}'",
-                        *(p.sql for p in parts)])
+    # One row per student and group: a cross join with the group numbers and a CASE (the
+    # same SQL in both engines; DuckDB's UNNEST of a list and Spark's explode differ).
+    labels = [f"'{groups.ALL_STUDENTS}'", *(p.sql for p in parts)]
+    numbers = ", ".join(f"({i})" for i in range(len(labels)))
+    label_case = "CASE g.i " + " ".join(f"WHEN {i} THEN {sql}"
+                                         for i, sql in enumerate(labels)) + " END"
     org_sets: list[tuple[str, ...]] = []
     top = 0 if req.district is None else 1
     for i in range(top, LEVELS.index(req.level) + 1):
@@ -209,8 +214,8 @@ def _aggregate(con: duckdb.DuckDBPyConnection, tdef: TableDef, req: TableRequest
     sql = f"""
         WITH long AS (
             SELECT district_code, school_code, {grade_col} AS grade, {slice_col} AS slice,
-                   hit, UNNEST([{labels}]) AS student_group
-            FROM prof)
+                   hit, {label_case} AS student_group
+            FROM prof CROSS JOIN (VALUES {numbers}) AS g(i))
         SELECT CASE WHEN {is_school} THEN 'school'
                     WHEN {is_district} THEN 'district' ELSE 'state' END
                    AS organization_level,
@@ -226,7 +231,7 @@ def _aggregate(con: duckdb.DuckDBPyConnection, tdef: TableDef, req: TableRequest
         FROM long
         GROUP BY GROUPING SETS ({sets})
     """
-    frame = con.execute(sql).fetchdf()
+    frame = con.frame(sql)
     level_order = {lv: i for i, lv in enumerate(LEVELS)}
     grade_order = {g: i for i, g in enumerate(("All Grades", *definitions.GRADES))}
     group_order = {groups.ALL_STUDENTS: 0}
@@ -241,16 +246,14 @@ def _aggregate(con: duckdb.DuckDBPyConnection, tdef: TableDef, req: TableRequest
     return frame.drop(columns=["_l", "_g", "_s"]).reset_index(drop=True)
 
 
-def _names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def _names(con: SQLEngine) -> dict[str, str]:
     out: dict[str, str] = {}
-    try:
-        for code, name in con.execute(
-                "SELECT district_code, district_name FROM districts").fetchall():
-            out[str(code)] = str(name)
-        for code, name in con.execute("SELECT school_code, school_name FROM schools").fetchall():
-            out[str(code)] = str(name)
-    except duckdb.Error:  # a source without names: codes only
-        pass
+    for table, code_col, name_col in (("districts", "district_code", "district_name"),
+                                      ("schools", "school_code", "school_name")):
+        if {code_col, name_col} <= set(con.columns(table)):  # else codes only
+            for code, name in con.frame(
+                    f"SELECT {code_col}, {name_col} FROM {table}").itertuples(index=False):
+                out[str(code)] = str(name)
     return out
 
 

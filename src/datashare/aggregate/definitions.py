@@ -62,7 +62,7 @@ WHERE e.school_year = {year}
 
 # Level 3 (Met Standard) or 4 (Exceeded) is proficient; a student's best result counts once.
 _PROFICIENCY = """
-WITH best AS (SELECT student_key, test_subject, any_value(tested_grade) AS tested_grade,
+WITH best AS (SELECT student_key, test_subject, max(tested_grade) AS tested_grade,
                      max(performance_level) AS level
               FROM assessment WHERE school_year = {year} GROUP BY student_key, test_subject)
 SELECT e.student_key, e.school_year AS profile_year, e.district_code, e.school_code,
@@ -71,20 +71,25 @@ FROM best b JOIN enrollment e ON e.student_key = b.student_key AND e.school_year
 """
 
 # The adjusted cohort: students whose expected graduation year is the cohort year, less those
-# who transferred out. They are counted where they were last enrolled, with that year's flags.
+# who transferred out. They are counted where they were last enrolled, with that year's flags
+# (two enrollments in that year: the higher school code, so that every engine and every run
+# picks the same one). Both engines' SQL: a ranked subquery, not DuckDB's QUALIFY.
 _COHORT = """
 WITH cohort AS (SELECT student_key, outcome FROM outcomes
                 WHERE cohort_year = {cohort} AND outcome <> 'Transferred out'),
-     last AS (SELECT e.student_key, e.school_year, e.district_code, e.school_code
-              FROM enrollment e JOIN cohort c USING (student_key)
-              WHERE e.school_year <= {cohort}
-              QUALIFY row_number() OVER (PARTITION BY e.student_key
-                                         ORDER BY e.school_year DESC) = 1),
+     ranked AS (SELECT e.student_key, e.school_year, e.district_code, e.school_code,
+                       row_number() OVER (PARTITION BY e.student_key
+                                          ORDER BY e.school_year DESC, e.school_code DESC,
+                                                   e.district_code DESC) AS rn
+                FROM enrollment e JOIN cohort c ON c.student_key = e.student_key
+                WHERE e.school_year <= {cohort}),
+     last AS (SELECT student_key, school_year, district_code, school_code FROM ranked
+              WHERE rn = 1),
      late AS (SELECT DISTINCT student_key FROM enrollment
               WHERE school_year = {cohort} + 1 AND exit_reason = 'G')
 SELECT l.student_key, l.school_year AS profile_year, l.district_code, l.school_code,
        (c.outcome = 'Graduated' {extended}) AS hit
-FROM cohort c JOIN last l USING (student_key)
+FROM cohort c JOIN last l ON l.student_key = c.student_key
 """
 _GRAD4 = _COHORT.replace("{cohort}", "{year}").replace("{extended}", "")
 _GRAD5 = _COHORT.replace("{cohort}", "({year} - 1)").replace(
