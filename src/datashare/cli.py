@@ -1,7 +1,7 @@
 """The one command-line entry point, ``datashare``.
 
-Engine subcommands (synth, extract, suppress, audit-table) run without Django settings: they
-are dispatched to the pure packages before Django is imported. Everything else is a Django
+Engine subcommands (synth, extract, suppress, audit-table, check-output, aggregate) run
+without Django settings: they are dispatched to the pure packages before Django is imported. Everything else is a Django
 management command (``run``, ``demo``, ``audit verify``, ``migrate`` ...).
 """
 
@@ -18,6 +18,7 @@ ENGINE_COMMANDS: dict[str, str] = {
     "suppress": "datashare.disclosure.cli",
     "audit-table": "datashare.disclosure.cli",
     "check-output": "datashare.outputcheck.cli",
+    "aggregate": "datashare.aggregate.cli",
 }
 
 
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             "  extract        cut a de-identified extract from a source\n"
             "  suppress       apply disclosure avoidance to an aggregate table\n"
             "  audit-table    prove a suppressed table safe\n"
-            "  check-output   check results files for small cells before release\n\n"
+            "  check-output   check results files for small cells before release\n"
+            "  aggregate      build, suppress and audit a standard table (tables | build)\n\n"
             "Any Django management command also works, e.g. 'datashare migrate'."
         )
         return 0
