@@ -174,3 +174,31 @@ def test_rejecting_erases_the_package(executed, steward, delivery_dirs) -> None:
     assert record.key_destroyed
     with pytest.raises(vault.PackageErased):
         vault.package_key(delivery_dirs / "store", job.package_id, bytes.fromhex("ef" * 32))
+
+
+def test_the_package_has_the_formats_the_requestor_chose_and_the_pages_say_so(
+    executed, requestor, steward, delivery_dirs  # type: ignore[no-untyped-def]
+) -> None:
+    # Chosen on the request's security step (tests/intake/test_delivery_formats.py): SPSS only.
+    from datashare.intake.models import DataRequest
+
+    DataRequest.objects.filter(pk=executed.data_request_id).update(delivery_formats=["sav"])
+    executed.refresh_from_db()
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    assert job.formats == ["parquet", "csv", "sav"]
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.REVIEW, job.error
+    assert "attendance.sav" in job.files and not any(name.endswith(".dta") for name in job.files)
+    client = Client()
+    client.force_login(requestor)
+    assert "Parquet, CSV, SPSS (.sav)" in client.get(reverse("delivery:mine")).content.decode()
+    staff = Client()
+    staff.force_login(steward)
+    page = staff.get(reverse("delivery:staff_job", args=[job.public_id])).content.decode()
+    assert "Parquet, CSV, SPSS (.sav) (chosen by the requestor)" in page
+
+
+def test_without_a_choice_the_agency_default_formats_apply(executed, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    assert executed.data_request.delivery_formats is None
+    assert jobs.queue_extract(actor=None, agreement=executed).formats == ["parquet", "csv", "dta"]

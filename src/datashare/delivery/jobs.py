@@ -32,6 +32,7 @@ from datashare.delivery.models import ExtractJob, JobStatus, SftpAccount
 from datashare.extract import keys as extract_keys
 from datashare.extract import vault
 from datashare.extract.errors import ExtractError
+from datashare.extract.spec import FORMATS
 
 log = logging.getLogger("datashare.delivery")
 
@@ -46,8 +47,17 @@ MOVES: dict[str, frozenset[str]] = {
 }
 
 
+def formats_for(agreement: Agreement) -> list[str]:
+    """The package's formats: Parquet and CSV, and what the requestor chose on the request
+    (the agency's default, EXTRACT_FORMATS, when they did not answer)."""
+    chosen = agreement.data_request.delivery_formats
+    if chosen is None:
+        return list(settings.EXTRACT_FORMATS)
+    return ["parquet", "csv", *(f for f in FORMATS if f in chosen and f not in ("parquet", "csv"))]
+
+
 def queue_extract(*, actor: User | None, agreement: Agreement, formats: list[str] | None = None) -> ExtractJob:
-    formats = list(formats or settings.EXTRACT_FORMATS)
+    formats = list(formats or formats_for(agreement))
     with transaction.atomic():
         job = ExtractJob.objects.create(agreement=agreement, formats=formats)
         job.package_id = f"pkg-{job.public_id.hex}"

@@ -99,6 +99,11 @@ class JobStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected by the steward (package erased)"
 
 
+FORMAT_NAMES = {
+    "parquet": "Parquet", "csv": "CSV", "dta": "Stata (.dta)", "sav": "SPSS (.sav)", "xpt": "SAS transport (.xpt)",
+}  # fmt: skip
+
+
 class ExtractJob(models.Model):
     """One cut of an executed agreement's extract: queued when the agreement is executed, run
     by the long worker, reviewed (risk report) and released by a steward."""
@@ -128,6 +133,11 @@ class ExtractJob(models.Model):
 
     def __str__(self) -> str:
         return f"Extract {self.public_id} ({self.get_status_display()})"
+
+    @property
+    def format_names(self) -> list[str]:
+        """The package's formats as people name them: 'Parquet', 'CSV', 'Stata (.dta)'."""
+        return [FORMAT_NAMES.get(f, f) for f in self.formats]
 
     @property
     def exceeds_threshold(self) -> bool:

@@ -82,6 +82,9 @@ class RequestUpdate(Schema):
     encryption_in_transit: LongText | None = None
     access_controls: LongText | None = None
     software: LongText | None = None
+    delivery_formats: list[Literal["dta", "sav", "xpt"]] | None = Field(
+        None, description="Files wanted besides Parquet and CSV (always delivered); null: the agency's default."
+    )
     people_with_access: LongText | None = None
     irb_approved: bool | None = None
     irb_expires: dt.date | None = None

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from datashare.accounts.models import OrganizationKind
-from datashare.intake.models import AttachmentPurpose, DataRequest, FerpaException
+from datashare.intake.models import AttachmentPurpose, DataRequest, DeliveryFormat, FerpaException
 from datashare.intake.validation import CONTACT_FIELDS
 
 
@@ -172,6 +173,12 @@ class TablesStepForm(forms.ModelForm):
 
 
 class SecurityStepForm(forms.ModelForm):
+    delivery_formats = forms.MultipleChoiceField(
+        required=False,
+        choices=DeliveryFormat.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="File formats wanted besides Parquet and CSV (every package has those two)",
+    )
     security_policy = forms.FileField(
         required=False, label="Your organization's security policy (PDF or DOCX)", widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"})
     )
@@ -183,7 +190,7 @@ class SecurityStepForm(forms.ModelForm):
         model = DataRequest
         fields = [
             "storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls",
-            "software", "people_with_access", "irb_approved", "irb_expires",
+            "software", "delivery_formats", "people_with_access", "irb_approved", "irb_expires",
         ]
         widgets = {
             **{f: forms.Textarea(attrs={"rows": 3}) for f in ["storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls", "software"]},
@@ -205,6 +212,8 @@ class SecurityStepForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for f in self.fields.values():
             f.required = False
+        if self.instance.delivery_formats is None:  # not answered yet: the agency's default, ticked
+            self.initial["delivery_formats"] = [f for f in settings.EXTRACT_FORMATS if f in DeliveryFormat.values]
 
     UPLOADS = {"security_policy": AttachmentPurpose.SECURITY_POLICY, "irb_document": AttachmentPurpose.IRB_APPROVAL}
 

@@ -55,6 +55,22 @@ PRIORITY_LABELS = {
 }
 
 
+class DeliveryFormat(models.TextChoices):
+    """Files a researcher may ask for besides Parquet and CSV, which every package has."""
+
+    DTA = "dta", "Stata (.dta)"
+    SAV = "sav", "SPSS (.sav)"
+    XPT = "xpt", "SAS transport (.xpt)"
+
+
+def delivery_formats_text(formats: list[str] | None) -> str:
+    """What a package will hold, in words: 'Parquet, CSV, Stata (.dta)'."""
+    if formats is None:
+        return "the agency's default"
+    labels = dict(DeliveryFormat.choices)
+    return ", ".join(["Parquet", "CSV", *(str(labels.get(f, f)) for f in formats)])
+
+
 class DataRequest(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="data_requests")
@@ -106,6 +122,9 @@ class DataRequest(models.Model):
     people_with_access = models.TextField(blank=True)
     irb_approved = models.BooleanField(default=False)
     irb_expires = models.DateField(null=True, blank=True)
+    # The requestor's choice of DeliveryFormat values (besides Parquet and CSV); None: not
+    # answered, and the agency's default (settings.EXTRACT_FORMATS) applies.
+    delivery_formats = models.JSONField(null=True, blank=True)
 
     # -- review
     submitted_at = models.DateTimeField(null=True, blank=True)  # first submission: queue order

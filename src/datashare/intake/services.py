@@ -69,6 +69,7 @@ EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
         "encryption_in_transit",
         "access_controls",
         "software",
+        "delivery_formats",
         "people_with_access",
         "irb_approved",
         "irb_expires",

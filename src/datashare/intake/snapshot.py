@@ -9,7 +9,7 @@ from typing import Any
 
 from datashare.catalog.selectors import Catalog
 from datashare.elements import format_school_year
-from datashare.intake.models import DataRequest
+from datashare.intake.models import DataRequest, delivery_formats_text
 from datashare.intake.validation import CONTACT_FIELDS, STEP_TITLES, TABLES_STEP_TITLE
 
 Snapshot = dict[str, list[str]]  # section title -> lines "Label: value"
@@ -62,6 +62,7 @@ def take(r: DataRequest, catalog: Catalog, attachments: list[Any]) -> Snapshot:
             f"Encryption in transit: {r.encryption_in_transit}",
             f"Access controls: {r.access_controls}",
             f"Software: {r.software}",
+            f"File formats: {delivery_formats_text(r.delivery_formats)}",
             f"People with access: {r.people_with_access}",
             f"IRB approval: {'yes, expires ' + str(r.irb_expires) if r.irb_approved else 'no'}",
             *[f"Attachment ({a.get_purpose_display()}): {a.original_name}" for a in attachments],

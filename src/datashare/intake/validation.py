@@ -15,7 +15,7 @@ from django.core.validators import validate_email
 
 from datashare.catalog.selectors import Catalog
 from datashare.elements import SchoolYearError, format_school_year, parse_school_year
-from datashare.intake.models import DataRequest, FerpaException, RequestKind
+from datashare.intake.models import DataRequest, DeliveryFormat, FerpaException, RequestKind
 
 Errors = dict[str, list[str]]
 
@@ -338,6 +338,13 @@ def check_security_step(r: DataRequest, *, complete: bool, has_policy: bool) -> 
         errors.setdefault("irb_expires", []).append(problem)
     if not isinstance(r.irb_approved, bool):
         errors.setdefault("irb_approved", []).append("Answer yes or no.")
+    formats = r.delivery_formats
+    if formats is not None and (
+        not isinstance(formats, list) or any(f not in DeliveryFormat.values for f in formats) or len(set(formats)) != len(formats)
+    ):
+        errors.setdefault("delivery_formats", []).append(
+            "Choose file formats among " + ", ".join(str(label) for label in DeliveryFormat.labels) + "."
+        )
     if errors:
         return errors
     for field, message in [
