@@ -98,10 +98,18 @@ def test_when_the_engine_audits_rates_as_one_model_the_text_follows_by_itself(
 
 def test_the_model_is_read_per_measure_when_the_report_gives_one_per_measure() -> None:
     report = {"attacker_model": {"numerator": "rates-v1", "denominator": "rates-v1"}}
-    models = proof_models(report, ["numerator", "denominator"], RATE)
+    models = proof_models(report, {"numerator": None, "denominator": None}, RATE)
     assert all(m["labels"] and m["attacker_model"] == "rates-v1" for m in models.values())
+    # Each audit may name its own model: the joint one's wins, and one without labels
+    # ("structure-only") claims nothing.
+    joint = proof_models({"attacker_model": "labels-v2"},
+                         {"numerator/denominator": "labels-v3"}, RATE)
+    assert all(m["labels"] and m["attacker_model"] == "labels-v3" for m in joint.values())
+    blind = proof_models({"attacker_model": "labels-v2"}, {"count": publish.NO_LABELS},
+                         {"count": "count"})
+    assert blind["count"]["labels"] is False
     # A report that names no model claims nothing.
-    silent = proof_models({}, ["count"], {"count": "count"})
+    silent = proof_models({}, {"count": None}, {"count": "count"})
     assert silent["count"]["labels"] is False and "did not name" in silent["count"]["text"]
     assert labels_accounted({}) is False  # an old certificate: not known, not claimed
 

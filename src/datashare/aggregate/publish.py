@@ -86,39 +86,46 @@ def audit_file(data: bytes, built: Built, *, policy: str = "ospi"
 
 # --- the attacker model a proof used -------------------------------------------------------
 
-def proof_models(report: dict[str, Any], audited: list[str], measures: dict[str, str]
-                 ) -> dict[str, dict[str, Any]]:
-    """Per measure: the attacker model the disclosure report names (``attacker_model``, a
-    string for the table or a mapping per measure), and whether the proof accounts for what
-    the suppression labels reveal.
+# The model name an audit reports when it had no labels to read (the engine's rate work
+# adds it as api.NO_LABELS; the default keeps this module working before it lands).
+NO_LABELS = str(getattr(disclosure, "NO_LABELS", "structure-only"))
 
-    Counts: the report's model is the one the engine and ``audit_table`` apply to count
-    tables, labels included. Rates: the labels (and ``met <= tested``) are only in the proof
-    when numerators and denominators are audited as ONE model, which the engine reports as a
-    single audit keyed ``numerator/denominator`` (``api.RATE_KEY``), or when the report names
-    a model for the rate measures themselves. Two separate audits (one per measure, keys
-    ``numerator`` and ``denominator``) are the label-blind two-table audit: not overclaimed.
-    Data-driven on purpose: when the engine's rate model lands, the text follows by itself.
-    ``audited``: the measure keys of the audit(s) that were run."""
+
+def proof_models(report: dict[str, Any], audited: dict[str, str | None],
+                 measures: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per measure: the attacker model the proof used, and whether it accounts for what the
+    suppression labels reveal, read from the disclosure engine's report.
+
+    ``audited``: each audit that was run (its key in the audit summary's ``measures``) and
+    the model it names, if it names one; else the report's ``attacker_model`` (a string for
+    the table, or a mapping per measure) stands. Counts: a named model other than
+    ``NO_LABELS`` reads the labels. Rates: the labels (and ``met <= tested``) are only in the
+    proof when numerators and denominators were audited as ONE model, which the engine
+    reports as one audit keyed ``numerator/denominator`` (``api.RATE_KEY``), or when the
+    report names a model for the rate measures themselves. Two audits keyed ``numerator``
+    and ``denominator`` are the label-blind two-table audit: never overclaimed.
+    Data-driven on purpose: when the engine's rate model lands, the text follows by itself."""
     raw = report.get("attacker_model")
     out: dict[str, dict[str, Any]] = {}
     if "count" in measures:
         name = measures["count"]
-        model = raw.get(name) if isinstance(raw, dict) else raw
-        labels = bool(model)
+        model = audited.get(name) or (raw.get(name) if isinstance(raw, dict) else raw)
+        labels = bool(model) and model != NO_LABELS
         out[name] = {"attacker_model": model, "audit": "one table", "labels": labels,
                      "text": _count_text(str(model)) if labels else _unknown_text()}
         return out
     num, den = measures["numerator"], measures["denominator"]
     joint = disclosure.RATE_KEY.format(numerator=num, denominator=den)
+    together = joint in audited
     for name in (den, num):
-        if isinstance(raw, dict):
+        named = isinstance(raw, dict) and (name in raw or joint in raw)
+        if together and audited[joint]:
+            model = audited[joint]
+        elif isinstance(raw, dict):
             model = raw.get(name, raw.get(joint))
-            named = model is not None
         else:
-            model, named = raw, False
-        together = joint in audited
-        labels = bool(model) and (together or named)
+            model = audited.get(name) or raw
+        labels = bool(model) and model != NO_LABELS and (together or named)
         out[name] = {
             "attacker_model": model,
             "audit": "numerators and denominators together" if together
@@ -202,7 +209,7 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
         })
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     data = published_csv(table)
-    audited: set[str] = set()
+    audited: dict[str, str | None] = {}  # audit key -> the model it names (if it names one)
     if independent and built.parts:
         t1 = time.perf_counter()
         audits = audit_file(data, built, policy=policy)
@@ -211,13 +218,15 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
             entry["independent_audit"] = second.summary()
             entry["passed"] = bool(entry["passed"] and second.ok)
             entry["seconds"]["audit"] = round(audit_s / len(audits), 3)
-            audited |= set(second.results)
+            for key, summary in second.summary()["measures"].items():
+                audited.setdefault(key, summary.get("attacker_model"))
             passed &= second.ok
     else:
         passed = False  # not audited from the published file: never releasable
-    for report in reports:  # the suppressor's own audit keys tell the same story
-        audited |= set((report.get("audit") or {}).get("measures", {}))
-    models = proof_models(reports[0] if reports else {}, sorted(audited), args)
+    for report in reports:  # the suppressor's own audits tell the same story
+        for key, summary in ((report.get("audit") or {}).get("measures") or {}).items():
+            audited.setdefault(key, summary.get("attacker_model"))
+    models = proof_models(reports[0] if reports else {}, audited, args)
     certificate = {
         "engine": ENGINE,
         "table": built.definition.key,
