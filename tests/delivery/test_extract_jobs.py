@@ -202,3 +202,60 @@ def test_the_package_has_the_formats_the_requestor_chose_and_the_pages_say_so(
 def test_without_a_choice_the_agency_default_formats_apply(executed, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
     assert executed.data_request.delivery_formats is None
     assert jobs.queue_extract(actor=None, agreement=executed).formats == ["parquet", "csv", "dta"]
+
+
+@pytest.fixture
+def with_quasi_identifiers(executed):  # type: ignore[no-untyped-def]
+    executed.exhibit_a = {e: [2023] for e in ("gender", "race_ethnicity", "birth_year", "school_code", "grade_level")}
+    executed.save(update_fields=["exhibit_a"])
+    return executed
+
+
+def test_the_steward_recuts_with_the_coarsened_alternative_instead_of_releasing(
+    with_quasi_identifiers, steward, requestor, delivery_dirs, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+) -> None:
+    from datashare.audit.models import AuditEvent
+
+    job = jobs.queue_extract(actor=None, agreement=with_quasi_identifiers)
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    alternative = job.risk_report["coarsened_alternative"]
+    assert set(alternative["coarsening"]) == {"race", "birth_year", "school"}
+    staff = Client()
+    staff.force_login(steward)
+    page = staff.get(reverse("delivery:staff_job", args=[job.public_id])).content.decode()
+    assert "Coarsened alternative (not delivered)" in page and "Re-cut with coarsening" in page
+    # Only a steward chooses (and never for their own request: the same rule as release).
+    with pytest.raises(DomainError, match="data steward"):
+        jobs.recut(actor=requestor, job=job)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(reverse("delivery:recut_job", args=[job.public_id]), {"reason": "too many small groups"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == JobStatus.RECUT
+    with pytest.raises(vault.PackageErased):  # the reviewed package is crypto-erased
+        vault.package_key(delivery_dirs / "store", job.package_id, bytes.fromhex("ef" * 32))
+    new = ExtractJob.objects.get(recut_of=job)
+    assert response.url == reverse("delivery:staff_job", args=[new.public_id])
+    assert new.coarsened and new.status == JobStatus.REVIEW, new.error  # the worker cut it
+    # What is delivered now is the alternative the steward reviewed.
+    assert new.risk_report["coarsening_applied"] == ["race", "birth_year", "school"]
+    assert new.risk_report["files"] == alternative["files"]
+    assert "coarsened_alternative" not in new.risk_report
+    event = AuditEvent.objects.get(action="extract_job.recut")
+    assert event.actor_id == steward.pk and event.new_values["job"] == str(new.public_id)
+    assert event.old_values["job"] == str(job.public_id) and event.new_values["reason"] == "too many small groups"
+    # Only once, and only from review.
+    with pytest.raises(DomainError, match="not waiting for review"):
+        jobs.recut(actor=steward, job=job)
+    assert "This package is a re-cut" in staff.get(reverse("delivery:staff_job", args=[new.public_id])).content.decode()
+    jobs.release(actor=steward, job=new, acknowledge_risk=True)
+
+
+def test_without_quasi_identifiers_there_is_nothing_to_recut_with(executed, steward, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    with pytest.raises(DomainError, match="no coarsened alternative"):
+        jobs.recut(actor=steward, job=job)

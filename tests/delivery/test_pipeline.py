@@ -49,7 +49,12 @@ def test_exhibit_a_becomes_a_spec() -> None:
     assert spec["files"] == {"student": ["gender", "race_ethnicity", "birth_year"],
                              "enrollment": ["school_code", "grade_level"],
                              "programs": ["special_education"], "assessment": ["test_subject", "scale_score"]}  # fmt: skip
-    assert spec["risk"] == {"quasi_identifiers": ["school_code", "grade_level", "gender", "race_ethnicity", "birth_year"]}
+    assert spec["risk"] == {
+        "quasi_identifiers": ["school_code", "grade_level", "gender", "race_ethnicity", "birth_year"],
+        # Every coarsening that fits them: reported as the alternative a steward may re-cut with.
+        "coarsen": ["race", "birth_year", "school"],
+        "apply_coarsening": False,
+    }
     with pytest.raises(ExtractError, match="different school years"):
         pipeline.spec_from_exhibit_a(agreement="X", exhibit_a={"gender": [2019], "grade_level": [2020]}, formats=[])
 

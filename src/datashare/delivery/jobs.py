@@ -3,7 +3,7 @@ released by a data steward. Every state change is a conditional UPDATE with its 
 
 Transitions (``MOVES``): queued → running (claimed by a worker) → review | failed;
 running with an expired lease → running (a retry after a worker was killed);
-failed → queued (retry); review → released | rejected.
+failed → queued (retry); review → released | rejected | recut (a new, coarsened job queued).
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ MOVES: dict[str, frozenset[str]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING}),
     JobStatus.RUNNING: frozenset({JobStatus.REVIEW, JobStatus.FAILED, JobStatus.RUNNING}),
     JobStatus.FAILED: frozenset({JobStatus.QUEUED}),
-    JobStatus.REVIEW: frozenset({JobStatus.RELEASED, JobStatus.REJECTED}),
+    JobStatus.REVIEW: frozenset({JobStatus.RELEASED, JobStatus.REJECTED, JobStatus.RECUT}),
     JobStatus.RELEASED: frozenset(),
     JobStatus.REJECTED: frozenset(),
+    JobStatus.RECUT: frozenset(),
 }
 
 
@@ -91,11 +92,12 @@ def _crosswalk_key() -> bytes:
     return extract_keys.read_key(path)
 
 
-def spec_for(agreement: Agreement, formats: list[str]) -> dict[str, Any]:
+def spec_for(agreement: Agreement, formats: list[str], *, coarsened: bool = False) -> dict[str, Any]:
     return pipeline.spec_from_exhibit_a(
         agreement=agreement.number,
         exhibit_a=agreement.exhibit_a,
         formats=formats,
+        apply_coarsening=coarsened,
         title=agreement.title,
         recipient=agreement.organization.name,
         destroy_by=(agreement.term_end + dt.timedelta(days=agreement.destruction_days)).isoformat()
@@ -110,7 +112,7 @@ def run(job_id: str) -> None:
     job = ExtractJob.objects.select_related("agreement", "agreement__organization").get(public_id=job_id)
     work = Path(settings.AGENCY_PRIVATE_DIR) / "work" / job.package_id
     try:
-        spec = spec_for(job.agreement, job.formats)
+        spec = spec_for(job.agreement, job.formats, coarsened=job.coarsened)
         ExtractJob.objects.filter(pk=job.pk).update(spec=spec)
         prepared = pipeline.prepare(
             spec,
@@ -192,6 +194,36 @@ def release(*, actor: User, job: ExtractJob, acknowledge_risk: bool) -> list[Sft
                                   "fingerprint": details["sftp_fingerprint"], "url": reverse("delivery:mine"),
                                   "expires_on": agreement.term_end})  # fmt: skip
     return accounts
+
+
+def _require_reviewer(actor: User, job: ExtractJob, what: str) -> None:
+    if not actor.has_role(Role.DATA_STEWARD):
+        raise Forbidden("not_steward", f"Only a data steward {what}.", status=403)
+    agreement = job.agreement
+    if agreement.authorized_users.filter(user=actor).exists() or agreement.data_request.created_by_id == actor.pk:  # type: ignore[attr-defined]
+        raise Forbidden("own_request", "You cannot review an extract of your own request.", status=403)
+
+
+def recut(*, actor: User, job: ExtractJob, reason: str = "") -> ExtractJob:
+    """Instead of releasing, the steward re-cuts the package with the coarsened alternative the
+    risk report measured: the reviewed package is crypto-erased and a new job, whose cut
+    applies the coarsenings to the delivered values, is queued (its own review follows)."""
+    _require_reviewer(actor, job, "re-cuts an extract")
+    if not job.risk_report.get("coarsened_alternative"):
+        raise Conflict("no_alternative", "This extract's risk report has no coarsened alternative to re-cut with.")
+    with transaction.atomic():
+        if not ExtractJob.objects.filter(pk=job.pk, status=JobStatus.REVIEW).update(status=JobStatus.RECUT):
+            raise Conflict("not_in_review", "This extract is not waiting for review.")
+        new = ExtractJob.objects.create(agreement=job.agreement, formats=list(job.formats), coarsened=True, recut_of=job)
+        new.package_id = f"pkg-{new.public_id.hex}"
+        new.save(update_fields=["package_id"])
+        coarsening = sorted(job.risk_report["coarsened_alternative"].get("coarsening", {}))
+        record_event(actor=actor, action=audit_actions.JOB_RECUT, target=job.agreement,
+                     old={"job": str(job.public_id)},
+                     new={"job": str(new.public_id), "coarsening": coarsening, "reason": reason[:200]})  # fmt: skip
+        transaction.on_commit(lambda: run_extract_job.enqueue(job_id=str(new.public_id)))
+    vault.destroy_package_key(Path(settings.DELIVERY_STORE), job.package_id)
+    return new
 
 
 def reject(*, actor: User, job: ExtractJob, reason: str) -> vault.ErasureRecord:

@@ -97,6 +97,7 @@ class JobStatus(models.TextChoices):
     RELEASED = "released", "Released: downloadable"
     FAILED = "failed", "Failed"
     REJECTED = "rejected", "Rejected by the steward (package erased)"
+    RECUT = "recut", "Re-cut with coarsening by the steward (package erased)"
 
 
 FORMAT_NAMES = {
@@ -113,6 +114,10 @@ class ExtractJob(models.Model):
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     formats = models.JSONField(default=list)
     spec = models.JSONField(default=dict)  # the extract spec built from Exhibit A
+    # A re-cut: the risk report's coarsenings applied to the delivered values, and the job
+    # whose review chose it.
+    coarsened = models.BooleanField(default=False)
+    recut_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     package_id = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # A running job whose lease passed was abandoned (worker killed): a retry may claim it.

@@ -24,6 +24,7 @@ from datashare import elements
 from datashare.extract import spec as spec_module
 from datashare.extract import vault
 from datashare.extract.api import run_extract
+from datashare.extract.coarsen import COLUMNS as COARSENED_COLUMNS
 from datashare.extract.errors import ExtractError
 
 # Quasi-identifiers assessed by default, when the agreement includes them.
@@ -41,6 +42,7 @@ def spec_from_exhibit_a(
     recipient: str = "",
     destroy_by: str = "",
     terms: list[str] | None = None,
+    apply_coarsening: bool = False,
 ) -> dict[str, Any]:
     """Exhibit A ({element: [ending school years]}) as an extract spec. Every element must
     have the same years: the engine cuts one set of years per extract, and delivering an
@@ -65,6 +67,7 @@ def spec_from_exhibit_a(
         q for q in DEFAULT_QUASI_IDENTIFIERS
         if q in chosen and elements.get(q).file in spec_module.RISK_FILES
     ]  # fmt: skip
+    coarsen = [c for c, column in COARSENED_COLUMNS.items() if column in qis]
     data: dict[str, Any] = {
         "agreement": agreement,
         "title": title,
@@ -72,7 +75,9 @@ def spec_from_exhibit_a(
         "school_years": years,
         "files": files,
         "formats": formats,
-        "risk": {"quasi_identifiers": qis},
+        # Every coarsening that fits the chosen quasi-identifiers: its risk is reported as the
+        # alternative the steward may re-cut with (``apply_coarsening``: the re-cut itself).
+        "risk": {"quasi_identifiers": qis, "coarsen": coarsen, "apply_coarsening": apply_coarsening and bool(coarsen)},
         "destroy_by": destroy_by,
     }
     if terms:

@@ -16,5 +16,6 @@ urlpatterns = [
     path("staff/extracts/<uuid:public_id>/", views.staff_job, name="staff_job"),
     path("staff/extracts/<uuid:public_id>/release/", views.release_job, name="release_job"),
     path("staff/extracts/<uuid:public_id>/reject/", views.reject_job, name="reject_job"),
+    path("staff/extracts/<uuid:public_id>/recut/", views.recut_job, name="recut_job"),
     path("staff/extracts/<uuid:public_id>/retry/", views.retry_job, name="retry_job"),
 ]

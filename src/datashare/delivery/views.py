@@ -157,6 +157,15 @@ def reject_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_roles(Role.DATA_STEWARD)
 @require_POST
+def recut_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    job = get_object_or_404(ExtractJob.objects.select_related("agreement"), public_id=public_id)
+    new = jobs.recut(actor=_user(request), job=job, reason=(request.POST.get("reason") or "").strip())
+    messages.success(request, "Re-cut with coarsening: the package was crypto-erased and a coarsened cut is queued.")
+    return redirect("delivery:staff_job", public_id=new.public_id)
+
+
+@require_roles(Role.DATA_STEWARD)
+@require_POST
 def retry_job(request: HttpRequest, public_id: UUID) -> HttpResponse:
     job = get_object_or_404(ExtractJob.objects.select_related("agreement"), public_id=public_id)
     jobs.retry(actor=_user(request), job=job)

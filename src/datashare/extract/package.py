@@ -15,6 +15,7 @@ from typing import Any
 
 from datashare import elements
 
+from . import coarsen
 from .spec import ExtractSpec
 
 RID_DEFINITION = (
@@ -36,7 +37,7 @@ def _column_doc(column: str, spec: ExtractSpec) -> dict[str, Any]:
             "years": years,
         }
     el = elements.get(column)
-    return {
+    doc = {
         "element": el.identifier,
         "name": el.name,
         "definition": el.definition,
@@ -44,6 +45,10 @@ def _column_doc(column: str, spec: ExtractSpec) -> dict[str, Any]:
         "value_labels": dict(el.value_labels),
         "years": [elements.format_school_year(y) for y in spec.school_years if el.available_in(y)],
     }
+    applied = coarsen.applied_to(column, spec)
+    if applied:
+        doc["coarsened"] = applied  # the values are coarser than the definition says
+    return doc
 
 
 def codebook(

@@ -11,6 +11,8 @@ The report's top-level ``groups`` and ``files`` are always the risk of what is d
 When the spec names coarsenings, the coarser release the steward could choose instead is
 reported separately under ``coarsened_alternative``: never in place of the delivered figures
 (the package is not coarsened, so reporting only the coarsened figures understated its risk).
+A re-cut with ``apply_coarsening`` delivers coarsened values (``coarsen.apply``): its figures
+are the delivered ones, measured on those values, and ``coarsening_applied`` names them.
 Each delivered file is checked against the spec's threshold (share of records in groups
 under k); a file above it is listed in ``warnings`` and ``exceeds_threshold`` is set, which
 the portal makes a steward acknowledge before release.
@@ -54,7 +56,8 @@ def report(
         "quasi_identifiers": spec.quasi_identifiers,
         "k_thresholds": ks,
         "threshold": {"k": spec.threshold_k, "max_share": spec.threshold_share},
-        "coarsening_applied": [],  # the package itself is never coarsened by the report
+        # The delivered values were coarsened by the cut (coarsen.apply) only on a re-cut.
+        "coarsening_applied": list(spec.coarsen) if spec.apply_coarsening else [],
         "files": {},
         "exceeds_threshold": False,
         "warnings": [],
@@ -73,7 +76,7 @@ def report(
                 f"(threshold {limit:.1%})"
             )
     result["exceeds_threshold"] = bool(result["warnings"])
-    if spec.coarsen:
+    if spec.coarsen and not spec.apply_coarsening:
         alternative = _measure(con, spec, mapping, package, source, spec.coarsen, ks)
         result["coarsened_alternative"] = {
             "not_delivered": "what the package would risk with these coarsenings; re-cut to deliver it",

@@ -39,6 +39,9 @@ class ExtractSpec:
     formats: list[str] = field(default_factory=lambda: ["parquet", "csv"])
     quasi_identifiers: list[str] = field(default_factory=list)
     coarsen: list[str] = field(default_factory=list)
+    # True: the coarsenings are applied to the delivered values (a re-cut the steward chose);
+    # False: they are only reported, as the alternative the steward could choose.
+    apply_coarsening: bool = False
     threshold_k: int = DEFAULT_THRESHOLD_K
     threshold_share: float = DEFAULT_THRESHOLD_SHARE
     deidentified: bool = True
@@ -162,7 +165,7 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
     risk = data.get("risk") or {}
     if not isinstance(risk, dict):
         raise ExtractError("risk must be a mapping with quasi_identifiers and coarsen")
-    _check_keys(risk, {"quasi_identifiers", "coarsen", "threshold"}, "risk")
+    _check_keys(risk, {"quasi_identifiers", "coarsen", "apply_coarsening", "threshold"}, "risk")
     qis = _str_list(risk.get("quasi_identifiers"), "risk.quasi_identifiers")
     for q in qis:
         el = elements.ELEMENTS_BY_ID.get(q)
@@ -178,6 +181,11 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
     for c in coarsen:
         if c not in COARSENINGS:
             raise ExtractError(f"unknown coarsening {c!r} (known: {', '.join(COARSENINGS)})")
+    apply_coarsening = risk.get("apply_coarsening", False)
+    if not isinstance(apply_coarsening, bool):
+        raise ExtractError("risk.apply_coarsening must be true or false")
+    if apply_coarsening and not coarsen:
+        raise ExtractError("risk.apply_coarsening needs the coarsenings to apply in risk.coarsen")
     threshold = risk.get("threshold") or {}
     if not isinstance(threshold, dict):
         raise ExtractError("risk.threshold must be a mapping like {k: 5, max_share: 0.05}")
@@ -200,6 +208,7 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
         formats=formats,
         quasi_identifiers=qis,
         coarsen=coarsen,
+        apply_coarsening=apply_coarsening,
         threshold_k=k,
         threshold_share=float(share),
         deidentified=True,
