@@ -22,8 +22,8 @@ from datashare.aggregate.publish import (
     suppress,
 )
 from datashare.aggregate.sample import write_sample
-from datashare.disclosure import api as disclosure
 from datashare.disclosure.model import ATTACKER_MODEL
+from tests.aggregate.engine_states import JOINT, joint_rates, two_table_rates
 
 NOT_YET = "does not yet account for what the suppression labels reveal"
 RATE = {"numerator": "numerator", "denominator": "denominator"}
@@ -51,7 +51,8 @@ def test_a_count_table_records_the_label_aware_model_the_engine_reported(sample:
 
 
 def test_a_rate_table_audited_as_two_tables_says_its_proof_ignores_the_labels(
-        sample: Path) -> None:
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    two_table_rates(monkeypatch)
     published = suppress(_small(sample, "graduation_4yr"))
     cert = published.certificate
     # Still releasable (the two-table audit passed), but not overclaimed.
@@ -69,31 +70,25 @@ def test_a_rate_table_audited_as_two_tables_says_its_proof_ignores_the_labels(
 
 def test_when_the_engine_audits_rates_as_one_model_the_text_follows_by_itself(
         sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the rates work will change: one audit keyed numerator/denominator (api.RATE_KEY)
-    and its own model name. Nothing in the portal changes; the certificate does."""
-    joint = disclosure.RATE_KEY.format(**{"numerator": "numerator",
-                                          "denominator": "denominator"})
-    real_suppress, real_audit = disclosure.suppress_table, disclosure.audit_table
-
-    def one_model(result: disclosure.TableAudit) -> disclosure.TableAudit:
-        first = next(iter(result.results.values()))
-        return disclosure.TableAudit(result.space, {joint: first})
-
-    def suppress_joint(*args: Any, **kwargs: Any) -> disclosure.SuppressionResult:
-        out = real_suppress(*args, **kwargs)
-        out.report["attacker_model"] = "labels-v3"
-        out.report["audit"] = one_model(out.audit).summary() if out.audit else None
-        return out
-
-    monkeypatch.setattr(disclosure, "suppress_table", suppress_joint)
-    monkeypatch.setattr(disclosure, "audit_table",
-                        lambda *a, **k: one_model(real_audit(*a, **k)))
+    """What the rates work changes: one audit keyed numerator/denominator (api.RATE_KEY),
+    naming its model. Nothing in the portal changes; the certificate does."""
+    joint_rates(monkeypatch, "labels-v3")
     cert = suppress(_small(sample, "graduation_4yr")).certificate
     assert cert["labels_accounted"] is True
     for model in cert["attacker_model"].values():
         assert model["attacker_model"] == "labels-v3" and model["labels"] is True
         assert model["audit"] == "numerators and denominators together"
         assert NOT_YET not in model["text"] and "no numerator is above" in model["text"]
+
+
+def test_the_real_engine_says_of_a_rate_table_what_its_audits_were(sample: Path) -> None:
+    """Whichever state the engine is in, the words match what it did."""
+    published = suppress(_small(sample, "dropout"))
+    audits = set(published.certificate["parts"][0]["independent_audit"]["measures"])
+    together = JOINT in audits
+    assert published.certificate["labels_accounted"] is together
+    text = " ".join(notes(published))
+    assert (NOT_YET in text) is not together
 
 
 def test_the_model_is_read_per_measure_when_the_report_gives_one_per_measure() -> None:

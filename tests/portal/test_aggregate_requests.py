@@ -108,3 +108,27 @@ def test_anonymous_visitors_are_sent_to_sign_in(requestor) -> None:
     from django.test import Client
 
     assert Client().get("/data/requests/").status_code == 302
+
+
+def test_a_request_over_two_years_delivers_each_years_audited_file(requestor) -> None:
+    import hashlib
+
+    req = services.submit_aggregate_request(
+        actor=requestor, purpose="Dropout over two years", table_key="dropout",
+        level="district", groups=["gender"], by_grade=False, district="", grades=[],
+        years=[2024, 2025])
+    req = services.run_aggregate_request(request_id=req.pk)
+    assert req.status == AggregateStatus.READY, req.error
+    body = req.csv_file.open("rb").read()
+    lines = body.split(b"\n")
+    assert lines.count(lines[0]) == 1  # one header
+    # Each year's rows are byte for byte the file its publisher-side audit read.
+    header = lines[0] + b"\n"
+    for cert in req.certificate["years"]:
+        year_rows = [ln for ln in lines[1:] if ln.startswith(
+            f"{cert['school_year'] - 1}-{cert['school_year'] % 100:02d},".encode())]
+        year_file = header + b"".join(ln + b"\n" for ln in year_rows)
+        assert hashlib.sha256(year_file).hexdigest() == cert["csv_sha256"]
+        assert cert["audited_from"] == "the published CSV file"
+    limited = not all(c["labels_accounted"] for c in req.certificate["years"])
+    assert any("does not yet account" in line for line in req.notes) is limited

@@ -18,14 +18,16 @@ from datashare.core.errors import TransitionNotAllowed, ValidationFailed
 from datashare.disclosure.model import ATTACKER_MODEL
 from datashare.portal import services
 from datashare.portal.models import Dataset, VersionStatus
+from tests.aggregate.engine_states import joint_rates, two_table_rates
 from tests.portal.conftest import client_for, published_version
 
 pytestmark = pytest.mark.django_db
 NOT_YET = "does not yet account for what the suppression labels reveal"
 
 
-def test_a_rate_table_says_plainly_that_its_proof_ignores_the_labels(steward,
-                                                                     second_steward) -> None:
+def test_a_rate_table_says_plainly_that_its_proof_ignores_the_labels(
+        steward, second_steward, monkeypatch: pytest.MonkeyPatch) -> None:
+    two_table_rates(monkeypatch)  # the engine before issue 12's rate model
     version = published_version(steward, second_steward, "graduation_4yr")
     assert version.labels_accounted is False
     assert {m["attacker_model"] for m in version.proof_models} == {ATTACKER_MODEL}
@@ -41,6 +43,17 @@ def test_a_rate_table_says_plainly_that_its_proof_ignores_the_labels(steward,
     assert built.new_values["labels_accounted"] is False
     assert built.new_values["attacker_model"] == {"numerator": ATTACKER_MODEL,
                                            "denominator": ATTACKER_MODEL}
+
+
+def test_once_rates_are_audited_as_one_model_the_page_says_so_by_itself(
+        steward, second_steward, monkeypatch: pytest.MonkeyPatch) -> None:
+    joint_rates(monkeypatch, "labels-v3")
+    version = published_version(steward, second_steward, "dropout")
+    assert version.labels_accounted is True
+    html = Client().get("/data/dropout/").content.decode()
+    assert "labels included" in html and "labels-v3" in html
+    assert NOT_YET not in html and "Limit:" not in html
+    assert "numerators and denominators together" in html
 
 
 def test_a_count_table_says_its_proof_reads_the_labels(steward, second_steward) -> None:

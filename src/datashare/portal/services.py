@@ -237,6 +237,7 @@ def run_aggregate_request(*, request_id: int) -> AggregateRequest:
         req.save(update_fields=["status"])
     tables: list[pd.DataFrame] = []
     certificates: list[dict[str, Any]] = []
+    files: list[bytes] = []  # each year's published CSV, exactly as audited
     texts: list[str] = []
     error = ""
     try:
@@ -253,6 +254,7 @@ def run_aggregate_request(*, request_id: int) -> AggregateRequest:
                 raise BuildError(f"{definitions.year_label(int(year))}: "
                                  + failure_reason(published.certificate))
             tables.append(published.table)
+            files.append(published.csv)
             certificates.append(published.certificate)
             texts = notes(published, totals=False)
     except (BuildError, DisclosureError, OSError) as exc:
@@ -269,8 +271,10 @@ def run_aggregate_request(*, request_id: int) -> AggregateRequest:
             return req
         table = pd.concat(tables, ignore_index=True)
         suppressed = sum(int(c["cells_suppressed"]) for c in certificates)
-        req.csv_file.save(f"portal/requests/{req.reference}.csv",
-                          ContentFile(table.to_csv(index=False).encode("utf-8")), save=False)
+        # The years' audited files end to end (one header): nothing is re-serialized.
+        body = files[0] + b"".join(f.split(b"\n", 1)[1] for f in files[1:])
+        req.csv_file.save(f"portal/requests/{req.reference}.csv", ContentFile(body),
+                          save=False)
         req.certificate = {"passed": True, "years": certificates}
         # Each year is audited from its own published file; the delivered CSV is their rows.
         req.notes = [audit_line(certificates[-1], suppressed, len(table)), *texts]
