@@ -113,3 +113,54 @@ def test_labels_that_contradict_the_values_fail_the_audit_not_crash_it() -> None
     result = audit_table(out, spec, count="count")
     assert not result.ok
     assert all("contradict" in f["rule"] for f in result.failures())
+
+
+def _label_goal_of(frame: pd.DataFrame, spec: dict[str, Any]) -> tuple[Any, Any, Any]:
+    import numpy as np
+
+    from datashare.disclosure.engine import count_primaries
+    from datashare.disclosure.model import label_goal
+    from datashare.disclosure.policy import load_policy
+    from datashare.disclosure.spec import parse_spec
+    from datashare.disclosure.table import build_space, dense, locate_rows
+
+    space = build_space(parse_spec(spec))
+    flat = locate_rows(space, frame)
+    values = dense(space, flat, frame["count"].to_numpy())
+    present = np.zeros(space.size, dtype=bool)
+    present[flat] = True
+    primary = count_primaries(values, present, 10, False)
+    goal = label_goal(space, primary, (values == 0) & ~primary, load_policy("ospi"))
+    return space, primary, goal
+
+
+def test_the_labels_bound_a_small_group_through_a_complement_in_another_partition() -> None:
+    # A school grade of 12: both income groups are "N<10" (so All Students is at most 18),
+    # Students without Disabilities (11) is a complement (>= 10): Students with Disabilities
+    # (1) is at most 8 from the labels alone, so 8 is its threshold goal, not 9.
+    spec = {"student_group": {"All": {"income": ["LI", "NLI"], "disability": ["SWD", "SWOD"]}}}
+    frame = pd.DataFrame({"student_group": ["All", "LI", "NLI", "SWD", "SWOD"],
+                          "count": [12, 3, 9, 1, 11]})
+    space, _, goal = _label_goal_of(frame, spec)
+    at = {space.key(c)["student_group"]: goal[c] for c in range(space.size)}
+    assert (at["SWD"], at["LI"], at["NLI"]) == (8.0, 9.0, 9.0)
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(random_tables())
+def test_the_goal_is_never_below_what_the_labels_alone_allow(case) -> None:
+    # The goal is an upper bound of the labels-only maximum (interval propagation is a
+    # relaxation): a goal below it would ask less than the attacker model does.
+    frame, spec = case
+    space, primary, goal = _label_goal_of(frame, spec)
+    small = (frame["count"] > 0) & (frame["count"] < 10)
+    out = frame.assign(suppression=small.map({True: "primary", False: ""}),
+                       count=frame["count"].astype("Int64").mask(small))
+    model, item = milp_audit.audit_published(out, spec, ["count"], labels_only=True)
+    dims = list(spec)
+    cells = [c for c in range(space.size) if primary[c]][:12]
+    for c in cells:
+        key = tuple(space.key(c)[d] for d in dims)
+        best = model.solve(item[("count", key)][1], +1)
+        assert best is not None and goal[c] >= round(best)

@@ -99,37 +99,55 @@ def numerator_bounds(den: np.ndarray, den_hidden: np.ndarray, code: np.ndarray,
 
 def label_goal(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
                policy: Policy) -> np.ndarray:
-    """Per cell, the largest value the labels alone allow a primary (the ``threshold`` goal):
-    T - 1, less where the cell's parent is itself a primary: a child of a primary parent P is
-    at most top(P) minus its other children's label minimums (1 per other primary child; a
-    non-primary child of a primary parent is a known zero); and a primary parent is at most
-    the sum of its children's tops when all are primaries or zeros. Repeated to a fixed point
-    (down every hierarchy and across dimensions). This is what the labels disclose whatever
-    is published; protection asks that the rest of the table discloses nothing more on the
-    upper side. Computable from the published file (labels and zeros are public)."""
+    """Per cell, an upper bound of the largest value the labels alone allow a primary (the
+    ``threshold`` goal), by interval propagation over the labels-only model (every non-zero
+    cell hidden: a primary in [1, T-1] (0 with zeros suppressed), any other non-zero cell
+    >= T, a known zero 0). Per relation ``parent = sum(children)``: the parent is at most the
+    children's tops summed and at least their floors summed; a child is at most the parent's
+    top minus the other children's floors and at least the parent's floor minus their tops.
+    Repeated to a fixed point, down and up every hierarchy and across dimensions (e.g. All
+    Students of a school grade whose income groups are both ``N<10`` is at most 18; if its
+    Students without Disabilities are a complement (>= 10), Students with Disabilities is at
+    most 8). Every bound is implied by the labels, so the result is at least the model's
+    maximum (a relaxation); ``refine_goal`` lowers it where it is not reached. Computable from
+    the published file (labels and zeros are public)."""
     top = np.where(primary, float(policy.min_n - 1), np.inf)
-    floor = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, 0.0)
+    floor = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
+    top[known_zero] = 0.0
     floor[known_zero] = 0.0
     ptr = space.ptr[:-1]
-    parent = space.cells[ptr]
     lens = np.diff(space.ptr)
+    parent = space.cells[ptr]
+    kid = space.coef < 0
+    cells = space.cells
     for _ in range(64):
-        kids_floor = np.add.reduceat(np.where(space.coef < 0, floor[space.cells], 0.0), ptr)
-        cap = top[parent] - kids_floor  # per relation: bound for a child, plus its own floor
-        entry_cap = np.repeat(cap, lens) + floor[space.cells]
-        child = (space.coef < 0) & primary[space.cells] & np.isfinite(entry_cap)
-        new = top.copy()
-        np.minimum.at(new, space.cells[child], entry_cap[child])
-        # Upwards: a primary parent is at most the sum of its children's tops (a known zero
-        # child adds 0; a child that is neither caps nothing).
-        kid_top = np.where(known_zero[space.cells], 0.0, top[space.cells])
-        kids_top = np.add.reduceat(np.where(space.coef < 0, kid_top, 0.0), ptr)
-        up = primary[parent] & np.isfinite(kids_top)
-        np.minimum.at(new, parent[up], kids_top[up])
-        if np.array_equal(new, top):
+        kt = np.where(kid, top[cells], 0.0)
+        kf = np.where(kid, floor[cells], 0.0)
+        kids_top = np.add.reduceat(kt, ptr)
+        kids_floor = np.add.reduceat(kf, ptr)
+        new_top = top.copy()
+        new_floor = floor.copy()
+        np.minimum.at(new_top, parent, kids_top)
+        np.maximum.at(new_floor, parent, kids_floor)
+        # A child: the parent's bound minus the other children's (sums include the child).
+        p_top = np.repeat(top[parent], lens)
+        p_floor = np.repeat(floor[parent], lens)
+        child_top = p_top - (np.repeat(kids_floor, lens) - kf)
+        with np.errstate(invalid="ignore"):
+            others_top = np.repeat(kids_top, lens) - kt  # inf - inf: some other is unbounded
+        child_floor = np.where(np.isfinite(others_top), p_floor - others_top, -np.inf)
+        np.minimum.at(new_top, cells[kid], child_top[kid])
+        np.maximum.at(new_floor, cells[kid], child_floor[kid])
+        new_top = np.floor(new_top + 1e-9)
+        new_floor = np.ceil(new_floor - 1e-9)
+        if (new_floor > new_top).any():
+            # The labels contradict each other (e.g. a complement under an "N<10" total):
+            # no bound is implied; the audit reports the contradiction.
             break
-        top = new
-    return top
+        if np.array_equal(new_top, top) and np.array_equal(new_floor, floor):
+            break
+        top, floor = new_top, new_floor
+    return np.where(primary, top, np.where(known_zero, 0.0, np.inf))
 
 
 REFINE_MAX_CELLS = 20_000  # above this the labels-only LPs are skipped (the estimate stands): they hide every non-zero cell, one component the size of the table
