@@ -290,8 +290,9 @@ def main() -> int:
         )
         print("  the cut, step by step:")
         for step, sec in r["cut"].items():
-            if not step.startswith("parquet:"):
-                print(f"    {step:<28}{sec:8.1f} s")
+            if not step.startswith(("parquet:", "cpu:")):
+                cpu = r["cut"].get(f"cpu:{step}")
+                print(f"    {step:<28}{sec:8.1f} s" + (f"  ({cpu:.1f} s CPU)" if cpu is not None else ""))
         print(
             f"  rows: {', '.join(f'{f} {n:,}' for f, n in r['rows'].items())}; {r['bytes'] / 1e9:.2f} GB delivered"
         )

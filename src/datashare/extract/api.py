@@ -119,16 +119,18 @@ def run_extract(
         for table, path in paths.items():
             eng.register_source(table, path)
         queries = [sql.file_query(spec, mapping, f) for f in spec.files]
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), time.process_time()
         eng.plan_files(queries)  # the DuckDB engine starts reading the files meanwhile
         population = eng.student_keys(sql.population_sql(spec, mapping))
         crosswalk, reused = rid.crosswalk(population, previous)
         eng.register_crosswalk(crosswalk)
         timings["crosswalk"] = time.monotonic() - t0
+        timings["cpu:crosswalk"] = time.process_time() - c0  # CPU seconds, every thread
 
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), time.process_time()
         written = eng.write_files(queries, tmp)
         timings["parquet"] = time.monotonic() - t0
+        timings["cpu:parquet"] = time.process_time() - c0  # CPU seconds, every thread
         rows: dict[str, int] = {}
         columns: dict[str, list[str]] = {}
         for query in queries:
@@ -149,7 +151,7 @@ def run_extract(
         try:
             # Stata, SPSS and SAS files are written by two threads (their loops release the
             # GIL) while DuckDB writes the CSVs; the risk report, the memory peak, only after.
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), time.process_time()
             extra = [fmt for fmt in spec.formats if fmt not in ("parquet", "csv")]
             with formats.Writers(threads=2) as writers:
                 for fmt in extra:
@@ -165,12 +167,15 @@ def run_extract(
             for fmt in extra:  # each format's own writing time, summed over its files
                 timings[fmt] = writers.seconds.get(fmt, 0.0)
             timings["formats"] = time.monotonic() - t0
-            t0 = time.monotonic()
+            timings["cpu:formats"] = time.process_time() - c0  # CPU seconds, every thread
+            t0, c0 = time.monotonic(), time.process_time()
             risk_report = risk.report(con, spec, mapping, tmp, source_dir)
             timings["risk"] = time.monotonic() - t0
+            timings["cpu:risk"] = time.process_time() - c0  # CPU seconds, every thread
             rows_by_year = _rows_by_year(con, spec, tmp)
         finally:
             con.close()
+        t0, c0 = time.monotonic(), time.process_time()
         (tmp / "risk_report.json").write_text(
             json.dumps({"agreement": spec.agreement, **risk_report}, indent=2) + "\n",
             encoding="utf-8",
@@ -180,6 +185,8 @@ def run_extract(
         (tmp / "codebook.html").write_text(package.codebook_html(book), encoding="utf-8")
         (tmp / "README.txt").write_text(package.readme(spec, rows, spec.formats), encoding="utf-8")
         package.write_manifest_and_sums(tmp, spec, rows, spec.formats)
+        timings["checksums"] = time.monotonic() - t0  # codebook, manifest, SHA-256 of every file
+        timings["cpu:checksums"] = time.process_time() - c0
 
         # The crosswalk is the agency's, never the researcher's: encrypted, beside the package.
         keys.write_private(
