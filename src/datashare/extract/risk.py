@@ -65,12 +65,7 @@ def report(
     if not spec.quasi_identifiers:
         result["note"] = "no quasi-identifiers were chosen in the spec"
         return result
-    # The delivered package and, when the spec names coarsenings, its coarsened alternative are
-    # measured in one pass: one profile (the large join) and one read of each file for both.
-    alternative_wanted = bool(spec.coarsen) and not spec.apply_coarsening
-    variants = [[], spec.coarsen] if alternative_wanted else [[]]
-    measured = _measure(con, spec, mapping, package, source, variants, ks)
-    delivered = measured[0]
+    delivered = _measure(con, spec, mapping, package, source, [], ks)
     result.update(delivered)
     k, limit = spec.threshold_k, spec.threshold_share
     for f, entry in delivered["files"].items():
@@ -81,8 +76,8 @@ def report(
                 f"(threshold {limit:.1%})"
             )
     result["exceeds_threshold"] = bool(result["warnings"])
-    if alternative_wanted:
-        alternative = measured[1]
+    if spec.coarsen and not spec.apply_coarsening:
+        alternative = _measure(con, spec, mapping, package, source, spec.coarsen, ks)
         result["coarsened_alternative"] = {
             "not_delivered": "what the package would risk with these coarsenings; re-cut to deliver it",
             "coarsening": {c: COARSENINGS[c] for c in spec.coarsen},
@@ -97,13 +92,10 @@ def _measure(
     mapping: Mapping,
     package: Path,
     source: Path,
-    variants: list[list[str]],
+    coarsen: list[str],
     ks: list[int],
-) -> list[dict[str, Any]]:
-    """Each variant's groups and per-file figures (a variant: the coarsenings applied to the
-    quasi-identifiers; [] measures the values as delivered)."""
-    results: list[dict[str, Any]] = [{"files": {}} for _ in variants]
-    any_coarsen = sorted({c for v in variants for c in v})
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"files": {}}
 
     def pq(f: str) -> str:
         return f"read_parquet('{sql_path(package / f'{f}.parquet')}')"
@@ -138,66 +130,59 @@ def _measure(
             )
     sd = mapping.school_districts
     has_districts = bool(sd) and (source / f"{sd.get('table')}.parquet").is_file()
-    if "school" in any_coarsen and "school_code" in spec.quasi_identifiers and has_districts:
+    if "school" in coarsen and "school_code" in spec.quasi_identifiers and has_districts:
         joins.append(
             f"LEFT JOIN (SELECT {sd['school']} AS school, min({sd['district']}) AS district "
             f"FROM read_parquet('{sql_path(source / (sd['table'] + '.parquet'))}') GROUP BY 1) sd ON sd.school = school_code"
         )
     exprs = [
-        f"{_qi_expr(qi, coarsen, has_districts)} AS q{v}_{i}"
-        for v, coarsen in enumerate(variants)
+        f"{_qi_expr(qi, coarsen, has_districts)} AS q{i}"
         for i, qi in enumerate(spec.quasi_identifiers)
     ]
+    qcols = ", ".join(f"q{i}" for i in range(len(exprs)))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE risk_profile AS SELECT rid, school_year, {', '.join(exprs)} FROM ({base}) b {' '.join(joins)}"
     )
-    for v, result in enumerate(results):
-        qcols = [f"q{v}_{i}" for i in range(len(spec.quasi_identifiers))]
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE risk_groups_{v} AS SELECT school_year, {', '.join(qcols)}, count(*) AS n "
-            f"FROM risk_profile GROUP BY ALL"
-        )
-        # Join back on the group key (NULL-safe: a missing value is a value of its own).
-        on = " AND ".join(f"p.{c} IS NOT DISTINCT FROM g.{c}" for c in ["school_year", *qcols])
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE risk_size_{v} AS SELECT p.rid, p.school_year, g.n AS size "
-            f"FROM risk_profile p JOIN risk_groups_{v} g ON {on}"
-        )
-        under = "".join(f", count(*) FILTER (WHERE n < {k})" for k in ks)
-        groups = con.execute(f"SELECT count(*){under}, min(n) FROM risk_groups_{v}").fetchone()
-        assert groups is not None
-        result["groups"] = {
-            "total": groups[0],
-            **{f"smaller_than_{k}": groups[1 + i] for i, k in enumerate(ks)},
-            "smallest": groups[-1],
-        }
-        # Each student's smallest group, computed once for every file that needs it.
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE risk_student_{v} AS SELECT rid, min(size) AS size FROM risk_size_{v} GROUP BY rid"
-        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE risk_groups AS SELECT school_year, {qcols}, count(*) AS n "
+        f"FROM risk_profile GROUP BY ALL"
+    )
+    # Join back on the group key (NULL-safe: a missing value is a value of its own).
+    on = " AND ".join(
+        f"p.{c} IS NOT DISTINCT FROM g.{c}" for c in ["school_year", *qcols.split(", ")]
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE risk_size AS SELECT p.rid, p.school_year, g.n AS size "
+        f"FROM risk_profile p JOIN risk_groups g ON {on}"
+    )
+    under = "".join(f", count(*) FILTER (WHERE n < {k})" for k in ks)
+    groups = con.execute(f"SELECT count(*){under}, min(n) FROM risk_groups").fetchone()
+    assert groups is not None
+    result["groups"] = {
+        "total": groups[0],
+        **{f"smaller_than_{k}": groups[1 + i] for i, k in enumerate(ks)},
+        "smallest": groups[-1],
+    }
+    # Each student's smallest group, computed once for every file that needs it.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE risk_student AS SELECT rid, min(size) AS size FROM risk_size GROUP BY rid"
+    )
     for f in spec.files:
-        joins, sizes = [], []
-        for v in range(len(variants)):
-            if elements.FILES_BY_ID[f].yearly:
-                joins.append(
-                    f"LEFT JOIN risk_size_{v} s{v} ON s{v}.rid = r.rid AND s{v}.school_year = r.school_year "
-                    f"LEFT JOIN risk_student_{v} m{v} ON m{v}.rid = r.rid"
-                )
-                sizes.append(f"coalesce(s{v}.size, m{v}.size)")
-            else:
-                joins.append(f"LEFT JOIN risk_student_{v} m{v} ON m{v}.rid = r.rid")
-                sizes.append(f"m{v}.size")
-        under = "".join(
-            f", count(*) FILTER (WHERE {size} < {k})" for size in sizes for k in ks
-        )
-        row = con.execute(f"SELECT count(*){under} FROM {pq(f)} r {' '.join(joins)}").fetchone()
+        if elements.FILES_BY_ID[f].yearly:
+            sizes = (
+                f"SELECT r.rid, coalesce(s.size, m.size) AS size FROM {pq(f)} r "
+                "LEFT JOIN risk_size s USING (rid, school_year) "
+                "LEFT JOIN risk_student m ON m.rid = r.rid"
+            )
+        else:
+            sizes = f"SELECT r.rid, s.size FROM {pq(f)} r LEFT JOIN risk_student s USING (rid)"
+        under = "".join(f", count(*) FILTER (WHERE size < {k})" for k in ks)
+        row = con.execute(f"SELECT count(*){under} FROM ({sizes})").fetchone()
         assert row is not None
         total = int(row[0])
-        for v, result in enumerate(results):
-            entry: dict[str, Any] = {"records": total}
-            counts = row[1 + v * len(ks) : 1 + (v + 1) * len(ks)]
-            for k, n in zip(ks, counts, strict=True):
-                entry[f"records_in_groups_under_{k}"] = int(n)
-                entry[f"share_in_groups_under_{k}"] = round(int(n) / total, 6) if total else 0.0
-            result["files"][f] = entry
-    return results
+        entry: dict[str, Any] = {"records": total}
+        for k, n in zip(ks, row[1:], strict=True):
+            entry[f"records_in_groups_under_{k}"] = int(n)
+            entry[f"share_in_groups_under_{k}"] = round(int(n) / total, 6) if total else 0.0
+        result["files"][f] = entry
+    return result
