@@ -17,9 +17,9 @@ from tests.factories import make_org, make_staff, make_user
 
 @pytest.fixture(scope="session")
 def sample_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # A sample whose enrollment table passes both audits: on some samples (seed 7 at 500
-    # students, tests/aggregate/test_known_engine_gap.py) the publisher-side audit still
-    # disagrees with the suppressor (issue 12), and these page tests need a published table.
+    # A sample whose enrollment table passes both audits (these page tests need a published
+    # table; seed 7 at 500 students, once failing, is tests/aggregate/
+    # test_engine_and_file_audit_agree.py).
     return write_sample(tmp_path_factory.mktemp("portal") / "source", districts=2,
                         schools_per_district=2, students=400, seed=3)
 

@@ -427,13 +427,14 @@ def audit_table(
         prim &= hidden
         top = _goal(space, prim, values, hidden, pol, labelled)
         if labelled:
+            # Bounds from every "N<10" label (a primary the labels alone determine is still
+            # 1..T-1, not a complement's ">= T"); only the cells checked drop those.
+            lo, hi = count_bounds(None, prim, hidden, pol)
+            hi = np.minimum(hi, top)
             # Labels that contradict the values raise here: the audit below reports it.
             with contextlib.suppress(DisclosureError):
                 prim &= ~labels_disclose(space, values, prim, (values == 0) & ~hidden, top,
                                          pol, truth=False)
-        if labelled:
-            lo, hi = count_bounds(None, prim, hidden, pol)
-            hi = np.minimum(hi, top)
         else:
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
         results[count] = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,

@@ -185,8 +185,8 @@ def protect(
         final.seconds = time.perf_counter() - t3
         timings["audit"] = time.perf_counter() - t3
         t5 = time.perf_counter()
-        derivable = _publish_derivable(space, values, cover, targets, wit, rule, threshold,
-                                       lower, upper, lo, hi)
+        derivable = _publish_derivable(space, values, cover, targets | primary, wit, rule,
+                                       threshold, lower, upper, lo, hi)
         timings["derivable"] = time.perf_counter() - t5
     else:
         derivable = 0
@@ -200,7 +200,10 @@ def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,
                        lower: np.ndarray | None, upper: np.ndarray | None, lo: np.ndarray,
                        hi: np.ndarray) -> int:
     """Publish every hidden non-target cell the attacker can derive exactly (hiding it
-    protects nothing). A cell some valid witness moves is not exact (the witness is a second
+    protects nothing). ``targets`` includes every primary: a small cell stays hidden under
+    its label even when the labels alone determine it (``disclosed_by_labels``, rule NONE);
+    publishing its value as a non-primary cell made the publisher-side model read it as
+    ">= T" and fail as infeasible (the seed-7 enrollment table). A cell some valid witness moves is not exact (the witness is a second
     feasible value); the others get the LP (with the MILP for fractional optima). Publishing
     a cell whose every feasible integer value is its true value leaves the attacker's
     feasible set as it was, so every proof stands. Returns how many were published."""
