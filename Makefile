@@ -71,8 +71,9 @@ typecheck: setup-test
 
 # The suite runs on the embedded SQLite database, then again on PostgreSQL when DATABASE_URL
 # is set (CI sets it). pytest exits 5 when it collects no tests, which fails the target.
-# The pure engines never touch the database: their tests run once, in the SQLite pass.
-ENGINE_TESTS := tests/synthetic tests/extract tests/disclosure
+# The pure engines (and the aggregate builder and results scanner) never touch the database:
+# their tests run once, in the SQLite pass.
+ENGINE_TESTS := tests/synthetic tests/extract tests/disclosure tests/aggregate tests/outputcheck
 pytest: setup-test
 	env -u DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$DATABASE_URL" ]; then \
