@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datashare.disclosure import rates
+from datashare.disclosure import joint, rates
 from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
 from datashare.disclosure.engine import METHODS, Protected, count_primaries, protect, rule_for
 from datashare.disclosure.errors import DisclosureError
@@ -41,6 +41,7 @@ from datashare.disclosure.table import (
 
 PROTECTIONS = ("threshold", "exact")
 RATE_KEY = "{numerator}/{denominator}"  # the one audit of a rate table, in TableAudit.results
+NO_LABELS = "structure-only"  # a pattern without labels: relations, >= 0, integers
 STATUS_COLUMN = "suppression"
 DISPLAY_COLUMN = "display"
 
@@ -49,8 +50,11 @@ DISPLAY_COLUMN = "display"
 class TableAudit:
     """Audit of a whole table: one LP audit per protected measure."""
 
-    space: CellSpace
+    space: CellSpace  # a rate table's: the rate space (model.rate_space), measure last
     results: dict[str, AuditResult]
+    # Per audit, the attacker model it used: ATTACKER_MODEL, or NO_LABELS for a pattern
+    # without a ``suppression`` column (nothing known of a hidden cell but the structure).
+    models: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -66,7 +70,9 @@ class TableAudit:
     def summary(self) -> dict[str, Any]:
         return {
             "passed": self.ok,
-            "measures": {k: r.summary() for k, r in self.results.items()},
+            "measures": {k: {**r.summary(),
+                             "attacker_model": self.models.get(k, ATTACKER_MODEL)}
+                         for k, r in self.results.items()},
             "failures": self.failures()[:100],
         }
 
@@ -150,6 +156,7 @@ def suppress_table(
     present[flat] = True
     timings: dict[str, float] = {}
     stats: dict[str, Any] = {}
+    audit_space = space
     if kind == "count":
         assert count is not None
         values = dense(space, flat, measure(frame, count))
@@ -175,13 +182,13 @@ def suppress_table(
         check_consistent(space, num, numerator)
         timings["load"] = time.perf_counter() - t0
         use_fuzzy = pol.top_bottom.fuzzy if fuzzy is None else fuzzy
-        out, audits, prot_timings = _suppress_rates(space, frame, flat, num, den, present, pol,
-                                                    numerator, denominator, protection, seed,
-                                                    use_fuzzy, run_audit, method,
-                                                    keep_grand_total, stats)
+        out, audits, prot_timings, audit_space = _suppress_rates(
+            space, frame, flat, num, den, present, pol, numerator, denominator, protection,
+            seed, use_fuzzy, run_audit, method, keep_grand_total, stats)
     timings.update(prot_timings)
     timings["total"] = time.perf_counter() - t0
-    table_audit = TableAudit(space, audits) if run_audit else None
+    table_audit = (TableAudit(audit_space, audits, {k: ATTACKER_MODEL for k in audits})
+                   if run_audit else None)
     statuses = out[STATUS_COLUMN].replace("", "published").value_counts()
     report: dict[str, Any] = {
         "attacker_model": ATTACKER_MODEL,
@@ -312,42 +319,53 @@ def _suppress_rates(
     present: np.ndarray, pol: Policy, numerator: str, denominator: str, protection: str,
     seed: int, fuzzy: bool, run_audit: bool, method: str, keep_grand_total: bool,
     stats: dict[str, Any],
-) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
+) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float], CellSpace]:
+    """Denominators first, as a count table under their labels (the count engine); then
+    both measures in ONE model (``joint.py``: met <= tested, coded ranges, uncoded hidden
+    numerators in [k, N-k]) until every target has a proof there; the final audit is the
+    joint one (``TableAudit.results[RATE_KEY]``)."""
     timings: dict[str, float] = {}
-    # 1. Group sizes (denominators) are a count table under the policy.
+    # 1. Group sizes (denominators) as a count table under the policy and its labels.
     small = count_primaries(den, present, pol.min_n, pol.zeros_disclosive)
-    code = rates.coding(num, den, pol.top_bottom, eligible=(den >= pol.min_n))
+    zero = (den == 0) & ~small
+    top = label_goal(space, small, zero, pol)
+    if protection == "threshold":
+        top = refine_goal(space, den, small, zero, top, pol, truth=True)
+    den_rule = rule_for(small, protection, den, top)
+    by_labels = labels_disclose(space, den, small, zero, top, pol, truth=True)
+    den_rule[by_labels] = NONE
     den_primary = small.copy()
-    den_rule = rule_for(small, protection)
     if pol.blank_coded_denominator:
-        den_primary |= code > 0
-        den_rule[(code > 0) & ~small] = EXACT
-    den_prot = protect(space, den, den_primary, den_rule, pol.min_n, run_audit=run_audit,
-                       blocked=~present, method=method, keep_grand_total=keep_grand_total)
+        coded = rates.coding(num, den, pol.top_bottom, eligible=(den >= pol.min_n)) > 0
+        den_primary |= coded
+        den_rule[coded & ~small] = EXACT
+    lo, hi = _engine_bounds(den, small, pol)
+    hi = np.minimum(hi, top)
+    den_prot = _protect(space, den, den_primary, den_rule, top, lo, hi, run_audit=False,
+                        blocked=~present | zero, method=method,
+                        keep_grand_total=keep_grand_total)
     for k, t in den_prot.timings.items():
         timings[f"denominator_{k}"] = t
-    den_hidden = den_prot.cover.suppressed
-    stats[denominator] = _method_stats(den_prot)
-    # 2. Numerators: hidden wherever the group size is hidden or the rate is coded; the
-    # numerator table must then not give a coded numerator back exactly by differencing.
-    # The public knows 0 <= num <= N where N is published, and the coded range.
-    code = np.where(den_hidden, 0, code).astype(np.int8)
-    num_primary = den_hidden | (code > 0)
-    num_rule = np.where(num_primary, EXACT, NONE).astype(np.int8)
-    lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
-    upper = np.where(den_hidden, np.inf, upper)
-    lower = np.where(den_hidden, 0.0, lower)
-    num_prot = protect(space, num, num_primary, num_rule, pol.min_n, lower, upper,
-                       run_audit=run_audit, blocked=~present, method=method,
-                       keep_grand_total=keep_grand_total)
-    for k, t in num_prot.timings.items():
-        timings[f"numerator_{k}"] = t
-    num_hidden = num_prot.cover.suppressed
-    stats[numerator] = _method_stats(num_prot)
+    # 2. Both measures in one model.
+    jp = joint.protect_rates(space, space.spec, numerator, denominator, num, den, present,
+                             small, den_rule, top, den_prot.cover.suppressed, pol,
+                             run_audit=run_audit, method=method,
+                             keep_grand_total=keep_grand_total)
+    for k, t in jp.timings.items():
+        timings[k] = t
+    den_hidden, num_hidden, code = jp.den_hidden, jp.num_hidden, jp.code
+    stats[denominator] = {**_method_stats(den_prot),
+                          "grand_total_published": jp.stats["denominator_grand_total_published"],
+                          "disclosed_by_labels": int(by_labels.sum())}
+    stats[numerator] = {**jp.stats,
+                        "grand_total_published": jp.stats["numerator_grand_total_published"]}
+    n = space.size
+    den_via = np.where(den_prot.cover.via >= 0, den_prot.cover.via, jp.via[joint.at(joint.DEN, n)])
+    num_via = jp.via[joint.at(joint.NUM, n)]
     # 3. Display per row.
-    d, n = den[flat], num[flat]
+    d, nv = den[flat], num[flat]
     dh, nh, c = den_hidden[flat], num_hidden[flat], code[flat]
-    num_comp = nh & ~num_primary[flat]
+    num_comp = nh & ~dh & (c == 0)
     status = np.full(len(flat), "", dtype=object)
     status[num_comp] = "complementary"
     status[c > 0] = "top_bottom"
@@ -355,33 +373,31 @@ def _suppress_rates(
     status[small[flat]] = "primary"
     display = np.empty(len(flat), dtype=object)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(d > 0, 100.0 * n / np.maximum(d, 1), 0.0)
+        share = np.where(d > 0, 100.0 * nv / np.maximum(d, 1), 0.0)
     for i in range(len(flat)):
         display[i] = rates.format_percent(round(float(share[i]), 10), pol.rate_decimals)
     display[d == 0] = pol.zero_label
     if num_comp.any():
-        display[num_comp] = _labels(space, pol, num_prot.cover.via[flat][num_comp])
+        display[num_comp] = _labels(space, pol, num_via[flat][num_comp])
     for row in np.flatnonzero(c > 0).tolist():
         bit = rates.fuzzy_bit(seed, "\x1f".join(space.key(int(flat[row])).values()))
         display[row] = rates.coded_label(int(c[row]), int(d[row]), pol.top_bottom,
                                          bit if fuzzy else 0)
     den_comp = dh & ~small[flat]
     if den_comp.any():
-        display[den_comp] = _labels(space, pol, den_prot.cover.via[flat][den_comp])
+        display[den_comp] = _labels(space, pol, den_via[flat][den_comp])
     display[small[flat]] = pol.small_label
     out = frame.copy()
-    out[numerator] = pd.array(n, dtype="Int64")
+    out[numerator] = pd.array(nv, dtype="Int64")
     out.loc[nh, numerator] = pd.NA
     out[denominator] = pd.array(d, dtype="Int64")
     out.loc[dh, denominator] = pd.NA
     out[STATUS_COLUMN] = status
     out[DISPLAY_COLUMN] = display
     audits: dict[str, AuditResult] = {}
-    if den_prot.audit:
-        audits[denominator] = den_prot.audit
-    if num_prot.audit:
-        audits[numerator] = num_prot.audit
-    return out, audits, timings
+    if jp.audit is not None:
+        audits[RATE_KEY.format(numerator=numerator, denominator=denominator)] = jp.audit
+    return out, audits, timings, jp.model.space
 
 
 def audit_table(
@@ -439,29 +455,47 @@ def audit_table(
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
         results[count] = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
                                           intervals, cubes)
-        return TableAudit(space, results)
-    # Rate tables: not yet under the attacker model of issue 12 (see docs/disclosure.md,
-    # "Left to do"): denominators and numerators are audited as before, without labels.
+        return TableAudit(space, results, {count: ATTACKER_MODEL if labelled else NO_LABELS})
+    # Rate tables: numerators and denominators in ONE model (joint.py): met <= tested, the
+    # denominators' labels, the coded ranges and the uncoded range [k, N-k] of a hidden
+    # numerator with N published.
     assert numerator is not None and denominator is not None
     den, den_hidden = _published(space, frame, flat, denominator)
     num, num_hidden = _published(space, frame, flat, numerator)
-    targets = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
-    results[denominator] = audit(space, den, den_hidden,
-                                 rule_for(targets & den_hidden, protection), pol.min_n,
-                                 intervals=intervals, truth=False, cubes=cubes)
+    over = ~den_hidden & ~num_hidden & (num > den)
+    if over.any():
+        c = int(np.flatnonzero(over)[0])
+        raise DisclosureError(f"{numerator} {num[c]} is above {denominator} {den[c]} for "
+                              f"{space.describe(c)}")
+    prim = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
+    prim &= den_hidden
+    top = _goal(space, prim, den, den_hidden, pol, labelled)
+    if labelled:
+        with contextlib.suppress(DisclosureError):
+            prim &= ~labels_disclose(space, den, prim, (den == 0) & ~den_hidden, top, pol,
+                                     truth=False)
     code = np.zeros(space.size, dtype=np.int8)
     if status is not None and DISPLAY_COLUMN in frame.columns:
-        shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy()
+        shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy().astype(str)
         coded = status == "top_bottom"
-        code[flat[coded & np.char.startswith(shown.astype(str), "<")]] = rates.LOW
-        code[flat[coded & np.char.startswith(shown.astype(str), ">")]] = rates.HIGH
-    lower, upper = rates.coded_bounds(den, code, pol.top_bottom)
-    upper = np.where(den_hidden, np.inf, upper)
-    lower = np.where(den_hidden, 0.0, lower)
-    results[numerator] = audit(space, num, num_hidden,
-                               np.where(num_hidden, EXACT, NONE).astype(np.int8), pol.min_n,
-                               lower, upper, intervals=intervals, truth=False, cubes=cubes)
-    return TableAudit(space, results)
+        code[flat[coded & np.char.startswith(shown, "<")]] = rates.LOW
+        code[flat[coded & np.char.startswith(shown, ">")]] = rates.HIGH
+    code[den_hidden] = 0
+    model = joint.publisher_model(space.spec, numerator, denominator, num, den, num_hidden,
+                                  den_hidden, prim, np.where(prim, EXACT, NONE), top, code,
+                                  pol, labelled)
+    n = space.size
+    prim3 = np.zeros(3 * n, dtype=bool)
+    prim3[joint.at(joint.DEN, n)] = prim
+    # Every hidden numerator must not be exact: those hidden with their group or under a
+    # coded rate are protected for it; a complement that is exact protects nothing.
+    num3 = np.zeros(3 * n, dtype=bool)
+    num3[joint.at(joint.NUM, n)] = num_hidden
+    key = RATE_KEY.format(numerator=numerator, denominator=denominator)
+    results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
+                                    model.goal, model.lo, model.hi, intervals, cubes,
+                                    exact_too=num3)
+    return TableAudit(model.space, results, {key: ATTACKER_MODEL if labelled else NO_LABELS})
 
 
 def _goal(space: CellSpace, prim: np.ndarray, values: np.ndarray, hidden: np.ndarray,

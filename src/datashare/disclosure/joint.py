@@ -1,0 +1,287 @@
+"""Rate tables in ONE attacker model: numerators and denominators together (issue 12).
+
+A rate table (numerator ``met``, denominator ``tested``) is audited and protected in the
+*rate space* (``model.rate_space``): the count table's cell space with a ``_measure``
+dimension whose one relation is ``tested = met + not met``. So every relation of both
+measures binds the same variables, and ``not met >= 0`` is ``met <= tested``. What the labels
+say bounds each hidden cell (``rate_bounds``):
+
+* a denominator: primary (``N<10``) 1..T-1; complementary >= T (sound: the engine never hides
+  a zero denominator as a complement, checked on the truth side);
+* a numerator whose denominator is published: its coded range (``<X%``: 0..k-1; ``>Y%``:
+  N-k+1..N) or, hidden but not coded, k..N-k (the public rule would have coded it); with
+  the denominator hidden, only 0 <= met <= tested;
+* "not met": hidden whenever either measure is, >= 0.
+
+Targets: primary denominators (``threshold`` or ``exact``), every numerator hidden because
+its denominator is hidden or its rate is coded (``exact``: never a single value), and, on
+the publisher side, every other hidden numerator (a hidden cell that is exact protects
+nothing). Array-level, like ``engine.py``; ``api.py`` wraps it for DataFrames.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from datashare.disclosure import rates
+from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
+from datashare.disclosure.engine import Protected, protect
+from datashare.disclosure.model import numerator_bounds, rate_space, stack
+from datashare.disclosure.policy import Policy
+from datashare.disclosure.spec import Spec
+from datashare.disclosure.table import CellSpace
+from datashare.disclosure.witness import grand_totals
+
+DEN, NUM, REST = 0, 1, 2  # position of each measure in the rate space's last dimension
+MAX_ROUNDS = 6  # joint protection rounds (each may hide denominators, whose rows then open)
+
+
+def at(measure: int, n: int) -> np.ndarray:
+    """Rate-space indices of one measure's cells (the measure is the last, fastest axis)."""
+    return np.arange(n, dtype=np.int64) * 3 + measure
+
+
+def rest_hidden(den_hidden: np.ndarray, num_hidden: np.ndarray) -> np.ndarray:
+    """"Not met" is never published: it is known exactly when both measures are."""
+    return den_hidden | num_hidden
+
+
+def rate_bounds(den: np.ndarray, den_hidden: np.ndarray, den_primary: np.ndarray,
+                code: np.ndarray, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Per rate-space cell, what the labels say of it if it is hidden (see the module doc).
+
+    ``den`` is read only where it is published (the numerator's coded range needs N) and,
+    on the truth side, to leave zero denominators unbounded below (they are never hidden
+    as complements)."""
+    n = len(den)
+    d_lo = np.where(den_primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
+    d_hi = np.where(den_primary, float(policy.min_n - 1), np.inf)
+    d_lo[~den_primary & ~den_hidden & (den == 0)] = 0.0
+    n_lo, n_hi = numerator_bounds(den, den_hidden, code, policy.top_bottom)
+    zero = ~den_hidden & (den == 0)
+    n_lo[zero], n_hi[zero] = 0.0, 0.0
+    n_lo = np.maximum(n_lo, 0.0)
+    lo = stack(d_lo, n_lo, np.zeros(n))
+    hi = stack(d_hi, n_hi, np.full(n, np.inf))
+    return lo, hi
+
+
+@dataclass
+class RateModel:
+    """One rate table in the rate space: values, hidden cells, targets and label bounds."""
+
+    space: CellSpace
+    values: np.ndarray
+    hidden: np.ndarray
+    rule: np.ndarray
+    goal: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    extra_exact: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def build(rspace: CellSpace, num: np.ndarray,
+          den: np.ndarray, num_hidden: np.ndarray, den_hidden: np.ndarray,
+          den_primary: np.ndarray, den_rule: np.ndarray, den_goal: np.ndarray,
+          code: np.ndarray, policy: Policy) -> RateModel:
+    """The rate model of a pattern. ``den_rule``: NONE/EXACT/THRESHOLD per base cell for the
+    denominators; numerators hidden with their denominator or under a coded rate are EXACT
+    targets; other hidden numerators are ``extra_exact`` (checked, not protected for)."""
+    n = len(den)
+    values = stack(den, num, den - num)
+    hidden = stack(den_hidden, num_hidden, rest_hidden(den_hidden, num_hidden))
+    num_target = num_hidden & (den_hidden | (code > 0))
+    rule = stack(np.where(den_hidden, den_rule, NONE),
+                 np.where(num_target, EXACT, NONE), np.full(n, NONE)).astype(np.int8)
+    goal = stack(den_goal.astype(np.float64), np.full(n, np.inf), np.full(n, np.inf))
+    lo, hi = rate_bounds(den, den_hidden, den_primary, code, policy)
+    extra = stack(np.zeros(n, dtype=bool), num_hidden & ~num_target, np.zeros(n, dtype=bool))
+    return RateModel(rspace, values, hidden, rule, goal, lo, hi, extra)
+
+
+@dataclass
+class JointProtected:
+    den_hidden: np.ndarray
+    num_hidden: np.ndarray
+    code: np.ndarray
+    via: np.ndarray  # per rate-space cell: the dimension that made it complementary, or -1
+    model: RateModel
+    audit: AuditResult | None
+    rounds: int
+    stats: dict[str, object]
+    timings: dict[str, float]
+
+
+def code_for(num: np.ndarray, den: np.ndarray, den_hidden: np.ndarray,
+             policy: Policy) -> np.ndarray:
+    """The public coding rule, applied only where the group size is published."""
+    return rates.coding(num, den, policy.top_bottom, eligible=(den >= policy.min_n) & ~den_hidden)
+
+
+def protect_rates(space: CellSpace, base: Spec, numerator: str, denominator: str,
+                  num: np.ndarray, den: np.ndarray, present: np.ndarray,
+                  den_primary: np.ndarray, den_rule: np.ndarray, den_goal: np.ndarray,
+                  den_hidden: np.ndarray, policy: Policy, *, run_audit: bool, method: str,
+                  keep_grand_total: bool) -> JointProtected:
+    """Joint protection, starting from a denominator pattern (the count engine's, under the
+    denominators' own label model): the count engine's ``protect`` on the rate space, every
+    cell hidden so far held hidden, targets as in ``build``. A round that hides a new
+    denominator hides its numerator too (the row's rate is then not shown, so its coded range
+    is no longer published: the bounds only loosen, so every proof found stands) and the next
+    round protects that numerator. The numerators' grand total is first kept published, then
+    allowed if the audit fails (under coded ranges it can be the only protection)."""
+    t0 = time.perf_counter()
+    first = _joint(space, base, numerator, denominator, num, den, present, den_primary,
+                   den_rule, den_goal, den_hidden, policy, run_audit=run_audit, method=method,
+                   keep_grand_total=keep_grand_total, keep_num_grand=keep_grand_total)
+    out = first
+    if keep_grand_total and first.audit is not None and not first.audit.ok:
+        again = _joint(space, base, numerator, denominator, num, den, present, den_primary,
+                       den_rule, den_goal, den_hidden, policy, run_audit=run_audit,
+                       method="lp", keep_grand_total=True, keep_num_grand=False)
+        if again.audit is not None and len(again.audit.failures) < len(first.audit.failures):
+            out = again
+    if keep_grand_total and out.audit is not None and not out.audit.ok:
+        # Under the labels a published grand total can force a cell (18 over two "N<10"
+        # groups makes both 9), as for counts: then the grand total may be a complement.
+        third = _joint(space, base, numerator, denominator, num, den, present, den_primary,
+                       den_rule, den_goal, den_hidden, policy, run_audit=run_audit,
+                       method="lp", keep_grand_total=False, keep_num_grand=False)
+        if third.audit is not None and len(third.audit.failures) < len(out.audit.failures):
+            out = third
+    out.timings["joint_total"] = time.perf_counter() - t0
+    return out
+
+
+def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: np.ndarray,
+           den: np.ndarray, present: np.ndarray, den_primary: np.ndarray,
+           den_rule: np.ndarray, den_goal: np.ndarray, den_hidden: np.ndarray,
+           policy: Policy, *, run_audit: bool, method: str, keep_grand_total: bool,
+           keep_num_grand: bool) -> JointProtected:
+    n = len(den)
+    rspace = rate_space(base, numerator, denominator)
+    den_h = den_hidden.copy()
+    code = code_for(num, den, den_h, policy)
+    num_h = den_h | (code > 0)
+    via = np.full(3 * n, -1, dtype=np.int16)
+    timings: dict[str, float] = {"joint_protect": 0.0}
+    rounds = 0
+    last: Protected | None = None
+    for _ in range(MAX_ROUNDS):
+        rounds += 1
+        model = build(rspace, num, den, num_h, den_h, den_primary,
+                      den_rule, den_goal, code, policy)
+        blocked = _blocked(model, den, present, den_primary, keep_num_grand)
+        t1 = time.perf_counter()
+        prot = protect(model.space, model.values, model.hidden, model.rule, model.goal,
+                       model.lo, model.hi, run_audit=False, blocked=blocked, method=method,
+                       keep_grand_total=keep_grand_total)
+        timings["joint_protect"] += time.perf_counter() - t1
+        last = prot
+        got = prot.cover.suppressed
+        fresh = got & ~model.hidden & (prot.cover.via >= 0)
+        via[fresh] = prot.cover.via[fresh]
+        new_den = got[at(DEN, n)] & ~den_h
+        new_num = got[at(NUM, n)] & ~num_h
+        den_h |= new_den
+        num_h |= new_num | den_h
+        if not new_den.any():
+            break  # numerators only: the bounds are those the round was protected under
+        code = np.where(den_h, 0, code).astype(np.int8)
+    model = build(rspace, num, den, num_h, den_h, den_primary,
+                  den_rule, den_goal, code, policy)
+    result: AuditResult | None = None
+    derivable = 0
+    if run_audit:
+        t2 = time.perf_counter()
+        result = audit(model.space, model.values, model.hidden, model.rule, model.goal,
+                       model.lo, model.hi)
+        result.failures += _zero_complements(model, den, den_primary)
+        timings["audit"] = time.perf_counter() - t2
+        if result.ok:
+            t3 = time.perf_counter()
+            derivable = _publish_derivable(model, num_h)
+            timings["derivable"] = time.perf_counter() - t3
+            if derivable:
+                model = build(rspace, num, den, num_h, den_h,
+                              den_primary, den_rule, den_goal, code, policy)
+    grand = grand_totals(space)
+    stats: dict[str, object] = {
+        "method": last.method if last else method,
+        "joint_rounds": rounds,
+        "cube_witnesses": last.cubed if last else 0,
+        "local_lp_witnesses": last.local_targets if last else 0,
+        "lp_repair_targets": last.lp_targets if last else 0,
+        "repair_rounds": last.repair_rounds if last else 0,
+        "derivable_published": derivable,
+        "numerator_grand_total_published": not bool(num_h[grand].any()),
+        "denominator_grand_total_published": not bool(den_h[grand].any()),
+    }
+    return JointProtected(den_h, num_h, code, via, model, result, rounds, stats, timings)
+
+
+def _blocked(model: RateModel, den: np.ndarray, present: np.ndarray, den_primary: np.ndarray,
+             keep_num_grand: bool) -> np.ndarray:
+    """Cells the joint rounds may never hide as complements: absent combinations (known
+    zeros, every measure), zero denominators (a complement's label says >= T), and, first,
+    the numerators' grand total. Numerators that could be hidden as complements are uncoded
+    ones, truly >= k, so the bounds stay true."""
+    n = len(den)
+    absent = ~present
+    grand = grand_totals(model.space)
+    blocked = stack(absent | ((den == 0) & ~den_primary), absent, absent)
+    if keep_num_grand:
+        base_grand = np.flatnonzero(grand[at(DEN, n)])
+        blocked[at(NUM, n)[base_grand]] = True
+    return blocked
+
+
+def _zero_complements(model: RateModel, den: np.ndarray, den_primary: np.ndarray) -> list[Failure]:
+    """The restriction ">= T" for complementary denominators is sound only if none is 0."""
+    n = len(den)
+    cells = at(DEN, n)
+    bad = model.hidden[cells] & ~den_primary & (den < 1)
+    return [Failure(int(c), 0, 0.0, 0.0, "zero complementary cell") for c in cells[bad]]
+
+
+def _publish_derivable(model: RateModel, num_h: np.ndarray) -> int:
+    """Publish hidden numerators that are complements (group size published, rate not coded)
+    and that the attacker derives exactly anyway: hiding them protects nothing, and their
+    value is what the attacker already has, so every proof stands. (An exactly derivable
+    complementary denominator is kept hidden: publishing it would publish its row's coding,
+    a new bound on its numerator.)"""
+    cand = model.extra_exact & model.hidden
+    if not cand.any():
+        return 0
+    check = np.where(cand, EXACT, NONE).astype(np.int8)
+    res = audit(model.space, model.values, model.hidden, check, model.goal, model.lo, model.hi,
+                only=cand)
+    exact = [f.cell for f in res.failures if np.isfinite(f.low) and np.isfinite(f.high)
+             and np.floor(f.high + 1e-5) <= np.ceil(f.low - 1e-5)]
+    for c in exact:
+        num_h[c // 3] = False
+    return len(exact)
+
+
+def publisher_model(base: Spec, numerator: str, denominator: str, num: np.ndarray,
+                    den: np.ndarray, num_hidden: np.ndarray, den_hidden: np.ndarray,
+                    den_primary: np.ndarray, den_rule: np.ndarray, den_goal: np.ndarray,
+                    code: np.ndarray, policy: Policy, labelled: bool) -> RateModel:
+    """The model ``audit-table`` builds from a published file: labels give the primaries,
+    codes and complements; without labels (another tool's pattern) a hidden cell is only
+    >= 0 and a numerator <= its published N."""
+    model = build(rate_space(base, numerator, denominator), num, den, num_hidden, den_hidden,
+                  den_primary, den_rule, den_goal, code, policy)
+    if not labelled:
+        n = len(den)
+        n_hi = np.where(den_hidden, np.inf, den.astype(np.float64))
+        model.lo = np.zeros(3 * n)
+        model.hi = stack(np.full(n, np.inf), n_hi, np.full(n, np.inf))
+    return model
+
+
+__all__ = ["DEN", "NUM", "REST", "THRESHOLD", "JointProtected", "RateModel", "at", "build",
+           "code_for", "protect_rates", "publisher_model", "rate_bounds"]
