@@ -470,6 +470,7 @@ def audit_table(
     prim = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
     prim &= den_hidden
     top = _goal(space, prim, den, den_hidden, pol, labelled)
+    labelled_prim = prim.copy()  # what the labels say (bounds), whatever is checked
     if labelled:
         with contextlib.suppress(DisclosureError):
             prim &= ~labels_disclose(space, den, prim, (den == 0) & ~den_hidden, top, pol,
@@ -482,8 +483,8 @@ def audit_table(
         code[flat[coded & np.char.startswith(shown, ">")]] = rates.HIGH
     code[den_hidden] = 0
     model = joint.publisher_model(space.spec, numerator, denominator, num, den, num_hidden,
-                                  den_hidden, prim, np.where(prim, EXACT, NONE), top, code,
-                                  pol, labelled)
+                                  den_hidden, labelled_prim, np.where(prim, EXACT, NONE), top,
+                                  code, pol, labelled)
     n = space.size
     prim3 = np.zeros(3 * n, dtype=bool)
     prim3[joint.at(joint.DEN, n)] = prim

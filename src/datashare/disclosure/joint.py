@@ -37,6 +37,7 @@ from datashare.disclosure.witness import grand_totals
 
 DEN, NUM, REST = 0, 1, 2  # position of each measure in the rate space's last dimension
 MAX_ROUNDS = 6  # joint protection rounds (each may hide denominators, whose rows then open)
+NUM_GRAND_FIRST = False  # keep the numerators' grand total published in a first attempt (costs a second run when it fails)
 
 
 def at(measure: int, n: int) -> np.ndarray:
@@ -136,7 +137,7 @@ def protect_rates(space: CellSpace, base: Spec, numerator: str, denominator: str
     t0 = time.perf_counter()
     first = _joint(space, base, numerator, denominator, num, den, present, den_primary,
                    den_rule, den_goal, den_hidden, policy, run_audit=run_audit, method=method,
-                   keep_grand_total=keep_grand_total, keep_num_grand=keep_grand_total)
+                   keep_grand_total=keep_grand_total, keep_num_grand=NUM_GRAND_FIRST and keep_grand_total)
     out = first
     if keep_grand_total and first.audit is not None and not first.audit.ok:
         again = _joint(space, base, numerator, denominator, num, den, present, den_primary,
@@ -170,15 +171,19 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
     timings: dict[str, float] = {"joint_protect": 0.0}
     rounds = 0
     last: Protected | None = None
+    settled = False
+    gone = np.zeros(n, dtype=bool)
     for _ in range(MAX_ROUNDS):
         rounds += 1
         model = build(rspace, num, den, num_h, den_h, den_primary,
                       den_rule, den_goal, code, policy)
         blocked = _blocked(model, den, present, den_primary, keep_num_grand)
         t1 = time.perf_counter()
+        # Its final audit re-checks its own witnesses (no LP for a cell that has one); the
+        # round's model is the final one when it hides no new denominator (below).
         prot = protect(model.space, model.values, model.hidden, model.rule, model.goal,
-                       model.lo, model.hi, run_audit=False, blocked=blocked, method=method,
-                       keep_grand_total=keep_grand_total)
+                       model.lo, model.hi, run_audit=run_audit, blocked=blocked,
+                       method=method, keep_grand_total=keep_grand_total)
         timings["joint_protect"] += time.perf_counter() - t1
         last = prot
         got = prot.cover.suppressed
@@ -187,27 +192,33 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
         new_den = got[at(DEN, n)] & ~den_h
         new_num = got[at(NUM, n)] & ~num_h
         den_h |= new_den
-        num_h |= new_num | den_h
+        # The engine publishes hidden non-target cells it finds exactly derivable: for a
+        # complementary numerator (group size published, rate not coded) that is sound and
+        # kept; a denominator stays hidden (its row's coding would be published) and so
+        # does the numerator of a hidden denominator (hiding more never weakens a proof).
+        gone = model.hidden[at(NUM, n)] & ~got[at(NUM, n)] & ~den_h
+        num_h = (num_h & ~gone) | new_num | den_h
         if not new_den.any():
+            settled = True
             break  # numerators only: the bounds are those the round was protected under
         code = np.where(den_h, 0, code).astype(np.int8)
     model = build(rspace, num, den, num_h, den_h, den_primary,
                   den_rule, den_goal, code, policy)
     result: AuditResult | None = None
-    derivable = 0
-    if run_audit:
-        t2 = time.perf_counter()
+    derivable = int(gone.sum())
+    if run_audit and not (settled and last is not None and last.audit is not None):
+        t2 = time.perf_counter()  # rounds ran out: this pattern was never audited whole
         result = audit(model.space, model.values, model.hidden, model.rule, model.goal,
                        model.lo, model.hi)
         result.failures += _zero_complements(model, den, den_primary)
         timings["audit"] = time.perf_counter() - t2
-        if result.ok:
-            t3 = time.perf_counter()
-            derivable = _publish_derivable(model, num_h)
-            timings["derivable"] = time.perf_counter() - t3
-            if derivable:
-                model = build(rspace, num, den, num_h, den_h,
-                              den_primary, den_rule, den_goal, code, policy)
+    elif run_audit and last is not None and last.audit is not None:
+        # The last round's model is this one but for cells hidden here that the engine
+        # published (they keep their true values: every proof stands), so its audit is
+        # this table's audit.
+        result = last.audit
+        result.failures += _zero_complements(model, den, den_primary)
+        timings["audit"] = last.timings.get("audit", 0.0)
     grand = grand_totals(space)
     stats: dict[str, object] = {
         "method": last.method if last else method,
