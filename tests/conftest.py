@@ -44,3 +44,27 @@ def frozen_clock() -> Iterator[Any]:
 
     with freeze() as clock:
         yield clock
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session (2 cores) for every test that runs an engine on Spark: the JVM
+    starts once per run, not once per module."""
+    import logging
+
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # no INFO chatter from __del__ at exit
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("datashare-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

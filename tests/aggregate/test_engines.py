@@ -3,8 +3,6 @@ with the same disclosure spec; so a source that outgrows one machine gives the s
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +11,6 @@ import pytest
 
 from datashare.aggregate.build import BuildError, TableRequest, build, connect
 from datashare.aggregate.sample import write_sample
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    pyspark_sql = pytest.importorskip("pyspark.sql")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("datashare-aggregate-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
 
 
 @pytest.fixture(scope="module")

@@ -259,3 +259,22 @@ def test_without_quasi_identifiers_there_is_nothing_to_recut_with(executed, stew
     job.refresh_from_db()
     with pytest.raises(DomainError, match="no coarsened alternative"):
         jobs.recut(actor=steward, job=job)
+
+
+def test_a_steward_cannot_recut_the_extract_of_their_own_request_and_a_requestor_gets_403(
+    with_quasi_identifiers, requestor, delivery_dirs  # type: ignore[no-untyped-def]
+) -> None:
+    from datashare.accounts.models import Role, RoleGrant
+
+    job = jobs.queue_extract(actor=None, agreement=with_quasi_identifiers)
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    web = Client()
+    web.force_login(requestor)
+    assert web.post(reverse("delivery:recut_job", args=[job.public_id]), {"reason": "x"}).status_code == 403
+    RoleGrant.objects.create(user=requestor, role=Role.DATA_STEWARD)
+    requestor.forget_roles()
+    with pytest.raises(DomainError, match="own request"):
+        jobs.recut(actor=requestor, job=job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.REVIEW and not ExtractJob.objects.filter(recut_of=job).exists()

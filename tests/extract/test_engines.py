@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +11,6 @@ from datashare.extract import spec as spec_module
 from datashare.extract.api import run_extract
 
 from .conftest import assert_same_files
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    pyspark_sql = pytest.importorskip("pyspark.sql")
-    logging.getLogger("py4j").setLevel(logging.WARNING)  # no INFO chatter from __del__ at exit
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("datashare-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.mark.spark

@@ -63,3 +63,15 @@ def test_a_steward_reads_every_submission_and_the_endpoints_are_documented(
     assert [x["id"] for x in client.get(f"{BASE}/").json()] == [str(submission.public_id)]
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
     assert f"{BASE}/" in paths and f"{BASE}/{{public_id}}" in paths
+
+
+def test_listing_many_submissions_costs_the_same_few_queries(
+    agreement, requestor, django_capture_on_commit_callbacks, django_assert_max_num_queries
+) -> None:
+    for _ in range(3):
+        _submit(agreement, requestor, django_capture_on_commit_callbacks)
+    _, token = issue_api_token(actor=None, user=requestor, name="paper pipeline")
+    c = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    # Token, visibility, submissions with agreements, versions, comments with authors: not per row.
+    with django_assert_max_num_queries(12):
+        assert len(c.get(f"{BASE}/").json()) == 3

@@ -23,10 +23,9 @@ def draft_agreement_on_approval(sender: type[DataRequest], *, data_request: Data
     agreement is for student-level data or aggregates without disclosure avoidance); their
     tables are prepared with the disclosure engine instead, so nothing is drafted."""
     from datashare.agreements.errors import AgreementError
-    from datashare.agreements.services import create_from_request
-    from datashare.intake.models import SHORT_FORM_KINDS
+    from datashare.agreements.services import create_from_request, needs_agreement
 
-    if data_request.kind in SHORT_FORM_KINDS:
+    if not needs_agreement(data_request):
         return
 
     try:

@@ -193,6 +193,15 @@ def _authorized_people(r: DataRequest) -> list[tuple[User, str]]:
     return people
 
 
+# Suppressed aggregate tables need no agreement (the reference process asks for one only for
+# student-level data and aggregates without disclosure avoidance): the one place this is decided.
+KINDS_WITHOUT_AGREEMENT = SHORT_FORM_KINDS
+
+
+def needs_agreement(r: DataRequest) -> bool:
+    return r.kind not in KINDS_WITHOUT_AGREEMENT
+
+
 def create_from_request(*, actor: User | None, data_request: DataRequest) -> Agreement:
     """The draft agreement for an approved request (idempotent: a request keeps its one live
     agreement; a voided one is replaced through ``reissue``, not here)."""
@@ -203,7 +212,7 @@ def create_from_request(*, actor: User | None, data_request: DataRequest) -> Agr
         )
         if r.status != RequestStatus.APPROVED:
             raise AgreementError("Only an approved request gets an agreement.")
-        if r.kind in SHORT_FORM_KINDS:
+        if not needs_agreement(r):
             raise AgreementError("Suppressed aggregate tables need no data sharing agreement.")
         existing = r.agreements.order_by("-version").first()
         if existing is not None:

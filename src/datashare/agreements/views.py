@@ -33,7 +33,7 @@ from datashare.agreements.permissions import (
 )
 from datashare.agreements.transitions import Action, allowed
 from datashare.audit.context import origin_of
-from datashare.intake.models import SHORT_FORM_KINDS, DataRequest
+from datashare.intake.models import DataRequest
 from datashare.intake.models import Status as RequestStatus
 
 
@@ -68,7 +68,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     # generates it here with the same idempotent service.
     missing = (
         DataRequest.objects.filter(status=RequestStatus.APPROVED, agreements__isnull=True)
-        .exclude(kind__in=SHORT_FORM_KINDS)  # suppressed aggregate tables need no agreement
+        .exclude(kind__in=services.KINDS_WITHOUT_AGREEMENT)
         .select_related("organization")[:50]
         if can_manage(user)
         else []

@@ -17,7 +17,7 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -405,15 +405,8 @@ def _stream_dta(
     for i in range(10, 14):  # strls, value_labels, </stata_dta>, end of file
         offsets[i] += (total - 1) * width  # data bytes beyond the sentinel's
     struct.pack_into("<14Q", header, map_at, *offsets)
-    written = 0
-    with open(dest, "wb") as out:
-        out.write(header)
-        for table in batches:
-            out.write(_dta_rows(table, types).data)
-            written += len(table)
-        out.write(tail)
-    if written != total:
-        raise RuntimeError("the Parquet file's rows changed while it was written as Stata")
+    _write_streamed(dest, header, batches, total, "Stata",
+                    lambda table, _last: _dta_rows(table, types).data, lambda _size: tail)
     return True
 
 
@@ -434,15 +427,8 @@ def _stream_sav(
     if counts < 0 or struct.unpack_from("<qq", header, counts + 16) != (1, 1):
         return False
     struct.pack_into("<q", header, counts + 24, total)
-    written = 0
-    with open(dest, "wb") as out:
-        out.write(header)
-        for table in batches:
-            written += len(table)
-            rows = _sav_rows(table, sizes, widths)
-            out.write(fixedwidth.sav_compress(rows, is_string, written == total))
-    if written != total:
-        raise RuntimeError("the Parquet file's rows changed while it was written as SPSS")
+    _write_streamed(dest, header, batches, total, "SPSS",
+                    lambda table, last: fixedwidth.sav_compress(_sav_rows(table, sizes, widths), is_string, last))
     return True
 
 
@@ -464,18 +450,28 @@ def _stream_xpt(
     if count.strip() != b"1" or len(str(total)) > 15:
         return False
     header[at + 48 : at + 63] = f"{total:15d}".encode("ascii")
+    # The last 80-byte record is padded with blanks.
+    _write_streamed(dest, header, batches, total, "SAS",
+                    lambda table, _last: _xpt_rows(table, widths).data, lambda size: b" " * (-size % 80))
+    return True
+
+
+def _write_streamed(dest: Path, header: bytes | bytearray, batches: Batches, total: int, what: str,
+                    encode: Callable[[pa.Table, bool], bytes | memoryview],
+                    tail: Callable[[int], bytes] = lambda _size: b"") -> None:
+    """Header, each batch as ``encode(batch, is_last)`` gives it, then ``tail(data bytes)``;
+    the row count must be the ``total`` the header states."""
     written = size = 0
     with open(dest, "wb") as out:
         out.write(header)
         for table in batches:
-            encoded = _xpt_rows(table, widths)
-            out.write(encoded.data)
             written += len(table)
-            size += encoded.size
-        out.write(b" " * (-size % 80))  # the last 80-byte record is padded with blanks
+            data = encode(table, written == total)
+            out.write(data)
+            size += memoryview(data).nbytes
+        out.write(tail(size))
     if written != total:
-        raise RuntimeError("the Parquet file's rows changed while it was written as SAS")
-    return True
+        raise RuntimeError(f"the Parquet file's rows changed while it was written as {what}")
 
 
 def _write_whole(fmt: str, parquet: Path, dest: Path, file_label: str) -> None:

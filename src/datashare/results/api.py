@@ -11,12 +11,13 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
 
 from datashare.api.auth import api_user
 from datashare.results.access import get_submission_for, visible_submissions
-from datashare.results.models import ResultsSubmission
+from datashare.results.models import ResultsComment, ResultsSubmission
 
 router = Router(tags=["results"])
 
@@ -53,6 +54,13 @@ class SubmissionOut(Schema):
     comments: list[CommentOut]
 
 
+def _with_details(rows: QuerySet[ResultsSubmission]) -> QuerySet[ResultsSubmission]:
+    # One query each for versions and comments (with their authors), however many submissions.
+    return rows.select_related("agreement").prefetch_related(
+        "versions", Prefetch("comments", queryset=ResultsComment.objects.select_related("author"))
+    )
+
+
 def _out(s: ResultsSubmission) -> SubmissionOut:
     return SubmissionOut(
         id=s.public_id,
@@ -72,14 +80,14 @@ def _out(s: ResultsSubmission) -> SubmissionOut:
         ],
         comments=[
             CommentOut(kind=c.kind, author=str(c.author), body=c.body, created_at=c.created_at)
-            for c in s.comments.select_related("author")
+            for c in s.comments.all()
         ],
     )
 
 
 @router.get("/", response=list[SubmissionOut], summary="The results submissions the caller may see, newest first")
 def list_results(request: HttpRequest, status: str = "") -> list[SubmissionOut]:
-    rows = visible_submissions(api_user(request)).select_related("agreement").prefetch_related("versions")
+    rows = _with_details(visible_submissions(api_user(request)))
     if status:
         rows = rows.filter(status=status)
     return [_out(s) for s in rows.order_by("-created_at")[:200]]
@@ -87,4 +95,5 @@ def list_results(request: HttpRequest, status: str = "") -> list[SubmissionOut]:
 
 @router.get("/{public_id}", response=SubmissionOut, summary="One submission with its versions, scan findings and comments")
 def get_results(request: HttpRequest, public_id: UUID) -> SubmissionOut:
-    return _out(get_submission_for(api_user(request), public_id))
+    submission = get_submission_for(api_user(request), public_id)
+    return _out(_with_details(ResultsSubmission.objects.filter(pk=submission.pk)).get())
