@@ -11,6 +11,7 @@ import pytest
 PURE_MODULES = [
     "datashare.elements",
     "datashare.cliutil",
+    "datashare.fsutil",
     "datashare.disclosure",
     "datashare.extract",
     "datashare.synthetic",

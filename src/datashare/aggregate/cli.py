@@ -19,15 +19,13 @@ and the report, exit status 1 and the reason. Bad input: one line, exit status 2
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from datashare.cliutil import UsageError, parser, run_guarded
 from datashare.disclosure.errors import DisclosureError
+from datashare.fsutil import atomic_folder
 
 from . import definitions
 from .build import BuildError, TableRequest, build, connect
@@ -118,21 +116,9 @@ def _json(obj: Any) -> bytes:
 
 def _write_folder(out: Path, files: dict[str, bytes], *, replace: bool) -> None:
     """Every file in a temporary folder beside ``out``, then one rename."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out, replace=replace) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-        if replace and out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 COMMANDS = {"tables": _tables, "build": _build}

@@ -8,8 +8,6 @@ the 8 GiB target at scale 1.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from datashare.fsutil import atomic_folder
 
 from . import geography, names, tables
 from .population import FIRST_YEAR, GENDERS, LANGUAGES, LAST_YEAR, RACES, Population, Students
@@ -120,9 +120,7 @@ def generate(out: Path, scale: float, seed: int) -> SourceSummary:
     if out.exists():
         raise FileExistsError(f"{out} already exists")
     started = time.monotonic()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_folder(out) as work:
         rng = np.random.default_rng(seed)
         geo = geography.build(rng, scale)
         writers = _Writers(work)
@@ -148,8 +146,4 @@ def generate(out: Path, scale: float, seed: int) -> SourceSummary:
             "kind": "datashare synthetic CEDARS-like source",
         }
         (work / "source.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        work.rename(out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return summary
