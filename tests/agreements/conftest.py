@@ -22,9 +22,14 @@ def signatories():
     return [first, second]
 
 
-def approved_agreement(owner: Any, decider: Any, capture: Any, *, approved: dict[str, list[int]] | None = None) -> Agreement:
-    """Submit, approve (optionally narrowing) and return the drafted agreement."""
+def approved_agreement(
+    owner: Any, decider: Any, capture: Any, *, approved: dict[str, list[int]] | None = None, formats: list[str] | None = None
+) -> Agreement:
+    """Submit, approve (optionally narrowing) and return the drafted agreement; ``formats``:
+    the files the requestor ticks on the security step (unanswered when None)."""
     r = complete_request(owner)
+    if formats is not None:
+        intake.update_draft(actor=owner, data_request=r, changes={"delivery_formats": formats})
     intake.submit(actor=owner, data_request=r)
     with capture(execute=True):
         intake.approve(actor=decider, data_request=r, approved_selections=approved)

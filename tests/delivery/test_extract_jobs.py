@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from datashare.agreements.models import AgreementStatus, AuthorizedUser
+from datashare.agreements.models import Agreement, AgreementStatus, AuthorizedUser
 from datashare.core.errors import DomainError
 from datashare.delivery import jobs
 from datashare.delivery.models import AccountStatus, ExtractJob, JobStatus, SftpAccount
@@ -44,7 +44,8 @@ def delivery_dirs(settings, tmp_path: Path, source: Path):  # type: ignore[no-un
 
 
 @pytest.fixture
-def executed(requestor, steward, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def executed(requestor, steward, settings, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    settings.EXTRACT_FORMATS = ["parquet", "csv", "dta"]  # the default the agreement states (drafted now)
     a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks,
                            approved={"days_absent": [2023], "homeless": [2023]})  # fmt: skip
     a.status = AgreementStatus.EXECUTED
@@ -176,14 +177,19 @@ def test_rejecting_erases_the_package(executed, steward, delivery_dirs) -> None:
         vault.package_key(delivery_dirs / "store", job.package_id, bytes.fromhex("ef" * 32))
 
 
-def test_the_package_has_the_formats_the_requestor_chose_and_the_pages_say_so(
-    executed, requestor, steward, delivery_dirs  # type: ignore[no-untyped-def]
+def test_the_package_has_the_formats_the_agreement_states_though_the_request_changed_and_the_pages_say_so(
+    requestor, steward, delivery_dirs, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
 ) -> None:
-    # Chosen on the request's security step (tests/intake/test_delivery_formats.py): SPSS only.
+    # Chosen on the request's security step (tests/intake/test_delivery_formats.py): SPSS only,
+    # and copied into the agreement's terms when it was drafted.
     from datashare.intake.models import DataRequest
 
-    DataRequest.objects.filter(pk=executed.data_request_id).update(delivery_formats=["sav"])
-    executed.refresh_from_db()
+    a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks,
+                           approved={"days_absent": [2023], "homeless": [2023]}, formats=["sav"])  # fmt: skip
+    Agreement.objects.filter(pk=a.pk).update(status=AgreementStatus.EXECUTED, term_end=timezone.localdate() + dt.timedelta(days=365))
+    # The request changes after the agreement: the package still holds what the agreement states.
+    DataRequest.objects.filter(pk=a.data_request_id).update(delivery_formats=["dta", "xpt"])
+    executed = Agreement.objects.get(pk=a.pk)
     job = jobs.queue_extract(actor=None, agreement=executed)
     assert job.formats == ["parquet", "csv", "sav"]
     jobs.run(str(job.public_id))
@@ -196,12 +202,30 @@ def test_the_package_has_the_formats_the_requestor_chose_and_the_pages_say_so(
     staff = Client()
     staff.force_login(steward)
     page = staff.get(reverse("delivery:staff_job", args=[job.public_id])).content.decode()
-    assert "Parquet, CSV, SPSS (.sav) (chosen by the requestor)" in page
+    assert "Parquet, CSV, SPSS (.sav) (as the agreement states them in Exhibit B)" in page
 
 
-def test_without_a_choice_the_agency_default_formats_apply(executed, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
-    assert executed.data_request.delivery_formats is None
-    assert jobs.queue_extract(actor=None, agreement=executed).formats == ["parquet", "csv", "dta"]
+def test_without_a_choice_the_agency_default_of_the_drafting_day_applies(
+    requestor, steward, settings, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+) -> None:
+    settings.EXTRACT_FORMATS = ["parquet", "csv", "dta"]
+    a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks)
+    assert a.data_request.delivery_formats is None and a.delivery_formats == ["dta"]
+    settings.EXTRACT_FORMATS = ["parquet", "csv", "sav", "xpt"]  # the agency changes its default later
+    assert jobs.formats_for(a) == ["parquet", "csv", "dta"]
+
+
+def test_an_agreement_sent_before_the_formats_were_a_term_follows_the_request_then_the_default(
+    executed, settings, delivery_dirs  # type: ignore[no-untyped-def]
+) -> None:
+    from datashare.intake.models import DataRequest
+
+    Agreement.objects.filter(pk=executed.pk).update(delivery_formats=None)
+    executed.refresh_from_db()
+    assert jobs.formats_for(executed) == ["parquet", "csv", "dta"]  # the agency default (delivery_dirs)
+    DataRequest.objects.filter(pk=executed.data_request_id).update(delivery_formats=["xpt"])
+    executed.refresh_from_db()
+    assert jobs.formats_for(executed) == ["parquet", "csv", "xpt"]
 
 
 @pytest.fixture

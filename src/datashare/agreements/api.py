@@ -35,6 +35,9 @@ class AgreementOut(Schema):
     term_start: dt.date | None
     term_end: dt.date | None
     exhibit_a: dict[str, list[int]]
+    # Files besides Parquet and CSV ("dta", "sav", "xpt"); null for an agreement sent before
+    # the formats were a term (its package follows the request).
+    delivery_formats: list[str] | None
     executed_at: dt.datetime | None
     termination_date: dt.date | None
     destruction_due: dt.date | None
@@ -63,6 +66,7 @@ def _out(a) -> AgreementOut:  # type: ignore[no-untyped-def]
         term_start=a.term_start,
         term_end=a.term_end,
         exhibit_a=a.exhibit_a,
+        delivery_formats=a.delivery_formats,
         executed_at=a.executed_at,
         termination_date=a.termination_date,
         destruction_due=a.destruction_due,

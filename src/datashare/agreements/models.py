@@ -96,6 +96,11 @@ class Agreement(models.Model):
     exhibit_a = models.JSONField(default=dict, blank=True)
     # Exhibit B: the request's security answers {field: answer}; the standard terms are the template's.
     exhibit_b = models.JSONField(default=dict, blank=True)
+    # The files delivered besides Parquet and CSV (intake's DeliveryFormat values), as the
+    # requestor chose them on the request, or the agency's default when they did not answer,
+    # fixed when the agreement is drafted (stated in Exhibit B). None only for an agreement
+    # already out for signature when this term was added: its package follows the request.
+    delivery_formats = models.JSONField(null=True, blank=True)
     destruction_days = models.PositiveSmallIntegerField(default=DESTRUCTION_DAYS)
     # Who signs first for the requesting organization (default: the request's creator).
     requestor_signatory = models.ForeignKey(

@@ -8,6 +8,9 @@ from datashare.accounts.models import User
 from datashare.agreements.models import Agreement, AgreementStatus, Signer, SignerStatus
 from datashare.catalog.models import DataElement
 from datashare.elements import format_school_year
+from datashare.intake.models import delivery_formats_text
+
+DELIVERY_FORMATS_LABEL = "Files delivered (over the Agency's SFTP server)"
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,11 @@ def exhibit_a_rows(a: Agreement) -> list[ExhibitARow]:
 def exhibit_b_rows(a: Agreement) -> list[tuple[str, str]]:
     from datashare.agreements.services import SECURITY_FIELDS
 
-    return [(label, str(a.exhibit_b.get(field, "") or "Not stated")) for field, label in SECURITY_FIELDS]
+    rows = [(label, str(a.exhibit_b.get(field, "") or "Not stated")) for field, label in SECURITY_FIELDS]
+    # Only when the agreement states them: one sent before they were a term keeps its text.
+    if a.delivery_formats is not None:
+        rows.append((DELIVERY_FORMATS_LABEL, delivery_formats_text(a.delivery_formats)))
+    return rows
 
 
 def waiting_signatures(user: User) -> list[Signer]:

@@ -51,7 +51,7 @@ from datashare.audit.services import record_event, save_changes
 from datashare.core import clock
 from datashare.core.dates import add_business_days
 from datashare.core.notifications import send_notification
-from datashare.intake.models import SHORT_FORM_KINDS, DataRequest
+from datashare.intake.models import SHORT_FORM_KINDS, DataRequest, DeliveryFormat
 from datashare.intake.models import Status as RequestStatus
 
 # The longest term the agency signs (the reference agency's rule: at most three years).
@@ -171,6 +171,14 @@ def _add_years(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year + years, day=28)
 
 
+def delivery_formats_term(r: DataRequest) -> list[str]:
+    """The files the agreement promises besides Parquet and CSV: the requestor's choice on the
+    request, or the agency's default (EXTRACT_FORMATS) when they did not answer. Resolved when
+    the agreement is drafted, so a later change of either does not change what is delivered."""
+    chosen = r.delivery_formats if r.delivery_formats is not None else settings.EXTRACT_FORMATS
+    return [f for f in DeliveryFormat.values if f in chosen]
+
+
 def _terms_from_request(r: DataRequest) -> dict[str, Any]:
     scope = "\n\n".join(part for part in (r.research_questions, r.analyses) if part)
     return {
@@ -181,6 +189,7 @@ def _terms_from_request(r: DataRequest) -> dict[str, Any]:
         # The steward's approved (possibly narrowed) selection, never the requested one.
         "exhibit_a": {k: sorted(v) for k, v in sorted(r.approved_selections.items()) if v},
         "exhibit_b": {field: getattr(r, field) for field, _ in SECURITY_FIELDS},
+        "delivery_formats": delivery_formats_term(r),
     }
 
 
@@ -244,6 +253,7 @@ def create_from_request(*, actor: User | None, data_request: DataRequest) -> Agr
                 "template_version": template.version,
                 "term": [start.isoformat(), end.isoformat()],
                 "exhibit_a": agreement.exhibit_a,
+                "delivery_formats": agreement.delivery_formats,
             },
         )
         _notify(
@@ -803,6 +813,8 @@ def reissue(*, actor: User, agreement: Agreement) -> Agreement:
             term_end=a.term_end,
             exhibit_a=a.exhibit_a,
             exhibit_b=a.exhibit_b,
+            # A version voided before the formats were a term states them now (it is re-sent).
+            delivery_formats=a.delivery_formats if a.delivery_formats is not None else delivery_formats_term(a.data_request),
             destruction_days=a.destruction_days,
             requestor_signatory=a.requestor_signatory,
         )
@@ -950,6 +962,9 @@ def request_amendment(*, actor: User, agreement: Agreement, description: str) ->
     with transaction.atomic():
         draft = intake_services.create_draft(actor=actor, title=f"Amendment to {a.number}: {r.title}"[:200], kind=r.kind)
         copied = {f: getattr(r, f) for f in ("purpose", "research_questions", "analyses", "benefit", "products", "sharing_plan", "pledge_to_share", "start_date", "end_date", "selections", "justifications", "storage_location", "encryption_at_rest", "encryption_in_transit", "access_controls", "software", "people_with_access", "ferpa_exception", "ferpa_explanation", "primary_contact", "secondary_contact")}
+        # The formats the agreement states (not the request's current answer): the amendment
+        # starts from the terms in force.
+        copied["delivery_formats"] = a.delivery_formats if a.delivery_formats is not None else r.delivery_formats
         try:
             with transaction.atomic():
                 intake_services.update_draft(actor=actor, data_request=draft, changes=copied)

@@ -33,7 +33,7 @@ from datashare.agreements.permissions import (
 )
 from datashare.agreements.transitions import Action, allowed
 from datashare.audit.context import origin_of
-from datashare.intake.models import DataRequest
+from datashare.intake.models import DataRequest, delivery_formats_text
 from datashare.intake.models import Status as RequestStatus
 
 
@@ -185,6 +185,7 @@ def sign(request: HttpRequest, signer_id: UUID) -> HttpResponse:
         "waiting_for": earlier,
         "open": a.status == AgreementStatus.OUT_FOR_SIGNATURE and s.status in (SignerStatus.SENT, SignerStatus.VIEWED) and earlier is None,
         "exhibit_a": selectors.exhibit_a_rows(a),
+        "formats": delivery_formats_text(a.delivery_formats) if a.delivery_formats is not None else "",
     }
     return render(request, "agreements/sign.html", context, status=422 if error else 200)
 

@@ -49,9 +49,13 @@ MOVES: dict[str, frozenset[str]] = {
 
 
 def formats_for(agreement: Agreement) -> list[str]:
-    """The package's formats: Parquet and CSV, and what the requestor chose on the request
-    (the agency's default, EXTRACT_FORMATS, when they did not answer)."""
-    chosen = agreement.data_request.delivery_formats
+    """The package's formats: Parquet and CSV, and the files the agreement states (Exhibit B),
+    copied from the request when the agreement was drafted: the request may change later, the
+    signed terms may not. An agreement sent before the formats were a term has none: the
+    request's choice then, else the agency's default (EXTRACT_FORMATS)."""
+    chosen = agreement.delivery_formats
+    if chosen is None:
+        chosen = agreement.data_request.delivery_formats
     if chosen is None:
         return list(settings.EXTRACT_FORMATS)
     return ["parquet", "csv", *(f for f in FORMATS if f in chosen and f not in ("parquet", "csv"))]
