@@ -12,7 +12,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from datashare.delivery import sftpd
+from datashare.delivery import sftpd, sshfast
 
 from .sftp_harness import MemoryBackend, ServerThread, client_key, make_package
 
@@ -33,7 +33,9 @@ def world(tmp_path: Path) -> Iterator[tuple[ServerThread, MemoryBackend, Path, P
         yield server, backend, key, tmp_path
 
 
-def _paramiko(server: ServerThread, key: Path, user: str = USER) -> tuple[paramiko.SSHClient, paramiko.SFTPClient]:
+def _paramiko(
+    server: ServerThread, key: Path, user: str = USER
+) -> tuple[paramiko.SSHClient, paramiko.SFTPClient]:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.load_host_keys(str(server.known_hosts(key.parent / "known_hosts")))
@@ -42,7 +44,21 @@ def _paramiko(server: ServerThread, key: Path, user: str = USER) -> tuple[parami
     return client, client.open_sftp()
 
 
-def test_openssh_sftp_batch_download_verifies(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+def _openssh_sftp(
+    server: ServerThread, key: Path, tmp: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sftp", "-b", str(tmp / "batch"), "-P", str(server.port), "-i", str(key),
+         "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+         "-o", f"UserKnownHostsFile={server.known_hosts(tmp / 'known_hosts')}",
+         "-o", "IdentitiesOnly=yes", *options, f"{USER}@127.0.0.1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_openssh_sftp_batch_download_verifies(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
     server, backend, key, tmp = world
     down = tmp / "down"
     down.mkdir()
@@ -60,11 +76,57 @@ def test_openssh_sftp_batch_download_verifies(world: tuple[ServerThread, MemoryB
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
     assert ("login", USER, "publickey") in backend.events
     transfers = backend.of("transfer")
-    assert {t[3] for t in transfers} == {"README.txt", "SHA256SUMS", "enrollment.parquet", "student.csv"}
+    assert {t[3] for t in transfers} == {
+        "README.txt",
+        "SHA256SUMS",
+        "enrollment.parquet",
+        "student.csv",
+    }
     assert all(t[6] and t[4] == t[5] for t in transfers), transfers  # every byte, complete
 
 
-def test_paramiko_download_with_prefetch_verifies(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+@pytest.mark.parametrize(
+    "cipher", ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes256-ctr"]
+)
+def test_each_offered_cipher_downloads_intact(
+    world: tuple[ServerThread, MemoryBackend, Path, Path], cipher: str
+) -> None:
+    # The fast paths (sshfast) batch the server's packets and leave out its ignore packets:
+    # the OpenSSH client must still decrypt and authenticate every byte with each cipher.
+    server, _backend, key, tmp = world
+    down = tmp / "down"
+    down.mkdir()
+    (tmp / "batch").write_text(f"lcd {down}\nget *\nbye\n")
+    result = _openssh_sftp(server, key, tmp, "-c", cipher)
+    assert result.returncode == 0, result.stderr
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
+
+
+def test_cbc_ciphers_are_not_offered(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+    # Leaving out asyncssh's ignore packets is only sound without CBC (RFC 4251, 9.3.1).
+    server, _backend, key, tmp = world
+    (tmp / "batch").write_text("ls\nbye\n")
+    result = _openssh_sftp(server, key, tmp, "-c", "aes128-cbc")
+    assert result.returncode != 0
+    assert "no matching cipher" in result.stderr
+
+
+def test_real_connections_get_the_fast_paths(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
+    server, _backend, key, _tmp = world
+    client, sftp = _paramiko(server, key)
+    try:
+        assert "README.txt" in sftp.listdir(".")
+        conns = list(server.server.sessions)
+        assert conns and all(sshfast.is_tuned(c) for c in conns)  # not silently lost to an upgrade
+    finally:
+        client.close()
+
+
+def test_paramiko_download_with_prefetch_verifies(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
     server, backend, key, tmp = world
     client, sftp = _paramiko(server, key)
     down = tmp / "pdown"
@@ -116,7 +178,9 @@ def test_paths_outside_the_package_are_refused_and_logged(
     assert any(e[2] == "open" and e[3] == path and reason in e[4] for e in refused), refused
 
 
-def test_every_write_is_refused_and_logged(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+def test_every_write_is_refused_and_logged(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
     server, backend, key, tmp = world
     (tmp / "upload.txt").write_text("x")
     client, sftp = _paramiko(server, key)
@@ -133,7 +197,12 @@ def test_every_write_is_refused_and_logged(world: tuple[ServerThread, MemoryBack
         ):
             with pytest.raises(OSError):
                 attempt()
-        assert sorted(sftp.listdir(".")) == ["README.txt", "SHA256SUMS", "enrollment.parquet", "student.csv"]
+        assert sorted(sftp.listdir(".")) == [
+            "README.txt",
+            "SHA256SUMS",
+            "enrollment.parquet",
+            "student.csv",
+        ]
     finally:
         client.close()
     ops = {e[2] for e in backend.of("refused")}
@@ -178,7 +247,9 @@ def test_an_ended_grant_refuses_login_and_ends_open_sessions(
     assert any(e[2] == "login" and e[4] == "no active agreement" for e in backend.of("refused"))
 
 
-def test_password_and_totp_keyboard_interactive(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
+def test_password_and_totp_keyboard_interactive(
+    world: tuple[ServerThread, MemoryBackend, Path, Path],
+) -> None:
     server, backend, _key, _tmp = world
     backend.passwords[USER] = ("correct horse", "123456")
 
@@ -187,7 +258,9 @@ def test_password_and_totp_keyboard_interactive(world: tuple[ServerThread, Memor
         try:
             transport.connect()
             try:
-                transport.auth_interactive(USER, lambda _t, _i, prompts: [password, code][: len(prompts)])
+                transport.auth_interactive(
+                    USER, lambda _t, _i, prompts: [password, code][: len(prompts)]
+                )
             except paramiko.AuthenticationException:
                 return False
             sftp = paramiko.SFTPClient.from_transport(transport)

@@ -38,6 +38,7 @@ import asyncssh
 from asyncssh import SFTPAttrs, SFTPName
 from asyncssh.auth import KbdIntChallenge, KbdIntResponse
 
+from datashare.delivery import sshfast
 from datashare.extract import vault
 
 log = logging.getLogger("datashare.sftp")
@@ -48,9 +49,7 @@ SEND_BUFFER_LIMIT = 4 << 20  # bytes queued to a client before its next read is 
 # a shorter read is normal SFTP and clients ask for the rest).
 MAX_READ = 255 * 1024
 LOGIN_TIMEOUT = 60
-WRITE_FLAGS = (
-    asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
-)
+WRITE_FLAGS = asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
 FILE_MODE = 0o100444  # regular file, read-only
 DIR_MODE = 0o040555  # directory, read-only
 
@@ -189,6 +188,7 @@ class DeliveryServer:
             server_host_keys=[self.host_key],
             sftp_factory=lambda chan: _PackageSFTP(chan, self),
             sftp_version=3,
+            encryption_algs=list(sshfast.CIPHERS),
             allow_scp=False,
             agent_forwarding=False,
             x11_forwarding=False,
@@ -260,6 +260,7 @@ class _SSHServer(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        sshfast.tune(conn)
         peer = conn.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else ""
 
@@ -365,9 +366,7 @@ class _SSHServer(asyncssh.SSHServer):
             checked=time.monotonic(),
         )
         self.authenticated = True
-        await self.server.call(
-            self.server.backend.logged_in, self.username, self.method, self.peer
-        )
+        await self.server.call(self.server.backend.logged_in, self.username, self.method, self.peer)
 
 
 def _denied(reason: str) -> asyncssh.SFTPPermissionDenied:
@@ -585,7 +584,12 @@ class _PackageSFTP(asyncssh.SFTPServer):
 
 async def serve_forever(server: DeliveryServer, stop: Awaitable[Any] | None = None) -> None:
     await server.start()
-    log.info("SFTP delivery on %s:%d, host key %s", server.host, server.port, fingerprint(server.host_key))
+    log.info(
+        "SFTP delivery on %s:%d, host key %s",
+        server.host,
+        server.port,
+        fingerprint(server.host_key),
+    )
     try:
         if stop is None:
             await asyncio.Event().wait()
