@@ -191,7 +191,7 @@ def main() -> None:
         # Server CPU seconds per GiB beside the wall-clock rates: on a machine shared with other
         # work the wall clock moves with the load, the CPU a server spends per byte much less.
         print(f"{'cipher':32} {'ours MB/s':>10} {'sshd MB/s':>10} {'ratio':>7} "
-              f"{'ours CPU s/GiB':>15} {'sshd CPU s/GiB':>15}")  # fmt: skip
+              f"{'ours CPU s/GiB':>15} {'sshd CPU s/GiB':>15} {'CPU ratio':>9}")  # fmt: skip
         gib = size / (1 << 30)
         for cipher in CIPHERS:
             ours_runs: list[tuple[float, float]] = []
@@ -208,7 +208,7 @@ def main() -> None:
             ours_cpu, ssh_cpu = min(c for _, c in ours_runs), min(c for _, c in ssh_runs)
             mb = size / 1e6
             print(f"{cipher:32} {mb / ours_t:10.1f} {mb / ssh_t:10.1f} {ssh_t / ours_t:7.2f}x "
-                  f"{ours_cpu / gib:15.2f} {ssh_cpu / gib:15.2f}")  # fmt: skip
+                  f"{ours_cpu / gib:15.2f} {ssh_cpu / gib:15.2f} {ours_cpu / ssh_cpu:8.2f}x")  # fmt: skip
         print(f"our server's peak RSS after the plain downloads: {peak_rss_mib(ours.pid):.1f} MiB")
 
         t = sftp_get(

@@ -181,6 +181,7 @@ class DeliveryServer:
         return await asyncio.to_thread(fn, *args)
 
     async def start(self) -> None:
+        sshfast.install_ciphers()
         self._acceptor = await asyncssh.create_server(
             lambda: _SSHServer(self),
             self.host,

@@ -13,10 +13,18 @@ time per SSH packet, and a download is ~33,000 packets per GiB (the OpenSSH clie
   (``CIPHERS``), which that attack does not apply to, so here it protects nothing.
 
 ``tune(conn)`` gathers the writes of one event-loop pass into one ``send`` and leaves the
-ignore packets out. Everything else (encryption, sequence numbers, rekeying, flow control)
-stays asyncssh's. It uses one private attribute of asyncssh's connection (``_transport``):
+ignore packets out. Everything else (sequence numbers, rekeying, flow control) stays
+asyncssh's. It uses one private attribute of asyncssh's connection (``_transport``):
 asyncssh is pinned in uv.lock, and if an upgrade renames it ``tune`` changes nothing and
 says so (tests/delivery/test_sftp_server.py checks that real connections are tuned).
+
+``install_ciphers()`` replaces asyncssh's packet encryption for aes*-gcm and
+chacha20-poly1305 with byte-for-byte identical versions that do less per packet: the AES-GCM
+key schedule made once per key instead of once per packet and one copy of the packet fewer;
+for chacha20-poly1305 two ChaCha20 set-ups per packet instead of three (the Poly1305 key and
+the payload come from one keystream, as in OpenSSH's cipher-chachapoly.c) and the MAC fed
+in pieces instead of over a concatenated copy. Same keys, nonces, counters and tags: tests
+compare every output with asyncssh's own, and real OpenSSH clients download through them.
 """
 
 from __future__ import annotations
@@ -26,7 +34,14 @@ import logging
 from typing import Any
 
 import asyncssh
+from asyncssh import encryption as ssh_encryption
 from asyncssh.constants import MSG_IGNORE
+from asyncssh.crypto import ChachaCipher
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.algorithms import ChaCha20
+from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 log = logging.getLogger("datashare.sftp")
 
@@ -110,3 +125,108 @@ def tune(conn: asyncssh.SSHServerConnection) -> bool:
 
 def is_tuned(conn: asyncssh.SSHServerConnection) -> bool:
     return isinstance(getattr(conn, "_transport", None), CoalescingTransport)
+
+
+# --- packet encryption -------------------------------------------------------------------
+
+_TAG = 16
+_COUNTER_0 = bytes(8)  # ChaCha20's 64-bit block counter, little-endian, before the nonce
+_ONE_BLOCK = bytes(64)
+
+
+class FastGCMEncryption(ssh_encryption.GCMEncryption):
+    """aes128-gcm / aes256-gcm (RFC 5647 as OpenSSH does it): the 12-byte IV is a fixed
+    4-byte part and a 64-bit invocation counter that advances after every packet."""
+
+    def __init__(self, key: bytes, iv: bytes) -> None:  # no asyncssh GCMCipher: its own state
+        self._aead = AESGCM(key)
+        self._fixed = iv[:4]
+        self._invocation = int.from_bytes(iv[4:], "big")
+
+    @classmethod
+    def new(
+        cls,
+        cipher_name: str,
+        key: bytes,
+        iv: bytes,
+        mac_alg: bytes = b"",
+        mac_key: bytes = b"",
+        etm: bool = False,
+    ) -> FastGCMEncryption:
+        return cls(key, iv)
+
+    def _next_iv(self) -> bytes:
+        iv = self._fixed + self._invocation.to_bytes(8, "big")
+        self._invocation = (self._invocation + 1) & 0xFFFFFFFFFFFFFFFF
+        return iv
+
+    def encrypt_packet(self, seq: int, header: bytes, packet: bytes) -> tuple[bytes, bytes]:
+        sealed = memoryview(self._aead.encrypt(self._next_iv(), packet, header))
+        return header + sealed[:-_TAG], bytes(sealed[-_TAG:])
+
+    def decrypt_packet(
+        self, seq: int, first: bytes, rest: bytes, header_len: int, mac: bytes
+    ) -> bytes | None:
+        iv = self._next_iv()  # advances whether or not the packet authenticates, as asyncssh
+        try:
+            return self._aead.decrypt(iv, first[header_len:] + rest + mac, first[:header_len])
+        except InvalidTag:
+            return None
+
+
+class FastChachaEncryption(ssh_encryption.ChachaEncryption):
+    """chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305): the length under
+    K_1, the payload under K_2 from block 1, the Poly1305 key from K_2's block 0, the nonce
+    the packet's sequence number. Decryption (the client's small requests) stays asyncssh's."""
+
+    def __init__(self, key: bytes) -> None:
+        super().__init__(ChachaCipher(key))
+        self._main_key = key[:32]  # K_2, asyncssh's ChachaCipher._key
+        self._length_key = key[32:]  # K_1, asyncssh's ChachaCipher._adkey
+
+    @classmethod
+    def new(
+        cls,
+        cipher_name: str,
+        key: bytes,
+        iv: bytes,
+        mac_alg: bytes = b"",
+        mac_key: bytes = b"",
+        etm: bool = False,
+    ) -> FastChachaEncryption:
+        return cls(key)
+
+    def encrypt_packet(self, seq: int, header: bytes, packet: bytes) -> tuple[bytes, bytes]:
+        nonce = _COUNTER_0 + seq.to_bytes(8, "big")
+        stream = Cipher(ChaCha20(self._main_key, nonce), mode=None).encryptor()
+        mac = Poly1305(stream.update(_ONE_BLOCK)[:32])  # block 0; the payload starts at block 1
+        body = stream.update(packet)
+        head = Cipher(ChaCha20(self._length_key, nonce), mode=None).encryptor().update(header)
+        mac.update(head)
+        mac.update(body)
+        return head + body, mac.finalize()
+
+
+_FAST = {
+    b"aes128-gcm@openssh.com": (ssh_encryption.GCMEncryption, FastGCMEncryption),
+    b"aes256-gcm@openssh.com": (ssh_encryption.GCMEncryption, FastGCMEncryption),
+    b"chacha20-poly1305@openssh.com": (ssh_encryption.ChachaEncryption, FastChachaEncryption),
+}
+
+
+def install_ciphers() -> bool:
+    """Use the faster packet encryption for every asyncssh connection of this process
+    (idempotent). False (and a warning) when asyncssh's registry is not the expected one."""
+    table = getattr(ssh_encryption, "_enc_params", None)
+    if not isinstance(table, dict):
+        log.warning("asyncssh %s: faster SSH ciphers not installed", asyncssh.__version__)
+        return False
+    installed = True
+    for alg, (theirs, ours) in _FAST.items():
+        entry = table.get(alg)
+        if entry is None or entry[0] not in (theirs, ours):
+            log.warning("asyncssh %s: %s left as it is", asyncssh.__version__, alg.decode())
+            installed = False
+            continue
+        table[alg] = (ours, entry[1])
+    return installed
