@@ -151,13 +151,48 @@ def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(executed, deli
 
 
 def test_a_bad_exhibit_a_fails_the_job_with_its_reason(executed, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
-    executed.exhibit_a = {"days_absent": [2022], "homeless": [2023]}
+    executed.exhibit_a = {"days_absent": [2022], "lunch_menu": [2023]}
     executed.save(update_fields=["exhibit_a"])
     job = jobs.queue_extract(actor=None, agreement=executed)
     jobs.run(str(job.public_id))
     job.refresh_from_db()
-    assert job.status == JobStatus.FAILED and "different school years" in job.error
+    assert job.status == JobStatus.FAILED and "unknown element 'lunch_menu'" in job.error
     assert not (delivery_dirs / "store" / job.package_id).exists()
+
+
+def _sealed_table(store: Path, package_id: str, name: str):  # type: ignore[no-untyped-def]
+    import io
+
+    import pyarrow.parquet as pq
+
+    key = vault.package_key(store, package_id, bytes.fromhex("ef" * 32))
+    with vault.open_file(store, package_id, name, key) as reader:
+        return pq.read_table(io.BytesIO(reader.read(0, reader.size)))
+
+
+def test_the_package_holds_each_element_only_for_the_years_exhibit_a_approves_for_it(
+    requestor, steward, delivery_dirs, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+) -> None:
+    # Approved as requested: days absent for 2021-22 and 2022-23, homelessness for 2022-23 only.
+    a = approved_agreement(requestor, steward, django_capture_on_commit_callbacks)
+    assert a.exhibit_a == {"days_absent": [2022, 2023], "homeless": [2023]}
+    Agreement.objects.filter(pk=a.pk).update(status=AgreementStatus.EXECUTED, term_end=timezone.localdate() + dt.timedelta(days=365))
+    job = jobs.queue_extract(actor=None, agreement=Agreement.objects.get(pk=a.pk))
+    jobs.run(str(job.public_id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.REVIEW, job.error
+    assert job.spec["element_years"] == {"homeless": ["2022-23"]}
+    store = delivery_dirs / "store"
+    attendance = _sealed_table(store, job.package_id, "attendance.parquet")
+    programs = _sealed_table(store, job.package_id, "programs.parquet")
+    assert set(attendance.column("school_year").to_pylist()) == {"2021-22", "2022-23"}
+    assert attendance.filter(attendance.column("days_absent").is_valid()).num_rows > 0
+    # Not the union: no programs row (so no homelessness) in 2021-22.
+    assert programs.num_rows > 0 and set(programs.column("school_year").to_pylist()) == {"2022-23"}
+    from datashare.delivery.pipeline import _read_sealed_json
+
+    book = _read_sealed_json(store, job.package_id, bytes.fromhex("ef" * 32), "codebook.json")
+    assert book["element_years"] == {"homeless": ["2022-23"]}
 
 
 def test_an_outsider_gets_no_extract_status(executed, outsider, delivery_dirs) -> None:  # type: ignore[no-untyped-def]

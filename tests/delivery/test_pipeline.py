@@ -55,8 +55,14 @@ def test_exhibit_a_becomes_a_spec() -> None:
         "coarsen": ["race", "birth_year", "school"],
         "apply_coarsening": False,
     }
-    with pytest.raises(ExtractError, match="different school years"):
-        pipeline.spec_from_exhibit_a(agreement="X", exhibit_a={"gender": [2019], "grade_level": [2020]}, formats=[])
+    # Different years per element: the extract's years are all of them, each element keeps its own.
+    spec = pipeline.spec_from_exhibit_a(agreement="X", exhibit_a={"gender": [2019], "grade_level": [2020, 2019],
+                                                                  "school_year": [2018, 2019, 2020]}, formats=[])  # fmt: skip
+    assert spec["school_years"] == ["2018-19", "2019-20"]
+    assert spec["element_years"] == {"gender": ["2018-19"]}
+    assert "element_years" not in _spec()
+    with pytest.raises(ExtractError, match="unknown element 'lunch_menu'"):
+        pipeline.spec_from_exhibit_a(agreement="X", exhibit_a={"lunch_menu": [2019]}, formats=[])
 
 
 def test_a_worker_killed_five_times_leaves_no_partial_package_and_then_completes(tmp_path: Path) -> None:

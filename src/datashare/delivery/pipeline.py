@@ -44,25 +44,29 @@ def spec_from_exhibit_a(
     terms: list[str] | None = None,
     apply_coarsening: bool = False,
 ) -> dict[str, Any]:
-    """Exhibit A ({element: [ending school years]}) as an extract spec. Every element must
-    have the same years: the engine cuts one set of years per extract, and delivering an
-    element for a year the agreement does not list would be a disclosure it does not allow."""
-    chosen = {e: sorted(set(years)) for e, years in exhibit_a.items() if years}
+    """Exhibit A ({element: [ending school years]}) as an extract spec: the extract's years are
+    every year of Exhibit A, and each element approved for fewer keeps its own
+    (``element_years``): the engine delivers its values only for those years, since delivering
+    an element for a year the agreement does not list would be a disclosure it does not allow."""
+    chosen = {e: sorted({int(y) for y in years}) for e, years in exhibit_a.items() if years}
     if not chosen:
         raise ExtractError("Exhibit A lists no element with a school year")
-    year_sets = {tuple(v) for v in chosen.values()}
-    if len(year_sets) > 1:
-        raise ExtractError(
-            "Exhibit A gives different school years to different elements; cut one extract per "
-            "range of years (not supported yet)"
-        )
     files: dict[str, list[str]] = {}
     for e in chosen:
         el = elements.ELEMENTS_BY_ID.get(e)
         if el is None:
             raise ExtractError(f"Exhibit A names an unknown element {e!r}")
         files.setdefault(el.file, []).append(e)
-    years = [elements.format_school_year(y) for y in next(iter(year_sets))]
+    # school_year is every yearly file's key column, written for the rows' years anyway: the
+    # years are the other elements'.
+    data_elements = {e: ys for e, ys in chosen.items() if e != "school_year"} or chosen
+    every = sorted({y for ys in data_elements.values() for y in ys})
+    years = [elements.format_school_year(y) for y in every]
+    element_years = {
+        e: [elements.format_school_year(y) for y in ys]
+        for e, ys in chosen.items()
+        if ys != every and e != "school_year"
+    }
     qis = [
         q for q in DEFAULT_QUASI_IDENTIFIERS
         if q in chosen and elements.get(q).file in spec_module.RISK_FILES
@@ -73,6 +77,7 @@ def spec_from_exhibit_a(
         "title": title,
         "recipient": recipient,
         "school_years": years,
+        **({"element_years": element_years} if element_years else {}),
         "files": files,
         "formats": formats,
         # Every coarsening that fits the chosen quasi-identifiers: its risk is reported as the

@@ -27,7 +27,7 @@ import duckdb
 
 from datashare import elements
 
-from . import coarsen, engines, formats, keys, package, rid, risk, sql
+from . import coarsen, engines, formats, keys, package, peryear, rid, risk, sql
 from . import source as source_check
 from .errors import ExtractError
 from .mapping import Mapping
@@ -140,8 +140,13 @@ def run_extract(
         # formats and the risk report, which read the written Parquet with their own DuckDB.
         eng.close()
         eng = None
-        # A re-cut with coarsening: the delivered values are coarsened before any other
-        # format, the risk report and the checksums are derived from them.
+        # Each element only for its own years (Exhibit A), then a re-cut's coarsening: both
+        # change the delivered values before any other format, the risk report and the
+        # checksums are derived from them.
+        t0 = time.monotonic()
+        peryear.apply(spec, mapping, tmp, paths, crosswalk, work)
+        if spec.element_years:
+            timings["element_years"] = time.monotonic() - t0
         coarsen.apply(spec, mapping, tmp, source_dir)
 
         # 2 GB, not the engine's 3: the process's peak is here, and at scale 1 a 3 GB limit

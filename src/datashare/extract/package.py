@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,27 @@ RID_DEFINITION = (
 )
 
 
-def _column_doc(column: str, spec: ExtractSpec) -> dict[str, Any]:
-    years = [elements.format_school_year(y) for y in spec.school_years]
+# Said in the codebook and README when an element has fewer years than its file's rows.
+BLANK_OUTSIDE_YEARS = (
+    "Each element's values are given only for the school years the agreement approves for it "
+    "(its years in this codebook). In a row of another school year (and, for a one-row-per-student "
+    "file, for a student with no record in those years) its cell is blank: missing, not zero."
+)
+
+
+def _years_text(years: list[str]) -> str:
+    """'2017-18 to 2019-20' for consecutive years, else each one: '2017-18, 2019-20'."""
+    if not years:
+        return "none"
+    ends = [elements.parse_school_year(y) for y in years]
+    if len(years) > 1 and ends == list(range(ends[0], ends[-1] + 1)):
+        return f"{years[0]} to {years[-1]}"
+    return ", ".join(years)
+
+
+def _column_doc(column: str, spec: ExtractSpec, file: str) -> dict[str, Any]:
+    row_years = spec.file_years(file) if elements.FILES_BY_ID[file].yearly else spec.school_years
+    years = [elements.format_school_year(y) for y in row_years]
     if column == "rid":
         return {
             "element": "rid",
@@ -43,7 +63,11 @@ def _column_doc(column: str, spec: ExtractSpec) -> dict[str, Any]:
         "definition": el.definition,
         "type": el.dtype.value,
         "value_labels": dict(el.value_labels),
-        "years": [elements.format_school_year(y) for y in spec.school_years if el.available_in(y)],
+        "years": [
+            elements.format_school_year(y)
+            for y in (row_years if column == "school_year" else spec.years_of(column))
+            if el.available_in(y)
+        ],
     }
     applied = coarsen.applied_to(column, spec)
     if applied:
@@ -67,14 +91,20 @@ def codebook(
                 "description": df.description,
                 "rows": rows[f],
                 "rows_by_school_year": rows_by_year.get(f, {}),
-                "columns": [_column_doc(c, spec) for c in columns[f]],
+                "columns": [_column_doc(c, spec, f) for c in columns[f]],
             }
         )
-    return {
+    book: dict[str, Any] = {
         "agreement": spec.agreement,
         "school_years": [elements.format_school_year(y) for y in spec.school_years],
         "files": files,
     }
+    if spec.element_years:
+        book["element_years"] = {
+            e: [elements.format_school_year(y) for y in ys] for e, ys in spec.element_years.items()
+        }
+        book["blank_outside_years"] = BLANK_OUTSIDE_YEARS
+    return book
 
 
 def codebook_html(book: dict[str, Any]) -> str:
@@ -86,6 +116,8 @@ def codebook_html(book: dict[str, Any]) -> str:
         f"<h1>Codebook: agreement {e(book['agreement'])}</h1>",
         f"<p>School years: {e(', '.join(book['school_years']))}</p>",
     ]
+    if book.get("blank_outside_years"):
+        out.append(f"<p><strong>{e(book['blank_outside_years'])}</strong></p>")
     for f in book["files"]:
         out.append(f"<h2>{e(f['name'])} (<code>{e(f['file'])}</code>): {f['rows']:,} rows</h2>")
         out.append(f"<p>{e(f['description'])}</p>")
@@ -100,7 +132,7 @@ def codebook_html(book: dict[str, Any]) -> str:
         )
         for c in f["columns"]:
             labels = "; ".join(f"{k} = {v}" for k, v in c["value_labels"].items())
-            years = c["years"][0] + " to " + c["years"][-1] if c["years"] else "none"
+            years = _years_text(c["years"])
             out.append(
                 f"<tr><td><code>{e(c['element'])}</code></td><td>{e(c['name'])}</td><td>{e(c['type'])}</td>"
                 f"<td>{e(c['definition'])}</td><td>{e(labels)}</td><td>{e(years)}</td></tr>"
@@ -137,6 +169,7 @@ def readme(spec: ExtractSpec, rows: dict[str, int], formats: list[str]) -> str:
         "these records with other data except as the agreement allows.",
         "",
         "school_year is written as '2019-20' (the year the school year ends in is the second part).",
+        *(_wrap(BLANK_OUTSIDE_YEARS) if spec.element_years else []),
         "codebook.html / codebook.json describe every column; SHA256SUMS lets you check the",
         "files arrived intact: sha256sum -c SHA256SUMS",
         "",
@@ -147,6 +180,10 @@ def readme(spec: ExtractSpec, rows: dict[str, int], formats: list[str]) -> str:
         terms.append(f"Destroy these data, and every copy, by {spec.destroy_by}.")
     lines += [f"  - {t}" for t in terms]
     return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str) -> list[str]:
+    return textwrap.wrap(text, width=88)
 
 
 def sha256(path: Path) -> str:
@@ -175,6 +212,18 @@ def write_manifest_and_sums(
             f: {
                 "rows": rows[f],
                 "elements": spec.files[f],
+                # Each element's own years, when they are not every year of the extract.
+                **(
+                    {
+                        "element_years": {
+                            e: [elements.format_school_year(y) for y in spec.years_of(e)]
+                            for e in spec.files[f]
+                            if e in spec.element_years
+                        }
+                    }
+                    if any(e in spec.element_years for e in spec.files[f])
+                    else {}
+                ),
                 "outputs": [f"{f}.{fmt}" for fmt in formats],
             }
             for f in spec.files

@@ -35,7 +35,11 @@ DEFAULT_THRESHOLD_SHARE = 0.05
 class ExtractSpec:
     agreement: str
     files: dict[str, list[str]]  # file -> requested elements (catalog order)
-    school_years: list[int]  # ending years, ascending
+    school_years: list[int]  # ending years, ascending: every year of the extract
+    # Elements approved for fewer years than ``school_years`` (the agreement's Exhibit A may
+    # give each element its own years): element -> its ending years, ascending. An element not
+    # listed has every year of the extract. Its values in other years are delivered blank.
+    element_years: dict[str, list[int]] = field(default_factory=dict)
     formats: list[str] = field(default_factory=lambda: ["parquet", "csv"])
     quasi_identifiers: list[str] = field(default_factory=list)
     coarsen: list[str] = field(default_factory=list)
@@ -57,6 +61,18 @@ class ExtractSpec:
     def elements(self) -> list[str]:
         return [e for els in self.files.values() for e in els]
 
+    def years_of(self, element: str) -> list[int]:
+        """The ending years ``element``'s values are delivered for."""
+        return self.element_years.get(element, self.school_years)
+
+    def file_years(self, file: str) -> list[int]:
+        """The years a yearly file has rows for: those of any of its elements (a year none of
+        them is approved for has no row: even a row's existence says the student was there)."""
+        els = self.files.get(file) or []
+        if not els or not any(e in self.element_years for e in els):
+            return self.school_years
+        return sorted({y for e in els for y in self.years_of(e)})
+
 
 def _check_keys(value: dict[Any, Any], known: set[str], where: str) -> None:
     """Refuse unknown keys at every level: a typo (``quasi_identifers``) must not silently
@@ -69,23 +85,63 @@ def _check_keys(value: dict[Any, Any], known: set[str], where: str) -> None:
         )
 
 
-def _years(value: Any) -> list[int]:
+def _years(value: Any, where: str = "school_years") -> list[int]:
     if isinstance(value, dict):
-        _check_keys(value, {"from", "to"}, "school_years")
+        _check_keys(value, {"from", "to"}, where)
         first, last = (
             elements.parse_school_year(str(value["from"])),
             elements.parse_school_year(str(value["to"])),
         )
         if last < first:
-            raise ExtractError(f"school_years: {value['to']} is before {value['from']}")
+            raise ExtractError(f"{where}: {value['to']} is before {value['from']}")
         return list(range(first, last + 1))
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
         raise ExtractError(
-            "school_years must be a list like ['2018-19', '2019-20'] or {from: ..., to: ...}"
+            f"{where} must be a list like ['2018-19', '2019-20'] or {{from: ..., to: ...}}"
         )
     return sorted({elements.parse_school_year(str(v)) for v in value})
+
+
+def _element_years(
+    value: Any, files: dict[str, list[str]], years: list[int]
+) -> dict[str, list[int]]:
+    """``element_years``: {element: its years}, each a requested element and a subset of
+    ``school_years``. Elements given every year of the extract are not kept (no masking)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ExtractError(
+            "element_years must map an element to its school years, like {gpa: ['2019-20']}"
+        )
+    requested = {e for els in files.values() for e in els}
+    out: dict[str, list[int]] = {}
+    for e, raw in value.items():
+        where = f"element_years.{e}"
+        if not isinstance(e, str) or e not in requested:
+            raise ExtractError(f"{where}: {e!r} is not an element of this extract's files")
+        try:
+            own = _years(raw, where)
+        except elements.SchoolYearError as exc:
+            raise ExtractError(f"{where}: {exc}") from None
+        except KeyError as exc:
+            raise ExtractError(f"{where} needs {exc.args[0]!r}") from None
+        outside = [y for y in own if y not in years]
+        if outside:
+            raise ExtractError(
+                f"{where}: {elements.format_school_year(outside[0])} is not one of the spec's school_years"
+            )
+        if own != years:
+            out[e] = own
+    if out:
+        covered = {y for e in requested for y in out.get(e, years)}
+        idle = [y for y in years if y not in covered]
+        if idle:
+            raise ExtractError(
+                f"school_years: {elements.format_school_year(idle[0])} is in element_years of no element"
+            )
+    return out
 
 
 def _str_list(value: Any, what: str) -> list[str]:
@@ -108,6 +164,7 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
         "recipient",
         "deidentified",
         "school_years",
+        "element_years",
         "files",
         "formats",
         "risk",
@@ -144,6 +201,8 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
         # school_year is written in every yearly file anyway; catalog order, no duplicates.
         wanted = set(requested) - {"school_year"}
         files[f] = [e.identifier for e in elements.elements_in(f) if e.identifier in wanted]
+
+    element_years = _element_years(data.get("element_years"), files, years)
 
     deidentified = data.get("deidentified", True)
     if not isinstance(deidentified, bool):
@@ -205,6 +264,7 @@ def parse(data: Any, base_dir: Path | None = None) -> ExtractSpec:
         agreement=str(data["agreement"]).strip(),
         files=files,
         school_years=years,
+        element_years=element_years,
         formats=formats,
         quasi_identifiers=qis,
         coarsen=coarsen,

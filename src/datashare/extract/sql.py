@@ -51,15 +51,14 @@ def view(table: str) -> str:
     return f"src_{q(table)}"
 
 
-def years_cte(spec: ExtractSpec) -> str:
+def years_cte(years: list[int]) -> str:
     """A tiny table of the selected years and their labels ('2019-20', the documented form).
 
     Joining it is much cheaper than formatting a label for every row (string building per row
     was the single largest cost over the plain copy), and it is plain SQL both engines run.
     """
     rows = " UNION ALL ".join(
-        f"SELECT {y} AS year_end, '{elements.format_school_year(y)}' AS label"
-        for y in spec.school_years
+        f"SELECT {y} AS year_end, '{elements.format_school_year(y)}' AS label" for y in years
     )
     return f"WITH school_years AS ({rows}) "
 
@@ -80,21 +79,30 @@ class FileQuery:
     sources: tuple[tuple[str, str], ...] = ()  # (output element, source column)
 
 
-def years_list(spec: ExtractSpec) -> str:
-    return ", ".join(str(y) for y in spec.school_years)
+def years_list(years: list[int]) -> str:
+    return ", ".join(str(y) for y in years)
 
 
-def population_sql(spec: ExtractSpec, mapping: Mapping) -> str:
-    """Every student with a record in a selected year of enrollment or any requested file."""
+def population_sql(spec: ExtractSpec, mapping: Mapping, within: list[int] | None = None) -> str:
+    """Every student with a record in enrollment in a year of the extract, or in a requested
+    file in one of that file's years (``spec.file_years``); ``within``: only in those years
+    (the students a one-row-per-student element approved for fewer years is delivered for)."""
     key = q(mapping.student_key)
     parts = []
     for f in dict.fromkeys(["enrollment", *spec.files]):
         fm = mapping.files.get(f)
         if fm is None or fm.year is None:
             continue
+        years = spec.file_years(f) if f in spec.files else spec.school_years
+        if within is not None:
+            years = [y for y in years if y in within]
+            if not years:
+                continue
         parts.append(
-            f"SELECT {key} AS student_key FROM {view(fm.table)} WHERE {q(fm.year)} IN ({years_list(spec)})"
+            f"SELECT {key} AS student_key FROM {view(fm.table)} WHERE {q(fm.year)} IN ({years_list(years)})"
         )
+    if not parts:
+        return "SELECT CAST(NULL AS BIGINT) AS student_key WHERE false"
     # A null key is no student: DISTINCT would keep it, and it would become a crosswalk row.
     return (
         "SELECT DISTINCT student_key FROM ("
@@ -119,7 +127,8 @@ def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
         plain.append(f"t.{col} AS {q(e)}")
         fields.append(pa.field(e, ARROW_TYPES[el.dtype]))
     columns = [f.name for f in fields]
-    where = f" WHERE t.{q(fm.year)} IN ({years_list(spec)})" if fm.year is not None else ""
+    years = spec.file_years(file)
+    where = f" WHERE t.{q(fm.year)} IN ({years_list(years)})" if fm.year is not None else ""
     # Sort key: RID order, then school year, then the row's position in its source file: a
     # total order on fixed-width integers (cheap to sort, unlike every column's strings),
     # identical in both engines. Within a student the source order survives; across
@@ -131,7 +140,7 @@ def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
         f" JOIN school_years y ON y.year_end = t.{q(fm.year)}" if fm.year is not None else ""
     )
     unsorted = (
-        f"{years_cte(spec) if fm.year is not None else ''}SELECT {', '.join(select)} FROM {view(fm.table)} t "
+        f"{years_cte(years) if fm.year is not None else ''}SELECT {', '.join(select)} FROM {view(fm.table)} t "
         f"JOIN crosswalk x ON t.{q(mapping.student_key)} = x.student_key{join_years}{where}"
     )
     # Sorted by RID, then every column: deterministic, and the source's row order (which may
@@ -151,6 +160,6 @@ def file_query(spec: ExtractSpec, mapping: Mapping, file: str) -> FileQuery:
         table=fm.table,
         student_key=mapping.student_key,
         year=fm.year,
-        years=tuple(sorted(spec.school_years)),
+        years=tuple(years),
         sources=tuple((e, mapping.column(e)) for e in spec.files[file]),
     )
