@@ -102,6 +102,27 @@ def test_each_offered_cipher_downloads_intact(
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
 
 
+def test_a_download_across_many_rekeys_verifies(tmp_path: Path) -> None:
+    # The data fast path (sshfast) keeps asyncssh's sequence numbers and rekey byte count:
+    # with a rekey every 256 KiB, a 3 MiB file crosses a dozen key exchanges mid-transfer.
+    store = tmp_path / "store"
+    make_package(tmp_path, store, "pkg-mine")
+    key, pub = client_key(tmp_path / "id_ed25519")
+    backend = MemoryBackend(
+        keys={USER: [pub]}, grants={USER: sftpd.Grant(USER, "DSA", "pkg-mine", store)}
+    )
+    with ServerThread(
+        backend, tmp_path / "host_key", ssh_options={"rekey_bytes": 256 * 1024}
+    ) as server:
+        down = tmp_path / "down"
+        down.mkdir()
+        (tmp_path / "batch").write_text(f"lcd {down}\nget *\nbye\n")
+        for cipher in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"):
+            result = _openssh_sftp(server, key, tmp_path, "-c", cipher)
+            assert result.returncode == 0, result.stderr
+            subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
+
+
 def test_cbc_ciphers_are_not_offered(world: tuple[ServerThread, MemoryBackend, Path, Path]) -> None:
     # Leaving out asyncssh's ignore packets is only sound without CBC (RFC 4251, 9.3.1).
     server, _backend, key, tmp = world

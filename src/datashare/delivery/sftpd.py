@@ -165,6 +165,7 @@ class DeliveryServer:
         port: int = 2222,
         grant_ttl: float = GRANT_TTL,
         send_buffer_limit: int = SEND_BUFFER_LIMIT,
+        ssh_options: dict[str, Any] | None = None,
     ) -> None:
         self.backend = backend
         self.master_key = master_key
@@ -173,6 +174,7 @@ class DeliveryServer:
         self.port = port
         self.grant_ttl = grant_ttl
         self.send_buffer_limit = send_buffer_limit
+        self.ssh_options = dict(ssh_options or {})  # more asyncssh options (tests: rekey_bytes)
         self.sessions: dict[asyncssh.SSHServerConnection, _Session] = {}
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -195,6 +197,7 @@ class DeliveryServer:
             x11_forwarding=False,
             login_timeout=LOGIN_TIMEOUT,
             keepalive_interval=60,
+            **self.ssh_options,
         )
         if self.port == 0:
             self.port = self._acceptor.sockets[0].getsockname()[1]

@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from typing import Any
 
 import asyncssh
 from asyncssh import encryption as ssh_encryption
-from asyncssh.constants import MSG_IGNORE
+from asyncssh.constants import MSG_CHANNEL_DATA, MSG_IGNORE
 from asyncssh.crypto import ChachaCipher
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher
@@ -76,6 +78,12 @@ class CoalescingTransport:
             self._loop.call_soon(self.flush)
         self._pending.append(data)
 
+    def write_pieces(self, pieces: tuple[bytes | memoryview, ...]) -> None:
+        """Several pieces of one packet, copied once, by the join of the next flush."""
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.extend(pieces)  # type: ignore[arg-type]
+
     def flush(self) -> None:
         if not self._pending:
             return
@@ -99,6 +107,17 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+# The asyncssh release the data-packet fast path below was written against and checked with
+# (rekeying included: test_sftp_server.py). Under any other release only the two changes
+# above apply, which use no more of asyncssh than its method names and _transport.
+FAST_PATH_ASYNCSSH = "2.24.1"
+_CONN_STATE = (
+    "_auth_complete", "_kex_complete", "_compressor", "_send_encryption", "_send_enchdrlen",
+    "_send_blocksize", "_send_seq", "_rekey_bytes", "_rekey_bytes_sent", "_rekey_seconds",
+    "_rekey_time",
+)  # fmt: skip
+
+
 def tune(conn: asyncssh.SSHServerConnection) -> bool:
     """Apply the fast paths to a new connection (from ``SSHServer.connection_made``);
     False (and a warning) when this asyncssh does not look like the one they were made for."""
@@ -108,18 +127,49 @@ def tune(conn: asyncssh.SSHServerConnection) -> bool:
     ):
         log.warning("asyncssh %s: SFTP fast paths not applied", asyncssh.__version__)
         return False
-    conn._transport = CoalescingTransport(transport)  # type: ignore[assignment]
-
+    coalescing = CoalescingTransport(transport)
+    conn._transport = coalescing  # type: ignore[assignment]
     send_packet = conn.send_packet
+    data_path = asyncssh.__version__ == FAST_PATH_ASYNCSSH and all(
+        hasattr(conn, name) for name in _CONN_STATE
+    )
+    if not data_path:
+        log.warning("asyncssh %s: SSH data fast path not applied", asyncssh.__version__)
+    c: Any = conn  # its private state, read and advanced exactly as its send_packet does
+    asyncssh_log = logging.getLogger("asyncssh")
 
-    def send_without_ignore(pkttype: int, *args: bytes, **kwargs: Any) -> None:
+    def send(pkttype: int, *args: bytes, **kwargs: Any) -> None:
         if pkttype == MSG_IGNORE and args == (_EMPTY_STRING,):
+            return  # see the module's docstring
+        enc = c._send_encryption
+        if (
+            not data_path
+            or pkttype != MSG_CHANNEL_DATA
+            or not (c._kex_complete and c._auth_complete)
+            or c._compressor is not None
+            or not isinstance(enc, FastGCMEncryption | FastChachaEncryption)
+            or c._rekey_bytes_sent >= c._rekey_bytes
+            or (c._rekey_seconds and time.monotonic() >= c._rekey_time)
+            or asyncssh_log.isEnabledFor(logging.DEBUG)  # packet logs: asyncssh's own path
+        ):
+            send_packet(pkttype, *args, **kwargs)
             return
-        send_packet(pkttype, *args, **kwargs)
+        # asyncssh's send_packet for a channel data packet once keys and login are done, with
+        # the plaintext built by one join and the ciphertext's pieces joined once, with the
+        # rest of the pass's packets, by the transport (it copied each packet five times).
+        payload_len = 1 + sum(map(len, args))
+        padlen = -(c._send_enchdrlen + payload_len) % c._send_blocksize
+        if padlen < 4:
+            padlen += c._send_blocksize
+        packet = b"".join((bytes((padlen, pkttype)), *args, os.urandom(padlen)))
+        seq = c._send_seq
+        coalescing.write_pieces(enc.encrypt_pieces(seq, len(packet).to_bytes(4, "big"), packet))
+        c._send_seq = (seq + 1) & 0xFFFFFFFF
+        c._rekey_bytes_sent += len(packet)
 
     # An instance attribute: asyncssh's send_packet calls self.send_packet for the ignore
     # packet, which now lands here.
-    conn.send_packet = send_without_ignore  # type: ignore[method-assign,assignment]
+    conn.send_packet = send  # type: ignore[method-assign,assignment]
     return True
 
 
@@ -164,6 +214,10 @@ class FastGCMEncryption(ssh_encryption.GCMEncryption):
         sealed = memoryview(self._aead.encrypt(self._next_iv(), packet, header))
         return header + sealed[:-_TAG], bytes(sealed[-_TAG:])
 
+    def encrypt_pieces(self, seq: int, header: bytes, packet: bytes) -> tuple[bytes, ...]:
+        """The packet as it goes on the wire, in pieces: length, ciphertext and tag."""
+        return header, self._aead.encrypt(self._next_iv(), packet, header)
+
     def decrypt_packet(
         self, seq: int, first: bytes, rest: bytes, header_len: int, mac: bytes
     ) -> bytes | None:
@@ -197,6 +251,11 @@ class FastChachaEncryption(ssh_encryption.ChachaEncryption):
         return cls(key)
 
     def encrypt_packet(self, seq: int, header: bytes, packet: bytes) -> tuple[bytes, bytes]:
+        head, body, tag = self.encrypt_pieces(seq, header, packet)
+        return head + body, tag
+
+    def encrypt_pieces(self, seq: int, header: bytes, packet: bytes) -> tuple[bytes, ...]:
+        """The packet as it goes on the wire, in pieces: length, ciphertext and tag."""
         nonce = _COUNTER_0 + seq.to_bytes(8, "big")
         stream = Cipher(ChaCha20(self._main_key, nonce), mode=None).encryptor()
         mac = Poly1305(stream.update(_ONE_BLOCK)[:32])  # block 0; the payload starts at block 1
@@ -204,7 +263,7 @@ class FastChachaEncryption(ssh_encryption.ChachaEncryption):
         head = Cipher(ChaCha20(self._length_key, nonce), mode=None).encryptor().update(header)
         mac.update(head)
         mac.update(body)
-        return head + body, mac.finalize()
+        return head, body, mac.finalize()
 
 
 _FAST = {
