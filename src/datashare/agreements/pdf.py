@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from datashare.agreements.models import Agreement, Signer
-from datashare.agreements.selectors import exhibit_a_rows, exhibit_b_rows
+from datashare.agreements.selectors import exhibit_a_grids, exhibit_a_rows, exhibit_b_rows
 from datashare.intake.models import FerpaException
 
 PDF_VARIANT = "pdf/a-3b"
@@ -28,12 +28,15 @@ def sha256(data: bytes) -> str:
 
 
 def agreement_context(a: Agreement) -> dict[str, Any]:
+    rows = exhibit_a_rows(a)
     return {
         "agreement": a,
         "agency": settings.AGENCY_NAME,
         "ferpa_basis": _FERPA_BASIS.get(a.ferpa_exception, "FERPA, 34 CFR Part 99, for de-identified data (34 CFR 99.31(b))"),
         "authorized_users": list(a.authorized_users.all()),
-        "exhibit_a": exhibit_a_rows(a),
+        "exhibit_a": rows,
+        # Eight school years fit across a letter page beside the element's name.
+        "exhibit_a_grids": exhibit_a_grids(a, columns=8, rows=rows),
         "exhibit_b": exhibit_b_rows(a),
         "security_terms": a.template.security_terms,
     }

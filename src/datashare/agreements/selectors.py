@@ -33,6 +33,28 @@ def exhibit_a_rows(a: Agreement) -> list[ExhibitARow]:
     ]
 
 
+@dataclass(frozen=True)
+class ExhibitAGrid:
+    """Exhibit A as an element x school year table: which years each element covers."""
+
+    years: list[str]  # the columns: school years of Exhibit A, ascending
+    rows: list[tuple[ExhibitARow, list[tuple[str, bool]]]]  # each element; per column (year, approved)
+
+
+def exhibit_a_grids(a: Agreement, *, columns: int | None = None, rows: list[ExhibitARow] | None = None) -> list[ExhibitAGrid]:
+    """Exhibit A's elements by its school years (only the years some element has), in tables
+    of at most ``columns`` years each (a letter page holds about eight; None: one table).
+    ``rows``: ``exhibit_a_rows(a)`` if the caller has them (one catalog query, not two)."""
+    rows = exhibit_a_rows(a) if rows is None else rows
+    ends = sorted({int(y) for years in a.exhibit_a.values() for y in years})
+    step = columns or len(ends) or 1
+    grids = []
+    for i in range(0, len(ends), step):
+        labels = [format_school_year(y) for y in ends[i : i + step]]
+        grids.append(ExhibitAGrid(years=labels, rows=[(row, [(y, y in row.years) for y in labels]) for row in rows]))
+    return grids
+
+
 def exhibit_b_rows(a: Agreement) -> list[tuple[str, str]]:
     from datashare.agreements.services import SECURITY_FIELDS
 

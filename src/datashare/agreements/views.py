@@ -98,7 +98,7 @@ def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     context = {
         "base_template": _base_template(user),
         "a": a,
-        "exhibit_a": selectors.exhibit_a_rows(a),
+        "exhibit_a_grids": selectors.exhibit_a_grids(a),
         "exhibit_b": selectors.exhibit_b_rows(a),
         "authorized_users": list(a.authorized_users.all()),
         "signers": list(a.signers.select_related("user")),
@@ -184,7 +184,7 @@ def sign(request: HttpRequest, signer_id: UUID) -> HttpResponse:
         "error": error,
         "waiting_for": earlier,
         "open": a.status == AgreementStatus.OUT_FOR_SIGNATURE and s.status in (SignerStatus.SENT, SignerStatus.VIEWED) and earlier is None,
-        "exhibit_a": selectors.exhibit_a_rows(a),
+        "exhibit_a_grids": selectors.exhibit_a_grids(a),
         "formats": delivery_formats_text(a.delivery_formats) if a.delivery_formats is not None else "",
     }
     return render(request, "agreements/sign.html", context, status=422 if error else 200)
