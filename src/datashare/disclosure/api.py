@@ -495,7 +495,7 @@ def audit_table(
     key = RATE_KEY.format(numerator=numerator, denominator=denominator)
     results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
                                     model.goal, model.lo, model.hi, intervals, cubes,
-                                    exact_too=num3)
+                                    exact_too=num3, fixable=joint.numerators(n))
     return TableAudit(model.space, results, {key: ATTACKER_MODEL if labelled else NO_LABELS})
 
 
@@ -517,7 +517,8 @@ def _goal(space: CellSpace, prim: np.ndarray, values: np.ndarray, hidden: np.nda
 def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                      prim: np.ndarray, protection: str, top: np.ndarray, lo: np.ndarray,
                      hi: np.ndarray, intervals: bool, cubes: bool,
-                     exact_too: np.ndarray | None = None) -> AuditResult:
+                     exact_too: np.ndarray | None = None,
+                     fixable: np.ndarray | None = None) -> AuditResult:
     """``threshold``: each primary's largest feasible value reaches ``top`` AND it is not
     exact (two audits, merged); ``exact``: not exact. ``exact_too``: more cells that must
     not be exact."""
@@ -526,7 +527,7 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     ex_rule = np.where(ex_mask, EXACT, NONE).astype(np.int8)
     try:
         result = audit(space, values, hidden, ex_rule, top, lo, hi, intervals=intervals,
-                       truth=False, cubes=cubes)
+                       truth=False, cubes=cubes, fixable=fixable)
     except DisclosureError:
         # The labels contradict the published values (e.g. a complementary cell that must
         # be 0 under an "N<10" total: another tool's, or an old, pattern). Then the model's
@@ -538,7 +539,8 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
             for c in cells])
     if protection == "threshold" and prim.any():
         th_rule = np.where(prim, THRESHOLD, NONE).astype(np.int8)
-        up = audit(space, values, hidden, th_rule, top, lo, hi, truth=False, cubes=cubes)
+        up = audit(space, values, hidden, th_rule, top, lo, hi, truth=False, cubes=cubes,
+                   fixable=fixable)
         failed = {f.cell for f in result.failures}
         result.failures += [f for f in up.failures if f.cell not in failed]
         result.failures.sort(key=lambda f: f.cell)

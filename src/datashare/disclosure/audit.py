@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -177,6 +178,7 @@ def audit(
     diagnose: bool = True,
     witnesses: list[Witness] | None = None,
     cubes: bool = False,
+    fixable: np.ndarray | None = None,
 ) -> AuditResult:
     """Audit ``suppressed`` cells; ``rule`` (per cell: NONE/EXACT/THRESHOLD) says which must hold.
 
@@ -194,6 +196,14 @@ def audit(
     table's feasible set (``witness.plan_cubes``): the point plus the cube's movement is a
     feasible point where the target reaches its goal, the proof the LP would give.
     Off by default (see ``api.audit_table``).
+    ``fixable`` (a cell mask; rate tables: the numerators): an LP point that is not a
+    whole-number point gets a second chance before it is dropped or a MILP is solved: its
+    whole-number ``fixable`` coordinates are held, the other cells re-solved as an LP (targets
+    it carried kept at their goals), and the result, if whole, is checked exactly (every
+    relation, every bound) and harvested. In the rate space the vertices are half-integral in
+    the denominators and "not met" only, and this LP is whole-number for most of them
+    (dropout table: 38 of 40), so most cells skip their MILP; without it every cell of a
+    rate table fell back to its own LP and MILP.
     """
     start = time.perf_counter()
     cells, labels, n_comp = components(space, suppressed)
@@ -240,7 +250,7 @@ def audit(
             outside = space.relation_sums(np.where(inside, 0, values))
             proven = _audit_batch(space, values, outside, near, rule, threshold, lo, hi,
                                   target_mask, False, True, False, result, witnesses,
-                                  prove_only=True)
+                                  prove_only=True, fixable=fixable)
             target_mask[proven] = False
             result.local += len(proven)
     # Only components holding a target (or every component, for full intervals) need an LP.
@@ -261,7 +271,7 @@ def audit(
         _audit_batch(
             space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
             target_mask, intervals, truth, diagnose, result,
-            witnesses if truth else None, cube_ctx=cube_ctx,
+            witnesses if truth else None, cube_ctx=cube_ctx, fixable=fixable,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
@@ -327,8 +337,9 @@ def _batches(labels: np.ndarray) -> list[slice]:
     return out
 
 
-def _build(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray,
-           lo: np.ndarray, hi: np.ndarray) -> BatchLP:
+def _triplets(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, coefficient, right-hand side) of a batch's equality rows."""
     in_batch = np.zeros(space.size, dtype=bool)
     in_batch[cells] = True
     hit = in_batch[space.cells]
@@ -339,7 +350,60 @@ def _build(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray,
     # Right-hand side from the published members only: sum(coef * x_suppressed) equals
     # minus the published part, so the model never reads a suppressed value.
     rhs = -pub_sums[rel_ids].astype(np.float64)
-    return BatchLP(len(cells), rows, cols, e_coef.astype(np.float64), rhs, lo[cells], hi[cells])
+    return rows.ravel(), cols, e_coef.astype(np.float64), rhs
+
+
+def _build(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray,
+           lo: np.ndarray, hi: np.ndarray) -> BatchLP:
+    rows, cols, coef, rhs = _triplets(space, pub_sums, cells)
+    return BatchLP(len(cells), rows, cols, coef, rhs, lo[cells], hi[cells])
+
+
+FIX_MILP_SECONDS = 2.0  # the re-solve's MILP when its LP is not whole either
+
+
+def _whole_point(triplets: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                 x: np.ndarray, fix: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 ) -> np.ndarray | None:
+    """A whole-number point near the fractional LP point ``x`` of a batch (positions in
+    the batch): the ``fix`` positions (whole in ``x``) held, the others re-solved under
+    ``lo``/``hi`` (the batch's bounds, narrowed by the caller to keep targets at their
+    goals); None unless the result is whole and satisfies every row and bound EXACTLY (the
+    rounded point is checked in integers, never trusted from the solver)."""
+    rows, cols, coef, rhs = triplets
+    free = ~fix
+    if not free.any():
+        return None
+    held = np.round(x)
+    fixed_part = np.bincount(rows, weights=np.where(fix[cols], coef * held[cols], 0.0),
+                             minlength=len(rhs))
+    pos = np.cumsum(free) - 1
+    use = free[cols]
+    sub_rows, row_ids = np.unique(rows[use], return_inverse=True)
+    model = BatchLP(int(free.sum()), row_ids.ravel(), pos[cols[use]], coef[use],
+                    rhs[sub_rows] - fixed_part[sub_rows], lo[free], hi[free])
+    status, _, y = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
+    if status != "optimal":
+        return None
+    if not integral(y):
+        model.h.changeColsIntegrality(model.n, np.arange(model.n, dtype=np.int32),
+                                      np.full(model.n, highspy.HighsVarType.kInteger))
+        model.h.setOptionValue("time_limit", FIX_MILP_SECONDS)
+        model.h.run()
+        if model.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        y = np.asarray(model.h.getSolution().col_value)
+        if not integral(y):
+            return None
+    point = held.copy()
+    point[free] = np.round(y)
+    # Exact check: whole numbers, so these sums are exact in float64.
+    if (point < lo).any() or (point > hi).any():
+        return None
+    sums = np.bincount(rows, weights=coef * point[cols], minlength=len(rhs))
+    if (sums != rhs).any():
+        return None
+    return point
 
 
 def _audit_batch(
@@ -359,6 +423,7 @@ def _audit_batch(
     witnesses: list[Witness] | None = None,
     prove_only: bool = False,
     cube_ctx: tuple[MoveTable, np.ndarray] | None = None,
+    fixable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Audit one batch; returns the target cells proven. ``prove_only`` (an LP over part of
     a component, the rest held at true values): look for proofs, report no failures."""
@@ -402,9 +467,38 @@ def _audit_batch(
             proven[np.searchsorted(cells, got)] = True
             result.local += len(got)
 
+    fix_cells = None if fixable is None or intervals else fixable[cells]
+    triplets = _triplets(space, pub_sums, cells) if fix_cells is not None else None
+    base_whole = integral(v)
+
+    def repaired(x: np.ndarray) -> np.ndarray | None:
+        """``_whole_point`` of a fractional ``x``, keeping the unproven targets it carried
+        on their side of the goal (only from a whole-number base: "moved" needs it)."""
+        if fix_cells is None or triplets is None or not base_whole:
+            return None
+        t = targets[~proven[targets]]
+        thr = r[t] == THRESHOLD
+        reach_up = np.where(thr, x[t] >= goal[t] - TOL, x[t] >= v[t] + 1 - TOL)
+        reach_down = ~thr & (x[t] <= v[t] - 1 + TOL)
+        if not (reach_up | reach_down).any():
+            return None
+        lo_b, hi_b = model.lower.copy(), model.upper.copy()
+        up_t, down_t = t[reach_up], t[reach_down]
+        lo_b[up_t] = np.maximum(lo_b[up_t], np.where(r[up_t] == THRESHOLD, goal[up_t],
+                                                     v[up_t] + 1))
+        hi_b[down_t] = np.minimum(hi_b[down_t], v[down_t] - 1)
+        # Targets held at a whole value are already on their side (bounds above).
+        fix = fix_cells & (np.abs(x - np.round(x)) <= INT_TOL)
+        return _whole_point(triplets, x, fix, lo_b, hi_b)
+
     def harvest(x: np.ndarray) -> None:
-        if not len(x) or not integral(x):
-            return  # a fractional point proves nothing about whole numbers
+        if len(x) and not integral(x):
+            got = repaired(x)
+            if got is None:
+                return  # a fractional point proves nothing about whole numbers
+            x = got
+        if not len(x):
+            return
         up = x[targets] >= goal[targets] - TOL
         moved = np.abs(x[targets] - v[targets]) >= TOL
         ok = np.where(r[targets] == THRESHOLD, up, moved)
@@ -461,8 +555,12 @@ def _audit_batch(
         one = np.array([i])
         s_hi, hi_val, x = model.maximize(one, np.ones(1))
         if s_hi == "optimal" and not integral(x):
-            s_hi, hi_val, x = model.maximize(one, np.ones(1), integer=True)
-        harvest(x)
+            harvest(x)  # with ``fixable``: a whole point near it may prove the cell
+            if intervals or not proven[i]:
+                s_hi, hi_val, x = model.maximize(one, np.ones(1), integer=True)
+                harvest(x)
+        else:
+            harvest(x)
         if s_hi == "unbounded":
             proven[i] = True  # max is infinite and a feasible (true) value exists
         elif s_hi != "optimal":
@@ -471,8 +569,12 @@ def _audit_batch(
             continue
         s_lo, neg_lo, x2 = model.maximize(one, -np.ones(1))
         if s_lo == "optimal" and not integral(x2):
-            s_lo, neg_lo, x2 = model.maximize(one, -np.ones(1), integer=True)
-        harvest(x2)
+            harvest(x2)
+            if intervals or not proven[i]:
+                s_lo, neg_lo, x2 = model.maximize(one, -np.ones(1), integer=True)
+                harvest(x2)
+        else:
+            harvest(x2)
         lo_val = -neg_lo
         if s_hi not in ("optimal", "unbounded"):
             proven[i] = False

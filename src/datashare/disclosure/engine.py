@@ -79,6 +79,9 @@ class Protected:
     local_targets: int = 0  # targets given a local LP witness (local.py)
     grand_total_published: bool = True
     derivable_published: int = 0  # hidden cells found exactly derivable and published
+    # The witnesses behind the proof (cubes and LP points), for a caller that widens the
+    # pattern and re-verifies them (joint.py's rounds) instead of searching again.
+    witnesses: Witnesses | None = None
 
 
 def protect(
@@ -93,6 +96,7 @@ def protect(
     blocked: np.ndarray | None = None,
     method: str = "auto",
     keep_grand_total: bool = True,
+    fixable: np.ndarray | None = None,
 ) -> Protected:
     """Cover ``primary`` cells until each has a proof (a witness) that it meets its ``rule``.
 
@@ -109,6 +113,8 @@ def protect(
     with it counts as GRAND_CELLS new cells (more than MAX_CUBE_LEVEL, so no cube takes it);
     the local LPs may then move it like any published cell (paying per unit, so rarely), and
     the LP method treats it like any other cell.
+    ``fixable``: passed to every audit (``audit.audit``): cells whose whole values a
+    fractional LP point may keep while the rest is re-solved (rate tables: the numerators).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} ({', '.join(METHODS)})")
@@ -155,7 +161,8 @@ def protect(
                          _scalar(threshold))
         timings["complementary"] = time.perf_counter() - t0
         rounds, t_audit, t_cover = _lp_repair(space, values, cover, pending, rule, threshold,
-                                              lower, upper, lo, hi, blocked, points, never)
+                                              lower, upper, lo, hi, blocked, points, never,
+                                              fixable=fixable)
         timings["complementary"] += t_cover
     timings["repair_audits"] = t_audit
     wit.add_points([(p.cells, p.x) for p in points], values, rule, threshold)
@@ -178,7 +185,7 @@ def protect(
         cube_ids = np.flatnonzero(wit.kind == Witnesses.CUBE)
         by_cube[wit.claim_cell[np.isin(wit.claim_wid, cube_ids)]] = True
         final = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
-                      only=targets & ~proven)
+                      only=targets & ~proven, fixable=fixable)
         final.targets += int(proven.sum())
         final.certified += int((proven & by_cube).sum())
         final.witnessed += int((proven & ~by_cube).sum())
@@ -186,19 +193,19 @@ def protect(
         timings["audit"] = time.perf_counter() - t3
         t5 = time.perf_counter()
         derivable = _publish_derivable(space, values, cover, targets | primary, wit, rule,
-                                       threshold, lower, upper, lo, hi)
+                                       threshold, lower, upper, lo, hi, fixable=fixable)
         timings["derivable"] = time.perf_counter() - t5
     else:
         derivable = 0
     return Protected(cover, primary, rule, final if run_audit else None, rounds, timings,
                      method, n_targets - n_lp - n_local, n_lp, n_local,
-                     not bool(cover.suppressed[grand].any()), derivable)
+                     not bool(cover.suppressed[grand].any()), derivable, witnesses=wit)
 
 
 def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,
                        targets: np.ndarray, wit: Witnesses, rule: np.ndarray, threshold: int | np.ndarray,
                        lower: np.ndarray | None, upper: np.ndarray | None, lo: np.ndarray,
-                       hi: np.ndarray) -> int:
+                       hi: np.ndarray, fixable: np.ndarray | None = None) -> int:
     """Publish every hidden non-target cell the attacker can derive exactly (hiding it
     protects nothing). ``targets`` includes every primary: a small cell stays hidden under
     its label even when the labels alone determine it (``disclosed_by_labels``, rule NONE);
@@ -216,7 +223,8 @@ def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,
     if not cand.any():
         return 0
     check = np.where(cand, EXACT, NONE).astype(np.int8)
-    res = audit(space, values, cover.suppressed, check, threshold, lower, upper, only=cand)
+    res = audit(space, values, cover.suppressed, check, threshold, lower, upper, only=cand,
+                fixable=fixable)
     exact = [f.cell for f in res.failures
              if np.isfinite(f.low) and np.isfinite(f.high)
              and np.floor(f.high + TOL_INT) <= np.ceil(f.low - TOL_INT)]
@@ -447,7 +455,8 @@ def _lp_repair(space: CellSpace, values: np.ndarray, cover: Cover, pending: np.n
                rule: np.ndarray, threshold: int | np.ndarray, lower: np.ndarray | None,
                upper: np.ndarray | None, lo: np.ndarray, hi: np.ndarray,
                blocked: np.ndarray | None, witnesses: list[Witness],
-               never: np.ndarray) -> tuple[int, float, float]:
+               never: np.ndarray, fixable: np.ndarray | None = None,
+               ) -> tuple[int, float, float]:
     """Audit ``pending`` cells and cover the failing ones until the audit passes;
     returns (rounds, audit seconds, cover seconds)."""
     t_audit = t_cover = 0.0
@@ -457,7 +466,7 @@ def _lp_repair(space: CellSpace, values: np.ndarray, cover: Cover, pending: np.n
     while True:
         t1 = time.perf_counter()
         result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
-                       only=pending, diagnose=False, witnesses=witnesses)
+                       only=pending, diagnose=False, witnesses=witnesses, fixable=fixable)
         t_audit += time.perf_counter() - t1
         if result.ok:
             break
@@ -479,7 +488,8 @@ def _lp_repair(space: CellSpace, values: np.ndarray, cover: Cover, pending: np.n
             # prove them (ask the per-cell LPs), or the slack is further away (widen).
             t1 = time.perf_counter()
             result = audit(space, values, cover.suppressed, rule, threshold, lower, upper,
-                           only=pending, diagnose=True, witnesses=witnesses)
+                           only=pending, diagnose=True, witnesses=witnesses,
+                           fixable=fixable)
             t_audit += time.perf_counter() - t1
             if result.ok:
                 break

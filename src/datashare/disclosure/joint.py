@@ -33,7 +33,7 @@ from datashare.disclosure.model import numerator_bounds, rate_space, stack
 from datashare.disclosure.policy import Policy
 from datashare.disclosure.spec import Spec
 from datashare.disclosure.table import CellSpace
-from datashare.disclosure.witness import grand_totals
+from datashare.disclosure.witness import Witnesses, grand_totals, verify
 
 DEN, NUM, REST = 0, 1, 2  # position of each measure in the rate space's last dimension
 MAX_ROUNDS = 6  # joint protection rounds (each may hide denominators, whose rows then open)
@@ -43,6 +43,15 @@ NUM_GRAND_FIRST = False  # keep the numerators' grand total published in a first
 def at(measure: int, n: int) -> np.ndarray:
     """Rate-space indices of one measure's cells (the measure is the last, fastest axis)."""
     return np.arange(n, dtype=np.int64) * 3 + measure
+
+
+def numerators(n: int) -> np.ndarray:
+    """The numerator cells of a rate space of ``n`` base cells, as a mask: the LPs' vertices
+    in this space are half-integral in the denominators and "not met" only, so a fractional
+    point keeps its whole numerators and re-solves the rest (``audit.audit``'s ``fixable``)."""
+    mask = np.zeros(3 * n, dtype=bool)
+    mask[at(NUM, n)] = True
+    return mask
 
 
 def rest_hidden(den_hidden: np.ndarray, num_hidden: np.ndarray) -> np.ndarray:
@@ -173,19 +182,41 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
     last: Protected | None = None
     settled = False
     gone = np.zeros(n, dtype=bool)
+    found = {"cube_witnesses": 0, "local_lp_witnesses": 0, "lp_repair_targets": 0,
+             "repair_rounds": 0}  # over every round
+    fixable = numerators(n)
+    # Every round's witnesses: a later round only hides more and loosens bounds (a hidden
+    # denominator's row loses its coded range), so they usually still hold; each is
+    # re-verified against the round's model and the cells it proves are not searched again
+    # (dropout table: the second round cost as much as the first, for one new denominator).
+    prior = Witnesses()
+    asked = np.zeros(3 * n, dtype=bool)  # the last round's targets (its audit covers them)
     for _ in range(MAX_ROUNDS):
         rounds += 1
         model = build(rspace, num, den, num_h, den_h, den_primary,
                       den_rule, den_goal, code, policy)
         blocked = _blocked(model, den, present, den_primary, keep_num_grand)
         t1 = time.perf_counter()
+        rule = model.rule.copy()
+        if prior.n:
+            done, _ = verify(model.space, model.values, model.hidden, model.rule, model.goal,
+                             prior, model.lo, model.hi)
+            rule[done] = NONE
+        asked = model.hidden & (rule != NONE)
         # Its final audit re-checks its own witnesses (no LP for a cell that has one); the
         # round's model is the final one when it hides no new denominator (below).
-        prot = protect(model.space, model.values, model.hidden, model.rule, model.goal,
+        prot = protect(model.space, model.values, model.hidden, rule, model.goal,
                        model.lo, model.hi, run_audit=run_audit, blocked=blocked,
-                       method=method, keep_grand_total=keep_grand_total)
+                       method=method, keep_grand_total=keep_grand_total,
+                       fixable=fixable)
         timings["joint_protect"] += time.perf_counter() - t1
         last = prot
+        for k, got_k in (("cube_witnesses", prot.cubed), ("local_lp_witnesses", prot.local_targets),
+                         ("lp_repair_targets", prot.lp_targets),
+                         ("repair_rounds", prot.repair_rounds)):
+            found[k] += got_k
+        if prot.witnesses is not None:
+            prior = _merged(prior, prot.witnesses)
         got = prot.cover.suppressed
         fresh = got & ~model.hidden & (prot.cover.via >= 0)
         via[fresh] = prot.cover.via[fresh]
@@ -209,7 +240,7 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
     if run_audit and not (settled and last is not None and last.audit is not None):
         t2 = time.perf_counter()  # rounds ran out: this pattern was never audited whole
         result = audit(model.space, model.values, model.hidden, model.rule, model.goal,
-                       model.lo, model.hi)
+                       model.lo, model.hi, fixable=fixable)
         result.failures += _zero_complements(model, den, den_primary)
         timings["audit"] = time.perf_counter() - t2
     elif run_audit and last is not None and last.audit is not None:
@@ -217,21 +248,52 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
         # published (they keep their true values: every proof stands), so its audit is
         # this table's audit.
         result = last.audit
+        t2 = time.perf_counter()
+        _cover_earlier(model, prior, asked, result, fixable)
         result.failures += _zero_complements(model, den, den_primary)
-        timings["audit"] = last.timings.get("audit", 0.0)
+        timings["audit"] = last.timings.get("audit", 0.0) + time.perf_counter() - t2
     grand = grand_totals(space)
     stats: dict[str, object] = {
         "method": last.method if last else method,
         "joint_rounds": rounds,
-        "cube_witnesses": last.cubed if last else 0,
-        "local_lp_witnesses": last.local_targets if last else 0,
-        "lp_repair_targets": last.lp_targets if last else 0,
-        "repair_rounds": last.repair_rounds if last else 0,
+        **found,
         "derivable_published": derivable,
         "numerator_grand_total_published": not bool(num_h[grand].any()),
         "denominator_grand_total_published": not bool(den_h[grand].any()),
     }
     return JointProtected(den_h, num_h, code, via, model, result, rounds, stats, timings)
+
+
+def _merged(a: Witnesses, b: Witnesses) -> Witnesses:
+    return Witnesses(np.concatenate([a.wid, b.wid + a.n]), np.concatenate([a.cell, b.cell]),
+                     np.concatenate([a.dx, b.dx]), np.concatenate([a.claim_cell, b.claim_cell]),
+                     np.concatenate([a.claim_wid, b.claim_wid + a.n]),
+                     np.concatenate([a.kind, b.kind]), a.n + b.n)
+
+
+def _cover_earlier(model: RateModel, prior: Witnesses, asked: np.ndarray,
+                   result: AuditResult, fixable: np.ndarray) -> None:
+    """The last round's audit covers the targets it was asked for; the others (proven by an
+    earlier round's witness) are proven here by those witnesses, re-verified against the
+    final model, and any that no longer hold get the audit's LPs. Merged into ``result``."""
+    targets = model.hidden & (model.rule != NONE) & ~asked
+    if not targets.any():
+        return
+    proven, _ = verify(model.space, model.values, model.hidden, model.rule, model.goal, prior,
+                       model.lo, model.hi)
+    proven &= targets
+    result.targets += int(proven.sum())
+    result.witnessed += int(proven.sum())
+    rest = targets & ~proven
+    if rest.any():
+        more = audit(model.space, model.values, model.hidden, model.rule, model.goal,
+                     model.lo, model.hi, only=rest, fixable=fixable)
+        result.targets += more.targets
+        result.certified += more.certified
+        result.local += more.local
+        result.witnessed += more.witnessed
+        result.lp_solves += more.lp_solves
+        result.failures = sorted(result.failures + more.failures, key=lambda f: f.cell)
 
 
 def _blocked(model: RateModel, den: np.ndarray, present: np.ndarray, den_primary: np.ndarray,
