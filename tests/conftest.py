@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,3 +71,41 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+# (the source's bytes, table, school year) -> what the build, suppression and audits returned.
+_BUILT: dict[tuple[str, str, int], Any] = {}
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")) if folder.exists() else []:
+        if f.is_file():
+            h.update(f.relative_to(folder).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def builds_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each portal table is built, suppressed and audited once per test run (per source
+    contents, table and year), then every version is stored, approved and served as usual,
+    with its rows, files and audit events, in each test.
+
+    The build is a deterministic pure computation (same source bytes, same table, same year:
+    same certificate and file), and the first test that asks for it runs it for real, so each
+    distinct build is still proven once per run; what is saved is doing the same proof again
+    for every page test and every ``datashare demo`` (whose portal seeder builds three tables
+    from the same sample). Tests of the build itself (the first story in
+    tests/portal/test_publishing.py, the aggregate tests) and tests that patch the engine do not
+    use it: the cache would hand a patched result on."""
+    from datashare.portal import services
+
+    real = services._compute_version
+
+    def compute(version: Any) -> Any:
+        key = (_digest(services.source_dir()), version.dataset.table_key, version.school_year)
+        if key not in _BUILT:
+            _BUILT[key] = real(version)
+        return copy.deepcopy(_BUILT[key])  # a test may not change what the next one gets
+
+    monkeypatch.setattr(services, "_compute_version", compute)

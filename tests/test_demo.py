@@ -19,7 +19,8 @@ from datashare.accounts.models import (
 from datashare.audit.chain import verify
 from datashare.audit.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
+# The portal seeder's tables are built once per run (see the fixture in tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("builds_once")]
 
 
 def _counts() -> tuple[int, ...]:

@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from datashare.agreements.models import Agreement, AgreementStatus
 
-pytestmark = pytest.mark.django_db
+# The portal seeder's tables are built once per run (see the fixture in tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("builds_once")]
 
 
 def test_the_demo_has_an_agreement_in_every_state_and_a_second_run_adds_none(settings, tmp_path):

@@ -175,6 +175,8 @@ def test_a_missing_justification_is_shown_next_to_the_element_and_nothing_typed_
     assert_accessible(page)
 
 
+# The portal seeder's tables are built once per run (see the fixture in tests/conftest.py).
+@pytest.mark.usefixtures("builds_once")
 def test_the_demo_requests_pages_are_accessible_to_a_steward(page: Page) -> None:
     from django.core.management import call_command
 

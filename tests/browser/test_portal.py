@@ -27,6 +27,7 @@ def source(settings, tmp_path: Path) -> Path:
     return src
 
 
+@pytest.mark.usefixtures("builds_once")
 def test_a_visitor_finds_previews_and_downloads_a_dataset(page: Page, source: Path) -> None:
     builder = make_staff("builder@agency.gov", Role.DATA_STEWARD)[0]
     approver = make_staff("approver@agency.gov", Role.DATA_STEWARD)[0]

@@ -20,6 +20,8 @@ def test_the_accounts_seeder_runs_before_the_intake_seeder() -> None:
     assert SEEDERS.index("datashare.accounts.demo.seed") < SEEDERS.index("datashare.intake.demo.seed")
 
 
+# The portal seeder's tables are built once per run (see the fixture in tests/conftest.py).
+@pytest.mark.usefixtures("builds_once")
 def test_the_demo_seeds_requests_in_every_state_once_for_the_readme_users_only() -> None:
     first = io.StringIO()
     call_command("demo", stdout=first)

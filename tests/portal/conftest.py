@@ -3,9 +3,7 @@ data stewards (one builds or requests, the other approves)."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -29,30 +27,6 @@ def sample_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _source(settings, sample_source: Path) -> None:
     settings.PORTAL_SOURCE_DIR = str(sample_source)
-
-
-# (source folder, table, school year) -> what the build, suppression and audits returned.
-_BUILT: dict[tuple[str, str, int], Any] = {}
-
-
-@pytest.fixture
-def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each table is built, suppressed and audited once per test run, then every version of it
-    is stored, approved and served as usual (rows, files and audit events per test).
-
-    For tests of what a published version looks like, not of how it is built: the proof takes
-    seconds per table, and these tests asked for the same table over and over.
-    test_publishing.py and test_proof_scope.py build every time, some with a patched engine:
-    never use this with a patched engine, or the cache would hand the patched result on."""
-    real = services._compute_version
-
-    def compute(version: DatasetVersion) -> Any:
-        key = (str(services.source_dir()), version.dataset.table_key, version.school_year)
-        if key not in _BUILT:
-            _BUILT[key] = real(version)
-        return copy.deepcopy(_BUILT[key])  # a test may not change what the next one gets
-
-    monkeypatch.setattr(services, "_compute_version", compute)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ SCHEMA = Path(__file__).parents[2] / "src/datashare/portal/schema/dcat-us-1.1.js
 
 
 @pytest.fixture
-def published(steward, second_steward, built_once):
+def published(steward, second_steward, builds_once):
     return published_version(steward, second_steward, "enrollment")
 
 

@@ -79,6 +79,7 @@ def test_a_year_missing_from_the_source_fails_without_files(steward) -> None:
     assert "not in the source" in version.error and not version.csv_file
 
 
+@pytest.mark.usefixtures("builds_once")
 def test_a_requestor_cannot_build_or_approve(requestor, steward, second_steward) -> None:
     services.ensure_datasets()
     dataset = Dataset.objects.get(table_key="graduation_4yr")

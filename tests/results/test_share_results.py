@@ -164,6 +164,8 @@ def test_the_review_window_is_configurable_and_the_queue_shows_it(client, settin
     assert page.status_code == 200 and s.title in page.content.decode()
 
 
+# The portal seeder's tables are built once per run (see the fixture in tests/conftest.py).
+@pytest.mark.usefixtures("builds_once")
 def test_the_demo_seeds_a_blocked_and_a_cleared_product() -> None:
     import io as _io
 
