@@ -30,6 +30,7 @@ compare every output with asyncssh's own, and real OpenSSH clients download thro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -90,7 +91,9 @@ class CoalescingTransport:
         data = b"".join(self._pending)
         self._pending.clear()
         if not self._transport.is_closing():
-            self._transport.write(data)
+            # As asyncssh's own _send: a reset connection is reported by connection_lost.
+            with contextlib.suppress(ConnectionError):
+                self._transport.write(data)
 
     def close(self) -> None:
         self.flush()  # a disconnect message written just before must still go out
