@@ -27,6 +27,9 @@ K = 3
 @dataclass
 class Verdict:
     exact: list[tuple[Any, ...]] = field(default_factory=list)  # determined hidden cells
+    # Determined by the labels alone (every non-zero cell hidden, e.g. a state of 4 students
+    # in one grade): no pattern protects them; the engine reports them (disclosed_by_labels).
+    by_labels: list[tuple[Any, ...]] = field(default_factory=list)
     below: list[tuple[Any, ...]] = field(default_factory=list)  # max under the labels' own
     checked: int = 0
 
@@ -187,10 +190,8 @@ def check(published: pd.DataFrame, spec: dict[str, Any], *, count: str | None = 
     """Check up to ``limit`` hidden cells that must be protected (spread over the table)."""
     measures = [count] if count else [denominator, numerator]
     model, item = audit_published(published, spec, measures, numerator, denominator)
-    goals = None
-    if protection == "threshold":
-        goals, _ = audit_published(published, spec, measures, numerator, denominator,
-                                   labels_only=True)
+    goals, _ = audit_published(published, spec, measures, numerator, denominator,
+                               labels_only=True)
     statuses = {tuple(str(r[d]) for d in spec): str(r.get("suppression", ""))
                 for r in published.to_dict("records")}
     out = Verdict()
@@ -209,8 +210,11 @@ def check(published: pd.DataFrame, spec: dict[str, Any], *, count: str | None = 
         lo = model.solve(it[1], -1)
         assert hi is not None and lo is not None, f"attacker model infeasible at {target}"
         if round(hi) == round(lo):
-            out.exact.append(target)
-        if goals is not None and is_primary_den and round(hi) < T - 1:
+            g_hi = goals.solve(goals.index[target], +1)
+            g_lo = goals.solve(goals.index[target], -1)
+            determined = g_hi is not None and g_lo is not None and round(g_hi) == round(g_lo)
+            (out.by_labels if determined else out.exact).append(target)
+        if protection == "threshold" and is_primary_den and round(hi) < T - 1:
             g = goals.solve(goals.index[target], +1)
             assert g is not None
             if round(hi) < min(round(g), T - 1):

@@ -19,14 +19,23 @@ import pandas as pd
 
 from datashare.disclosure import joint, rates
 from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
-from datashare.disclosure.engine import METHODS, Protected, count_primaries, protect, rule_for
+from datashare.disclosure.engine import (
+    METHODS,
+    Protected,
+    Regoal,
+    count_primaries,
+    protect,
+    rule_for,
+)
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.model import (
     ATTACKER_MODEL,
     count_bounds,
     label_goal,
     labels_disclose,
+    lazy_goals,
     refine_goal,
+    refine_up_front,
 )
 from datashare.disclosure.policy import Policy, load_policy
 from datashare.disclosure.spec import Spec, load_spec, parse_spec
@@ -251,15 +260,19 @@ def _engine_bounds(values: np.ndarray, primary: np.ndarray,
 
 def _protect(space: CellSpace, values: np.ndarray, primary: np.ndarray, rule: np.ndarray,
              top: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, run_audit: bool,
-             blocked: np.ndarray, method: str, keep_grand_total: bool) -> Protected:
+             blocked: np.ndarray, method: str, keep_grand_total: bool,
+             regoal: Regoal | None = None) -> Protected:
     """``engine.protect``; if its audit fails with the grand total kept, again with the grand
     total allowed. Under the labels a published grand total can force a cell: 18 published
     over two "N<10" groups makes both 9. (Without labels it was never needed for counts.)"""
     prot = protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
-                   blocked=blocked, method=method, keep_grand_total=keep_grand_total)
+                   blocked=blocked, method=method, keep_grand_total=keep_grand_total,
+                   regoal=regoal)
     if keep_grand_total and prot.audit is not None and not prot.audit.ok:
+        # The LP method would ask ``regoal`` for every target at once: too slow where it is set.
         again = protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
-                        blocked=blocked, method="lp", keep_grand_total=False)
+                        blocked=blocked, method="lp" if regoal is None else "cubes",
+                        keep_grand_total=False, regoal=regoal)
         if again.audit is not None and len(again.audit.failures) < len(prot.audit.failures):
             return again
     return prot
@@ -282,10 +295,19 @@ def _suppress_counts(
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
     zero = (values == 0) & ~primary
     top = label_goal(space, primary, zero, pol)
-    if protection == "threshold":
-        top = refine_goal(space, values, primary, zero, top, pol, truth=True)
+    regoal: Regoal | None = None
+    if refine_up_front(space):
+        if protection == "threshold":
+            top = refine_goal(space, values, primary, zero, top, pol, truth=True)
+        by_labels = labels_disclose(space, values, primary, zero, top, pol, truth=True)
+    else:
+        # Too big to refine every goal first: only the cells the cubes and local LPs leave.
+        by_labels = np.zeros(space.size, dtype=bool)
+        estimate = top
+
+        def regoal(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return lazy_goals(space, values, primary, zero, estimate, pol, True, cells)
     rule = rule_for(primary, protection, values, top)
-    by_labels = labels_disclose(space, values, primary, zero, top, pol, truth=True)
     rule[by_labels] = NONE
     lo, hi = _engine_bounds(values, primary, pol)
     hi = np.minimum(hi, top)
@@ -293,7 +315,10 @@ def _suppress_counts(
     # never a complement (its label would say ">= T").
     prot = _protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
                     blocked=~present | ((values == 0) & ~primary), method=method,
-                    keep_grand_total=keep_grand_total)
+                    keep_grand_total=keep_grand_total, regoal=regoal)
+    if prot.by_labels is not None:
+        by_labels |= prot.by_labels
+    rule = prot.rule
     _zero_complement_failures(values, prot.cover.suppressed, primary, rule, prot.audit)
     stats[count] = _method_stats(prot)
     stats[count]["disclosed_by_labels"] = int(by_labels.sum())
@@ -448,13 +473,18 @@ def audit_table(
             lo, hi = count_bounds(None, prim, hidden, pol)
             hi = np.minimum(hi, top)
             # Labels that contradict the values raise here: the audit below reports it.
-            with contextlib.suppress(DisclosureError):
-                prim &= ~labels_disclose(space, values, prim, (values == 0) & ~hidden, top,
-                                         pol, truth=False)
+            if refine_up_front(space):
+                with contextlib.suppress(DisclosureError):
+                    prim &= ~labels_disclose(space, values, prim, (values == 0) & ~hidden,
+                                             top, pol, truth=False)
         else:
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
-        results[count] = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
-                                          intervals, cubes)
+        result = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
+                                  intervals, cubes)
+        if labelled and not refine_up_front(space) and result.failures:
+            result = _regoal_failures(space, values, hidden, prim, protection, top, lo, hi,
+                                      intervals, cubes, pol, result)
+        results[count] = result
         return TableAudit(space, results, {count: ATTACKER_MODEL if labelled else NO_LABELS})
     # Rate tables: numerators and denominators in ONE model (joint.py): met <= tested, the
     # denominators' labels, the coded ranges and the uncoded range [k, N-k] of a hidden
@@ -508,10 +538,44 @@ def _goal(space: CellSpace, prim: np.ndarray, values: np.ndarray, hidden: np.nda
         return np.full(space.size, float(pol.min_n))
     zero = (values == 0) & ~hidden
     goal = label_goal(space, prim, zero, pol)
+    if not refine_up_front(space):
+        return goal  # refined where it matters only: ``_regoal_failures``
     try:
         return refine_goal(space, values, prim, zero, goal, pol, truth=False)
     except DisclosureError:
         return goal  # labels that contradict the values: the audit below reports it
+
+
+def _regoal_failures(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
+                     prim: np.ndarray, protection: str, top: np.ndarray, lo: np.ndarray,
+                     hi: np.ndarray, intervals: bool, cubes: bool, pol: Policy,
+                     result: AuditResult) -> AuditResult:
+    """A table too big to refine every goal first is audited against the propagated goals
+    (upper bounds of the exact ones); the cells that fail are then judged against their
+    exact goals (``model.lazy_goals``), as the suppressor did for the cells its cheap
+    witnesses left. A cell the labels alone determine is not counted (no pattern could
+    protect it; the suppressor reports it as ``disclosed_by_labels``)."""
+    failing = np.unique([f.cell for f in result.failures if prim[f.cell]]).astype(np.int64)
+    if not len(failing):
+        return result
+    try:
+        goal, determined = lazy_goals(space, values, prim, (values == 0) & ~hidden, top, pol,
+                                      False, failing)
+    except DisclosureError:
+        return result  # labels that contradict the values: the failures stand
+    top = top.copy()
+    top[failing] = goal
+    redo = np.zeros(space.size, dtype=bool)
+    redo[failing[~determined]] = True
+    again = _publisher_audit(space, values, hidden, redo, protection, top, lo,
+                             np.minimum(hi, top), intervals, cubes)
+    judged = set(failing.tolist())
+    result.failures = sorted([f for f in result.failures if f.cell not in judged]
+                             + again.failures, key=lambda f: f.cell)
+    result.targets -= int(determined.sum())
+    result.lp_solves += again.lp_solves
+    result.seconds += again.seconds
+    return result
 
 
 def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,

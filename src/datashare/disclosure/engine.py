@@ -8,6 +8,7 @@ Works on dense cell arrays (see ``table.py``); ``api.py`` wraps it for DataFrame
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,12 @@ class Protected:
     # The witnesses behind the proof (cubes and LP points), for a caller that widens the
     # pattern and re-verifies them (joint.py's rounds) instead of searching again.
     witnesses: Witnesses | None = None
+    by_labels: np.ndarray | None = None  # targets ``regoal`` found determined by the labels
+
+
+# Given targets no cheap witness protects: (their exact goals, which of them the labels alone
+# determine). Lets a caller compute expensive goals only for the few cells that need them.
+Regoal = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def protect(
@@ -97,6 +104,7 @@ def protect(
     method: str = "auto",
     keep_grand_total: bool = True,
     fixable: np.ndarray | None = None,
+    regoal: Regoal | None = None,
 ) -> Protected:
     """Cover ``primary`` cells until each has a proof (a witness) that it meets its ``rule``.
 
@@ -115,11 +123,17 @@ def protect(
     the LP method treats it like any other cell.
     ``fixable``: passed to every audit (``audit.audit``): cells whose whole values a
     fractional LP point may keep while the rest is re-solved (rate tables: the numerators).
+    ``regoal``: called once with the targets the cubes and local LPs leave (before the LP
+    loop) when ``threshold`` is only an upper bound of the goal (``model.label_goal`` on a
+    table too big to refine every cell up front); their goals are lowered to what it returns
+    and the cells it says the labels determine are dropped (``by_labels``).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} ({', '.join(METHODS)})")
     if method == "auto":
-        method = "lp" if int((primary & (rule != NONE)).sum()) <= AUTO_LP_MAX else "cubes"
+        # With ``regoal`` the LP method would ask it for every target: cubes first.
+        small = int((primary & (rule != NONE)).sum()) <= AUTO_LP_MAX
+        method = "lp" if small and regoal is None else "cubes"
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     grand = grand_totals(space)
@@ -151,6 +165,21 @@ def protect(
             timings["local_lps"] = time.perf_counter() - t0
         pending = np.zeros_like(pending)
         pending[left] = True
+        t0 = time.perf_counter()
+    by_labels = np.zeros(space.size, dtype=bool)
+    if regoal is not None and pending.any():
+        t0 = time.perf_counter()
+        rule, threshold, left = _regoal(regoal, pending, values, rule, threshold, need, hi,
+                                        by_labels)
+        upper = hi  # the lowered goals bound their cells in every later LP, as in audit-table
+        if method == "cubes" and len(left):
+            stuck = len(left)
+            left = _local_cover(space, values, cover, left, need, rule, threshold, lo, hi,
+                                blocked, wit)
+            n_local += stuck - len(left)
+        pending = np.zeros_like(pending)
+        pending[left] = True
+        timings["regoal"] = time.perf_counter() - t0
         t0 = time.perf_counter()
     n_lp = int(pending.sum())
     timings["complementary"] = 0.0
@@ -198,8 +227,31 @@ def protect(
     else:
         derivable = 0
     return Protected(cover, primary, rule, final if run_audit else None, rounds, timings,
-                     method, n_targets - n_lp - n_local, n_lp, n_local,
-                     not bool(cover.suppressed[grand].any()), derivable, witnesses=wit)
+                     method, n_targets - n_lp - n_local - int(by_labels.sum()), n_lp, n_local,
+                     not bool(cover.suppressed[grand].any()), derivable, witnesses=wit, by_labels=by_labels)
+
+
+def _regoal(regoal: Regoal, pending: np.ndarray, values: np.ndarray, rule: np.ndarray,
+            threshold: int | np.ndarray, need: np.ndarray, hi: np.ndarray,
+            by_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower the goals of the ``pending`` targets to ``regoal``'s; (rule, goals, targets
+    left). ``need``, ``hi`` and ``by_labels`` are updated in place; ``rule`` and the goals are
+    copies (the caller's arrays stay as they were)."""
+    cells = np.flatnonzero(pending)
+    goal, determined = regoal(cells)
+    rule = rule.copy()
+    goals = (np.full(len(values), float(threshold)) if not isinstance(threshold, np.ndarray)
+             else threshold.astype(np.float64, copy=True))
+    goals[cells] = np.minimum(goals[cells], goal)
+    hi[cells] = np.minimum(hi[cells], goals[cells])
+    rule[cells[determined]] = NONE
+    by_labels[cells[determined]] = True
+    # Already at the (lower) goal: it only must not be exact (as ``rule_for`` does).
+    at_top = (rule[cells] == THRESHOLD) & (values[cells] >= goals[cells])
+    rule[cells[at_top]] = EXACT
+    need[cells] = np.where(rule[cells] == THRESHOLD,
+                           np.maximum(goals[cells] - values[cells], 1), 1)
+    return rule, goals, cells[~determined]
 
 
 def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,

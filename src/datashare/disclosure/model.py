@@ -150,7 +150,15 @@ def label_goal(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
     return np.where(primary, top, np.where(known_zero, 0.0, np.inf))
 
 
-REFINE_MAX_CELLS = 20_000  # above this the labels-only LPs are skipped (the estimate stands): they hide every non-zero cell, one component the size of the table
+# Up to this many cells every primary's goal is refined (and checked for being determined by
+# the labels) before protection; above it only the cells the cheap witnesses leave are
+# (``lazy_goals``): the labels-only LPs hide every non-zero cell, one component the size of
+# the table, so one LP per primary at 45,730 rows would take hours.
+REFINE_MAX_CELLS = 20_000
+
+
+def refine_up_front(space: CellSpace) -> bool:
+    return space.size <= REFINE_MAX_CELLS
 
 
 def refine_goal(space: CellSpace, values: np.ndarray, primary: np.ndarray,
@@ -160,11 +168,11 @@ def refine_goal(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     LP per cell not reaching its estimate; the estimate is an upper bound of it: across
     dimensions the labels can bind more than parent and children do). The labels-only model
     hides every non-zero cell; a primary is 1..top, any other cell >= T. ``only``: the cells
-    to check (default every primary). Skipped above REFINE_MAX_CELLS cells."""
+    to check (default every primary)."""
     from datashare.disclosure.audit import NONE, THRESHOLD, audit
 
     cells = primary if only is None else only & primary
-    if space.size > REFINE_MAX_CELLS or not cells.any():
+    if not cells.any():
         return goal
     hidden = ~known_zero
     lo = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
@@ -181,23 +189,44 @@ def refine_goal(space: CellSpace, values: np.ndarray, primary: np.ndarray,
 
 def labels_disclose(space: CellSpace, values: np.ndarray, primary: np.ndarray,
                     known_zero: np.ndarray, goal: np.ndarray, policy: Policy,
-                    truth: bool) -> np.ndarray:
+                    truth: bool, only: np.ndarray | None = None) -> np.ndarray:
     """Primaries the labels alone determine exactly (every non-zero cell hidden, e.g. a
     table of one student: each of its cells is 1): no suppression can protect them, so they
-    are reported (``disclosed_by_labels``) instead of failing. Skipped above
-    REFINE_MAX_CELLS cells."""
+    are reported (``disclosed_by_labels``) instead of failing. ``only``: the cells to check
+    (default every primary)."""
     from datashare.disclosure.audit import EXACT, NONE, audit
 
     out = np.zeros(space.size, dtype=bool)
-    if space.size > REFINE_MAX_CELLS or not primary.any():
+    cells = primary if only is None else only & primary
+    if not cells.any():
         return out
     hidden = ~known_zero
     lo = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
     lo[known_zero] = 0.0
     hi = np.where(primary, goal, np.inf)
-    rule = np.where(primary, EXACT, NONE).astype(np.int8)
-    res = audit(space, values, hidden, rule, goal, lo, hi, truth=truth, only=primary)
+    rule = np.where(cells, EXACT, NONE).astype(np.int8)
+    res = audit(space, values, hidden, rule, goal, lo, hi, truth=truth, only=cells)
     for f in res.failures:
         if np.isfinite(f.low) and np.isfinite(f.high) and f.high - f.low < 0.5:
             out[f.cell] = True
     return out
+
+
+def lazy_goals(space: CellSpace, values: np.ndarray, primary: np.ndarray,
+               known_zero: np.ndarray, goal: np.ndarray, policy: Policy, truth: bool,
+               cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a table too big to refine up front: ``cells``' exact goals (``refine_goal``) and
+    which of them the labels alone determine (``labels_disclose``; only a cell whose exact
+    goal is its own value can be; without the truth, every cell asked is checked). The
+    suppressor asks for the cells its cheap witnesses
+    leave, ``audit-table`` for the cells that fail the propagated goal: both get the same
+    numbers, the exact labels-only maximum, wherever it can matter (a cell reaching the
+    propagated goal reaches the exact one, which is never above it)."""
+    only = np.zeros(space.size, dtype=bool)
+    only[cells] = True
+    only &= primary
+    refined = refine_goal(space, values, primary, known_zero, goal, policy, truth, only=only)
+    at_top = only & (refined <= values) if truth else only
+    determined = labels_disclose(space, values, primary, known_zero, refined, policy, truth,
+                                 only=at_top)
+    return refined[cells], determined[cells]
