@@ -41,9 +41,14 @@ EXTRA_PARTITIONS: dict[str, dict[str, float]] = {
 
 def generate(
     n_districts: int, schools_per_district: float = 8.0, extra_groups: bool = False,
-    seed: int = 0,
+    seed: int = 0, met_rate: float | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(long-format table with column ``count``, hierarchy spec as a dict)."""
+    """(long-format table with column ``count``, hierarchy spec as a dict).
+
+    ``met_rate``: also a numerator column ``met`` (a rate table: ``count`` is the
+    denominator): per school and grade a binomial share of the students, split over each
+    partition's groups without replacement (multivariate hypergeometric), so every partition
+    adds up and met <= count in every cell."""
     rng = np.random.default_rng(seed)
     parts = dict(PARTITIONS, **(EXTRA_PARTITIONS if extra_groups else {}))
     groups = [g for p in parts.values() for g in p]
@@ -68,12 +73,22 @@ def generate(
         split = rng.multinomial(size.ravel(), p / p.sum())  # (schools*grades, k)
         leaf[:, col : col + len(p), :] = split.reshape(len(schools), len(GRADES), len(p)).transpose(0, 2, 1)
         col += len(p)
-    # Add the All Grades total, then districts and the state.
-    school_vals = np.concatenate([leaf.sum(axis=2, keepdims=True), leaf], axis=2)
-    dist_vals = np.zeros((n_districts, *school_vals.shape[1:]), dtype=np.int64)
-    np.add.at(dist_vals, school_district, school_vals)
-    state_vals = dist_vals.sum(axis=0, keepdims=True)
-    org_vals = np.concatenate([state_vals, dist_vals, school_vals])  # (orgs, groups, grades)
+    tables = [leaf]
+    if met_rate is not None:
+        met = np.zeros_like(leaf)
+        met[:, 0, :] = rng.binomial(size, met_rate)
+        col = 1
+        for probs in parts.values():
+            k = len(probs)
+            for s in range(len(schools)):
+                for g in range(len(GRADES)):
+                    if met[s, 0, g]:
+                        met[s, col:col + k, g] = rng.multivariate_hypergeometric(
+                            leaf[s, col:col + k, g], int(met[s, 0, g]))
+            col += k
+        tables.append(met)
+    org_tables = [_up(t, school_district, n_districts) for t in tables]
+    org_vals = org_tables[0]
     orgs = ["WA", *districts, *schools]
     group_codes = ["All Students", *groups]
     grade_codes = ["All Grades", *GRADES]
@@ -86,12 +101,27 @@ def generate(
         "grade": np.array(grade_codes, dtype=object)[k],
         "count": org_vals[o, g, k],
     })
+    if met_rate is not None:
+        frame["met"] = org_tables[1][o, g, k]
+    return frame, _spec(parts, districts, schools, school_district)
+
+
+def _up(leaf: np.ndarray, school_district: np.ndarray, n_districts: int) -> np.ndarray:
+    """School x group x grade leaves with the All Grades total, districts and the state."""
+    school_vals = np.concatenate([leaf.sum(axis=2, keepdims=True), leaf], axis=2)
+    dist_vals = np.zeros((n_districts, *school_vals.shape[1:]), dtype=np.int64)
+    np.add.at(dist_vals, school_district, school_vals)
+    state_vals = dist_vals.sum(axis=0, keepdims=True)
+    return np.concatenate([state_vals, dist_vals, school_vals])  # (orgs, groups, grades)
+
+
+def _spec(parts: dict[str, dict[str, float]], districts: list[str], schools: list[str],
+          school_district: np.ndarray) -> dict[str, Any]:
     org_spec: dict[str, Any] = {"WA": {"districts": districts}}
     for d, name in enumerate(districts):
         org_spec[name] = {"schools": [schools[i] for i in np.flatnonzero(school_district == d)]}
-    spec = {
+    return {
         "organization": org_spec,
         "student_group": {"All Students": {k: list(v) for k, v in parts.items()}},
         "grade": {"All Grades": {"grades": GRADES}},
     }
-    return frame, spec

@@ -10,6 +10,15 @@ feasible maximum must reach 10), then gives tau-Argus the same primaries with up
 protection level 10 - value (so it must meet the same requirement), and audits both patterns
 with datashare's LP audit. Printed per size: seconds, the tau/datashare time ratio, secondary
 (complementary) cells and audit failures.
+
+    .venv/bin/python bench/suppression.py --rates --sizes 2k,5k [--rate 0.8]
+
+``--rates``: a rate table instead (the same table's counts as the denominator, ``met`` a
+binomial share of them split consistently over every partition; see ``statewide.generate``),
+suppressed in the one rate model (policy ``ospi``, ``threshold``) and then audited from the
+published table (``audit_table``); printed per size: rows, small denominators, wall and CPU
+seconds of each step, hidden numerators and denominators, coded rates, whether both proofs
+passed. No tau-Argus here (it has no model linking numerators and denominators).
 """
 
 from __future__ import annotations
@@ -20,12 +29,13 @@ import multiprocessing
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from datashare.disclosure.api import suppress_table
+from datashare.disclosure.api import audit_table, suppress_table
 from datashare.disclosure.audit import NONE, THRESHOLD, audit
 from datashare.disclosure.engine import protect
 from datashare.disclosure.spec import parse_spec
@@ -42,11 +52,34 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("km")) * mult)
 
 
-def make_table(target_rows: int, seed: int):
+def make_table(target_rows: int, seed: int, met_rate: float | None = None):
     extra = target_rows >= 500_000
     per = ROWS_PER_DISTRICT_EXTRA if extra else ROWS_PER_DISTRICT
     n = max(2, math.ceil(target_rows / per))
-    return generate(n, 8.0, extra_groups=extra, seed=seed)
+    return generate(n, 8.0, extra_groups=extra, seed=seed, met_rate=met_rate)
+
+
+def run_rates(size: int, args: argparse.Namespace) -> None:
+    """Suppress a rate table and audit the published table; one line per size."""
+    frame, spec = make_table(size, args.seed, met_rate=args.rate)
+    measures = {"numerator": "met", "denominator": "count"}
+    c0, t0 = time.process_time(), time.perf_counter()
+    result = suppress_table(frame, spec, policy="ospi", method=args.method, **measures)
+    c1, t1 = time.process_time(), time.perf_counter()
+    checked = audit_table(result.table, spec, policy="ospi", **measures)
+    c2, t2 = time.process_time(), time.perf_counter()
+    status = result.table["suppression"].to_numpy()
+    den_small = int(((frame["count"] > 0) & (frame["count"] < 10)).sum())
+    passed = bool(result.audit and result.audit.ok) and checked.ok
+    print(f"{len(frame):>9} {den_small:>8} | {t1 - t0:>8.2f} {c1 - c0:>8.2f} | "
+          f"{t2 - t1:>8.2f} {c2 - c1:>8.2f} | {int(result.table['met'].isna().sum()):>7} "
+          f"{int(result.table['count'].isna().sum()):>7} {int((status == 'top_bottom').sum()):>6} "
+          f"{'yes' if passed else 'NO':>6}", flush=True)
+    secs = result.report["seconds"]
+    print(f"{'':>9} datashare phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in secs.items()),
+          flush=True)
+    stats = result.report["protection_method"].get("met", {})
+    print(f"{'':>9} joint: " + ", ".join(f"{k} {v}" for k, v in stats.items()), flush=True)
 
 
 def _pattern(spec: dict, frame, suppressed_rows: np.ndarray, threshold: int):
@@ -140,7 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", default="auto", help="datashare protection: auto, cubes, lp")
     ap.add_argument("--timeout", type=float, default=600.0,
                     help="seconds per size (datashare and tau-Argus together) before moving on")
+    ap.add_argument("--rates", action="store_true",
+                    help="a rate table (met / count) in the one rate model, with audit-table")
+    ap.add_argument("--rate", type=float, default=0.8, help="--rates: the share met")
     args = ap.parse_args(argv)
+    if args.rates:
+        header = (f"{'rows':>9} {'den<10':>8} | {'supp s':>8} {'cpu s':>8} | {'audit s':>8} "
+                  f"{'cpu s':>8} | {'num hid':>7} {'den hid':>7} {'coded':>6} {'passed':>6}")
+        print(header)
+        print("-" * len(header))
+        for size in [parse_size(s) for s in args.sizes.split(",")]:
+            _in_child(run_rates, (size, args), size, args.timeout)
+        return 0
     methods = [m.strip().upper() for m in args.tau.split(",") if m.strip() and m != "none"]
     opt_max = parse_size(args.opt_max)
     threshold = 10
@@ -149,17 +193,19 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     for size in [parse_size(s) for s in args.sizes.split(",")]:
-        # Each size in a child process, so a slow size cannot hang the whole benchmark.
-        child = multiprocessing.Process(target=run_size,
-                                        args=(size, args, methods, opt_max, threshold))
-        child.start()
-        child.join(args.timeout)
-        if child.is_alive():
-            child.terminate()
-            child.join()
-            print(f"{size:>9} target rows: stopped after {args.timeout:.0f} s (--timeout)",
-                  flush=True)
+        _in_child(run_size, (size, args, methods, opt_max, threshold), size, args.timeout)
     return 0
+
+
+def _in_child(target: Any, args: tuple[Any, ...], size: int, timeout: float) -> None:
+    """Each size in a child process, so a slow size cannot hang the whole benchmark."""
+    child = multiprocessing.Process(target=target, args=args)
+    child.start()
+    child.join(timeout)
+    if child.is_alive():
+        child.terminate()
+        child.join()
+        print(f"{size:>9} target rows: stopped after {timeout:.0f} s (--timeout)", flush=True)
 
 
 if __name__ == "__main__":
