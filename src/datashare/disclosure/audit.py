@@ -443,7 +443,9 @@ def _audit_batch(
     # makes min < max; exact cells must move off a feasible value (the truth), up or down.
     goal = np.where(r == THRESHOLD, goal_at(threshold, cells), v + 1)
     proven = np.zeros(len(cells), dtype=bool)
-    if cube_ctx is not None and len(targets):
+    # Cubes and local LPs move from ``v``: a proof about whole numbers only if ``v`` is whole
+    # (the central point ``cubes=True`` asks for rarely is; then the LPs below decide).
+    if cube_ctx is not None and len(targets) and integral(v):
         proven[targets[_cube_certified(space, values, cells, v, targets, r, threshold, lo, hi,
                                        *cube_ctx)]] = True
         result.certified += int(proven.sum())
@@ -491,6 +493,8 @@ def _audit_batch(
         fix = fix_cells & (np.abs(x - np.round(x)) <= INT_TOL)
         return _whole_point(triplets, x, fix, lo_b, hi_b)
 
+    ref = np.where(np.abs(v - np.round(v)) <= INT_TOL, v, np.nan)
+
     def harvest(x: np.ndarray) -> None:
         if len(x) and not integral(x):
             got = repaired(x)
@@ -500,7 +504,12 @@ def _audit_batch(
         if not len(x):
             return
         up = x[targets] >= goal[targets] - TOL
-        moved = np.abs(x[targets] - v[targets]) >= TOL
+        # Not exact = two whole points that differ in the cell. The first point ``v`` is
+        # whole on the truth side (the true values) but may be fractional on the
+        # publisher's: then the first whole point seen is the reference.
+        seen = ref[targets]
+        moved = np.where(np.isnan(seen), False, np.abs(x[targets] - seen) >= TOL)
+        ref[targets] = np.where(np.isnan(seen), x[targets], seen)
         ok = np.where(r[targets] == THRESHOLD, up, moved)
         if witnesses is not None and (ok & ~proven[targets]).any():
             witnesses.append(Witness(cells, x.copy()))
