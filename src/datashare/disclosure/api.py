@@ -8,7 +8,6 @@ the published cells only, that every primary cell meets the protection rule.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +30,9 @@ from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.model import (
     ATTACKER_MODEL,
     count_bounds,
+    goals_up_front,
     label_goal,
-    labels_disclose,
     lazy_goals,
-    refine_goal,
     refine_up_front,
 )
 from datashare.disclosure.policy import Policy, load_policy
@@ -279,7 +277,7 @@ def _protect(space: CellSpace, values: np.ndarray, primary: np.ndarray, rule: np
 
 
 def _zero_complement_failures(values: np.ndarray, hidden: np.ndarray, primary: np.ndarray,
-                              rule: np.ndarray, result: AuditResult | None) -> None:
+                              result: AuditResult | None) -> None:
     """The restriction ">= T" for complementary cells is sound only if none is 0: check."""
     if result is None:
         return
@@ -294,17 +292,12 @@ def _suppress_counts(
 ) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
     zero = (values == 0) & ~primary
-    top = label_goal(space, primary, zero, pol)
+    estimate = label_goal(space, primary, zero, pol)
+    top, by_labels = goals_up_front(space, values, primary, zero, estimate, pol, True,
+                                    refine=protection == "threshold")
     regoal: Regoal | None = None
-    if refine_up_front(space):
-        if protection == "threshold":
-            top = refine_goal(space, values, primary, zero, top, pol, truth=True)
-        by_labels = labels_disclose(space, values, primary, zero, top, pol, truth=True)
-    else:
+    if not refine_up_front(space):
         # Too big to refine every goal first: only the cells the cubes and local LPs leave.
-        by_labels = np.zeros(space.size, dtype=bool)
-        estimate = top
-
         def regoal(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return lazy_goals(space, values, primary, zero, estimate, pol, True, cells)
     rule = rule_for(primary, protection, values, top)
@@ -318,8 +311,7 @@ def _suppress_counts(
                     keep_grand_total=keep_grand_total, regoal=regoal)
     if prot.by_labels is not None:
         by_labels |= prot.by_labels
-    rule = prot.rule
-    _zero_complement_failures(values, prot.cover.suppressed, primary, rule, prot.audit)
+    _zero_complement_failures(values, prot.cover.suppressed, primary, prot.audit)
     stats[count] = _method_stats(prot)
     stats[count]["disclosed_by_labels"] = int(by_labels.sum())
     sup = prot.cover.suppressed[flat]
@@ -353,11 +345,10 @@ def _suppress_rates(
     # 1. Group sizes (denominators) as a count table under the policy and its labels.
     small = count_primaries(den, present, pol.min_n, pol.zeros_disclosive)
     zero = (den == 0) & ~small
-    top = label_goal(space, small, zero, pol)
-    if protection == "threshold":
-        top = refine_goal(space, den, small, zero, top, pol, truth=True)
+    # Above REFINE_MAX_CELLS the estimate stands for rate tables (no lazy goals there yet).
+    top, by_labels = goals_up_front(space, den, small, zero, label_goal(space, small, zero, pol),
+                                    pol, True, refine=protection == "threshold")
     den_rule = rule_for(small, protection, den, top)
-    by_labels = labels_disclose(space, den, small, zero, top, pol, truth=True)
     den_rule[by_labels] = NONE
     den_primary = small.copy()
     if pol.blank_coded_denominator:
@@ -466,17 +457,13 @@ def audit_table(
         check_consistent(space, values, count) if not hidden.any() else None
         prim = hidden.copy() if status is None else _mark(space, flat, status == "primary")
         prim &= hidden
-        top = _goal(space, prim, values, hidden, pol, labelled)
+        top, determined = _goal(space, prim, values, hidden, pol, labelled)
         if labelled:
             # Bounds from every "N<10" label (a primary the labels alone determine is still
             # 1..T-1, not a complement's ">= T"); only the cells checked drop those.
             lo, hi = count_bounds(None, prim, hidden, pol)
             hi = np.minimum(hi, top)
-            # Labels that contradict the values raise here: the audit below reports it.
-            if refine_up_front(space):
-                with contextlib.suppress(DisclosureError):
-                    prim &= ~labels_disclose(space, values, prim, (values == 0) & ~hidden,
-                                             top, pol, truth=False)
+            prim &= ~determined
         else:
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
         result = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
@@ -499,12 +486,9 @@ def audit_table(
                               f"{space.describe(c)}")
     prim = den_hidden.copy() if status is None else _mark(space, flat, status == "primary")
     prim &= den_hidden
-    top = _goal(space, prim, den, den_hidden, pol, labelled)
+    top, determined = _goal(space, prim, den, den_hidden, pol, labelled)
     labelled_prim = prim.copy()  # what the labels say (bounds), whatever is checked
-    if labelled:
-        with contextlib.suppress(DisclosureError):
-            prim &= ~labels_disclose(space, den, prim, (den == 0) & ~den_hidden, top, pol,
-                                     truth=False)
+    prim &= ~determined
     code = np.zeros(space.size, dtype=np.int8)
     if status is not None and DISPLAY_COLUMN in frame.columns:
         shown = frame[DISPLAY_COLUMN].fillna("").astype(str).to_numpy().astype(str)
@@ -530,20 +514,21 @@ def audit_table(
 
 
 def _goal(space: CellSpace, prim: np.ndarray, values: np.ndarray, hidden: np.ndarray,
-          pol: Policy, labelled: bool) -> np.ndarray:
-    """The threshold goal per cell from what is published: with labels, the largest value
-    they allow (model.label_goal); without (another tool's pattern, nothing known of a
-    hidden cell but >= 0), T: the cell could be not small at all."""
+          pol: Policy, labelled: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(The threshold goal per cell, the primaries the labels alone determine) from what is
+    published: with labels, the largest value they allow (``model.goals_up_front``; above
+    REFINE_MAX_CELLS refined later, where it matters: ``_regoal_failures``); without
+    (another tool's pattern, nothing known of a hidden cell but >= 0), T: the cell could be
+    not small at all."""
+    none = np.zeros(space.size, dtype=bool)
     if not labelled:
-        return np.full(space.size, float(pol.min_n))
+        return np.full(space.size, float(pol.min_n)), none
     zero = (values == 0) & ~hidden
     goal = label_goal(space, prim, zero, pol)
-    if not refine_up_front(space):
-        return goal  # refined where it matters only: ``_regoal_failures``
     try:
-        return refine_goal(space, values, prim, zero, goal, pol, truth=False)
+        return goals_up_front(space, values, prim, zero, goal, pol, False)
     except DisclosureError:
-        return goal  # labels that contradict the values: the audit below reports it
+        return goal, none  # labels that contradict the values: the audit below reports it
 
 
 def _regoal_failures(space: CellSpace, values: np.ndarray, hidden: np.ndarray,

@@ -558,32 +558,31 @@ def _audit_batch(
     every = np.arange(len(cells)) if intervals else singles
     if len(every):
         model.prefer_warm_start()
+
+    def extreme(i: int, sign: float) -> tuple[str, float]:
+        """The cell's largest (sign 1) or minus its smallest (-1) value: the LP, and where its
+        optimum is fractional the MILP, unless a whole point near it already proved the cell."""
+        one = np.array([i])
+        status, value, x = model.maximize(one, np.full(1, sign))
+        if status == "optimal" and not integral(x):
+            harvest(x)  # with ``fixable``: a whole point near it may prove the cell
+            if not intervals and proven[i]:
+                return status, value
+            status, value, x = model.maximize(one, np.full(1, sign), integer=True)
+        harvest(x)
+        return status, value
+
     for i in every:
         if proven[i] and not intervals:
             continue  # proven meanwhile by another cell's solution
-        one = np.array([i])
-        s_hi, hi_val, x = model.maximize(one, np.ones(1))
-        if s_hi == "optimal" and not integral(x):
-            harvest(x)  # with ``fixable``: a whole point near it may prove the cell
-            if intervals or not proven[i]:
-                s_hi, hi_val, x = model.maximize(one, np.ones(1), integer=True)
-                harvest(x)
-        else:
-            harvest(x)
+        s_hi, hi_val = extreme(i, 1.0)
         if s_hi == "unbounded":
             proven[i] = True  # max is infinite and a feasible (true) value exists
         elif s_hi != "optimal":
             proven[i] = False  # a solver failure never counts as proof
         if proven[i] and not intervals:
             continue
-        s_lo, neg_lo, x2 = model.maximize(one, -np.ones(1))
-        if s_lo == "optimal" and not integral(x2):
-            harvest(x2)
-            if intervals or not proven[i]:
-                s_lo, neg_lo, x2 = model.maximize(one, -np.ones(1), integer=True)
-                harvest(x2)
-        else:
-            harvest(x2)
+        _, neg_lo = extreme(i, -1.0)
         lo_val = -neg_lo
         if s_hi not in ("optimal", "unbounded"):
             proven[i] = False

@@ -143,7 +143,7 @@ def protect(
     if keep_grand_total:
         # Issue 4: never suppress a grand total when a smaller cell will do.
         blocked = grand if blocked is None else blocked | grand
-    need = np.where(rule == THRESHOLD, np.maximum(threshold - values, 1), 1).astype(np.float64)
+    need = _need(rule, threshold, values)
     cover = start_cover(primary, need)
     lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
     hi = np.full(space.size, np.inf) if upper is None else upper.astype(np.float64)
@@ -249,9 +249,13 @@ def _regoal(regoal: Regoal, pending: np.ndarray, values: np.ndarray, rule: np.nd
     # Already at the (lower) goal: it only must not be exact (as ``rule_for`` does).
     at_top = (rule[cells] == THRESHOLD) & (values[cells] >= goals[cells])
     rule[cells[at_top]] = EXACT
-    need[cells] = np.where(rule[cells] == THRESHOLD,
-                           np.maximum(goals[cells] - values[cells], 1), 1)
+    need[cells] = _need(rule[cells], goals[cells], values[cells])
     return rule, goals, cells[~determined]
+
+
+def _need(rule: np.ndarray, goal: int | np.ndarray, values: np.ndarray) -> np.ndarray:
+    """How far each target must be able to move: up to its goal (threshold), or by 1."""
+    return np.where(rule == THRESHOLD, np.maximum(goal - values, 1), 1).astype(np.float64)
 
 
 def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,

@@ -222,7 +222,7 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
                          ("repair_rounds", prot.repair_rounds)):
             found[k] += got_k
         if prot.witnesses is not None:
-            prior = _merged(prior, prot.witnesses)
+            prior.extend(prot.witnesses)
         got = prot.cover.suppressed
         fresh = got & ~model.hidden & (prot.cover.via >= 0)
         via[fresh] = prot.cover.via[fresh]
@@ -268,13 +268,6 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
         "denominator_grand_total_published": not bool(den_h[grand].any()),
     }
     return JointProtected(den_h, num_h, code, via, model, result, rounds, stats, timings)
-
-
-def _merged(a: Witnesses, b: Witnesses) -> Witnesses:
-    return Witnesses(np.concatenate([a.wid, b.wid + a.n]), np.concatenate([a.cell, b.cell]),
-                     np.concatenate([a.dx, b.dx]), np.concatenate([a.claim_cell, b.claim_cell]),
-                     np.concatenate([a.claim_wid, b.claim_wid + a.n]),
-                     np.concatenate([a.kind, b.kind]), a.n + b.n)
 
 
 def _cover_earlier(model: RateModel, prior: Witnesses, asked: np.ndarray,

@@ -212,6 +212,20 @@ def labels_disclose(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     return out
 
 
+def goals_up_front(space: CellSpace, values: np.ndarray, primary: np.ndarray,
+                   known_zero: np.ndarray, goal: np.ndarray, policy: Policy, truth: bool,
+                   refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(goals, primaries the labels alone determine) before protection or an audit: up to
+    REFINE_MAX_CELLS cells every primary's exact goal (``refine``: the ``threshold`` goal is
+    used) and ``labels_disclose``; above it ``goal`` as estimated and none, and
+    ``lazy_goals`` is asked later for the cells whose verdict depends on them."""
+    if not refine_up_front(space):
+        return goal, np.zeros(space.size, dtype=bool)
+    if refine:
+        goal = refine_goal(space, values, primary, known_zero, goal, policy, truth)
+    return goal, labels_disclose(space, values, primary, known_zero, goal, policy, truth)
+
+
 def lazy_goals(space: CellSpace, values: np.ndarray, primary: np.ndarray,
                known_zero: np.ndarray, goal: np.ndarray, policy: Policy, truth: bool,
                cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

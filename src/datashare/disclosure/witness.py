@@ -348,13 +348,18 @@ class Witnesses:
     def add(self, wid: np.ndarray, cell: np.ndarray, dx: np.ndarray, claim_cell: np.ndarray,
             claim_wid: np.ndarray, n_new: int, kind: int) -> None:
         """Append witnesses numbered 0..n_new-1 locally."""
-        self.wid = np.concatenate([self.wid, wid + self.n])
-        self.cell = np.concatenate([self.cell, cell])
-        self.dx = np.concatenate([self.dx, dx.astype(np.float64)])
-        self.claim_cell = np.concatenate([self.claim_cell, claim_cell])
-        self.claim_wid = np.concatenate([self.claim_wid, claim_wid + self.n])
-        self.kind = np.concatenate([self.kind, np.full(n_new, kind, dtype=np.int8)])
-        self.n += n_new
+        self.extend(Witnesses(wid, cell, dx.astype(np.float64), claim_cell, claim_wid,
+                              np.full(n_new, kind, dtype=np.int8), n_new))
+
+    def extend(self, other: Witnesses) -> None:
+        """Append another set's witnesses (renumbered after this one's)."""
+        self.wid = np.concatenate([self.wid, other.wid + self.n])
+        self.cell = np.concatenate([self.cell, other.cell])
+        self.dx = np.concatenate([self.dx, other.dx])
+        self.claim_cell = np.concatenate([self.claim_cell, other.claim_cell])
+        self.claim_wid = np.concatenate([self.claim_wid, other.claim_wid + self.n])
+        self.kind = np.concatenate([self.kind, other.kind])
+        self.n += other.n
 
     def add_points(self, points: list[tuple[np.ndarray, np.ndarray]], values: np.ndarray,
                    rule: np.ndarray, threshold: int | np.ndarray) -> None:

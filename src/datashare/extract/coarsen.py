@@ -10,13 +10,13 @@ bounded by a row group), rows in the same order, before any other format is deri
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import gather
 from .errors import ExtractError
 from .mapping import Mapping
 from .spec import ExtractSpec
@@ -25,7 +25,6 @@ SMALL_RACES = ("AI", "NH")
 OTHER_RACE = "OT"
 # Which column each coarsening changes.
 COLUMNS = {"race": "race_ethnicity", "birth_year": "birth_year", "school": "school_code"}
-ZSTD_LEVEL = 3  # the engine's own (gather.ZSTD_LEVEL)
 
 
 def applied_to(column: str, spec: ExtractSpec) -> str:
@@ -74,13 +73,6 @@ def apply(spec: ExtractSpec, mapping: Mapping, package: Path, source: Path) -> N
     changed = {COLUMNS[c] for c in spec.coarsen}
     for f in spec.files:
         path = package / f"{f}.parquet"
-        pf = pq.ParquetFile(path)
-        if not changed & set(pf.schema_arrow.names):
+        if not changed & set(pq.read_schema(path).names):
             continue
-        tmp = path.with_name(f".{path.name}.coarsened")
-        with pq.ParquetWriter(
-            tmp, pf.schema_arrow, compression="zstd", compression_level=ZSTD_LEVEL
-        ) as writer:
-            for i in range(pf.num_row_groups):
-                writer.write_table(_coarsen_batch(pf.read_row_group(i), spec, districts))
-        os.replace(tmp, path)
+        gather.rewrite_in_place(path, lambda t: _coarsen_batch(t, spec, districts), "coarsened")

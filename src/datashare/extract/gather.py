@@ -28,6 +28,7 @@ stays bounded. Spark always runs the SQL; a test checks the content is the same.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,20 @@ from datashare.extract import kernels, rid
 
 ROW_GROUP = 262_144  # the same row-group size as the SQL path's COPY and the benchmark floor
 ZSTD_LEVEL = 3  # DuckDB's default zstd level: the same compression as the COPY it replaces
+
+
+def rewrite_in_place(path: Path, transform: Callable[[pa.Table], pa.Table], tag: str) -> None:
+    """Rewrite a delivered Parquet file row group by row group (memory bounded by one row
+    group; rows in the same order, same schema), replacing it by a rename once the copy is
+    whole (``.NAME.TAG`` beside it meanwhile)."""
+    pf = pq.ParquetFile(path)
+    tmp = path.with_name(f".{path.name}.{tag}")
+    with pq.ParquetWriter(
+        tmp, pf.schema_arrow, compression="zstd", compression_level=ZSTD_LEVEL
+    ) as writer:
+        for i in range(pf.num_row_groups):
+            writer.write_table(transform(pf.read_row_group(i)))
+    os.replace(tmp, path)
 WRITE_BATCH = 65_536  # rows per page-encoding batch of the Parquet writer
 BLOCK = 1 << 20  # rows per step of the row-wise NumPy work: temporaries stay in cache
 MEMORY_BUDGET = 2 * 1024**3  # bytes of working set for one file; beyond it the SQL path runs

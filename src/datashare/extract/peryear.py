@@ -22,20 +22,17 @@ extract's years.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from datashare import elements
 
-from . import engines, sql
+from . import engines, gather, sql
 from .mapping import Mapping
 from .spec import ExtractSpec
-
-ZSTD_LEVEL = 3  # the engine's own (gather.ZSTD_LEVEL)
 
 
 def narrowed(spec: ExtractSpec, file: str) -> dict[str, list[int]]:
@@ -87,21 +84,19 @@ def apply(
                 if yearly
                 else _students_of(spec, mapping, paths, crosswalk, work, years)
             )
-        path = package / f"{f}.parquet"
-        pf = pq.ParquetFile(path)
-        schema = pf.schema_arrow
-        tmp = path.with_name(f".{path.name}.years")
-        with pq.ParquetWriter(
-            tmp, schema, compression="zstd", compression_level=ZSTD_LEVEL
-        ) as writer:
-            for i in range(pf.num_row_groups):
-                table = pf.read_row_group(i)
-                for e, values in keep.items():
-                    at = schema.get_field_index(e)
-                    inside = pc.is_in(table.column(key), value_set=values)
-                    column = pc.if_else(
-                        inside, table.column(e), pa.scalar(None, schema.field(e).type)
-                    )
-                    table = table.set_column(at, schema.field(e), column)
-                writer.write_table(table)
-        os.replace(tmp, path)
+        gather.rewrite_in_place(package / f"{f}.parquet", _blanking(keep, key), "years")
+
+
+def _blanking(keep: dict[str, pa.Array], key: str) -> Callable[[pa.Table], pa.Table]:
+    """A row group with each element's cells blank where ``key`` is not in its values."""
+
+    def blank(table: pa.Table) -> pa.Table:
+        for e, values in keep.items():
+            at = table.schema.get_field_index(e)
+            field = table.schema.field(e)
+            inside = pc.is_in(table.column(key), value_set=values)
+            column = pc.if_else(inside, table.column(e), pa.scalar(None, field.type))
+            table = table.set_column(at, field, column)
+        return table
+
+    return blank

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
 from ninja import Router, Schema
 
@@ -54,11 +54,9 @@ class SubmissionOut(Schema):
     comments: list[CommentOut]
 
 
-def _with_details(rows: QuerySet[ResultsSubmission]) -> QuerySet[ResultsSubmission]:
+def _details() -> tuple[str | Prefetch, ...]:
     # One query each for versions and comments (with their authors), however many submissions.
-    return rows.select_related("agreement").prefetch_related(
-        "versions", Prefetch("comments", queryset=ResultsComment.objects.select_related("author"))
-    )
+    return ("versions", Prefetch("comments", queryset=ResultsComment.objects.select_related("author")))
 
 
 def _out(s: ResultsSubmission) -> SubmissionOut:
@@ -87,7 +85,7 @@ def _out(s: ResultsSubmission) -> SubmissionOut:
 
 @router.get("/", response=list[SubmissionOut], summary="The results submissions the caller may see, newest first")
 def list_results(request: HttpRequest, status: str = "") -> list[SubmissionOut]:
-    rows = _with_details(visible_submissions(api_user(request)))
+    rows = visible_submissions(api_user(request)).select_related("agreement").prefetch_related(*_details())
     if status:
         rows = rows.filter(status=status)
     return [_out(s) for s in rows.order_by("-created_at")[:200]]
@@ -95,5 +93,6 @@ def list_results(request: HttpRequest, status: str = "") -> list[SubmissionOut]:
 
 @router.get("/{public_id}", response=SubmissionOut, summary="One submission with its versions, scan findings and comments")
 def get_results(request: HttpRequest, public_id: UUID) -> SubmissionOut:
-    submission = get_submission_for(api_user(request), public_id)
-    return _out(_with_details(ResultsSubmission.objects.filter(pk=submission.pk)).get())
+    submission = get_submission_for(api_user(request), public_id)  # with its agreement
+    prefetch_related_objects([submission], *_details())  # not fetched a second time
+    return _out(submission)
