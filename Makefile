@@ -71,14 +71,20 @@ typecheck: setup-test
 
 # The suite runs on the embedded SQLite database, then again on PostgreSQL when DATABASE_URL
 # is set (CI sets it). pytest exits 5 when it collects no tests, which fails the target.
-# The pure engines (and the aggregate builder and results scanner) never touch the database:
-# their tests run once, in the SQLite pass.
-ENGINE_TESTS := tests/synthetic tests/extract tests/disclosure tests/aggregate tests/outputcheck
+# The PostgreSQL pass runs only the tests that use the test database (--database-tests-only,
+# tests/conftest.py): the others (the pure engines, the Spark runs, the subprocess tests of
+# `datashare run` and the workers, which bring their own SQLite file) cannot tell the two apart
+# and already ran in the SQLite pass.
+# Each pass runs in PYTEST_WORKERS processes (pytest-xdist), each with its own test database
+# and data folder, handed a test module at a time; the Spark modules all go to one of them (one
+# JVM). PYTEST_WORKERS=0 runs in this one process, as plain `pytest` does.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 pytest: setup-test
-	env -u DATABASE_URL $(BIN)/pytest
+	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 	@if [ -n "$$DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($${DATABASE_URL%%@*}@...) =="; \
-	  $(BIN)/pytest -m "not spark" $(ENGINE_TESTS:%=--ignore=%); \
+	  $(BIN)/pytest $(PYTEST_ARGS) --database-tests-only; \
 	fi
 
 test: lint typecheck pytest

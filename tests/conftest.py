@@ -13,6 +13,102 @@ import pytest
 
 _LOOPBACK = ("127.", "::1", "localhost")
 
+# What a test must ask for to reach the test database: pytest-django refuses every other test
+# a connection ("Database access not allowed"), so a test without one of these cannot depend on
+# which database the run uses. (django_db_blocker is not here: an autouse fixture of
+# pytest-django requests it for every test.)
+_DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="deselect the tests that never touch the database (the Makefile's PostgreSQL pass: "
+        "they already ran in the SQLite pass and would run the same again)",
+    )
+
+
+def uses_database(item: pytest.Item) -> bool:
+    return item.get_closest_marker("django_db") is not None or not _DATABASE_FIXTURES.isdisjoint(
+        getattr(item, "fixturenames", ())
+    )
+
+
+# The modules with Spark tests (marked spark). Under `--dist loadfile` (the Makefile) they are
+# one unit of work, so one xdist worker starts the session's JVM, not each; a Spark test in
+# another module is refused at collection until it is listed here.
+_SPARK_MODULES = frozenset({"tests/aggregate/test_engines.py", "tests/extract/test_engines.py"})
+
+
+# The modules that take longest (pytest --durations, in a run on 2 cores), longest first. An
+# xdist worker collects them first so they are handed out first: left for the end, one of them
+# would keep one worker busy while the other has nothing left to do. Order only, never which
+# tests run.
+_LONGEST_FIRST = (
+    "spark",
+    "tests/test_run.py",
+    "tests/test_settings.py",
+    "tests/disclosure/test_witnesses.py",
+    "tests/aggregate/test_publish.py",
+    "tests/browser/test_intake_flow.py",
+    "tests/aggregate/test_engine_and_file_audit_agree.py",
+    "tests/disclosure/test_properties.py",
+    "tests/browser/test_intake_ux.py",
+    "tests/core/test_queues.py",
+)
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to under --dist loadfile: its module, or "spark"."""
+    module = nodeid.split("::", 1)[0]
+    return "spark" if module in _SPARK_MODULES else module
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("spark") is not None:
+            module = item.nodeid.split("::", 1)[0]
+            if module not in _SPARK_MODULES:
+                raise pytest.UsageError(
+                    f"{item.nodeid} runs Spark: add {module} to _SPARK_MODULES in tests/conftest.py"
+                )
+    if hasattr(config, "workerinput"):  # an xdist worker; every worker sorts the same way
+        rank = {unit: i for i, unit in enumerate(_LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(rank)))
+    if config.getoption("--database-tests-only"):
+        kept = [item for item in items if uses_database(item)]
+        if len(kept) < len(items):
+            config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+            items[:] = kept
+
+
+# tryfirst: before pytest-xdist's own implementation, which answers for every --dist mode.
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with every Spark module in one unit, handed out in the workers'
+    collection order (longest first) rather than by number of tests. (pytest-xdist's loadgroup
+    cannot group here: under pytest 9.2 its xdist_group marks silently stop grouping,
+    pytest-xdist issue 1386.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return SparkTogether(config, log)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_network() -> Iterator[None]:
