@@ -75,6 +75,11 @@ def test_the_user_adds_a_key_in_the_portal_and_downloads_with_openssh(
         body = client.get(reverse("delivery:mine")).content.decode()
         assert server.host_key.get_fingerprint("sha256") in body
         assert "enrollment.parquet" in body
+        # How to connect: host, port and the account in each client's own terms.
+        from django.conf import settings
+
+        assert f"sftp -P {settings.SFTP_PORT} -i ~/.ssh/id_ed25519 {account.username}@{settings.SFTP_PUBLIC_HOST}" in body
+        assert "<h4>WinSCP</h4>" in body and "<h4>FileZilla</h4>" in body
 
         # A steward revokes: the next login is refused and logged.
         services.revoke_account(actor=None, account=account, reason="agreement terminated")
@@ -89,6 +94,67 @@ def test_the_user_adds_a_key_in_the_portal_and_downloads_with_openssh(
     assert {EventKind.LOGIN, EventKind.TRANSFER} <= kinds
     transfers = SftpEvent.objects.filter(kind=EventKind.TRANSFER)
     assert transfers.count() == 4 and all(t.complete for t in transfers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_key_an_expired_a_revoked_and_a_locked_account_are_refused_and_logged(
+    account: SftpAccount, store: Path, tmp_path: Path
+) -> None:
+    import datetime as dt
+    import time
+
+    import paramiko
+    from django.utils import timezone
+
+    key, pub = client_key(tmp_path / "id_ed25519")
+    wrong, _ = client_key(tmp_path / "id_wrong")
+    services.add_key(actor=account.user, account=account, public_key=pub)
+
+    def attempt(server: ServerThread, with_key: Path) -> bool:
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.load_host_keys(str(server.known_hosts(tmp_path / "known_hosts")))
+        try:
+            client.connect("127.0.0.1", port=server.port, username=account.username, key_filename=str(with_key),
+                           look_for_keys=False, allow_agent=False, timeout=20)  # fmt: skip
+            return "README.txt" in client.open_sftp().listdir(".")
+        except paramiko.AuthenticationException:
+            return False
+        finally:
+            client.close()
+
+    def events() -> list[tuple[str, str, str]]:
+        return [(e.kind, e.operation, e.reason) for e in SftpEvent.objects.filter(account=account).order_by("pk")]
+
+    def settle(count: int) -> None:  # the server logs from its own threads
+        deadline = time.monotonic() + 10
+        while len(events()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    with ServerThread(DjangoBackend(store), tmp_path / "host_key") as server:  # type: ignore[arg-type]
+        assert not attempt(server, wrong)
+        settle(1)
+        assert events()[-1] == (EventKind.AUTH_FAILED, "", "no authorized key offered")
+        SftpAccount.objects.filter(pk=account.pk).update(expires_on=dt.date(2020, 1, 1))  # the agreement's end passed
+        assert not attempt(server, key)
+        settle(2)
+        assert events()[-1] == (EventKind.REFUSED, "login", "no active agreement")
+        SftpAccount.objects.filter(pk=account.pk).update(expires_on=None)
+        assert attempt(server, key)
+        settle(3)
+        services.revoke_account(actor=None, account=account, reason="agreement terminated")
+        assert not attempt(server, key)
+        settle(4)
+        # A revoked user's own key is refused for the account's state, not counted as a wrong key.
+        assert events()[-1] == (EventKind.REFUSED, "login", "no active agreement")
+        SftpAccount.objects.filter(pk=account.pk).update(status=AccountStatus.ACTIVE, revoked_at=None,
+                                                         locked_until=timezone.now() + services.LOCKOUT)  # fmt: skip
+        assert not attempt(server, key)
+        settle(5)
+        assert events()[-1] == (EventKind.REFUSED, "login", "account locked")
+    kinds = [k for k, _o, _r in events()]
+    assert kinds.count(EventKind.LOGIN) == 1
+    assert kinds.count(EventKind.AUTH_FAILED) == 1  # only the wrong key counts towards a lockout
 
 
 def test_lockout_after_repeated_failures(account: SftpAccount) -> None:

@@ -150,6 +150,30 @@ def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(executed, deli
     assert job.attempts == 2
 
 
+def test_the_sweep_queues_again_a_job_whose_worker_was_killed_and_it_completes(
+    executed, delivery_dirs, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+) -> None:
+    from datashare.core.scheduler import registered_jobs
+
+    assert "delivery.requeue_abandoned" in set(registered_jobs())
+    job = jobs.queue_extract(actor=None, agreement=executed)
+    assert jobs.claim(str(job.public_id))  # a worker took it ... and was SIGKILLed: its task never returns
+    # A killed attempt's leftovers: a plaintext work folder and a half-sealed folder in the store.
+    work = delivery_dirs / "agency" / "work" / job.package_id
+    work.mkdir(parents=True)
+    (work / "student.csv").write_text("rid\n")
+    (delivery_dirs / "store" / f".{job.package_id}.seal-dead").mkdir(parents=True)
+    assert jobs.requeue_abandoned() == []  # not while its lease runs
+    later = timezone.now() + jobs.LEASE + dt.timedelta(minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):  # the immediate backend runs the task
+        assert jobs.requeue_abandoned(now=later) == [str(job.public_id)]
+    job.refresh_from_db()
+    assert job.status == JobStatus.REVIEW and job.attempts == 2, job.error
+    assert not work.exists()
+    assert sorted(p.name for p in (delivery_dirs / "store").iterdir()) == [job.package_id]
+    assert jobs.requeue_abandoned(now=later) == []  # done: nothing to queue again
+
+
 def test_a_bad_exhibit_a_fails_the_job_with_its_reason(executed, delivery_dirs) -> None:  # type: ignore[no-untyped-def]
     executed.exhibit_a = {"days_absent": [2022], "lunch_menu": [2023]}
     executed.save(update_fields=["exhibit_a"])

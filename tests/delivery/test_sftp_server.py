@@ -133,16 +133,36 @@ def test_cbc_ciphers_are_not_offered(world: tuple[ServerThread, MemoryBackend, P
 
 
 def test_real_connections_get_the_fast_paths(
-    world: tuple[ServerThread, MemoryBackend, Path, Path],
+    world: tuple[ServerThread, MemoryBackend, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server, _backend, key, _tmp = world
+    server, _backend, key, tmp = world
+    cut: list[int] = []
+    take = sshfast.SendPieces.take
+
+    def counted(self: sshfast.SendPieces, limit: int) -> list[memoryview]:
+        cut.append(limit)
+        return take(self, limit)
+
+    monkeypatch.setattr(sshfast.SendPieces, "take", counted)
     client, sftp = _paramiko(server, key)
     try:
         assert "README.txt" in sftp.listdir(".")
         conns = list(server.server.sessions)
         assert conns and all(sshfast.is_tuned(c) for c in conns)  # not silently lost to an upgrade
+        with sftp.open("enrollment.parquet") as fh:
+            assert len(fh.read(200_000)) == 200_000
+        assert cut  # READ replies took the fast path (sshfast.FastSFTPServerHandler)
     finally:
         client.close()
+    # ... and so does OpenSSH's sftp, with what it checks
+    cut.clear()
+    down = tmp / "down"
+    down.mkdir()
+    (tmp / "batch").write_text(f"lcd {down}\nget *\nbye\n")
+    result = _openssh_sftp(server, key, tmp)
+    assert result.returncode == 0, result.stderr
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
+    assert len(cut) > 90  # 3 MiB in 32 KiB packets
 
 
 def test_paramiko_download_with_prefetch_verifies(
@@ -165,6 +185,42 @@ def test_paramiko_download_with_prefetch_verifies(
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=down, check=True)
     partial = [t for t in backend.of("transfer") if not t[6]]
     assert [(t[3], t[4]) for t in partial] == [("enrollment.parquet", 70_000)]
+
+
+def test_what_waits_for_a_client_that_prefetches_and_does_not_read_stays_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # paramiko asks for the whole 12 MiB file at once, then reads nothing: its 2 MiB window
+    # fills and the rest of the replies wait in the server. A bare asyncssh server queued all
+    # of them (a whole 1 GiB file under paramiko's default prefetch).
+    store = tmp_path / "store"
+    make_package(tmp_path, store, "pkg-big", big=12 << 20)
+    key, pub = client_key(tmp_path / "id_ed25519")
+    backend = MemoryBackend(keys={USER: [pub]}, grants={USER: sftpd.Grant(USER, "DSA-2025-0042", "pkg-big", store)})
+    queued: list[int] = []
+    read_views = sftpd._PackageSFTP.read_views
+
+    async def watched(self: sftpd._PackageSFTP, file_obj: object, offset: int, size: int) -> list[memoryview]:
+        views = await read_views(self, file_obj, offset, size)
+        queued.append(self.channel.get_write_buffer_size())  # waiting for the client's window
+        return views
+
+    monkeypatch.setattr(sftpd._PackageSFTP, "read_views", watched)
+    limit = 1 << 20
+    with ServerThread(backend, tmp_path / "host_key", send_buffer_limit=limit) as server:
+        client, sftp = _paramiko(server, key)
+        try:
+            with sftp.open("enrollment.parquet", "rb") as fh:
+                fh.prefetch(12 << 20)
+                time.sleep(3)  # not reading: the server's replies back up
+                waiting = max(queued)
+                got = b"".join(iter(lambda: fh.read(1 << 20), b""))
+        finally:
+            client.close()
+    assert got == (tmp_path / "plain-pkg-big" / "enrollment.parquet").read_bytes()
+    # Held back: at most the limit and the reply being answered (without the back-pressure,
+    # every reply the window could not take, ~10 MiB, would wait in the server).
+    assert limit // 2 < waiting <= limit + sftpd.MAX_READ + 64, waiting
 
 
 @pytest.mark.parametrize(

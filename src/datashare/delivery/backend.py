@@ -35,11 +35,11 @@ class DjangoBackend:
         return SftpAccount.objects.select_related("user").filter(username=username).first()
 
     def authorized_keys(self, username: str) -> list[str]:
+        # A revoked account's keys too: its user's right key is then refused by ``grant`` and
+        # logged as "no active agreement", not as a wrong key (which would also count towards
+        # a lockout). Whether anyone gets in is decided by ``grant`` alone.
         _drop_stale_connection()
-        return list(
-            SftpKey.objects.filter(account__username=username, account__status=AccountStatus.ACTIVE)
-            .values_list("public_key", flat=True)
-        )
+        return list(SftpKey.objects.filter(account__username=username).values_list("public_key", flat=True))
 
     def has_password_totp(self, username: str) -> bool:
         account = self._account(username)

@@ -2,13 +2,16 @@
 released by a data steward. Every state change is a conditional UPDATE with its audit row.
 
 Transitions (``MOVES``): queued → running (claimed by a worker) → review | failed;
-running with an expired lease → running (a retry after a worker was killed);
-failed → queued (retry); review → released | rejected | recut (a new, coarsened job queued).
+running with an expired lease → running (a retry after a worker was killed), or → queued by
+the ``delivery.requeue_abandoned`` sweep, which enqueues it again (the task queue does not
+re-run a task whose worker died); failed → queued (retry);
+review → released | rejected | recut (a new, coarsened job queued).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 from pathlib import Path
@@ -27,6 +30,7 @@ from datashare.audit.services import record_event
 from datashare.core.errors import Conflict, Forbidden, ValidationFailed
 from datashare.core.notifications import send_notification
 from datashare.core.queues import LONG_QUEUE
+from datashare.core.scheduler import periodic
 from datashare.delivery import audit_actions, keys, pipeline, selectors, services
 from datashare.delivery.models import ExtractJob, JobStatus, SftpAccount
 from datashare.extract import keys as extract_keys
@@ -39,7 +43,7 @@ log = logging.getLogger("datashare.delivery")
 LEASE = dt.timedelta(hours=2)  # longer than any extract; a killed worker's job is retried after it
 MOVES: dict[str, frozenset[str]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING}),
-    JobStatus.RUNNING: frozenset({JobStatus.REVIEW, JobStatus.FAILED, JobStatus.RUNNING}),
+    JobStatus.RUNNING: frozenset({JobStatus.REVIEW, JobStatus.FAILED, JobStatus.RUNNING, JobStatus.QUEUED}),
     JobStatus.FAILED: frozenset({JobStatus.QUEUED}),
     JobStatus.REVIEW: frozenset({JobStatus.RELEASED, JobStatus.REJECTED, JobStatus.RECUT}),
     JobStatus.RELEASED: frozenset(),
@@ -149,6 +153,34 @@ def run(job_id: str) -> None:
 @task(queue_name=LONG_QUEUE)
 def run_extract_job(*, job_id: str) -> None:
     run(job_id)
+
+
+def requeue_abandoned(*, now: dt.datetime | None = None) -> list[str]:
+    """Queue again the jobs whose worker died mid-cut (running, lease passed). The database
+    task backend leaves a killed worker's task 'running' for good and never runs it again,
+    so without this such a job would wait forever. One conditional UPDATE per job, so a job
+    a worker claimed meanwhile is left alone, and each abandoned job is enqueued once; the
+    pipeline's next attempt removes what the killed one left."""
+    now = now or timezone.now()
+    requeued = []
+    for job in ExtractJob.objects.filter(status=JobStatus.RUNNING, lease_until__lt=now).select_related("agreement"):
+        with transaction.atomic():
+            if not ExtractJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, lease_until__lt=now).update(
+                status=JobStatus.QUEUED, lease_until=None, progress="worker stopped: queued again"
+            ):
+                continue
+            job_id = str(job.public_id)
+            record_event(actor=None, action=audit_actions.JOB_QUEUED, target=job.agreement,
+                         old={"status": JobStatus.RUNNING, "attempts": job.attempts},
+                         new={"job": job_id, "abandoned": True})  # fmt: skip
+            transaction.on_commit(functools.partial(run_extract_job.enqueue, job_id=job_id))
+            requeued.append(job_id)
+    return requeued
+
+
+@periodic("delivery.requeue_abandoned", every=dt.timedelta(minutes=5))
+def requeue_abandoned_jobs() -> None:
+    requeue_abandoned()
 
 
 def retry(*, actor: User, job: ExtractJob) -> None:

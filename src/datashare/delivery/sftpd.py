@@ -184,6 +184,7 @@ class DeliveryServer:
 
     async def start(self) -> None:
         sshfast.install_ciphers()
+        sshfast.install_sftp()
         self._acceptor = await asyncssh.create_server(
             lambda: _SSHServer(self),
             self.host,
@@ -193,6 +194,9 @@ class DeliveryServer:
             sftp_version=3,
             encryption_algs=list(sshfast.CIPHERS),
             allow_scp=False,
+            # No shell, so no line editing; without it the SFTP channel is asyncssh's own
+            # (not its editor's proxy), which the READ fast path needs.
+            line_editor=False,
             agent_forwarding=False,
             x11_forwarding=False,
             login_timeout=LOGIN_TIMEOUT,
@@ -257,6 +261,7 @@ class _SSHServer(asyncssh.SSHServer):
         self.username = ""
         self.is_locked = False
         self.key_refused = False
+        self.login_refused = False
         self.authenticated = False
         self.grant: Grant | None = None
         self.data_key = b""
@@ -286,8 +291,16 @@ class _SSHServer(asyncssh.SSHServer):
     def kbdint_auth_supported(self) -> bool:
         return True
 
+    async def _refuse_login(self, username: str, reason: str) -> None:
+        """Log a login refused for the account's state (locked, no active agreement) once per
+        connection: clients offer a key twice (query, then signature) and may retry."""
+        if not self.login_refused:
+            self.login_refused = True
+            await self.server.call(self.server.backend.refused, username, "login", "", reason)
+
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         if self.is_locked:
+            await self._refuse_login(username, "account locked")
             return False
         for line in await self.server.call(self.server.backend.authorized_keys, username):
             try:
@@ -314,9 +327,10 @@ class _SSHServer(asyncssh.SSHServer):
     async def get_kbdint_challenge(
         self, username: str, lang: str, submethods: str
     ) -> KbdIntChallenge:
-        if self.is_locked or not await self.server.call(
-            self.server.backend.has_password_totp, username
-        ):
+        if self.is_locked:
+            await self._refuse_login(username, "account locked")
+            return False
+        if not await self.server.call(self.server.backend.has_password_totp, username):
             return False
         return ("", "Password and the code from your authenticator app", "", [
             ("Password: ", False), ("Verification code: ", True)])  # fmt: skip
@@ -344,9 +358,7 @@ class _SSHServer(asyncssh.SSHServer):
         """The credentials are right: is there still an agreement to serve?"""
         grant = await self.server.call(self.server.backend.grant, username)
         if grant is None:
-            await self.server.call(
-                self.server.backend.refused, username, "login", "", "no active agreement"
-            )
+            await self._refuse_login(username, "no active agreement")
             return False
         try:
             self.data_key = await self.server.call(
@@ -483,6 +495,11 @@ class _PackageSFTP(asyncssh.SFTPServer):
         return handle
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        return b"".join(await self.read_views(file_obj, offset, size))
+
+    async def read_views(self, file_obj: object, offset: int, size: int) -> list[memoryview]:
+        """``read`` as views of the decrypted chunks: the fast READ reply
+        (``sshfast.FastSFTPServerHandler``) cuts them into SSH packets without copying."""
         assert isinstance(file_obj, _OpenFile)
         await self.server.refresh(self.session)
         chan = self.channel
@@ -493,11 +510,11 @@ class _PackageSFTP(asyncssh.SFTPServer):
                 raise asyncssh.SFTPConnectionLost("connection closed")
             await asyncio.sleep(0.002)
         try:
-            data = file_obj.reader.read(offset, min(size, MAX_READ))
+            views = file_obj.reader.read_views(offset, min(size, MAX_READ))
         except vault.VaultError as exc:
             raise await self._refuse("read", file_obj.name, str(exc)) from None
-        file_obj.ranges.add(offset, offset + len(data))
-        return data
+        file_obj.ranges.add(offset, offset + sum(map(len, views)))
+        return views
 
     async def close(self, file_obj: object) -> None:
         assert isinstance(file_obj, _OpenFile)

@@ -210,18 +210,23 @@ class EncryptedReader:
         return plain
 
     def read(self, offset: int, length: int) -> bytes:
+        # Views of the decrypted chunks, copied once by the join (the SFTP server's reads of
+        # 255 KiB span two or three chunks; slicing then joining copied every byte twice).
+        return b"".join(self.read_views(offset, length))
+
+    def read_views(self, offset: int, length: int) -> list[memoryview]:
+        """``read`` as read-only views of the decrypted chunks, copying nothing (the SFTP
+        server cuts them into SSH packets); an empty list at or past the end."""
         if offset < 0 or length < 0:
             raise ValueError("negative offset or length")
         end = min(self.size, offset + length)
-        # Views of the decrypted chunks, copied once by the join (the SFTP server's reads of
-        # 255 KiB span two or three chunks; slicing then joining copied every byte twice).
         parts: list[memoryview] = []
         while offset < end:
             index, start = divmod(offset, self.chunk)
             piece = memoryview(self._chunk(index))[start : start + (end - offset)]
             parts.append(piece)
             offset += len(piece)
-        return b"".join(parts)
+        return parts
 
     def __iter__(self) -> Iterator[bytes]:
         for index in range(self._count):
