@@ -41,16 +41,24 @@ EXTRA_PARTITIONS: dict[str, dict[str, float]] = {
 
 def generate(
     n_districts: int, schools_per_district: float = 8.0, extra_groups: bool = False,
-    seed: int = 0, met_rate: float | None = None,
+    seed: int = 0, met_rate: float | None = None, partitions: list[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(long-format table with column ``count``, hierarchy spec as a dict).
 
     ``met_rate``: also a numerator column ``met`` (a rate table: ``count`` is the
     denominator): per school and grade a binomial share of the students, split over each
     partition's groups without replacement (multivariate hypergeometric), so every partition
-    adds up and met <= count in every cell."""
+    adds up and met <= count in every cell.
+
+    ``partitions``: only these student-group partitions (names of ``PARTITIONS`` /
+    ``EXTRA_PARTITIONS``), e.g. ``["race"]`` for a school x race x grade table."""
     rng = np.random.default_rng(seed)
     parts = dict(PARTITIONS, **(EXTRA_PARTITIONS if extra_groups else {}))
+    if partitions is not None:
+        unknown = sorted(set(partitions) - set(parts))
+        if unknown:
+            raise ValueError(f"unknown partitions {unknown} (known: {', '.join(parts)})")
+        parts = {k: parts[k] for k in partitions}
     groups = [g for p in parts.values() for g in p]
     n_sch = rng.poisson(schools_per_district - 1, n_districts) + 1
     districts = [f"D{d + 1:03d}" for d in range(n_districts)]

@@ -30,6 +30,7 @@ class TauRun:
     suppressed: np.ndarray  # bool per frame row
     iterations: int
     error: str | None = None
+    cpu: float = float("nan")  # CPU seconds of the tau-Argus process (user + system)
 
 
 def _write_hrc(path: Path, spec_org: dict[str, Any], root: str) -> None:
@@ -109,14 +110,19 @@ def _statuses(out: Path, rows: pd.DataFrame, dims: list[str], totals: list[str])
 
 
 def run_tau(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndarray, threshold: int,
-            method: str = "MOD", count: str = "count", max_iter: int = 20) -> TauRun:
+            method: str = "MOD", count: str = "count", max_iter: int = 20,
+            protection: str = "threshold") -> TauRun:
+    """``protection``: ``threshold`` gives each primary upper protection level T - value (its
+    interval must reach T); ``exact`` gives 1 (it must not be determined). tau-Argus knows
+    nothing of the labels' bounds; its patterns are audited under them afterwards."""
     dims = ["organization", "student_group", "grade"]
     org_root = next(iter(spec["organization"]))
     group_root, partitions = next(iter(spec["student_group"].items()))
     grade_root = next(iter(spec["grade"]))
     totals = [org_root, group_root, grade_root]
     values = frame[count].to_numpy()
-    upl = np.maximum(threshold - values, 1)
+    upl = (np.maximum(threshold - values, 1) if protection == "threshold"
+           else np.ones(len(values), dtype=np.int64))
     shared = (frame["student_group"] == group_root).to_numpy()
     forced = np.zeros(len(frame), dtype=bool)
     suppressed = np.zeros(len(frame), dtype=bool)
@@ -155,7 +161,8 @@ def main(argv: list[str]) -> int:
     spec = json.loads((work / "spec.json").read_text())
     primary = np.load(work / "primary.npy")
     args = json.loads((work / "args.json").read_text())
-    run = run_tau(frame, spec, primary, args["threshold"], args["method"])
+    run = run_tau(frame, spec, primary, args["threshold"], args["method"],
+                  protection=args.get("protection", "threshold"))
     np.save(work / "suppressed.npy", run.suppressed)
     (work / "result.json").write_text(json.dumps({"seconds": run.seconds,
                                                   "iterations": run.iterations}))
@@ -163,8 +170,10 @@ def main(argv: list[str]) -> int:
 
 
 def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndarray,
-                     threshold: int, method: str = "MOD", timeout: float = 1800) -> TauRun:
+                     threshold: int, method: str = "MOD", timeout: float = 1800,
+                     protection: str = "threshold") -> TauRun:
     import json
+    import resource
     import signal
     import subprocess
     import sys
@@ -176,7 +185,9 @@ def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndar
         frame.to_parquet(work / "frame.parquet")
         (work / "spec.json").write_text(json.dumps(spec))
         np.save(work / "primary.npy", primary)
-        (work / "args.json").write_text(json.dumps({"threshold": threshold, "method": method}))
+        (work / "args.json").write_text(json.dumps({"threshold": threshold, "method": method,
+                                                    "protection": protection}))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             # cwd: the native library's log lands there (each table's scratch files go to a
             # directory of their own, see _run_table).
@@ -191,7 +202,10 @@ def run_tau_isolated(frame: pd.DataFrame, spec: dict[str, Any], primary: np.ndar
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             return TauRun(float("nan"), primary.copy(), 0, f"exit {proc.returncode}: {tail}")
         res = json.loads((work / "result.json").read_text())
-        return TauRun(res["seconds"], np.load(work / "suppressed.npy"), res["iterations"])
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return TauRun(res["seconds"], np.load(work / "suppressed.npy"), res["iterations"],
+                      cpu=cpu)
 
 
 if __name__ == "__main__":

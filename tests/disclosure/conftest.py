@@ -79,9 +79,11 @@ SMALL_SPEC: dict[str, Any] = {
 
 
 def statewide_records(n_districts: int, schools: int, students: int, seed: int,
-                      ) -> tuple[pd.DataFrame, dict[str, Any]]:
+                      met: float | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A small statewide-like table: districts of schools, grades 1-4, gender with a rare
-    third group and race with two rare groups, so many school-grade cells are small."""
+    third group and race with two rare groups, so many school-grade cells are small.
+    ``met``: a rate table instead, each student counted in ``met`` with that probability
+    (columns ``tested`` and ``met``, additive like the counts)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -106,4 +108,13 @@ def statewide_records(n_districts: int, schools: int, students: int, seed: int,
                 "part:gender": spec["student_group"]["All Students"]["gender"][g],
                 "part:race": spec["student_group"]["All Students"]["race"][r]}
                for s, g, r, k in zip(school, gender, race, grade, strict=True)]
-    return table_from_records(records, spec), spec
+    frame = table_from_records(records, spec)
+    if met is None:
+        return frame, spec
+    key = ["organization", "student_group", "grade"]
+    passed = rng.random(students) < met
+    met_frame = table_from_records([r for r, p in zip(records, passed, strict=True) if p], spec)
+    out = frame.rename(columns={"count": "tested"}).merge(
+        met_frame.rename(columns={"count": "met"}), on=key, how="left")
+    out["met"] = out["met"].fillna(0).astype("int64")
+    return out, spec

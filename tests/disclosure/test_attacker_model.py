@@ -189,3 +189,32 @@ def test_the_goal_is_never_below_what_the_labels_alone_allow(case) -> None:
         key = tuple(space.key(c)[d] for d in dims)
         best = model.solve(item[("count", key)][1], +1)
         assert best is not None and goal[c] >= round(best)
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(random_tables())
+def test_a_goal_the_region_lps_decide_is_the_one_the_whole_table_gives(case) -> None:
+    # The suppressor of a big table decides most lazy goals from two LPs over the cell's
+    # region; audit-table asks the LP over the whole table. Where the regions decide, the
+    # numbers must be the same, or the two sides would disagree on what protects a cell.
+    import numpy as np
+
+    from datashare.disclosure.local import region_goals
+    from datashare.disclosure.model import _labels_only_bounds, labels_disclose, refine_goal
+    from datashare.disclosure.policy import load_policy
+    from datashare.disclosure.table import dense, locate_rows
+
+    frame, spec = case
+    space, primary, goal = _label_goal_of(frame, spec)
+    values = dense(space, locate_rows(space, frame), frame["count"].to_numpy())
+    zero = (values == 0) & ~primary
+    policy = load_policy("ospi")
+    exact = refine_goal(space, values, primary, zero, goal, policy, True)
+    cells = np.flatnonzero(primary)
+    lo, hi = _labels_only_bounds(primary, zero, goal, policy)
+    decided, got = region_goals(space, values, zero, lo, hi, cells, goal)
+    assert (got[decided] == exact[cells[decided]]).all()
+    # A cell at its own value is decided only where the labels alone do not pin it.
+    pinned = labels_disclose(space, values, primary, zero, exact, policy, True)
+    assert not (pinned[cells] & decided).any()

@@ -81,3 +81,24 @@ def test_rate_output_is_deterministic_per_seed_and_fuzz_can_be_switched_off() ->
     pd.testing.assert_frame_equal(one, two)
     plain = suppress_table(frame, spec, numerator="met", denominator="tested", fuzzy=False).table
     assert plain.set_index("school").loc["A", "display"] == "<27.3%"
+
+
+def test_a_group_size_witness_lifted_to_the_rate_space_moves_met_or_not_met_with_it() -> None:
+    from datashare.disclosure import joint
+    from datashare.disclosure.witness import Witnesses
+
+    # District = A + B; A and B hidden: the group-size witness A + 1, B - 1 (District held).
+    num = np.array([5, 0, 5])
+    den = np.array([30, 10, 20])
+    w = Witnesses()
+    w.add(np.array([0, 0]), np.array([1, 2]), np.array([1.0, -1.0]), np.array([1]),
+          np.array([0]), 1, Witnesses.CUBE)
+    lifted = joint.lift_denominators(w, num, den)
+    # Numerators carry it (B's 5 can go down by 1): met moves with tested in both rows.
+    assert sorted(zip(lifted.cell.tolist(), lifted.dx.tolist(), strict=True)) == [
+        (3, 1.0), (4, 1.0), (6, -1.0), (7, -1.0)]
+    # Reversed, A's numerator 0 cannot go down: "not met" carries it instead.
+    w.dx = -w.dx
+    lifted = joint.lift_denominators(w, num, den)
+    assert sorted(zip(lifted.cell.tolist(), lifted.dx.tolist(), strict=True)) == [
+        (3, -1.0), (5, -1.0), (6, 1.0), (8, 1.0)]

@@ -229,6 +229,9 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
     models = proof_models(reports[0] if reports else {}, audited, args)
     certificate = {
         "engine": ENGINE,
+        # Same table, policy, seed and engine version: the same pattern (see the engine's
+        # ENGINE_VERSION); a re-publication with another version may publish another one.
+        "engine_version": reports[0].get("engine_version") if reports else None,
         "table": built.definition.key,
         "school_year": built.request.year,
         "policy": policy,

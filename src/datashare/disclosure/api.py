@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from datashare.disclosure import joint, rates
-from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Failure, audit
+from datashare.disclosure.audit import (
+    EXACT,
+    NONE,
+    THRESHOLD,
+    AuditResult,
+    Failure,
+    audit,
+    whole_start,
+)
 from datashare.disclosure.engine import (
     METHODS,
     Protected,
@@ -47,6 +55,15 @@ from datashare.disclosure.table import (
 )
 
 PROTECTIONS = ("threshold", "exact")
+# The version of the rules that choose a pattern: the same table, policy, options and
+# ENGINE_VERSION give the byte-identical pattern on every run, whatever the machine's load
+# (no solve or pass stops on a clock: see ``lp``). Bump it with every change that can change
+# a pattern, so a re-publication (a corrected release, a rebuilt portal version) can tell
+# whether re-running reproduces what was published: two patterns of the same numbers can be
+# combined against the small cells. ATTACKER_MODEL is what the proof assumes the reader
+# knows, a different thing: it changes only when the proof does.
+ENGINE_VERSION = "2026-12-03.3"  # .1: work limits, not time; .2: near and cross regions;
+# .3: rate numerators by block regions (blocks.py)
 RATE_KEY = "{numerator}/{denominator}"  # the one audit of a rate table, in TableAudit.results
 NO_LABELS = "structure-only"  # a pattern without labels: relations, >= 0, integers
 STATUS_COLUMN = "suppression"
@@ -199,6 +216,7 @@ def suppress_table(
     statuses = out[STATUS_COLUMN].replace("", "published").value_counts()
     report: dict[str, Any] = {
         "attacker_model": ATTACKER_MODEL,
+        "engine_version": ENGINE_VERSION,
         "policy": pol.name,
         "protection": protection,
         "rows": len(frame),
@@ -232,12 +250,14 @@ def _loss(out: pd.DataFrame, frame: pd.DataFrame, columns: list[str]) -> dict[st
 
 def _method_stats(prot: Protected) -> dict[str, Any]:
     """Which method ran; how many small cells a cube, a local LP or the LP loop protected;
-    whether the grand total stayed published."""
+    whether the grand total stayed published; how many complementary cells the unhide pass
+    published again."""
     return {"method": prot.method, "cube_witnesses": prot.cubed,
             "local_lp_witnesses": prot.local_targets, "lp_repair_targets": prot.lp_targets,
             "repair_rounds": prot.repair_rounds,
             "grand_total_published": prot.grand_total_published,
-            "derivable_published": prot.derivable_published}
+            "derivable_published": prot.derivable_published,
+            "complements_published_again": prot.unhidden}
 
 
 def _labels(space: CellSpace, pol: Policy, via: np.ndarray) -> np.ndarray:
@@ -345,28 +365,52 @@ def _suppress_rates(
     # 1. Group sizes (denominators) as a count table under the policy and its labels.
     small = count_primaries(den, present, pol.min_n, pol.zeros_disclosive)
     zero = (den == 0) & ~small
-    # Above REFINE_MAX_CELLS the estimate stands for rate tables (no lazy goals there yet).
-    top, by_labels = goals_up_front(space, den, small, zero, label_goal(space, small, zero, pol),
-                                    pol, True, refine=protection == "threshold")
-    den_rule = rule_for(small, protection, den, top)
-    den_rule[by_labels] = NONE
+    estimate = label_goal(space, small, zero, pol)
+    top, by_labels = goals_up_front(space, den, small, zero, estimate, pol, True,
+                                    refine=protection == "threshold")
+    # Above REFINE_MAX_CELLS only the cells the cubes and local LPs leave get their exact
+    # goals (as for counts); without this an unreachable estimated goal kept the LP loop
+    # hiding cells for minutes (dropout at scale 0.1: 242 rounds, unfinished after 200 s).
+    # The goals found are kept for the joint model (below), which must ask the same.
+    lowered = np.full(space.size, np.inf)  # the exact goals ``regoal`` found, and
+    lowered_by_labels = np.zeros(space.size, dtype=bool)  # the cells the labels determine
+    regoal: Regoal | None = None
+    if not refine_up_front(space):
+        def regoal(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            goal, determined = lazy_goals(space, den, small, zero, estimate, pol, True, cells)
+            lowered[cells] = goal
+            lowered_by_labels[cells] = determined
+            return goal, determined
     den_primary = small.copy()
+    coded = np.zeros(space.size, dtype=bool)
     if pol.blank_coded_denominator:
         coded = rates.coding(num, den, pol.top_bottom, eligible=(den >= pol.min_n)) > 0
         den_primary |= coded
-        den_rule[coded & ~small] = EXACT
+
+    def den_rules(top: np.ndarray, by_labels: np.ndarray) -> np.ndarray:
+        rule = rule_for(small, protection, den, top)
+        rule[by_labels] = NONE
+        rule[coded & ~small] = EXACT  # a blanked coded group size must not be exact
+        return rule
+
+    den_rule = den_rules(top, by_labels)
     lo, hi = _engine_bounds(den, small, pol)
     hi = np.minimum(hi, top)
     den_prot = _protect(space, den, den_primary, den_rule, top, lo, hi, run_audit=False,
                         blocked=~present | zero, method=method,
-                        keep_grand_total=keep_grand_total)
+                        keep_grand_total=keep_grand_total, regoal=regoal)
     for k, t in den_prot.timings.items():
         timings[f"denominator_{k}"] = t
+    if regoal is not None:
+        top = np.minimum(top, lowered)
+        by_labels |= lowered_by_labels
+        den_rule = den_rules(top, by_labels)
     # 2. Both measures in one model.
     jp = joint.protect_rates(space, space.spec, numerator, denominator, num, den, present,
                              small, den_rule, top, den_prot.cover.suppressed, pol,
                              run_audit=run_audit, method=method,
-                             keep_grand_total=keep_grand_total)
+                             keep_grand_total=keep_grand_total,
+                             den_witnesses=den_prot.witnesses)
     for k, t in jp.timings.items():
         timings[k] = t
     den_hidden, num_hidden, code = jp.den_hidden, jp.num_hidden, jp.code
@@ -433,9 +477,9 @@ def audit_table(
     Primary cells are those marked ``primary`` in the ``suppression`` column (every suppressed
     cell if the column is absent); they must meet ``protection``. Hidden numerators must not be
     exact, given the published denominators and the public top/bottom rule.
-    ``cubes=True``: hypercube certificates from a central feasible point before the LPs (at
-    46k rows they prove 98% of the cells, but the rest still need LPs over the whole
-    component, so it is not faster yet: 9.0 s against 8.3 s).
+    The proofs start from one whole-number feasible point of the published table
+    (``audit.whole_start``). ``cubes=True``: only without one, hypercube certificates from
+    a central feasible point before the LPs.
     """
     if protection not in PROTECTIONS:
         raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")
@@ -510,7 +554,39 @@ def audit_table(
     results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
                                     model.goal, model.lo, model.hi, intervals, cubes,
                                     exact_too=num3, fixable=joint.numerators(n))
+    if labelled and not refine_up_front(space) and results[key].failures:
+        results[key] = _regoal_rate_failures(space, model, den, den_hidden, labelled_prim,
+                                             protection, intervals, cubes, pol, results[key])
     return TableAudit(model.space, results, {key: ATTACKER_MODEL if labelled else NO_LABELS})
+
+
+def _regoal_rate_failures(space: CellSpace, model: joint.RateModel, den: np.ndarray,
+                          den_hidden: np.ndarray, labelled_prim: np.ndarray, protection: str,
+                          intervals: bool, cubes: bool, pol: Policy,
+                          result: AuditResult) -> AuditResult:
+    """``_regoal_failures`` for a rate table: the group sizes that fail their propagated
+    goal are judged against their exact goals (``model.lazy_goals`` over the group sizes,
+    as the suppressor asked for the ones its cheap witnesses left); numerator failures
+    stand."""
+    n = space.size
+    failing = np.unique([f.cell // 3 for f in result.failures
+                         if f.cell % 3 == joint.DEN and labelled_prim[f.cell // 3]])
+    failing = failing.astype(np.int64)
+    if not len(failing):
+        return result
+    try:
+        goal, determined = lazy_goals(space, den, labelled_prim, (den == 0) & ~den_hidden,
+                                      model.goal[joint.at(joint.DEN, n)], pol, False, failing)
+    except DisclosureError:
+        return result  # labels that contradict the values: the failures stand
+    rate_goal = model.goal.copy()
+    rate_goal[failing * 3 + joint.DEN] = goal
+    redo = np.zeros(3 * n, dtype=bool)
+    redo[failing[~determined] * 3 + joint.DEN] = True
+    again = _publisher_audit(model.space, model.values, model.hidden, redo, protection,
+                             rate_goal, model.lo, model.hi, intervals, cubes,
+                             fixable=joint.numerators(n))
+    return _rejudged(result, failing * 3 + joint.DEN, determined, again)
 
 
 def _goal(space: CellSpace, prim: np.ndarray, values: np.ndarray, hidden: np.ndarray,
@@ -554,8 +630,16 @@ def _regoal_failures(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     redo[failing[~determined]] = True
     again = _publisher_audit(space, values, hidden, redo, protection, top, lo,
                              np.minimum(hi, top), intervals, cubes)
-    judged = set(failing.tolist())
-    result.failures = sorted([f for f in result.failures if f.cell not in judged]
+    return _rejudged(result, failing, determined, again)
+
+
+def _rejudged(result: AuditResult, judged: np.ndarray, determined: np.ndarray,
+              again: AuditResult) -> AuditResult:
+    """``result`` with the failures of the ``judged`` cells replaced by ``again``'s (their
+    audit against the exact goals); the cells the labels alone determine are no longer
+    counted as targets."""
+    cells = set(judged.tolist())
+    result.failures = sorted([f for f in result.failures if f.cell not in cells]
                              + again.failures, key=lambda f: f.cell)
     result.targets -= int(determined.sum())
     result.lp_solves += again.lp_solves
@@ -575,8 +659,11 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     ex_mask = prim | extra
     ex_rule = np.where(ex_mask, EXACT, NONE).astype(np.int8)
     try:
+        # One whole-number feasible point for both audits (audit.py: the proofs start there).
+        start = None if intervals else whole_start(space, values, hidden, lo, hi)
         result = audit(space, values, hidden, ex_rule, top, lo, hi, intervals=intervals,
-                       truth=False, cubes=cubes, fixable=fixable)
+                       truth=False, cubes=cubes, fixable=fixable, start_point=start,
+                       find_start=False)
     except DisclosureError:
         # The labels contradict the published values (e.g. a complementary cell that must
         # be 0 under an "N<10" total: another tool's, or an old, pattern). Then the model's
@@ -589,7 +676,7 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     if protection == "threshold" and prim.any():
         th_rule = np.where(prim, THRESHOLD, NONE).astype(np.int8)
         up = audit(space, values, hidden, th_rule, top, lo, hi, truth=False, cubes=cubes,
-                   fixable=fixable)
+                   fixable=fixable, start_point=start, find_start=False)
         failed = {f.cell for f in result.failures}
         result.failures += [f for f in up.failures if f.cell not in failed]
         result.failures.sort(key=lambda f: f.cell)

@@ -29,11 +29,22 @@ from scipy.sparse.csgraph import connected_components
 
 from datashare.disclosure.certify import certify
 from datashare.disclosure.errors import DisclosureError
-from datashare.disclosure.lp import INF, BatchLP
+from datashare.disclosure.local import local_repair
+from datashare.disclosure.lp import INF, BatchLP, run
 from datashare.disclosure.table import CellSpace
-from datashare.disclosure.witness import MoveTable, evaluate, goal_at, move_table, plan_cubes
+from datashare.disclosure.witness import (  # the rules NONE/EXACT/THRESHOLD live there
+    EXACT,
+    NONE,
+    THRESHOLD,
+    MoveTable,
+    Witnesses,
+    evaluate,
+    goal_at,
+    move_table,
+    plan_cubes,
+    verify,
+)
 
-NONE, EXACT, THRESHOLD = 0, 1, 2
 TOL = 1e-5
 INT_TOL = 1e-5  # a proof must be an integer point (counts are whole numbers)
 FEAS_TOL = 1e-5  # a stored point must satisfy every relation and bound this closely
@@ -62,6 +73,7 @@ class AuditResult:
     witnessed: int = 0  # targets proven by a re-verified feasible point (no new LP)
     certified: int = 0  # targets proven by a hypercube of suppressed cells (no LP)
     local: int = 0  # targets proven by an LP over hidden cells near them (see LOCAL_HOPS)
+    start_seconds: float = 0.0  # publisher side: finding a whole-number feasible point
     failures: list[Failure] = field(default_factory=list)
     intervals: dict[int, tuple[float, float]] = field(default_factory=dict)
 
@@ -100,6 +112,11 @@ class Witness:
 
     cells: np.ndarray
     x: np.ndarray
+
+
+def need_to_move(rule: np.ndarray, goal: float | np.ndarray, values: np.ndarray) -> np.ndarray:
+    """How far each target must be able to move: up to its goal (threshold), or by 1."""
+    return np.where(rule == THRESHOLD, np.maximum(goal - values, 1), 1).astype(np.float64)
 
 
 def integral(x: np.ndarray) -> bool:
@@ -179,6 +196,8 @@ def audit(
     witnesses: list[Witness] | None = None,
     cubes: bool = False,
     fixable: np.ndarray | None = None,
+    start_point: np.ndarray | None = None,
+    find_start: bool = True,
 ) -> AuditResult:
     """Audit ``suppressed`` cells; ``rule`` (per cell: NONE/EXACT/THRESHOLD) says which must hold.
 
@@ -206,6 +225,7 @@ def audit(
     rate table fell back to its own LP and MILP.
     """
     start = time.perf_counter()
+    publisher_start = False
     cells, labels, n_comp = components(space, suppressed)
     target_mask = suppressed & (rule != NONE)
     if only is not None:
@@ -223,13 +243,38 @@ def audit(
         return result
     lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
     hi = np.full(space.size, INF) if upper is None else upper.astype(np.float64)
+    if not truth and not intervals and target_mask.any():
+        # The publisher's side knows no true values, but any whole-number feasible point of
+        # the published table serves as well: "not exact" is two whole points that differ,
+        # "not small" one whole point at the goal. With one, the rest is the truth side's
+        # audit (hypercubes, region LPs, then the component LPs) with that point as the truth.
+        start_at = time.perf_counter()
+        point = start_point if start_point is not None or not find_start else whole_start(
+            space, values, suppressed, lo, hi)
+        if point is not None:
+            result.start_seconds = time.perf_counter() - start_at
+            values, truth, publisher_start = point, True, True
+            witnesses = None
+            # The point itself proves every threshold target it holds at its goal (a
+            # vertex puts many small cells at their label's top).
+            todo = np.flatnonzero(target_mask)
+            at_goal = (rule[todo] == THRESHOLD) & (
+                values[todo] >= goal_at(threshold, todo) - TOL)
+            target_mask = target_mask.copy()
+            target_mask[todo[at_goal]] = False
+            result.witnessed += int(at_goal.sum())
+            if fixable is None:
+                # A fractional LP point gets its whole-number repair (see ``fixable``).
+                fixable = np.ones(space.size, dtype=bool)
     if truth and not intervals:
         # Cheap certificates first: a hypercube of suppressed cells that carries a target to
         # its goal is a feasible point of the LP below; only the rest need the solver.
         todo = np.flatnonzero(target_mask)
+        # Exact targets move by 1: a whole-number point (with whole bounds any room above 0
+        # is at least 1, so this is the same test, sound for fractional bounds too).
         move = np.where(rule[todo] == THRESHOLD,
                         np.maximum(goal_at(threshold, todo) - values[todo].astype(np.float64),
-                                   0.0), TOL)
+                                   0.0), 1.0)
         done = certify(space, values, suppressed, todo, move, lo, hi)
         target_mask = target_mask.copy()
         target_mask[todo[done]] = False
@@ -272,10 +317,112 @@ def audit(
             space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
             target_mask, intervals, truth, diagnose, result,
             witnesses if truth else None, cube_ctx=cube_ctx, fixable=fixable,
+            regions=suppressed if publisher_start else None,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
     return result
+
+
+# The MILP for a whole starting point, when repairs fail: past this many branch-and-bound
+# nodes the audit goes on without one (a node count, not seconds: the same verdict on every
+# run, whatever the load).
+WHOLE_START_NODES = 1_000
+
+
+def whole_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
+                lower: np.ndarray | None = None,
+                upper: np.ndarray | None = None) -> np.ndarray | None:
+    """A whole-number feasible point of the published table: ``values`` at published cells,
+    whole numbers at the hidden ones, every relation and bound satisfied exactly (checked in
+    integers here, never trusted from the solver); None if none was found within
+    WHOLE_START_NODES branch-and-bound nodes. One
+    point serves several audits of the same pattern (``audit(start_point=...)``).
+
+    Per batch of components: an LP vertex, which on these tables is mostly whole; its
+    fractional cells re-solved with the whole ones held (``_whole_point``), then with the
+    hidden cells near them freed too; a MILP over the batch last."""
+    lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
+    hi = np.full(space.size, INF) if upper is None else upper.astype(np.float64)
+    cells, labels, _ = components(space, suppressed)
+    if not len(cells):
+        return None
+    order = np.argsort(labels, kind="stable")
+    cells, labels = cells[order], labels[order]
+    point = np.where(suppressed, 0, values).astype(np.int64)
+    pub_sums = space.relation_sums(point)
+    for batch in _batches(labels):
+        got = _whole_batch(space, pub_sums, np.sort(cells[batch]), lo, hi, suppressed)
+        if got is None:
+            return None
+        point[got[0]] = got[1]
+    return point
+
+
+def _whole_batch(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: np.ndarray,
+                 hi: np.ndarray, suppressed: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    triplets = _triplets(space, pub_sums, cells)
+    rows, cols, coef, rhs = triplets
+    lo_b, hi_b = np.ceil(lo[cells] - INT_TOL), np.floor(hi[cells] + INT_TOL)
+    model = BatchLP(len(cells), rows, cols, coef, rhs, lo_b, hi_b)
+    status, _, x = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
+    if status != "optimal":
+        raise DisclosureError(f"the published table is infeasible ({status}): it does not add up")
+    whole = np.abs(x - np.round(x)) <= INT_TOL
+    if whole.all():
+        point = np.round(x)
+        if _exact(triplets, point, lo_b, hi_b):
+            return cells, point.astype(np.int64)
+    # Hold the whole cells, re-solve the fractional ones; then free the hidden cells around
+    # them too (a cycle of halves needs its whole neighbours to move).
+    for hops in (0, 1, 2):
+        if hops == 0:
+            fix = whole
+        else:
+            near = _neighbourhood(space, suppressed, cells[~whole], hops)
+            fix = ~np.isin(cells, near)
+        got = _whole_point(triplets, x, fix, lo_b, hi_b)
+        if got is not None:
+            return cells, got.astype(np.int64)
+    status, _, x = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0), integer=True,
+                                  nodes=WHOLE_START_NODES)
+    if status == "optimal" and integral(x):
+        point = np.round(x)
+        if _exact(triplets, point, lo_b, hi_b):
+            return cells, point.astype(np.int64)
+    return None
+
+
+def _region_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
+                   rule: np.ndarray, threshold: int | np.ndarray, lo: np.ndarray,
+                   hi: np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """Targets proven by a region LP's whole-number point (``local.local_repair`` with every
+    published cell blocked, so only hidden cells move), each point re-verified exactly as
+    the engine's witnesses are (``witness.verify``)."""
+    need = np.zeros(space.size)
+    need[todo] = need_to_move(rule[todo], goal_at(threshold, todo), values[todo])
+    hidden = suppressed.copy()  # local_repair hides what it moves: nothing published here
+    points, _ = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed)
+    if (hidden != suppressed).any():
+        raise AssertionError("a region LP moved a published cell")
+    wit = Witnesses()
+    wit.add_points([(c, x) for c, x, _ in points], values, rule, threshold)
+    proven, _ = verify(space, values, suppressed, rule, threshold, wit, lo, hi)
+    out = np.zeros(space.size, dtype=bool)
+    out[todo] = proven[todo]
+    return out
+
+
+def _exact(triplets: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+           point: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Whether a whole-number point satisfies every row and bound exactly (whole numbers:
+    these float64 sums are exact)."""
+    rows, cols, coef, rhs = triplets
+    if (point < lo).any() or (point > hi).any():
+        return False
+    sums = np.bincount(rows, weights=coef * point[cols], minlength=len(rhs))
+    return bool((sums == rhs).all())
 
 
 def _cube_certified(space: CellSpace, values: np.ndarray, cells: np.ndarray, v: np.ndarray,
@@ -359,7 +506,7 @@ def _build(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray,
     return BatchLP(len(cells), rows, cols, coef, rhs, lo[cells], hi[cells])
 
 
-FIX_MILP_SECONDS = 2.0  # the re-solve's MILP when its LP is not whole either
+FIX_MILP_NODES = 200  # the re-solve's MILP when its LP is not whole either (nodes, not time)
 
 
 def _whole_point(triplets: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -388,8 +535,8 @@ def _whole_point(triplets: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     if not integral(y):
         model.h.changeColsIntegrality(model.n, np.arange(model.n, dtype=np.int32),
                                       np.full(model.n, highspy.HighsVarType.kInteger))
-        model.h.setOptionValue("time_limit", FIX_MILP_SECONDS)
-        model.h.run()
+        model.h.setOptionValue("mip_max_nodes", FIX_MILP_NODES)
+        run(model.h)
         if model.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         y = np.asarray(model.h.getSolution().col_value)
@@ -397,13 +544,7 @@ def _whole_point(triplets: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
             return None
     point = held.copy()
     point[free] = np.round(y)
-    # Exact check: whole numbers, so these sums are exact in float64.
-    if (point < lo).any() or (point > hi).any():
-        return None
-    sums = np.bincount(rows, weights=coef * point[cols], minlength=len(rhs))
-    if (sums != rhs).any():
-        return None
-    return point
+    return point if _exact(triplets, point, lo, hi) else None
 
 
 def _audit_batch(
@@ -424,6 +565,7 @@ def _audit_batch(
     prove_only: bool = False,
     cube_ctx: tuple[MoveTable, np.ndarray] | None = None,
     fixable: np.ndarray | None = None,
+    regions: np.ndarray | None = None,
 ) -> np.ndarray:
     """Audit one batch; returns the target cells proven. ``prove_only`` (an LP over part of
     a component, the rest held at true values): look for proofs, report no failures."""
@@ -515,28 +657,31 @@ def _audit_batch(
             witnesses.append(Witness(cells, x.copy()))
         proven[targets[ok]] = True
 
-    # Rounds of "push every unproven target at once", capped at the goal so the objective
-    # is bounded and one cell cannot soak up all the slack; repeat while rounds keep proving
-    # a good share of what is left (targets compete for the same slack, so each round frees
-    # some), then flip exact cells downwards.
-    for _ in range(30):
-        todo = targets[~proven[targets]]
-        if not len(todo):
-            break
-        model.set_bounds(todo, np.minimum(model.lower[todo], goal[todo]),
-                         np.minimum(model.upper[todo], goal[todo]))
-        _, _, x = model.maximize(todo, np.ones(len(todo)))
-        model.reset_bounds(todo)
-        harvest(x)
-        gained = int(proven[todo].sum())
-        # With per-cell LPs to follow, stop at diminishing returns (warm-started single-cell
-        # solves are cheaper then). Without them, whatever stays unproven is treated as failing
-        # and gets a repair hypercube plus a cheap local re-audit, so stop once a round proves
-        # under 2% of what is left: on the 24k bench the tail of ~1-cell-per-percent rounds cost
-        # 3 s of 20 for 1.2% fewer secondary cells (5% stopped at 13.6 s but +6.9% cells).
-        floor = len(todo) // 4 if diagnose or intervals else len(todo) // 50
-        if gained < max(1, floor):
-            break
+    def rounds() -> None:
+        # Rounds of "push every unproven target at once", capped at the goal so the objective
+        # is bounded and one cell cannot soak up all the slack; repeat while rounds keep proving
+        # a good share of what is left (targets compete for the same slack, so each round frees
+        # some), then flip exact cells downwards.
+        for _ in range(30):
+            todo = targets[~proven[targets]]
+            if not len(todo):
+                break
+            model.set_bounds(todo, np.minimum(model.lower[todo], goal[todo]),
+                             np.minimum(model.upper[todo], goal[todo]))
+            _, _, x = model.maximize(todo, np.ones(len(todo)))
+            model.reset_bounds(todo)
+            harvest(x)
+            gained = int(proven[todo].sum())
+            # With per-cell LPs to follow, stop at diminishing returns (warm-started single-cell
+            # solves are cheaper then). Without them, whatever stays unproven is treated as failing
+            # and gets a repair hypercube plus a cheap local re-audit, so stop once a round proves
+            # under 2% of what is left: on the 24k bench the tail of ~1-cell-per-percent rounds cost
+            # 3 s of 20 for 1.2% fewer secondary cells (5% stopped at 13.6 s but +6.9% cells).
+            floor = len(todo) // 4 if diagnose or intervals else len(todo) // 50
+            if gained < max(1, floor):
+                break
+
+    rounds()
     if prove_only:
         result.lp_solves += model.solves
         return cells[targets[proven[targets]]]
@@ -547,6 +692,15 @@ def _audit_batch(
         _, _, x = model.maximize(todo, -np.ones(len(todo)))
         model.reset_bounds(todo)
         harvest(x)
+    singles = targets[~proven[targets]]
+    if regions is not None and len(singles) and base_whole and not intervals:
+        # Before an LP over the whole component per cell: the suppressor's region LPs (a
+        # district's schools, a school's groups) around each, from the same whole point.
+        got = _region_proofs(space, values, regions, rule, threshold, lo, hi, cells[singles])
+        proven[singles[got[cells[singles]]]] = True
+        result.local += int(got.sum())
+        if got.any():
+            rounds()  # fewer targets compete for the slack now
     # What is left gets its own LPs, which also give failures their exact interval.
     singles = targets[~proven[targets]]
     if not diagnose and not intervals:

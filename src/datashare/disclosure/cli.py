@@ -143,8 +143,8 @@ def _audit(argv: list[str]) -> int:
     _measure_args(p)
     p.add_argument("--intervals", help="write every suppressed cell's [min, max] to this CSV")
     p.add_argument("--cubes", action="store_true",
-                   help="try hypercube certificates from a central feasible point before the "
-                        "LPs (experimental: not faster yet)")
+                   help="only when no whole-number starting point is found: try hypercube "
+                        "certificates from a central feasible point before the LPs")
     args = p.parse_args(argv)
     from datashare.disclosure.api import audit_table
 

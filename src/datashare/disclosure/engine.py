@@ -20,8 +20,9 @@ from datashare.disclosure.audit import (
     AuditResult,
     Witness,
     audit,
+    need_to_move,
 )
-from datashare.disclosure.local import local_repair
+from datashare.disclosure.local import local_repair, unhide
 from datashare.disclosure.secondary import (
     Cover,
     close_singletons,
@@ -51,10 +52,13 @@ TOL_INT = 1e-5
 MAX_REPAIR_ROUNDS = 30  # was 200; under the label bounds a goal the rest of the table cannot give stays failing, and 200 rounds of whole-component LPs took minutes
 MAX_HOPS = 4
 METHODS = ("auto", "cubes", "lp")
-# "auto" uses the LP-driven loop up to this many primaries: it hides fewer cells on small
-# tables (the 1,462-row worked example: 411 against 538 by cubes, grand total published by
-# both) and takes about half a second there; above it, cubes (10,506 rows, 3,597 primaries:
-# 0.4 s and 3,764 cells against 6.1 s and 3,664).
+# "auto" runs both methods up to this many primaries and keeps the pattern with fewer hidden
+# cells (each takes under a second there); above it, cubes only (10,506 rows, 3,597
+# primaries, before issue 12: 0.4 s and 3,764 cells against 6.1 s and 3,664). Before the
+# label bounds the LP loop hid fewer cells on small tables (the 1,462-row worked example:
+# 411 against 538); under them the cubes and local LPs often hide fewer (2026-12-03, 402
+# rows, gender and income, threshold: 149 against 241), the LP loop sometimes (536 rows,
+# race, exact: 48 against 55).
 AUTO_LP_MAX = 1000
 POPULAR = 10.0  # tie-break between equally many new cells: value / (1 + POPULAR * sharers)
 # Cubes hiding more new cells than this are left to the local LPs (local.py), which hide
@@ -64,6 +68,18 @@ POPULAR = 10.0  # tie-break between equally many new cells: value / (1 + POPULAR
 # 15,768 / 193,731; 6: 3,764 / 16,058 / 189,997; 8: 3,951 / 16,456 / 189,998.
 MAX_CUBE_LEVEL = 6
 REROUTE_PASSES = 10
+# The unhide pass's limit in LP solves (a count, so the same table publishes the same cells
+# on every run; it stops where it is, still sound): 3 per target, but past UNHIDE_MIN_SOLVES
+# only UNHIDE_SHARE per target and UNHIDE_MAX_SOLVES in all, sized to stay near the CPU
+# time of the CPU-time limit it replaces (protection's own, 5-60 s): 10,506 rows, 1,079
+# solves, 129 cells published again (96-104 in ~11 s CPU before); 45,730 rows, 3,000
+# solves in 31 s CPU, 348 cells. Successes thin out as it goes (4,369 rows, threshold: 94
+# cells published in the first 1,000 solves, 19 between 10,000 and 11,000; 533 in 12,300
+# solves, 66 s CPU).
+UNHIDE_SOLVES_PER_TARGET = 3
+UNHIDE_MIN_SOLVES = 500
+UNHIDE_SHARE = 0.3
+UNHIDE_MAX_SOLVES = 3000
 
 
 @dataclass
@@ -84,11 +100,16 @@ class Protected:
     # pattern and re-verifies them (joint.py's rounds) instead of searching again.
     witnesses: Witnesses | None = None
     by_labels: np.ndarray | None = None  # targets ``regoal`` found determined by the labels
+    unhidden: int = 0  # complementary cells published again by ``local.unhide``
 
 
 # Given targets no cheap witness protects: (their exact goals, which of them the labels alone
 # determine). Lets a caller compute expensive goals only for the few cells that need them.
 Regoal = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+# Witness points for targets (``local.local_repair``'s signature and contract).
+Repair = Callable[[CellSpace, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                   np.ndarray, np.ndarray | None],
+                  tuple[list[tuple[np.ndarray, np.ndarray, int]], np.ndarray]]
 
 
 def protect(
@@ -105,6 +126,9 @@ def protect(
     keep_grand_total: bool = True,
     fixable: np.ndarray | None = None,
     regoal: Regoal | None = None,
+    unhide_cells: bool = True,
+    wide: Repair | None = None,
+    lp_loop: bool = True,
 ) -> Protected:
     """Cover ``primary`` cells until each has a proof (a witness) that it meets its ``rule``.
 
@@ -127,13 +151,32 @@ def protect(
     loop) when ``threshold`` is only an upper bound of the goal (``model.label_goal`` on a
     table too big to refine every cell up front); their goals are lowered to what it returns
     and the cells it says the labels determine are dropped (``by_labels``).
+    ``wide`` (cube method): a second repair with ``local.local_repair``'s contract, asked
+    for the targets the local LPs leave before the LP loop (rate numerators:
+    ``blocks.block_repair``, regions that cross to other districts).
+    ``lp_loop=False`` (cube method): the targets the cubes and LPs leave stay unproven
+    (``lp_targets`` counts them) for a caller with a wider model to prove them (rate
+    numerators: the joint rounds, where group sizes may move too).
+    ``unhide_cells`` (default): before the final audit, complementary cells are published
+    one at a time while every target keeps a witness (``local.unhide``); the final audit
+    checks the result as any other pattern. Its work is a number of LP solves
+    (``unhide_budget``), never a time.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} ({', '.join(METHODS)})")
     if method == "auto":
-        # With ``regoal`` the LP method would ask it for every target: cubes first.
+        # With ``regoal`` the LP method would ask it for every target: cubes only.
         small = int((primary & (rule != NONE)).sum()) <= AUTO_LP_MAX
-        method = "lp" if small and regoal is None else "cubes"
+        if not small or regoal is not None:
+            method = "cubes"
+        else:
+            # Both, and the pattern with fewer failures, then fewer hidden cells, is kept:
+            # under the label bounds neither wins everywhere (see AUTO_LP_MAX).
+            runs = [protect(space, values, primary, rule, threshold, lower, upper, run_audit,
+                            blocked, m, keep_grand_total, fixable, regoal, unhide_cells,
+                            wide, lp_loop)
+                    for m in ("lp", "cubes")]
+            return min(runs, key=_pattern_cost)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     grand = grand_totals(space)
@@ -143,7 +186,7 @@ def protect(
     if keep_grand_total:
         # Issue 4: never suppress a grand total when a smaller cell will do.
         blocked = grand if blocked is None else blocked | grand
-    need = _need(rule, threshold, values)
+    need = need_to_move(rule, threshold, values)
     cover = start_cover(primary, need)
     lo = np.zeros(space.size) if lower is None else lower.astype(np.float64)
     hi = np.full(space.size, np.inf) if upper is None else upper.astype(np.float64)
@@ -163,6 +206,13 @@ def protect(
                                 blocked, wit)
             n_local = stuck - len(left)
             timings["local_lps"] = time.perf_counter() - t0
+        if len(left) and wide is not None:
+            t0 = time.perf_counter()
+            stuck = len(left)
+            left = _local_cover(space, values, cover, left, need, rule, threshold, lo, hi,
+                                blocked, wit, repair=wide)
+            n_local += stuck - len(left)
+            timings["wide_lps"] = time.perf_counter() - t0
         pending = np.zeros_like(pending)
         pending[left] = True
         t0 = time.perf_counter()
@@ -185,7 +235,7 @@ def protect(
     timings["complementary"] = 0.0
     points: list[Witness] = []
     rounds, t_audit = 0, 0.0
-    if pending.any():
+    if pending.any() and lp_loop:
         close_singletons(space, values, cover, blocked, rule == THRESHOLD,
                          _scalar(threshold))
         timings["complementary"] = time.perf_counter() - t0
@@ -198,9 +248,17 @@ def protect(
     targets = cover.suppressed & (rule != NONE)
     if method == "cubes":
         t4 = time.perf_counter()
-        _prune(space, values, cover, primary, targets, rule, threshold, wit, lo, hi)
+        # Without the LP loop the targets left have no witness: prune around the others.
+        _prune(space, values, cover, primary, targets if lp_loop else targets & ~pending,
+               rule, threshold, wit, lo, hi)
         targets = cover.suppressed & (rule != NONE)
         timings["prune"] = time.perf_counter() - t4
+    unhidden = 0
+    if unhide_cells:
+        t6 = time.perf_counter()
+        unhidden, wit = _unhide(space, values, cover, primary, targets, need, rule, threshold,
+                                wit, lo, hi)
+        timings["unhide"] = time.perf_counter() - t6
     final: AuditResult | None = None
     if run_audit:
         t3 = time.perf_counter()
@@ -228,7 +286,42 @@ def protect(
         derivable = 0
     return Protected(cover, primary, rule, final if run_audit else None, rounds, timings,
                      method, n_targets - n_lp - n_local - int(by_labels.sum()), n_lp, n_local,
-                     not bool(cover.suppressed[grand].any()), derivable, witnesses=wit, by_labels=by_labels)
+                     not bool(cover.suppressed[grand].any()), derivable, witnesses=wit,
+                     by_labels=by_labels, unhidden=unhidden)
+
+
+def _pattern_cost(prot: Protected) -> tuple[int, int]:
+    """(audit failures, hidden cells): the better of two patterns is the smaller."""
+    failures = len(prot.audit.failures) if prot.audit is not None else 0
+    return failures, int(prot.cover.suppressed.sum())
+
+
+def _unhide(space: CellSpace, values: np.ndarray, cover: Cover, primary: np.ndarray,
+            targets: np.ndarray, need: np.ndarray, rule: np.ndarray,
+            threshold: int | np.ndarray, wit: Witnesses, lo: np.ndarray,
+            hi: np.ndarray) -> tuple[int, Witnesses]:
+    """Publish complementary cells that no target needs (``local.unhide``), those moved by
+    the fewest witnesses first, then the largest. Returns (how many were published, the
+    witnesses: those left valid and the new ones)."""
+    cand = cover.suppressed & ~primary & (rule == NONE)
+    if not cand.any() or not targets.any():
+        return 0, wit
+    _, valid = verify(space, values, cover.suppressed, rule, threshold, wit, lo, hi)
+    rows = valid[wit.wid] & (np.abs(wit.dx) > 0)
+    used = np.bincount(np.unique(wit.wid[rows] * space.size + wit.cell[rows]) % space.size,
+                       minlength=space.size)
+    cells = np.flatnonzero(cand)
+    order = cells[np.lexsort((cells, -values[cells], used[cells]))]
+    gone, new = unhide(space, values, cover.suppressed, order, np.flatnonzero(targets), need,
+                       rule, threshold, lo, hi, wit, valid, unhide_budget(int(targets.sum())))
+    cover.via[gone] = -1
+    return len(gone), new
+
+
+def unhide_budget(targets: int) -> int:
+    """The unhide pass's LP solves for a pattern with ``targets`` targets."""
+    return min(UNHIDE_SOLVES_PER_TARGET * targets,
+               max(UNHIDE_MIN_SOLVES, int(UNHIDE_SHARE * targets)), UNHIDE_MAX_SOLVES)
 
 
 def _regoal(regoal: Regoal, pending: np.ndarray, values: np.ndarray, rule: np.ndarray,
@@ -249,13 +342,8 @@ def _regoal(regoal: Regoal, pending: np.ndarray, values: np.ndarray, rule: np.nd
     # Already at the (lower) goal: it only must not be exact (as ``rule_for`` does).
     at_top = (rule[cells] == THRESHOLD) & (values[cells] >= goals[cells])
     rule[cells[at_top]] = EXACT
-    need[cells] = _need(rule[cells], goals[cells], values[cells])
+    need[cells] = need_to_move(rule[cells], goals[cells], values[cells])
     return rule, goals, cells[~determined]
-
-
-def _need(rule: np.ndarray, goal: int | np.ndarray, values: np.ndarray) -> np.ndarray:
-    """How far each target must be able to move: up to its goal (threshold), or by 1."""
-    return np.where(rule == THRESHOLD, np.maximum(goal - values, 1), 1).astype(np.float64)
 
 
 def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,
@@ -393,15 +481,15 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
 
 def _local_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.ndarray,
                  need: np.ndarray, rule: np.ndarray, threshold: int | np.ndarray, lo: np.ndarray,
-                 hi: np.ndarray, blocked: np.ndarray | None, wit: Witnesses) -> np.ndarray:
+                 hi: np.ndarray, blocked: np.ndarray | None, wit: Witnesses,
+                 repair: Repair = local_repair) -> np.ndarray:
     """Local LP witnesses for the targets no cube protects; returns the targets left over.
 
     ``need`` is each target's own goal (``cover.need`` may since have been raised by cubes
     moving the target as a corner, which would ask the LP for more than the rule does).
     """
     before = cover.suppressed.copy()
-    points, left = local_repair(space, values, cover.suppressed, targets, need, lo, hi,
-                                blocked)
+    points, left = repair(space, values, cover.suppressed, targets, need, lo, hi, blocked)
     for cells, x, target in points:
         fresh = cells[~before[cells]]
         cover.via[fresh] = _varying_dims(space, np.full(len(fresh), target), fresh)

@@ -19,32 +19,55 @@ already at its label's top with ``exact`` protection moves down instead of up.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import highspy
 import numpy as np
 
-from datashare.disclosure.lp import equality_model, new_highs
+from datashare.disclosure.lp import equality_model, new_highs, run
 from datashare.disclosure.table import CellSpace, ramp
-from datashare.disclosure.witness import SUPPORT_TOL
+from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
+
+# Up to this many hidden cells the unhide pass also tries an LP over all of them (the
+# audit's own LP with the true values outside) for a target its regions cannot re-prove
+# (4,369 rows, exact: 1,108 -> 715 complementary cells with it; the regions alone keep most).
+UNHIDE_WHOLE_MAX = 5000
+CANDIDATE_COST = 1.0  # per unit moved of a cell the unhide pass may still publish
 
 HIDDEN_COST = 1e-3  # per unit moved of an already hidden cell: nearly free, but not wandering
 VALUE_COST = 1e-4  # per unit and per count of the cell's value: small cells first
 REWARD = 1e3  # per unit a target moves towards its goal (soft LP): above any cost of moving
 SOFT_GAIN = 5  # soft rounds go on while each carries at least 1/SOFT_GAIN of the targets
-MILP_SECONDS = 1.0  # one region's MILP; past it the targets go on to the LP loop
-MILP_BUDGET = 60.0  # MILP seconds per repair in all; past it the targets go on to the LP loop
+# Work limits, never time (``lp``: the same table must give the same pattern whatever the
+# load). A region's MILP stops after MILP_NODES branch-and-bound nodes (the bench regions
+# solve at the root: 1 node), and at most MILP_BUDGET MILPs run per repair; past either the
+# targets go on to the LP loop. (Before 2026-12-03: 1 s wall per MILP, 60 s per repair.)
+MILP_NODES = 100
+MILP_BUDGET = 200
 MILP_GAP = 0.05  # relative gap at which a region's MILP stops (it pays ~1 per cell hidden)
 FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
+NEAR_MAX = 24  # a small region's dimension with more codes than this gets a near tier first
+NEAR_SIBLINGS = 8  # sibling leaves a near region keeps: those most often hidden alongside
+CROSS_CHILDREN = 8  # a cross region's partner: its largest children
 
 
 def region_codes(space: CellSpace, small: bool = False) -> list[list[tuple[int, ...]]]:
     """Per dimension, per code: the codes of its region (itself, its ancestors, its
     children and its siblings that have no children). ``small``: itself, its children, and
-    per partition it is in, the partition's parent and members (Female: All Students, Female
-    and Male, not the race groups; a school: its district and the district's schools, not
-    the state)."""
+    per partition it is in, the partition's parent and its members that have no children
+    (Female: All Students, Female and Male, not the race groups; a school: its district and
+    the district's schools, not the state; a district: its schools and the state, not the
+    other districts).
+
+    A member with children of its own is left out of the small region: its children are
+    outside, so they keep their true values and the relation adding them up holds the
+    member at its own; it would only be a column that cannot move. The 295 other districts
+    made a district's small region 20,000-100,000 cells at scale-1 enrollment (40-65 ms a
+    solve; ~200 cells and 0.5 ms without them); at 45,730 rows the small tier carries the
+    same 1,867 of 6,837 targets in 6.0-7.5 s CPU instead of 11.6 s. The whole region keeps
+    every sibling without children of every partition under each parent (Female: every
+    group, as All Students may move): limiting it to the code's own partitions left 1,975
+    more targets to the LP loop there."""
     out: list[list[tuple[int, ...]]] = []
     for dim in space.spec.dimensions:
         index = dim.index()
@@ -53,11 +76,15 @@ def region_codes(space: CellSpace, small: bool = False) -> list[list[tuple[int, 
         partners: dict[int, set[int]] = defaultdict(set)
         for part in dim.partitions:
             p = index[part.parent]
+            for name in part.children:
+                parents[index[name]].add(p)
+                children[p].add(index[name])
+        for part in dim.partitions:
+            p = index[part.parent]
             members = {index[c] for c in part.children}
+            leaves = {c for c in members if not children[c]}
             for c in members:
-                parents[c].add(p)
-                children[p].add(c)
-                partners[c] |= members | {p}
+                partners[c] |= leaves | {p}
         per_code = []
         for a in range(len(dim.codes)):
             codes = {a} | children[a]
@@ -72,6 +99,94 @@ def region_codes(space: CellSpace, small: bool = False) -> list[list[tuple[int, 
                 if p not in codes:
                     codes.add(p)
                 todo += [q for q in parents[p] if q not in codes]
+            per_code.append(tuple(sorted(codes)))
+        out.append(per_code)
+    return out
+
+
+def near_codes(space: CellSpace, hidden: np.ndarray,
+               small: list[list[tuple[int, ...]]]) -> list[list[tuple[int, ...]]] | None:
+    """``small`` narrowed where a code's region has more than NEAR_MAX codes in a dimension:
+    there it keeps the code, its children, its partitions' parents and the NEAR_SIBLINGS
+    sibling leaves whose cells are hidden most often where the code's are (a school of a
+    298-school district: its district and the 8 schools sharing most hidden cells with it, not
+    all 298). None when no dimension is narrowed. The region's other cells keep their true
+    values, so a point found in it is as much a witness as one from the small region; it is
+    only a cheaper place to look first (a 298-school district's small region is 33,376 cells
+    at scale-1 enrollment, hundreds of milliseconds a solve, and ~1,700 targets share it)."""
+    out: list[list[tuple[int, ...]]] = []
+    narrowed = False
+    for d, dim in enumerate(space.spec.dimensions):
+        per_code = list(small[d])
+        index = dim.index()
+        children: dict[int, set[int]] = defaultdict(set)
+        for part in dim.partitions:
+            children[index[part.parent]] |= {index[c] for c in part.children}
+        plane = None
+        for part in dim.partitions:
+            members = np.array([index[c] for c in part.children if not children[index[c]]],
+                               dtype=np.int64)
+            if len(members) <= NEAR_MAX:
+                continue
+            if plane is None:
+                plane = np.moveaxis(hidden.reshape(space.shape), d, 0).reshape(space.shape[d], -1)
+            h = plane[members].astype(np.float32)
+            co = h @ h.T  # cells hidden in both, per pair of siblings
+            np.fill_diagonal(co, -1.0)
+            # Most shared first, then the nearest code (deterministic).
+            order = np.lexsort((np.abs(members[None, :] - members[:, None]), -co), axis=1)
+            for i, a in enumerate(members.tolist()):
+                if len(per_code[a]) <= NEAR_MAX:
+                    continue
+                keep = {a} | children[a] | {c for c in per_code[a] if children[c]}
+                keep |= set(members[order[i, :NEAR_SIBLINGS]].tolist())
+                per_code[a] = tuple(sorted(keep))
+                narrowed = True
+        out.append(per_code)
+    return out if narrowed else None
+
+
+def cross_codes(space: CellSpace, values: np.ndarray,
+                regions: list[list[tuple[int, ...]]]) -> list[list[tuple[int, ...]]]:
+    """``regions`` (the whole regions) widened by partners: per code, its own largest sibling
+    that has children and its parent's (a district: the biggest other district; a school: the
+    biggest district other than its own), each with its CROSS_CHILDREN largest children,
+    sizes taken at the other dimensions' roots. A small cell of a rural district whose schools are all small has no room within
+    its district (every school's cell is as small, and hidden complements may not go below
+    the threshold); a big district's big schools have it: the movement goes up through its
+    district to the state and down through the partner (scale-1 enrollment: 437 of the 470
+    targets the whole regions left, whose goals the labels-only whole region reaches once the
+    grand total may move, i.e. through the state)."""
+    out: list[list[tuple[int, ...]]] = []
+    for d, dim in enumerate(space.spec.dimensions):
+        index = dim.index()
+        parents: dict[int, set[int]] = defaultdict(set)
+        children: dict[int, list[int]] = defaultdict(list)
+        siblings: dict[int, set[int]] = defaultdict(set)
+        for part in dim.partitions:
+            kids = [index[c] for c in part.children]
+            for k in kids:
+                parents[k].add(index[part.parent])
+            children[index[part.parent]] += kids
+        for part in dim.partitions:
+            members = {index[c] for c in part.children}
+            for k in members:
+                siblings[k] |= members - {k}
+        # Sizes at the other dimensions' roots (their first code: parents come first).
+        at = [slice(None) if e == d else 0 for e in range(len(space.shape))]
+        size = values.reshape(space.shape)[tuple(at)]
+        per_code = []
+        for a in range(len(dim.codes)):
+            codes = set(regions[d][a])
+            # The code's own largest sibling with children (a district: the biggest other
+            # district), and its parent's (a school: the biggest other district).
+            for group in (siblings[a], *(siblings[p] for p in parents[a])):
+                others = [q for q in group if children[q]]
+                if not others:
+                    continue
+                q = max(others, key=lambda c: (size[c], -c))
+                kids = sorted(children[q], key=lambda c: (-size[c], c))[:CROSS_CHILDREN]
+                codes |= {q, *kids}
             per_code.append(tuple(sorted(codes)))
         out.append(per_code)
     return out
@@ -100,18 +215,45 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     # they cannot carry (a partner that may not go down, a total that must move) get the
     # whole region.
     left = targets
-    for small in (True, False):
+    small, whole = region_codes(space, small=True), region_codes(space)
+    # Each tier narrowed first where a dimension is wide (near_codes): cheap to try, and the
+    # full region is still tried after for what it cannot carry.
+    for regions in (small, whole):
+        near = near_codes(space, hidden, regions)
+        if near is not None and len(left):
+            narrow = _narrowed(space, left, near, regions)
+            rest = _repair(space, values, hidden, left[narrow], need, lower, upper, blocked,
+                           near, points, budget)
+            left = np.union1d(rest, left[~narrow])
+    for regions in (small, whole):
         if len(left):
             left = _repair(space, values, hidden, left, need, lower, upper, blocked,
-                           region_codes(space, small), points, budget)
+                           regions, points, budget)
+    if len(left):
+        left = _repair(space, values, hidden, left, need, lower, upper, blocked,
+                       cross_codes(space, values, whole), points, budget)
     return points, left
+
+
+def _narrowed(space: CellSpace, targets: np.ndarray, near: list[list[tuple[int, ...]]],
+              regions: list[list[tuple[int, ...]]]) -> np.ndarray:
+    """Which ``targets`` have a smaller region in ``near`` than in ``regions``."""
+    coords = np.unravel_index(targets, space.shape)
+    out = np.zeros(len(targets), dtype=bool)
+    for d in range(len(space.shape)):
+        smaller = np.array([len(n) < len(r) for n, r in zip(near[d], regions[d], strict=True)])
+        out |= smaller[coords[d]]
+    return out
 
 
 def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: np.ndarray,
             need: np.ndarray, lower: np.ndarray, upper: np.ndarray,
             blocked: np.ndarray | None, regions: list[list[tuple[int, ...]]],
-            points: list[tuple[np.ndarray, np.ndarray, int]], budget: list[float],
-            ) -> np.ndarray:
+            points: list[tuple[np.ndarray, np.ndarray, int]], budget: list[int],
+            exact: bool | np.ndarray = False) -> np.ndarray:
+    """One model per region: soft rounds, then one solve per target left; ``exact`` (per
+    cell, or for all) targets are also tried the other way when their way has no point
+    (``blocks.block_repair``). Returns the targets left."""
     coords = np.unravel_index(targets, space.shape)
     groups: dict[tuple[tuple[int, ...], ...], list[int]] = defaultdict(list)
     for i in range(len(targets)):
@@ -138,11 +280,65 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
             if region.carried(c):
                 continue
             one = region.carry(np.array([c]), soft=False)
+            if one is None and (exact if isinstance(exact, bool) else exact[c]):
+                one = region.other_way(c)
             if one is None:
                 left.append(c)
             else:
                 points.append((*one[:2], c))
     return np.array(sorted(left), dtype=np.int64)
+
+
+def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
+                 lower: np.ndarray, upper: np.ndarray, cells: np.ndarray,
+                 goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels-only goals of ``cells`` (``model.lazy_goals``) where two LPs over each
+    cell's whole region decide them without the LP over the whole table: (decided, goal).
+
+    The labels-only model hides every cell but the known zeros; ``lower``/``upper`` are its
+    label bounds, ``goal`` the propagated estimate (an upper bound of the exact goal). With
+    the cells outside the region at ``values`` (a whole point of the model: the truth), the
+    region's best whole-number point is a point of the whole table's model, so its value
+    ``low`` is at most the exact maximum; with the relations leaving the region dropped, the
+    region's LP maximum ``high`` is at least it (a relaxation). So the goal is the estimate
+    when ``low`` reaches it, and ``low`` when ``floor(high)`` is ``low``; otherwise it is left
+    undecided. A cell at its goal already (the goal is its own value) is decided only with a
+    whole point below its value in the region: the labels alone do not determine it
+    (``labels_disclose`` would ask the whole table); ``low`` is then never below its value. Where it decides, it is the number the whole
+    table's LP gives, so ``audit-table`` (which asks the whole table) agrees."""
+    free = ~known_zero
+    whole = region_codes(space)
+    coords = np.unravel_index(cells, space.shape)
+    groups: dict[tuple[tuple[int, ...], ...], list[int]] = defaultdict(list)
+    for i in range(len(cells)):
+        groups[tuple(whole[d][int(coords[d][i])] for d in range(len(space.shape)))].append(i)
+    decided = np.zeros(len(cells), dtype=bool)
+    out = goal[cells].astype(np.float64)
+    for key, idx in groups.items():
+        region = _region_cells(space, key)
+        inner = _Region(space, values, free.copy(), region, lower, upper, known_zero, [0])
+        outer: _Region | None = None
+        for i in idx:
+            c = int(cells[i])
+            low = inner.maximum(c, integer=True)
+            if low is None:
+                continue
+            if low >= goal[c] - 1e-6:
+                # At its own value the goal stands, and the question left is whether the
+                # labels alone pin the cell (``labels_disclose``): a whole point below its
+                # value says they do not.
+                least = None if goal[c] > values[c] else inner.maximum(c, True, sign=-1.0)
+                decided[i] = goal[c] > values[c] or (least is not None
+                                                     and least < values[c] - 0.5)
+                continue
+            if outer is None:
+                outer = _Region(space, values, free.copy(), region, lower, upper, known_zero,
+                                [0], closed=True)
+            high = outer.maximum(c, integer=False)
+            if high is not None and np.floor(high + 1e-6) <= low and low > values[c]:
+                decided[i] = True
+                out[i] = low
+    return decided, out
 
 
 def _region_cells(space: CellSpace, key: tuple[tuple[int, ...], ...]) -> np.ndarray:
@@ -160,9 +356,11 @@ class _Region:
 
     def __init__(self, space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                  region: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                 blocked: np.ndarray | None, budget: list[float]) -> None:
+                 blocked: np.ndarray | None, budget: list[int], closed: bool = False) -> None:
+        """``closed``: only the relations every member of which is in ``region`` (the others
+        dropped, not held): a relaxation of the whole table's model (``region_goals``)."""
         self.hidden = hidden  # shared with the caller: moved cells are hidden in it
-        self.budget = budget  # MILP seconds left for the whole repair (one-element list)
+        self.budget = budget  # MILPs left for the whole repair (one-element list)
         cells = region if blocked is None else region[hidden[region] | ~blocked[region]]
         self.cells = cells
         n = len(cells)
@@ -177,6 +375,11 @@ class _Region:
         row = np.repeat(np.arange(len(rels)), lens)
         col = self.pos(space.cells[e])
         keep = col >= 0
+        if closed:
+            at = np.minimum(np.searchsorted(region, space.cells[e]), len(region) - 1)
+            out = np.zeros(len(rels), dtype=bool)
+            np.logical_or.at(out, row, region[at] != space.cells[e])
+            keep &= ~out[row]
         row, col, coef = row[keep], col[keep], space.coef[e][keep].astype(np.float64)
         # Columns: up (0..n-1) and down (n..2n-1) per cell.
         v = values[cells].astype(np.float64)  # not the whole space: 18 MB per LP at 1M rows
@@ -221,6 +424,40 @@ class _Region:
         t, goal, up = t[ok], goal[ok], up[ok]
         self.goal[t], self.up[t] = goal, up
         return self.cells[t]
+
+    def hold(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Hold ``cells`` (those in the region) at their true values; returns what
+        ``release`` needs to undo it."""
+        n = len(self.cells)
+        t = self.pos(cells)
+        t = t[t >= 0]
+        cols = np.concatenate([t, t + n]).astype(np.int32)
+        old = self.hi[cols].copy()
+        if len(cols):
+            self.hi[cols] = 0.0
+            self.h.changeColsBounds(len(cols), cols, self.lo[cols], self.hi[cols])
+        return cols, old
+
+    def release(self, held: tuple[np.ndarray, np.ndarray]) -> None:
+        cols, old = held
+        if len(cols):
+            self.hi[cols] = old
+            self.h.changeColsBounds(len(cols), cols, self.lo[cols], self.hi[cols])
+
+    def other_way(self, cell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``carry`` for an ``exact`` target moved the other way (down instead of up, or up
+        instead of down), if it has the room."""
+        t = self.pos(np.array([cell]))[0]
+        if t < 0:
+            return None
+        room = self.room_down[t] if self.up[t] else self.room_up[t]
+        if room < self.goal[t]:
+            return None
+        self.up[t] = not self.up[t]
+        try:
+            return self.carry(np.array([cell]), soft=False)
+        finally:
+            self.up[t] = not self.up[t]
 
     def carried(self, cell: int) -> bool:
         return bool(self.reached[self.pos(np.array([cell]))[0]])
@@ -273,6 +510,35 @@ class _Region:
             self.h.changeColsCost(len(cols), cols, self.cost[cols])
         return self.cells[moved], self.v[moved] + move[moved], self.cells[t]
 
+    def maximum(self, cell: int, integer: bool, sign: float = 1.0) -> float | None:
+        """The cell's largest value in this region's model (costs ignored): the LP's, or with
+        ``integer`` the best whole-number point's found within MILP_NODES (a lower bound of the
+        whole-number maximum); None if there is none (inf: unbounded). ``sign`` -1: the
+        smallest instead (the bounds reversed)."""
+        n = len(self.cells)
+        t = int(self.pos(np.array([cell]))[0])
+        cost = np.zeros(2 * n)
+        cost[t], cost[t + n] = -sign, sign
+        cols = np.arange(2 * n, dtype=np.int32)
+        h = self.h
+        h.changeColsCost(len(cols), cols, cost)
+        try:
+            run(h)
+            status = h.getModelStatus()
+            if status == highspy.HighsModelStatus.kUnbounded:
+                return float("inf") * sign
+            if status != highspy.HighsModelStatus.kOptimal:
+                return None
+            x = np.asarray(h.getSolution().col_value)
+            if integer and not _whole(x):
+                got = self._milp(gap=None)  # the best whole point, not a near-cheapest one
+                if got is None:
+                    return None
+                x = got
+            return float(self.v[t] + x[t] - x[t + n])
+        finally:
+            h.changeColsCost(len(cols), cols, self.cost)
+
     def _solve(self, col: np.ndarray, other: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                cost: np.ndarray, integer: bool) -> np.ndarray | None:
         """Solve with the targets' columns bounded [lo, hi] at ``cost`` and their opposite
@@ -283,37 +549,38 @@ class _Region:
                            np.concatenate([hi, np.zeros(len(other))]))
         h.changeColsCost(len(col), col.astype(np.int32), cost.astype(np.float64))
         try:
-            h.run()
+            run(h)
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
             x = np.asarray(h.getSolution().col_value)
             if integer and not _whole(x):
+                if self.budget[0] <= 0:
+                    return None
+                self.budget[0] -= 1
                 return self._milp()  # the model as it is now: the targets held at goal
             return x
         finally:
             h.changeColsBounds(len(cols), cols, self.lo[cols], self.hi[cols])
             h.changeColsCost(len(col), col.astype(np.int32), self.cost[col])
 
-    def _milp(self) -> np.ndarray | None:
+    def _milp(self, gap: float | None = MILP_GAP) -> np.ndarray | None:
         """A fractional vertex is no proof about whole numbers: the current model as a MILP
-        (small: one region) on a copy (the LP keeps its basis), time-limited; None sends the
-        targets on to the LP loop."""
-        if self.budget[0] <= 0:
-            return None
+        (small: one region) on a copy (the LP keeps its basis), node-limited; None sends the
+        targets on to the LP loop. ``gap``: the relative gap it stops at (None: HiGHS's)."""
         lp = self.h.getLp()
         m = new_highs()
         m.setOptionValue("solver", "choose")
-        m.setOptionValue("time_limit", min(MILP_SECONDS, self.budget[0]))
-        # Any whole-number point carrying the targets is a witness; the cheapest only hides
-        # fewer cells. Near-optimal is enough: proving the last 0.01% took most of the time.
-        m.setOptionValue("mip_rel_gap", MILP_GAP)
+        m.setOptionValue("mip_max_nodes", MILP_NODES)
+        if gap is not None:
+            # Any whole-number point carrying the targets is a witness; the cheapest only
+            # hides fewer cells. Near-optimal is enough: proving the last 0.01% took most of
+            # the time.
+            m.setOptionValue("mip_rel_gap", gap)
         m.passModel(lp)
         m.changeColsIntegrality(lp.num_col_, np.arange(lp.num_col_, dtype=np.int32),
                                 np.full(lp.num_col_, highspy.HighsVarType.kInteger))
-        t0 = time.perf_counter()
-        m.run()
-        self.budget[0] -= time.perf_counter() - t0
-        # Out of time with a feasible point found: still a witness (witness.verify re-checks
+        run(m)
+        # Out of nodes with a feasible point found: still a witness (witness.verify re-checks
         # every point on the final pattern); only without one do the targets go on.
         if (m.getModelStatus() != highspy.HighsModelStatus.kOptimal
                 and m.getInfo().primal_solution_status != FEASIBLE):
@@ -323,3 +590,195 @@ class _Region:
 
 def _whole(x: np.ndarray) -> bool:
     return bool(np.abs(x - np.round(x)).max(initial=0.0) <= 1e-6)
+
+
+class _Rewitness:
+    """Region LPs over the hidden cells only (nothing new may be hidden), cached per region
+    and kept in step with the cells published since they were built: new witnesses for the
+    targets a cell to be published would leave without one (``unhide``)."""
+
+    def __init__(self, space: CellSpace, values: np.ndarray, hidden: np.ndarray,
+                 need: np.ndarray, exact: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                 budget: list[int], candidate: np.ndarray) -> None:
+        self.space, self.values, self.hidden, self.need = space, values, hidden, need
+        self.candidate = candidate
+        self.exact = exact
+        self.lower, self.upper, self.budget = lower, upper, budget
+        small, whole = region_codes(space, small=True), region_codes(space)
+        # Narrowed first where a dimension is wide (``near_codes``), as in ``local_repair``.
+        self.regions = tuple(r for regions in (small, whole)
+                             for r in (near_codes(space, hidden, regions), regions)
+                             if r is not None)
+        self.cache: dict[tuple[tuple[int, ...], ...], tuple[_Region, list[int]]] = {}
+        self.published: list[int] = []  # cells published since the start, in order
+        self.solves = 0
+        # Small patterns: when the regions give no point, an LP over every hidden cell.
+        self.whole = int(hidden.sum()) <= UNHIDE_WHOLE_MAX
+
+    def _region(self, key: tuple[tuple[int, ...], ...]) -> _Region:
+        got = self.cache.get(key)
+        if got is None:
+            cells = _region_cells(self.space, key) if key else np.flatnonzero(self.hidden)
+            region = _Region(self.space, self.values, self.hidden, cells, self.lower,
+                             self.upper, ~self.hidden, self.budget)
+            # Points that move cells which may yet be published die with them: moving a
+            # candidate costs more than moving a cell that stays hidden (a target).
+            n = len(region.cells)
+            region.cost[:] = np.tile(np.where(self.candidate[region.cells], CANDIDATE_COST,
+                                              HIDDEN_COST), 2)
+            cols = np.arange(2 * n, dtype=np.int32)
+            region.h.changeColsCost(len(cols), cols, region.cost)
+            got = (region, [len(self.published)])
+            self.cache[key] = got
+        region, seen = got
+        if seen[0] < len(self.published):  # cells published since it was built
+            region.hold(np.array(self.published[seen[0]:], dtype=np.int64))
+            seen[0] = len(self.published)
+        return region
+
+    def point(self, target: int, without: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """A whole-number point carrying ``target`` to its goal that moves only hidden cells
+        and not ``without``: (cells moved, their values there), or None."""
+        coords = np.unravel_index(target, self.space.shape)
+        keys = list(dict.fromkeys(tuple(regions[d][int(coords[d])] for d in range(len(coords)))
+                                  for regions in self.regions))  # a near key may be its tier's
+        if self.whole:
+            keys.append(())  # every hidden cell: the audit's own LP
+        for key in keys:
+            region = self._region(key)
+            held = region.hold(np.array([without], dtype=np.int64))
+            self.solves += 1
+            try:
+                if not len(region.targets(np.array([target], dtype=np.int64), self.need)):
+                    continue
+                got = region.carry(np.array([target], dtype=np.int64), soft=False)
+                if got is None and self.exact[target]:
+                    got = region.other_way(target)
+                if got is not None:
+                    return got[0], got[1]
+            finally:
+                region.release(held)
+        return None
+
+
+def unhide(space: CellSpace, values: np.ndarray, hidden: np.ndarray, candidates: np.ndarray,
+           targets: np.ndarray, need: np.ndarray, rule: np.ndarray,
+           threshold: int | np.ndarray, lower: np.ndarray, upper: np.ndarray,
+           wit: Witnesses, valid: np.ndarray,
+           max_solves: int) -> tuple[np.ndarray, Witnesses]:
+    """Publish hidden ``candidates`` (complementary cells, in the order given) one at a time
+    while every target keeps a witness; returns (cells published, the witnesses: each one
+    still valid plus the new ones). ``hidden`` is updated in place; ``valid`` marks the
+    witnesses of ``wit`` valid on it (``witness.verify``); ``need``, ``rule`` and
+    ``threshold`` are the targets' goals as in ``local_repair`` and ``Witnesses``.
+
+    Publishing a cell kills the witnesses moving it; a target left without a live witness
+    gets a new one from an LP over the hidden cells of its region (``_Rewitness``: nothing
+    new is hidden, the candidate stays at its value). If every such target gets one, the
+    cell is published; else it stays hidden (the new witnesses are kept: they hold on the
+    pattern as it is). The caller re-checks every witness on the final pattern
+    (``witness.verify``) and audits any target without one, so this cannot make a pattern
+    pass that would not. Targets that start without a valid witness (proven by the LP audit
+    alone, not a stored point) get one first; the hidden components of those that get none
+    are left as they are. Stops after ``max_solves`` LP solves: a count, not CPU time, so
+    the same table publishes the same cells again on every run (under a CPU-time limit it
+    did not: the same work takes more CPU on a loaded machine, so it stopped earlier)."""
+    wit = wit.select(valid)
+    is_target = np.zeros(space.size, dtype=bool)
+    is_target[targets] = True
+    # Per witness the cells it moves and the targets it claims; per cell the witnesses
+    # moving it; per target how many live witnesses claim it.
+    claims: list[np.ndarray] = []
+    users: dict[int, list[int]] = defaultdict(list)
+    live: list[bool] = []
+    support = np.zeros(space.size, dtype=np.int64)
+
+    def add(moved: np.ndarray, claimed: np.ndarray) -> None:
+        w = len(claims)
+        claims.append(claimed)
+        live.append(True)
+        for c in moved.tolist():
+            users[c].append(w)
+        support[claimed] += 1
+
+    order = np.argsort(wit.wid, kind="stable")
+    w_ptr = np.searchsorted(wit.wid[order], np.arange(wit.n + 1))
+    c_order = np.argsort(wit.claim_wid, kind="stable")
+    c_ptr = np.searchsorted(wit.claim_wid[c_order], np.arange(wit.n + 1))
+    for w in range(wit.n):
+        rows = order[w_ptr[w]:w_ptr[w + 1]]
+        claimed = wit.claim_cell[c_order[c_ptr[w]:c_ptr[w + 1]]]
+        add(np.unique(wit.cell[rows][np.abs(wit.dx[rows]) > SUPPORT_TOL]),
+            np.unique(claimed[is_target[claimed]]))
+    points: list[tuple[np.ndarray, np.ndarray]] = []
+    candidate = np.zeros(space.size, dtype=bool)
+    candidate[candidates] = True
+    rw = _Rewitness(space, values, hidden, need, rule == EXACT, lower, upper,
+                    [MILP_BUDGET // 4], candidate)
+
+    def fresh(target: int, without: int) -> bool:
+        """A new witness for ``target`` not moving ``without``; whether one was found."""
+        got = rw.point(target, without)
+        if got is None:
+            return False
+        one = Witnesses()
+        one.add_points([got], values, rule, threshold)
+        claimed = np.unique(one.claim_cell[is_target[one.claim_cell]])
+        points.append(got)
+        add(got[0], claimed)
+        return bool(np.isin(target, claimed))
+
+    # Targets proven by the LP audit alone: their proofs are unknown, so their hidden
+    # components stay as they are if no stored point can stand in.
+    lost = [int(t) for t in targets if support[t] == 0 and not fresh(int(t), -1)]
+    pinned = np.zeros(space.size, dtype=bool)
+    if lost:
+        # Imported here: audit imports this module.
+        from datashare.disclosure.audit import components
+
+        cells, labels, _ = components(space, hidden)
+        at = np.searchsorted(cells, np.array(lost, dtype=np.int64))
+        pinned[cells[np.isin(labels, labels[at])]] = True
+    # Hidden cells per relation: publishing a cell that leaves one hidden cell in a
+    # relation gives that cell away by subtraction, so it is not tried.
+    by_cell, start = space.by_cell
+    n_hidden = np.bincount(space.entry_rel[hidden[space.cells]], minlength=space.n_relations)
+    published: list[int] = []
+    for c in candidates.tolist():
+        if rw.solves > max_solves:
+            break
+        if pinned[c] or not hidden[c]:
+            continue
+        rels = space.entry_rel[by_cell[start[c]:start[c + 1]]]
+        pair = rels[n_hidden[rels] == 2]
+        if len(pair):
+            members = np.concatenate([space.cells[space.ptr[r]:space.ptr[r + 1]] for r in pair])
+            if (hidden[members] & is_target[members]).any():
+                continue  # the target's value would follow by subtraction
+        dying = [w for w in users.get(c, ()) if live[w]]
+        loss: dict[int, int] = defaultdict(int)
+        for w in dying:
+            for t in claims[w].tolist():
+                loss[t] += 1
+        ok = True
+        for t in sorted(t for t, k in loss.items() if support[t] <= k):
+            # A new point found for an earlier target may carry this one too.
+            if support[t] <= loss[t] and not fresh(t, c):
+                ok = False
+                break
+        if not ok:
+            continue
+        for w in dying:
+            live[w] = False
+            support[claims[w]] -= 1
+        hidden[c] = False
+        n_hidden[rels] -= 1
+        rw.published.append(c)
+        published.append(c)
+    keep = np.array(live, dtype=bool)
+    out = wit.select(keep[:wit.n])
+    extra = Witnesses()
+    extra.add_points([p for p, k in zip(points, keep[wit.n:], strict=True) if k], values,
+                     rule, threshold)
+    out.extend(extra)
+    return np.array(published, dtype=np.int64), out

@@ -4,6 +4,16 @@ Variables are the suppressed cells; rows are the published relations that touch 
 (``sum(coef * x) == sum(coef * true value)`` over the suppressed members, because the
 published members are known). The model is built once per batch; the audit then only changes
 costs and bounds and re-solves, which HiGHS warm-starts from the previous basis.
+
+Every HiGHS model of the engine comes from ``new_highs`` and is solved with ``run``. No solve
+may stop on time: the same table (with the same policy, options and ``api.ENGINE_VERSION``)
+must give the same pattern and the same verdict on every run, whatever the machine's load.
+Two patterns of one table, published at two times (a corrected release, a rebuilt portal
+version), can be combined by an attacker to narrow small cells that each protects alone. So
+the MILPs stop on branch-and-bound *nodes* (``mip_max_nodes``, counted by HiGHS the same way
+on every run), HiGHS runs on one thread (its solvers are deterministic then), and the wall
+clock is only a guard against a solver that hangs (``GUARD_SECONDS``, far above any solve of
+a normal run): reaching it raises ``SolverGuardError`` instead of changing the pattern.
 """
 
 from __future__ import annotations
@@ -13,8 +23,15 @@ from typing import Any
 import highspy
 import numpy as np
 
+from datashare.disclosure.errors import SolverGuardError
+
 INF = float(highspy.kHighsInf)
-MILP_SECONDS = 30.0  # one integer solve; past it the cell counts as unproven (never as proof)
+# One integer solve of the audit (a per-cell extreme, a whole starting point): past this many
+# branch-and-bound nodes the cell counts as unproven (never as proof).
+MILP_NODES = 1_000
+# A guard, not a limit: one solve's wall-clock seconds past which the run stops with an error.
+# The largest solves of a normal run take seconds (a whole-component LP at 45,730 rows).
+GUARD_SECONDS = 3600.0
 
 
 def new_highs() -> highspy.Highs:
@@ -29,8 +46,23 @@ def new_highs() -> highspy.Highs:
     # solves switch to warm-started simplex (BatchLP.prefer_warm_start).
     h.setOptionValue("presolve", "on")
     h.setOptionValue("solver", "ipm")
+    # One thread: the MIP solver's parallel parts (symmetry detection, clique queries) and
+    # the parallel dual simplex are not used, and every run takes the same path.
     h.setOptionValue("threads", 1)
+    h.setOptionValue("parallel", "off")
+    h.setOptionValue("time_limit", GUARD_SECONDS)
     return h
+
+
+def run(h: highspy.Highs) -> None:
+    """``h.run()``; a solve stopped by the wall-clock guard raises ``SolverGuardError``
+    (treating it as "no point found" would make the pattern depend on the load)."""
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+        raise SolverGuardError(
+            f"a HiGHS solve ran past the {GUARD_SECONDS:.0f}-second guard; nothing was "
+            "published, since stopping it early would make the pattern depend on the "
+            "machine's load (re-run on a less loaded machine, or report the table)")
 
 
 def equality_model(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
@@ -101,11 +133,12 @@ class BatchLP:
     def reset_bounds(self, cols: np.ndarray) -> None:
         self.set_bounds(cols, self.lower[cols], self.upper[cols])
 
-    def maximize(self, cols: np.ndarray, weights: np.ndarray,
-                 integer: bool = False) -> tuple[str, float, np.ndarray]:
+    def maximize(self, cols: np.ndarray, weights: np.ndarray, integer: bool = False,
+                 nodes: int = MILP_NODES) -> tuple[str, float, np.ndarray]:
         """Maximise sum(weights * x[cols]); returns (status, objective, x). ``integer``: the
-        same model with every variable integral (a MILP), for an LP optimum that is not a
-        whole-number point; the model is continuous again afterwards."""
+        same model with every variable integral (a MILP, stopped after ``nodes``
+        branch-and-bound nodes), for an LP optimum that is not a whole-number point; the
+        model is continuous again afterwards."""
         if integer:
             every = np.arange(self.n, dtype=np.int32)
             self.h.changeColsIntegrality(self.n, every,
@@ -114,14 +147,13 @@ class BatchLP:
             # highspy returns (status, value) here; older versions the value alone.
             presolve = str(got[-1] if isinstance(got, tuple) else got)
             self.h.setOptionValue("presolve", "on")
-            self.h.setOptionValue("time_limit", MILP_SECONDS)
+            self.h.setOptionValue("mip_max_nodes", nodes)
             try:
                 return self.maximize(cols, weights)
             finally:
                 self.h.setOptionValue("presolve", presolve)
                 self.h.changeColsIntegrality(self.n, every,
                                              np.full(self.n, highspy.HighsVarType.kContinuous))
-                self.h.setOptionValue("time_limit", INF)
         if len(self._cost_cols):
             self.h.changeColsCost(
                 len(self._cost_cols), self._cost_cols, np.zeros(len(self._cost_cols))
@@ -129,7 +161,7 @@ class BatchLP:
         self._cost_cols = cols.astype(np.int32)
         self.h.changeColsCost(len(cols), self._cost_cols, weights.astype(np.float64))
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        self.h.run()
+        run(self.h)
         self.solves += 1
         status = self.h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from datashare.disclosure.local import region_goals
 from datashare.disclosure.policy import Policy, TopBottom
 from datashare.disclosure.rates import HIGH, LOW
 from datashare.disclosure.spec import Dimension, Partition, Spec
@@ -187,6 +188,17 @@ def refine_goal(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     return out
 
 
+def _labels_only_bounds(primary: np.ndarray, known_zero: np.ndarray, goal: np.ndarray,
+                       policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """The labels-only model's bounds (every non-zero cell hidden): a primary 1..goal (0..goal
+    with zeros suppressed), any other cell >= T, a known zero 0."""
+    lo = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
+    lo[known_zero] = 0.0
+    hi = np.where(primary, goal, np.inf)
+    hi[known_zero] = 0.0
+    return lo, hi
+
+
 def labels_disclose(space: CellSpace, values: np.ndarray, primary: np.ndarray,
                     known_zero: np.ndarray, goal: np.ndarray, policy: Policy,
                     truth: bool, only: np.ndarray | None = None) -> np.ndarray:
@@ -239,7 +251,18 @@ def lazy_goals(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     only = np.zeros(space.size, dtype=bool)
     only[cells] = True
     only &= primary
+    decided_goal = goal.copy()
+    if truth:
+        # Region LPs first (``local.region_goals``): they decide most cells' goals exactly
+        # without the LP over the whole table (scale-1 enrollment: one such LP for the
+        # targets the local LPs left did not finish in 15 minutes).
+        ask = np.flatnonzero(only)
+        lo, hi = _labels_only_bounds(primary, known_zero, goal, policy)
+        decided, exact = region_goals(space, values, known_zero, lo, hi, ask, goal)
+        decided_goal[ask[decided]] = exact[decided]
+        only[ask[decided]] = False
     refined = refine_goal(space, values, primary, known_zero, goal, policy, truth, only=only)
+    refined = np.where(only, refined, np.minimum(refined, decided_goal))
     at_top = only & (refined <= values) if truth else only
     determined = labels_disclose(space, values, primary, known_zero, refined, policy, truth,
                                  only=at_top)
