@@ -18,11 +18,9 @@ from datashare.portal import services
 from datashare.portal.models import Dataset, DatasetVersion, VersionStatus
 
 # Tables that publish in seconds on the demo's sample. Left out, to be built by a steward from
-# the staff pages (the long queue): enrollment, whose publisher-side audit still fails on this
-# sample (a disclosure-engine gap, issue 12: the portal rightly refuses it), and discipline,
-# whose one-model rate proof takes minutes here (issue 12's speed work) and would hold up
-# `make run` before the portal is served.
-DEMO_TABLES = ("graduation_4yr", "graduation_5yr", "dropout")
+# the staff pages (the long queue): discipline, whose one-model rate proof takes about two CPU
+# minutes here (issue 12's speed work) and would hold up `make run` before the portal is served.
+DEMO_TABLES = ("enrollment", "graduation_4yr", "graduation_5yr", "dropout")
 DEMO_YEAR = 2025
 STEWARD = "steward@agency.example"
 
