@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -60,9 +61,24 @@ def page(browser: Browser, live_server) -> Iterator[Page]:  # type: ignore[no-un
 _axe = Axe()
 
 
+# What Chromium says when the document axe is reading is replaced under it: a click just before
+# the check started a navigation (CI saw axe read a null document, twice in two runs).
+_DOCUMENT_REPLACED = ("Cannot read properties of null", "Execution context was destroyed", "navigat")
+
+
 def assert_accessible(page: Page) -> None:
-    """axe-core WCAG 2.1 A/AA on the current page: zero violations, or the report in the failure."""
-    results = _axe.run(page, options=WCAG_AA)
+    """axe-core WCAG 2.1 A/AA on the current page: zero violations, or the report in the failure.
+    Waits for the page to load first; a navigation that replaces the document mid-check (the
+    test's last click) means checking the new page once it has loaded, at most three times."""
+    for attempt in range(3):
+        page.wait_for_load_state()
+        try:
+            results = _axe.run(page, options=WCAG_AA)
+            break
+        except PlaywrightError as error:
+            if attempt == 2 or not any(sign in str(error) for sign in _DOCUMENT_REPLACED):
+                raise
+            page.wait_for_timeout(250)
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 

@@ -82,6 +82,7 @@ def test_a_custom_aggregate_table_is_computed_released_and_downloaded(
     staff_page.goto("/data/staff/requests/")
     assert_accessible(staff_page)
     staff_page.get_by_role("link", name=req.reference).click()
+    expect(staff_page.get_by_label("Decision")).to_be_visible()
     assert_accessible(staff_page)
     staff_page.get_by_label("Decision").select_option("approve")
     staff_page.get_by_role("button", name="Record decision").click()
