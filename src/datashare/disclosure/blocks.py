@@ -23,8 +23,6 @@ true values), so it is a witness like a local LP's, and ``witness.verify`` re-ch
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 from datashare.disclosure.local import MILP_BUDGET, _repair, region_codes
@@ -44,12 +42,7 @@ def block_regions(space: CellSpace, limit: int = BLOCK_CODES,
     out: list[list[tuple[int, ...]]] = []
     for d, dim in enumerate(space.spec.dimensions):
         index = dim.index()
-        children: dict[int, set[int]] = defaultdict(set)
-        parents: dict[int, set[int]] = defaultdict(set)
-        for part in dim.partitions:
-            for c in part.children:
-                children[index[part.parent]].add(index[c])
-                parents[index[c]].add(index[part.parent])
+        parents, children = dim.links()
         region = [set(r) for r in whole[d]]
         for part in dim.partitions:
             parent = index[part.parent]

@@ -71,14 +71,8 @@ def region_codes(space: CellSpace, small: bool = False) -> list[list[tuple[int, 
     out: list[list[tuple[int, ...]]] = []
     for dim in space.spec.dimensions:
         index = dim.index()
-        parents: dict[int, set[int]] = defaultdict(set)
-        children: dict[int, set[int]] = defaultdict(set)
+        parents, children = dim.links()
         partners: dict[int, set[int]] = defaultdict(set)
-        for part in dim.partitions:
-            p = index[part.parent]
-            for name in part.children:
-                parents[index[name]].add(p)
-                children[p].add(index[name])
         for part in dim.partitions:
             p = index[part.parent]
             members = {index[c] for c in part.children}
@@ -119,9 +113,7 @@ def near_codes(space: CellSpace, hidden: np.ndarray,
     for d, dim in enumerate(space.spec.dimensions):
         per_code = list(small[d])
         index = dim.index()
-        children: dict[int, set[int]] = defaultdict(set)
-        for part in dim.partitions:
-            children[index[part.parent]] |= {index[c] for c in part.children}
+        _, children = dim.links()
         plane = None
         for part in dim.partitions:
             members = np.array([index[c] for c in part.children if not children[index[c]]],
@@ -160,14 +152,8 @@ def cross_codes(space: CellSpace, values: np.ndarray,
     out: list[list[tuple[int, ...]]] = []
     for d, dim in enumerate(space.spec.dimensions):
         index = dim.index()
-        parents: dict[int, set[int]] = defaultdict(set)
-        children: dict[int, list[int]] = defaultdict(list)
+        parents, children = dim.links()
         siblings: dict[int, set[int]] = defaultdict(set)
-        for part in dim.partitions:
-            kids = [index[c] for c in part.children]
-            for k in kids:
-                parents[k].add(index[part.parent])
-            children[index[part.parent]] += kids
         for part in dim.partitions:
             members = {index[c] for c in part.children}
             for k in members:

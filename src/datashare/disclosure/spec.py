@@ -8,6 +8,7 @@ race, income of "All Students") are the normal case, and children may themselves
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,19 @@ class Dimension:
 
     def index(self) -> dict[str, int]:
         return {code: i for i, code in enumerate(self.codes)}
+
+    def links(self) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+        """(parents, children) of every code by code number, over every partition; a code
+        without any maps to an empty set."""
+        index = self.index()
+        parents: dict[int, set[int]] = defaultdict(set)
+        children: dict[int, set[int]] = defaultdict(set)
+        for part in self.partitions:
+            p = index[part.parent]
+            for name in part.children:
+                parents[index[name]].add(p)
+                children[p].add(index[name])
+        return parents, children
 
 
 @dataclass
