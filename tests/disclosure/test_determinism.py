@@ -93,6 +93,7 @@ def test_the_report_names_the_engine_version_and_the_table_exercises_the_limits(
     report = suppress_table(frame, spec, count="count").report
     # A re-publication compares it: another version may choose another pattern.
     assert report["engine_version"] == ENGINE_VERSION
+    assert report["solver"].startswith("HiGHS (highspy 1.")
     # The table above only tests the limits if the unhide pass and the region LPs work on it.
     stats = report["protection_method"]["count"]
     assert stats["complements_published_again"] > 0

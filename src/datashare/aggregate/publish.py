@@ -232,6 +232,7 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
         # Same table, policy, seed and engine version: the same pattern (see the engine's
         # ENGINE_VERSION); a re-publication with another version may publish another one.
         "engine_version": reports[0].get("engine_version") if reports else None,
+        "solver": reports[0].get("solver") if reports else None,
         "table": built.definition.key,
         "school_year": built.request.year,
         "policy": policy,

@@ -35,6 +35,7 @@ from datashare.disclosure.engine import (
     rule_for,
 )
 from datashare.disclosure.errors import DisclosureError
+from datashare.disclosure.lp import SOLVER
 from datashare.disclosure.model import (
     ATTACKER_MODEL,
     count_bounds,
@@ -217,6 +218,7 @@ def suppress_table(
     report: dict[str, Any] = {
         "attacker_model": ATTACKER_MODEL,
         "engine_version": ENGINE_VERSION,
+        "solver": SOLVER,
         "policy": pol.name,
         "protection": protection,
         "rows": len(frame),

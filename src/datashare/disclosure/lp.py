@@ -18,6 +18,7 @@ a normal run): reaching it raises ``SolverGuardError`` instead of changing the p
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any
 
 import highspy
@@ -26,6 +27,10 @@ import numpy as np
 from datashare.disclosure.errors import SolverGuardError
 
 INF = float(highspy.kHighsInf)
+# The solver a pattern was chosen with, named beside ENGINE_VERSION in every report: another
+# HiGHS release may branch differently within the same node limits, so the same table under
+# the same engine version reproduces its pattern only with the same solver (uv.lock pins it).
+SOLVER = f"HiGHS (highspy {metadata.version('highspy')})"
 # One integer solve of the audit (a per-cell extreme, a whole starting point): past this many
 # branch-and-bound nodes the cell counts as unproven (never as proof).
 MILP_NODES = 1_000
