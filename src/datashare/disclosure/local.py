@@ -327,6 +327,31 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
     return decided, out
 
 
+def bounds_holding(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
+                   lower: np.ndarray, upper: np.ndarray, cells: np.ndarray,
+                   blocked: np.ndarray | None) -> np.ndarray:
+    """For targets no region moves: the cells whose bounds hold them, in each one's whole
+    region's LP (every cell of the region free to move, published ones too, within
+    ``lower``/``upper``), pushed the way it has room (down when at its upper bound). A
+    rate table's label bounds can pin a numerator in every region: a coded "<X%" at its top
+    beside uncoded hidden numerators at their "k" ([k, N - k]). Hiding such a cell's group
+    size takes its row's label away (``joint``). A mask over the space."""
+    out = np.zeros(space.size, dtype=bool)
+    whole = region_codes(space)
+    coords = np.unravel_index(cells, space.shape)
+    groups: dict[tuple[tuple[int, ...], ...], list[int]] = defaultdict(list)
+    for i in range(len(cells)):
+        groups[tuple(whole[d][int(coords[d][i])] for d in range(len(space.shape)))].append(
+            int(cells[i]))
+    for key, members in groups.items():
+        region = _Region(space, values, hidden.copy(), _region_cells(space, key), lower, upper,
+                         blocked, [0])
+        for c in members:
+            sign = 1.0 if upper[c] - values[c] >= 1 else -1.0
+            out[region.binding(c, sign)] = True
+    return out
+
+
 def _region_cells(space: CellSpace, key: tuple[tuple[int, ...], ...]) -> np.ndarray:
     flat = np.zeros(1, dtype=np.int64)
     for d, codes in enumerate(key):
@@ -522,6 +547,32 @@ class _Region:
                     return None
                 x = got
             return float(self.v[t] + x[t] - x[t + n])
+        finally:
+            h.changeColsCost(len(cols), cols, self.cost)
+
+    def binding(self, cell: int, sign: float) -> np.ndarray:
+        """The region's cells whose bounds hold ``cell`` where it is when pushed up (``sign``
+        1) or down (-1) in this region's LP: each moves as far as its bound lets it (its
+        column at its room) and would improve the push if it could go further (a negative
+        reduced cost). Empty when the cell moves, or when the LP has no optimum."""
+        n = len(self.cells)
+        t = int(self.pos(np.array([cell]))[0])
+        cost = np.zeros(2 * n)
+        cost[t], cost[t + n] = -sign, sign
+        cols = np.arange(2 * n, dtype=np.int32)
+        h = self.h
+        h.changeColsCost(len(cols), cols, cost)
+        try:
+            run(h)
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return np.zeros(0, dtype=np.int64)
+            sol = h.getSolution()
+            x = np.asarray(sol.col_value)
+            if abs(x[t] - x[t + n]) > SUPPORT_TOL:
+                return np.zeros(0, dtype=np.int64)
+            dual = np.asarray(sol.col_dual)
+            held = (x >= self.hi - SUPPORT_TOL) & (dual < -1e-9)
+            return np.unique(self.cells[np.flatnonzero(held) % n])
         finally:
             h.changeColsCost(len(cols), cols, self.cost)
 
