@@ -27,6 +27,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from datashare.disclosure.blocks import block_repair
 from datashare.disclosure.certify import certify
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.local import local_repair
@@ -403,7 +404,14 @@ def _region_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
     need = np.zeros(space.size)
     need[todo] = need_to_move(rule[todo], goal_at(threshold, todo), values[todo])
     hidden = suppressed.copy()  # local_repair hides what it moves: nothing published here
-    points, _ = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed)
+    points, left = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed)
+    if len(left):
+        # The suppressor's block regions too (rate numerators whose movement must reach other
+        # districts: ``blocks``); without them each such cell went to an LP over the whole
+        # component.
+        more, _ = block_repair(space, values, hidden, left, need, lo, hi, ~suppressed,
+                               exact=rule == EXACT)
+        points += more
     if (hidden != suppressed).any():
         raise AssertionError("a region LP moved a published cell")
     wit = Witnesses()
