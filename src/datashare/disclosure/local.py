@@ -20,6 +20,8 @@ already at its label's top with ``exact`` protection moves down instead of up.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import highspy
 import numpy as np
@@ -527,13 +529,8 @@ class _Region:
         whole-number maximum); None if there is none (inf: unbounded). ``sign`` -1: the
         smallest instead (the bounds reversed)."""
         n = len(self.cells)
-        t = int(self.pos(np.array([cell]))[0])
-        cost = np.zeros(2 * n)
-        cost[t], cost[t + n] = -sign, sign
-        cols = np.arange(2 * n, dtype=np.int32)
         h = self.h
-        h.changeColsCost(len(cols), cols, cost)
-        try:
+        with self._pushed(cell, sign) as t:
             run(h)
             status = h.getModelStatus()
             if status == highspy.HighsModelStatus.kUnbounded:
@@ -547,8 +544,21 @@ class _Region:
                     return None
                 x = got
             return float(self.v[t] + x[t] - x[t + n])
+
+    @contextmanager
+    def _pushed(self, cell: int, sign: float) -> Iterator[int]:
+        """The objective pushing ``cell`` up (``sign`` 1) or down (-1), costs ignored, for
+        the ``with`` block; yields its position. The costs are restored after."""
+        n = len(self.cells)
+        t = int(self.pos(np.array([cell]))[0])
+        cost = np.zeros(2 * n)
+        cost[t], cost[t + n] = -sign, sign
+        cols = np.arange(2 * n, dtype=np.int32)
+        self.h.changeColsCost(len(cols), cols, cost)
+        try:
+            yield t
         finally:
-            h.changeColsCost(len(cols), cols, self.cost)
+            self.h.changeColsCost(len(cols), cols, self.cost)
 
     def binding(self, cell: int, sign: float) -> np.ndarray:
         """The region's cells whose bounds hold ``cell`` where it is when pushed up (``sign``
@@ -556,13 +566,8 @@ class _Region:
         column at its room) and would improve the push if it could go further (a negative
         reduced cost). Empty when the cell moves, or when the LP has no optimum."""
         n = len(self.cells)
-        t = int(self.pos(np.array([cell]))[0])
-        cost = np.zeros(2 * n)
-        cost[t], cost[t + n] = -sign, sign
-        cols = np.arange(2 * n, dtype=np.int32)
         h = self.h
-        h.changeColsCost(len(cols), cols, cost)
-        try:
+        with self._pushed(cell, sign) as t:
             run(h)
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return np.zeros(0, dtype=np.int64)
@@ -573,8 +578,6 @@ class _Region:
             dual = np.asarray(sol.col_dual)
             held = (x >= self.hi - SUPPORT_TOL) & (dual < -1e-9)
             return np.unique(self.cells[np.flatnonzero(held) % n])
-        finally:
-            h.changeColsCost(len(cols), cols, self.cost)
 
     def _solve(self, col: np.ndarray, other: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                cost: np.ndarray, integer: bool) -> np.ndarray | None:
