@@ -255,7 +255,7 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
     settled = False
     gone = np.zeros(n, dtype=bool)
     found = {"cube_witnesses": 0, "local_lp_witnesses": 0, "lp_repair_targets": 0,
-             "repair_rounds": 0}  # over every round
+             "repair_rounds": 0, "rows_opened": 0}  # over every round
     fixable = numerators(n)
     # Every round's witnesses: a later round only hides more and loosens bounds (a hidden
     # denominator's row loses its coded range), so they usually still hold; each is
@@ -311,15 +311,15 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
                             method="cubes", keep_grand_total=keep_grand_total,
                             fixable=fixable, unhide_cells=False, lp_loop=False,
                             wide=partial(block_repair, exact=rule == EXACT))
-            if prot_left(probe, model, rule, prior).any():
-                opened = _open_rows(model, probe, rule, prior, blocked, den_h,
-                                    keep_grand_total)
+            unproven = _unproven(probe, model, rule)
+            if unproven.any():
+                opened = _open_rows(model, probe, unproven, blocked, den_h, keep_grand_total)
             if opened.any():
                 timings["joint_protect"] += time.perf_counter() - t1
                 num_h, den_h, gone = _absorb(probe, model, num_h, den_h, via, prior, found)
                 den_h |= opened
                 num_h |= den_h
-                found["rows_opened"] = found.get("rows_opened", 0) + int(opened.sum())
+                found["rows_opened"] += int(opened.sum())
                 code = np.where(den_h, 0, code).astype(np.int8)
                 continue
         asked = model.hidden & (rule != NONE)
@@ -396,31 +396,28 @@ def _absorb(prot: Protected, model: RateModel, num_h: np.ndarray, den_h: np.ndar
     return num_h, den_h, gone
 
 
-def prot_left(prot: Protected, model: RateModel, rule: np.ndarray,
-              prior: Witnesses) -> np.ndarray:
-    """The round's targets no witness proves (the probe's or an earlier round's)."""
+def _unproven(prot: Protected, model: RateModel, rule: np.ndarray) -> np.ndarray:
+    """The round's targets its own witnesses do not prove (``rule`` has no target an earlier
+    round's witness proves: each still holds with more cells hidden)."""
     hidden = prot.cover.suppressed
     targets = hidden & (rule != NONE)
-    proven = np.zeros_like(targets)
-    for wit in (prior, prot.witnesses):
-        if wit is not None and wit.n:
-            got, _ = verify(model.space, model.values, hidden, rule, model.goal, wit,
-                            model.lo, model.hi)
-            proven |= got
-    return targets & ~proven
+    if prot.witnesses is not None and prot.witnesses.n:
+        proven, _ = verify(model.space, model.values, hidden, rule, model.goal,
+                           prot.witnesses, model.lo, model.hi)
+        targets &= ~proven
+    return targets
 
 
-def _open_rows(model: RateModel, probe: Protected, rule: np.ndarray, prior: Witnesses,
-               blocked: np.ndarray, den_h: np.ndarray, keep_grand_total: bool) -> np.ndarray:
-    """Group sizes to hide so the label bounds holding the probe's unproven numerators go:
-    per target, the numerators whose bounds hold it in its region's LP
+def _open_rows(model: RateModel, probe: Protected, unproven: np.ndarray, blocked: np.ndarray,
+               den_h: np.ndarray, keep_grand_total: bool) -> np.ndarray:
+    """Group sizes to hide so the label bounds holding the probe's ``unproven`` numerators
+    go: per target, the numerators whose bounds hold it in its region's LP
     (``local.bounds_holding``) with a bound their row's label sets (a coded range, or
     [k, N - k]: not the 0 every count has); their published group sizes, never a zero or
     absent one (a complement's label says >= T) nor, with ``keep_grand_total``, the grand
     total's. A mask over the base cells."""
     n = len(den_h)
-    left = prot_left(probe, model, rule, prior)
-    targets = np.flatnonzero(left)
+    targets = np.flatnonzero(unproven)
     targets = targets[targets % 3 == NUM]
     if not len(targets):
         return np.zeros(n, dtype=bool)
@@ -428,11 +425,9 @@ def _open_rows(model: RateModel, probe: Protected, rule: np.ndarray, prior: Witn
                           model.hi, targets, blocked)
     cells = np.flatnonzero(held)
     cells = cells[cells % 3 == NUM]
-    v = model.values[cells]
-    labelled = (model.hi[cells] < np.inf) | (model.lo[cells] > 0)
-    at_label = ((v >= model.hi[cells] - 1e-9) & (model.hi[cells] < np.inf)) | (
-        (v <= model.lo[cells] + 1e-9) & (model.lo[cells] > 0))
-    rows = cells[labelled & at_label] // 3
+    v, lo, hi = model.values[cells], model.lo[cells], model.hi[cells]
+    at_label = ((v >= hi - 1e-9) & (hi < np.inf)) | ((v <= lo + 1e-9) & (lo > 0))
+    rows = cells[at_label] // 3
     ok = ~den_h[rows] & ~blocked[rows * 3 + DEN]
     if keep_grand_total:
         ok &= ~grand_totals(model.space)[rows * 3 + DEN]

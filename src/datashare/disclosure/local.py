@@ -242,16 +242,12 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
     """One model per region: soft rounds, then one solve per target left; ``exact`` (per
     cell, or for all) targets are also tried the other way when their way has no point
     (``blocks.block_repair``). Returns the targets left."""
-    coords = np.unravel_index(targets, space.shape)
-    groups: dict[tuple[tuple[int, ...], ...], list[int]] = defaultdict(list)
-    for i in range(len(targets)):
-        key = tuple(regions[d][int(coords[d][i])] for d in range(len(space.shape)))
-        groups[key].append(int(targets[i]))
     left: list[int] = []
-    for key, cells in groups.items():
+    for key, at in _by_region(space, targets, regions).items():
+        cells = targets[at].astype(np.int64)
         region = _Region(space, values, hidden, _region_cells(space, key), lower, upper,
                          blocked, budget)
-        todo = region.targets(np.array(cells, dtype=np.int64), need)
+        todo = region.targets(cells, need)
         left += np.setdiff1d(cells, todo).tolist()  # outside, published or without room
         if not len(todo):
             continue
@@ -295,14 +291,9 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
     (``labels_disclose`` would ask the whole table); ``low`` is then never below its value. Where it decides, it is the number the whole
     table's LP gives, so ``audit-table`` (which asks the whole table) agrees."""
     free = ~known_zero
-    whole = region_codes(space)
-    coords = np.unravel_index(cells, space.shape)
-    groups: dict[tuple[tuple[int, ...], ...], list[int]] = defaultdict(list)
-    for i in range(len(cells)):
-        groups[tuple(whole[d][int(coords[d][i])] for d in range(len(space.shape)))].append(i)
     decided = np.zeros(len(cells), dtype=bool)
     out = goal[cells].astype(np.float64)
-    for key, idx in groups.items():
+    for key, idx in _by_region(space, cells, region_codes(space)).items():
         region = _region_cells(space, key)
         inner = _Region(space, values, free.copy(), region, lower, upper, known_zero, [0])
         outer: _Region | None = None
@@ -339,19 +330,24 @@ def bounds_holding(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     beside uncoded hidden numerators at their "k" ([k, N - k]). Hiding such a cell's group
     size takes its row's label away (``joint``). A mask over the space."""
     out = np.zeros(space.size, dtype=bool)
-    whole = region_codes(space)
-    coords = np.unravel_index(cells, space.shape)
-    groups: dict[tuple[tuple[int, ...], ...], list[int]] = defaultdict(list)
-    for i in range(len(cells)):
-        groups[tuple(whole[d][int(coords[d][i])] for d in range(len(space.shape)))].append(
-            int(cells[i]))
-    for key, members in groups.items():
+    for key, at in _by_region(space, cells, region_codes(space)).items():
         region = _Region(space, values, hidden.copy(), _region_cells(space, key), lower, upper,
                          blocked, [0])
-        for c in members:
+        for c in cells[at].tolist():
             sign = 1.0 if upper[c] - values[c] >= 1 else -1.0
             out[region.binding(c, sign)] = True
     return out
+
+
+def _by_region(space: CellSpace, cells: np.ndarray, regions: list[list[tuple[int, ...]]],
+               ) -> dict[tuple[tuple[int, ...], ...], list[int]]:
+    """``cells`` grouped by their region in ``regions`` (per dimension, per code: the
+    region's codes): region key -> positions in ``cells``, in order."""
+    coords = np.unravel_index(cells, space.shape)
+    groups: dict[tuple[tuple[int, ...], ...], list[int]] = defaultdict(list)
+    for i in range(len(cells)):
+        groups[tuple(regions[d][int(coords[d][i])] for d in range(len(space.shape)))].append(i)
+    return groups
 
 
 def _region_cells(space: CellSpace, key: tuple[tuple[int, ...], ...]) -> np.ndarray:
