@@ -71,7 +71,9 @@ class AuditResult:
     largest_component: int
     lp_solves: int
     seconds: float
-    witnessed: int = 0  # targets proven by a re-verified feasible point (no new LP)
+    # Targets proven by a whole-number feasible point checked exactly: a stored witness, or
+    # (publisher side) the start point and the two pushed from it (``_spread_proofs``).
+    witnessed: int = 0
     certified: int = 0  # targets proven by a hypercube of suppressed cells (no LP)
     local: int = 0  # targets proven by an LP over hidden cells near them (see LOCAL_HOPS)
     start_seconds: float = 0.0  # publisher side: finding a whole-number feasible point
@@ -248,10 +250,12 @@ def audit(
         # The publisher's side knows no true values, but any whole-number feasible point of
         # the published table serves as well: "not exact" is two whole points that differ,
         # "not small" one whole point at the goal. With one, the rest is the truth side's
-        # audit (hypercubes, region LPs, then the component LPs) with that point as the truth.
+        # audit (hypercubes, region LPs, then the component LPs) with that point as the truth;
+        # two more whole points (targets pushed up, then down) prove most targets first.
         start_at = time.perf_counter()
         point = start_point if start_point is not None or not find_start else whole_start(
             space, values, suppressed, lo, hi)
+        start_values = values
         if point is not None:
             result.start_seconds = time.perf_counter() - start_at
             values, truth, publisher_start = point, True, True
@@ -264,6 +268,14 @@ def audit(
             target_mask = target_mask.copy()
             target_mask[todo[at_goal]] = False
             result.witnessed += int(at_goal.sum())
+            # Two more whole points, every target pushed up, then down: a threshold target
+            # at its goal in one is proven, an exact one that differs between two is not
+            # exact. The start point is a vertex with most hidden cells at a bound, where
+            # few hypercubes have room (5% rate table: 1,641 of 7,917 targets certified).
+            proven = _spread_proofs(space, start_values, suppressed, lo, hi, point, rule,
+                                    threshold, np.flatnonzero(target_mask))
+            target_mask[proven] = False
+            result.witnessed += len(proven)
             if fixable is None:
                 # A fractional LP point gets its whole-number repair (see ``fixable``).
                 fixable = np.ones(space.size, dtype=bool)
@@ -277,6 +289,12 @@ def audit(
                         np.maximum(goal_at(threshold, todo) - values[todo].astype(np.float64),
                                    0.0), 1.0)
         done = certify(space, values, suppressed, todo, move, lo, hi)
+        if publisher_start:
+            # From a vertex an exact target is as often at its top as at its bottom: a
+            # hypercube that moves it down by 1 proves it as well (the same search on the
+            # negated point: movements are linear).
+            down = ~done & (rule[todo] == EXACT)
+            done[down] = certify(space, -values, suppressed, todo[down], move[down], -hi, -lo)
         target_mask = target_mask.copy()
         target_mask[todo[done]] = False
         result.certified = int(done.sum())
@@ -360,14 +378,67 @@ def whole_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
     return point
 
 
+def _spread_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
+                   lo: np.ndarray, hi: np.ndarray, point: np.ndarray, rule: np.ndarray,
+                   threshold: int | np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """The ``todo`` targets proven by two more whole-number feasible points, the targets
+    pushed up (each capped at its goal, so one cannot take all the room) and down: a
+    threshold target at its goal in one, an exact one whose value differs from ``point``'s
+    (two whole points that differ). Per component batch, a batch without a whole point
+    keeps ``point``'s values (components are independent), so each is a whole point."""
+    if not len(todo):
+        return todo
+    cells, labels, _ = components(space, suppressed)
+    wanted = np.zeros(space.size, dtype=bool)
+    wanted[todo] = True
+    keep = np.isin(labels, np.unique(labels[wanted[cells]]))
+    cells, labels = cells[keep], labels[keep]
+    order = np.argsort(labels, kind="stable")
+    cells, labels = cells[order], labels[order]
+    goal = np.zeros(space.size)
+    goal[todo] = np.where(rule[todo] == THRESHOLD, goal_at(threshold, todo), point[todo] + 1)
+    pub_sums = space.relation_sums(np.where(suppressed, 0, values))
+    proven = np.zeros(space.size, dtype=bool)
+    for sign in (1.0, -1.0):
+        other = point.copy()
+        for batch in _batches(labels):
+            at = np.sort(cells[batch])
+            # Down: only the exact targets (a threshold target gains nothing below).
+            push = wanted[at] if sign > 0 else wanted[at] & (rule[at] == EXACT)
+            if not push.any():
+                continue
+            got = _whole_batch(space, pub_sums, at, lo, hi, suppressed, objective=(
+                np.flatnonzero(push), sign, goal[at]))
+            if got is not None:
+                other[got[0]] = got[1]
+        thr = rule[todo] == THRESHOLD
+        proven[todo] |= np.where(thr, other[todo] >= goal[todo] - TOL, other[todo] != point[todo])
+    return np.flatnonzero(proven)
+
+
 def _whole_batch(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: np.ndarray,
                  hi: np.ndarray, suppressed: np.ndarray,
+                 objective: tuple[np.ndarray, float, np.ndarray] | None = None,
                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A whole-number feasible point of one batch of components; ``objective`` (positions
+    in ``cells``, a sign, caps per cell): the point that pushes those cells that way, up
+    each to its cap, down each to its lower bound; None without one (no MILP for these)."""
     triplets = _triplets(space, pub_sums, cells)
     rows, cols, coef, rhs = triplets
     lo_b, hi_b = np.ceil(lo[cells] - INT_TOL), np.floor(hi[cells] + INT_TOL)
     model = BatchLP(len(cells), rows, cols, coef, rhs, lo_b, hi_b)
-    status, _, x = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
+    if objective is None:
+        status, _, x = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
+    else:
+        at, sign, cap = objective
+        if sign > 0:
+            model.set_bounds(at, np.minimum(model.lower[at], cap[at]),
+                             np.minimum(model.upper[at], cap[at]))
+        status, _, x = model.maximize(at.astype(np.int32), np.full(len(at), sign))
+        if sign > 0:
+            model.reset_bounds(at)
+        if status != "optimal":
+            return None
     if status != "optimal":
         raise DisclosureError(f"the published table is infeasible ({status}): it does not add up")
     whole = np.abs(x - np.round(x)) <= INT_TOL
@@ -386,6 +457,8 @@ def _whole_batch(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: 
         got = _whole_point(triplets, x, fix, lo_b, hi_b)
         if got is not None:
             return cells, got.astype(np.int64)
+    if objective is not None:
+        return None  # a further point only saves LPs: not worth a MILP
     status, _, x = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0), integer=True,
                                   nodes=WHOLE_START_NODES)
     if status == "optimal" and integral(x):
