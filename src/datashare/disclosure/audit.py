@@ -201,6 +201,7 @@ def audit(
     fixable: np.ndarray | None = None,
     start_point: np.ndarray | None = None,
     find_start: bool = True,
+    region_proofs: bool = False,
 ) -> AuditResult:
     """Audit ``suppressed`` cells; ``rule`` (per cell: NONE/EXACT/THRESHOLD) says which must hold.
 
@@ -218,6 +219,9 @@ def audit(
     table's feasible set (``witness.plan_cubes``): the point plus the cube's movement is a
     feasible point where the target reaches its goal, the proof the LP would give.
     Off by default (see ``api.audit_table``).
+    ``region_proofs`` (truth side): the targets the batched LPs leave get the suppressor's
+    region and block LPs (each point re-verified) before the per-cell LPs over the whole
+    component, as the publisher side always does.
     ``fixable`` (a cell mask; rate tables: the numerators): an LP point that is not a
     whole-number point gets a second chance before it is dropped or a MILP is solved: its
     whole-number ``fixable`` coordinates are held, the other cells re-solved as an LP (targets
@@ -309,6 +313,11 @@ def audit(
             if not len(todo):
                 break
             near = _neighbourhood(space, suppressed, todo, hops)
+            if len(near) * 2 > len(cells):
+                # Not local any more: its rounds (each an LP over most of the component,
+                # going on while they prove 2% of what is left) cost what the component's
+                # own rounds below do (rate table at scale 0.1: ~10 LPs of 3.5 s).
+                break
             inside = np.zeros(space.size, dtype=bool)
             inside[near] = True
             outside = space.relation_sums(np.where(inside, 0, values))
@@ -336,7 +345,7 @@ def audit(
             space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
             target_mask, intervals, truth, diagnose, result,
             witnesses if truth else None, cube_ctx=cube_ctx, fixable=fixable,
-            regions=suppressed if publisher_start else None,
+            regions=suppressed if publisher_start or region_proofs else None,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
@@ -783,6 +792,21 @@ def _audit_batch(
             if gained < max(1, floor):
                 break
 
+    def by_regions() -> bool:
+        """The suppressor's region LPs (a district's schools, a school's groups) around each
+        target left, from the same whole point; whether any was proven."""
+        left = targets[~proven[targets]]
+        got = _region_proofs(space, values, regions, rule, threshold, lo, hi, cells[left])
+        proven[left[got[cells[left]]]] = True
+        result.local += int(got.sum())
+        return bool(got.any())
+
+    use_regions = regions is not None and base_whole and not intervals and not prove_only
+    # Few targets in a big component (the derivable check's 38 of 143,773 hidden cells):
+    # the region LPs first, as one round over the component cost 44 s there.
+    regions_first = use_regions and len(targets) * LOCAL_SHARE < len(cells)
+    if regions_first and len(targets):
+        by_regions()
     rounds()
     if prove_only:
         result.lp_solves += model.solves
@@ -794,15 +818,8 @@ def _audit_batch(
         _, _, x = model.maximize(todo, -np.ones(len(todo)))
         model.reset_bounds(todo)
         harvest(x)
-    singles = targets[~proven[targets]]
-    if regions is not None and len(singles) and base_whole and not intervals:
-        # Before an LP over the whole component per cell: the suppressor's region LPs (a
-        # district's schools, a school's groups) around each, from the same whole point.
-        got = _region_proofs(space, values, regions, rule, threshold, lo, hi, cells[singles])
-        proven[singles[got[cells[singles]]]] = True
-        result.local += int(got.sum())
-        if got.any():
-            rounds()  # fewer targets compete for the slack now
+    if use_regions and not regions_first and (~proven[targets]).any() and by_regions():
+        rounds()  # fewer targets compete for the slack now
     # What is left gets its own LPs, which also give failures their exact interval.
     singles = targets[~proven[targets]]
     if not diagnose and not intervals:

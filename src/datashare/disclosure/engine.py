@@ -22,7 +22,7 @@ from datashare.disclosure.audit import (
     audit,
     need_to_move,
 )
-from datashare.disclosure.local import local_repair, unhide
+from datashare.disclosure.local import local_repair, pinned, unhide
 from datashare.disclosure.secondary import (
     Cover,
     close_singletons,
@@ -366,12 +366,24 @@ def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,
     cand = cover.suppressed & ~targets & ~moved
     if not cand.any():
         return 0
-    check = np.where(cand, EXACT, NONE).astype(np.int8)
-    res = audit(space, values, cover.suppressed, check, threshold, lower, upper, only=cand,
-                fixable=fixable)
-    exact = [f.cell for f in res.failures
-             if np.isfinite(f.low) and np.isfinite(f.high)
-             and np.floor(f.high + TOL_INT) <= np.ceil(f.low - TOL_INT)]
+    # Most derivable cells are pinned within their region (a relaxation of the whole table):
+    # two small LPs each instead of two over the whole component (200k-row count table:
+    # 448 LP solves over 143,773 hidden cells, 386 s of its 531).
+    at = np.flatnonzero(cand)
+    pin = pinned(space, values, cover.suppressed,
+                 np.zeros(space.size) if lower is None else lower,
+                 np.full(space.size, np.inf) if upper is None else upper, at)
+    exact = at[pin].tolist()
+    cand[at[pin]] = False
+    if cand.any():
+        check = np.where(cand, EXACT, NONE).astype(np.int8)
+        # Region LPs before the per-cell MILPs over the whole component (200k rows: 38 cells
+        # left there took 351 s).
+        res = audit(space, values, cover.suppressed, check, threshold, lower, upper, only=cand,
+                    fixable=fixable, region_proofs=True)
+        exact += [f.cell for f in res.failures
+                  if np.isfinite(f.low) and np.isfinite(f.high)
+                  and np.floor(f.high + TOL_INT) <= np.ceil(f.low - TOL_INT)]
     if exact:
         cells = np.array(exact, dtype=np.int64)
         cover.suppressed[cells] = False

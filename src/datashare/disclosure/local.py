@@ -320,6 +320,27 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
     return decided, out
 
 
+def pinned(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lower: np.ndarray,
+           upper: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Which hidden ``cells`` the attacker derives exactly from their whole region alone:
+    the LP over the region's hidden cells with every relation whose hidden members are all
+    inside (published cells at their values; the others dropped, a relaxation of the whole
+    table's model), where the cell's smallest and largest values round to one whole number.
+    The whole table allows no more than its relaxation, so such a cell is exactly
+    derivable; a cell not pinned here may still be (the caller asks the whole table)."""
+    out = np.zeros(len(cells), dtype=bool)
+    for key, at in _by_region(space, cells, region_codes(space)).items():
+        region = _Region(space, values, hidden.copy(), _region_cells(space, key), lower, upper,
+                         ~hidden, [0], closed=True, held_outside=True)
+        for i in at:
+            c = int(cells[i])
+            top = region.maximum(c, integer=False)
+            least = None if top is None else region.maximum(c, integer=False, sign=-1.0)
+            out[i] = (least is not None and top is not None
+                      and np.floor(top + 1e-6) <= np.ceil(least - 1e-6))
+    return out
+
+
 def bounds_holding(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                    lower: np.ndarray, upper: np.ndarray, cells: np.ndarray,
                    blocked: np.ndarray | None) -> np.ndarray:
@@ -365,9 +386,13 @@ class _Region:
 
     def __init__(self, space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                  region: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                 blocked: np.ndarray | None, budget: list[int], closed: bool = False) -> None:
+                 blocked: np.ndarray | None, budget: list[int], closed: bool = False,
+                 held_outside: bool = False) -> None:
         """``closed``: only the relations every member of which is in ``region`` (the others
-        dropped, not held): a relaxation of the whole table's model (``region_goals``)."""
+        dropped, not held): a relaxation of the whole table's model (``region_goals``).
+        ``held_outside`` (with ``closed``): a relation is kept too where its members outside
+        the region are all fixed in the whole table's model (published: ``blocked`` and not
+        hidden), as every point of that model has them at their values."""
         self.hidden = hidden  # shared with the caller: moved cells are hidden in it
         self.budget = budget  # MILPs left for the whole repair (one-element list)
         cells = region if blocked is None else region[hidden[region] | ~blocked[region]]
@@ -387,7 +412,11 @@ class _Region:
         if closed:
             at = np.minimum(np.searchsorted(region, space.cells[e]), len(region) - 1)
             out = np.zeros(len(rels), dtype=bool)
-            np.logical_or.at(out, row, region[at] != space.cells[e])
+            leaves = region[at] != space.cells[e]
+            if held_outside:
+                fixed = ~hidden if blocked is None else blocked & ~hidden
+                leaves &= ~fixed[space.cells[e]]
+            np.logical_or.at(out, row, leaves)
             keep &= ~out[row]
         row, col, coef = row[keep], col[keep], space.coef[e][keep].astype(np.float64)
         # Columns: up (0..n-1) and down (n..2n-1) per cell.
