@@ -795,6 +795,7 @@ def _audit_batch(
     def by_regions() -> bool:
         """The suppressor's region LPs (a district's schools, a school's groups) around each
         target left, from the same whole point; whether any was proven."""
+        assert regions is not None
         left = targets[~proven[targets]]
         got = _region_proofs(space, values, regions, rule, threshold, lo, hi, cells[left])
         proven[left[got[cells[left]]]] = True
