@@ -20,6 +20,7 @@ suppressed cell gets its exact [min, max] (two LPs each; for reports on small ta
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import highspy
@@ -259,7 +260,6 @@ def audit(
         start_at = time.perf_counter()
         point = start_point if start_point is not None or not find_start else whole_start(
             space, values, suppressed, lo, hi)
-        start_values = values
         if point is not None:
             result.start_seconds = time.perf_counter() - start_at
             values, truth, publisher_start = point, True, True
@@ -276,7 +276,7 @@ def audit(
             # at its goal in one is proven, an exact one that differs between two is not
             # exact. The start point is a vertex with most hidden cells at a bound, where
             # few hypercubes have room (5% rate table: 1,641 of 7,917 targets certified).
-            proven = _spread_proofs(space, start_values, suppressed, lo, hi, point, rule,
+            proven = _spread_proofs(space, suppressed, cells, labels, lo, hi, point, rule,
                                     threshold, np.flatnonzero(target_mask))
             target_mask[proven] = False
             result.witnessed += len(proven)
@@ -375,43 +375,47 @@ def whole_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
     cells, labels, _ = components(space, suppressed)
     if not len(cells):
         return None
-    order = np.argsort(labels, kind="stable")
-    cells, labels = cells[order], labels[order]
     point = np.where(suppressed, 0, values).astype(np.int64)
     pub_sums = space.relation_sums(point)
-    for batch in _batches(labels):
-        got = _whole_batch(space, pub_sums, np.sort(cells[batch]), lo, hi, suppressed)
+    for batch in _component_batches(cells, labels):
+        got = _whole_batch(space, pub_sums, batch, lo, hi, suppressed)
         if got is None:
             return None
         point[got[0]] = got[1]
     return point
 
 
-def _spread_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
-                   lo: np.ndarray, hi: np.ndarray, point: np.ndarray, rule: np.ndarray,
-                   threshold: int | np.ndarray, todo: np.ndarray) -> np.ndarray:
+def _component_batches(cells: np.ndarray, labels: np.ndarray) -> Iterator[np.ndarray]:
+    """The hidden ``cells`` (component ``labels``) packed into batches of whole components
+    (``_batches``), each batch's cells sorted."""
+    order = np.argsort(labels, kind="stable")
+    cells, labels = cells[order], labels[order]
+    for batch in _batches(labels):
+        yield np.sort(cells[batch])
+
+
+def _spread_proofs(space: CellSpace, suppressed: np.ndarray, cells: np.ndarray,
+                   labels: np.ndarray, lo: np.ndarray, hi: np.ndarray, point: np.ndarray,
+                   rule: np.ndarray, threshold: int | np.ndarray,
+                   todo: np.ndarray) -> np.ndarray:
     """The ``todo`` targets proven by two more whole-number feasible points, the targets
     pushed up (each capped at its goal, so one cannot take all the room) and down: a
     threshold target at its goal in one, an exact one whose value differs from ``point``'s
-    (two whole points that differ). Per component batch, a batch without a whole point
-    keeps ``point``'s values (components are independent), so each is a whole point."""
+    (two whole points that differ). ``cells``/``labels``: the hidden cells' components.
+    Per component batch, a batch without a whole point keeps ``point``'s values
+    (components are independent), so each is a whole point."""
     if not len(todo):
         return todo
-    cells, labels, _ = components(space, suppressed)
     wanted = np.zeros(space.size, dtype=bool)
     wanted[todo] = True
     keep = np.isin(labels, np.unique(labels[wanted[cells]]))
-    cells, labels = cells[keep], labels[keep]
-    order = np.argsort(labels, kind="stable")
-    cells, labels = cells[order], labels[order]
     goal = np.zeros(space.size)
     goal[todo] = np.where(rule[todo] == THRESHOLD, goal_at(threshold, todo), point[todo] + 1)
-    pub_sums = space.relation_sums(np.where(suppressed, 0, values))
+    pub_sums = space.relation_sums(np.where(suppressed, 0, point))  # published: as published
     proven = np.zeros(space.size, dtype=bool)
     for sign in (1.0, -1.0):
         other = point.copy()
-        for batch in _batches(labels):
-            at = np.sort(cells[batch])
+        for at in _component_batches(cells[keep], labels[keep]):
             # Down: only the exact targets (a threshold target gains nothing below).
             push = wanted[at] if sign > 0 else wanted[at] & (rule[at] == EXACT)
             if not push.any():

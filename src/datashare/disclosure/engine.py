@@ -370,9 +370,7 @@ def _publish_derivable(space: CellSpace, values: np.ndarray, cover: Cover,
     # two small LPs each instead of two over the whole component (200k-row count table:
     # 448 LP solves over 143,773 hidden cells, 386 s of its 531).
     at = np.flatnonzero(cand)
-    pin = pinned(space, values, cover.suppressed,
-                 np.zeros(space.size) if lower is None else lower,
-                 np.full(space.size, np.inf) if upper is None else upper, at)
+    pin = pinned(space, values, cover.suppressed, lo, hi, at)
     exact = at[pin].tolist()
     cand[at[pin]] = False
     if cand.any():

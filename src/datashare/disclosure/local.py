@@ -391,8 +391,8 @@ class _Region:
         """``closed``: only the relations every member of which is in ``region`` (the others
         dropped, not held): a relaxation of the whole table's model (``region_goals``).
         ``held_outside`` (with ``closed``): a relation is kept too where its members outside
-        the region are all fixed in the whole table's model (published: ``blocked`` and not
-        hidden), as every point of that model has them at their values."""
+        the region are all published (not ``hidden``), as every point of the whole table's
+        model has them at their values."""
         self.hidden = hidden  # shared with the caller: moved cells are hidden in it
         self.budget = budget  # MILPs left for the whole repair (one-element list)
         cells = region if blocked is None else region[hidden[region] | ~blocked[region]]
@@ -414,8 +414,7 @@ class _Region:
             out = np.zeros(len(rels), dtype=bool)
             leaves = region[at] != space.cells[e]
             if held_outside:
-                fixed = ~hidden if blocked is None else blocked & ~hidden
-                leaves &= ~fixed[space.cells[e]]
+                leaves &= hidden[space.cells[e]]
             np.logical_or.at(out, row, leaves)
             keep &= ~out[row]
         row, col, coef = row[keep], col[keep], space.coef[e][keep].astype(np.float64)
