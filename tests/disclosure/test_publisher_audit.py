@@ -1,8 +1,8 @@
 """The publisher-side audit (`audit_table`) from a whole-number starting point (issue 12): it
 knows no true values, so it finds a whole feasible point of the published table and proves
-from it as the suppressor proves from the truth (hypercubes, region LPs, then the component
-LPs). Its verdicts must be the component LPs' verdicts, and it must fail every cell the
-independent MILP attacker pins down."""
+from it as the suppressor proves from the truth (region LPs, pushed whole points,
+hypercubes, then the component LPs). Its verdicts must be the component LPs' verdicts, and
+it must fail every cell the independent MILP attacker pins down."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datashare.disclosure import audit, engine
+from datashare.disclosure import api, audit, engine
 from datashare.disclosure.api import audit_table, suppress_table
 from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
@@ -74,6 +74,40 @@ def test_the_whole_starting_point_satisfies_every_relation_and_bound_exactly(
     assert (point[~hidden] == values[~hidden]).all()
     assert (point[hidden] >= lo[hidden]).all() and (point[hidden] <= hi[hidden]).all()
     assert not space.relation_sums(point.astype(np.float64)).any()
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(random_tables())
+def test_a_reaudit_starts_from_the_first_audits_point_only_when_it_fits_the_new_bounds(
+        case: tuple[pd.DataFrame, dict[str, Any]]) -> None:
+    # The re-audit against exact goals narrows some upper bounds. The first audit's whole
+    # point saves an LP over the whole component when it fits them; one above a narrowed
+    # bound is no point of the re-audit's model and must not be proven from.
+    frame, spec = case
+    space = build_space(parse_spec(spec))
+    values = dense(space, locate_rows(space, frame), frame["count"].to_numpy())
+    prim = (values > 0) & (values < 10)
+    hidden = prim | ((values >= 10) & (np.arange(space.size) % 3 == 0))
+    top = np.full(space.size, 10.0)
+    lo = np.where(hidden & ~prim, 10.0, np.where(prim, 1.0, 0.0))
+    hi = np.where(prim, 9.0, np.inf)
+    point = audit.whole_start(space, values, hidden, lo, hi)
+    assert point is not None
+    movable = np.flatnonzero(hidden & (point > lo))
+    if not len(movable):
+        return
+    narrow = hi.copy()
+    narrow[movable[0]] = point[movable[0]] - 1  # the point no longer fits here
+    args = (space, values, hidden, prim, "threshold", top, lo)
+    with mock.patch.object(api, "whole_start", wraps=audit.whole_start) as found:
+        reused = api._publisher_audit(*args, hi, False, False, start=point)
+        assert not found.called and reused.start_point is point
+        fresh = api._publisher_audit(*args, narrow, False, False, start=point)
+        assert found.call_count == 1
+    again = api._publisher_audit(*args, narrow, False, False)
+    assert [f.cell for f in fresh.failures] == [f.cell for f in again.failures]
+    assert fresh.start_point is None or (fresh.start_point[hidden] <= narrow[hidden]).all()
 
 
 
