@@ -235,7 +235,7 @@ def audit(
     rate table fell back to its own LP and MILP.
     """
     start = time.perf_counter()
-    publisher_start = False
+    publisher_start = regions_early = False
     cells, labels, n_comp = components(space, suppressed)
     target_mask = suppressed & (rule != NONE)
     if only is not None:
@@ -280,17 +280,23 @@ def audit(
             # exactly. Statewide the hidden cells form one component, and every LP over it
             # is an interior-point solve of minutes (201,535 rows: 143,600 hidden cells,
             # ~80 s each; the rounds, the pushed points and the re-audit made 630 s), where
-            # the regions proved every target of the exact audit (70,412) in 26 s.
+            # the regions proved every target of the exact audit (70,412) in 26 s. In a
+            # rate space (``fixable`` given: the numerators) a region LP often needs its
+            # MILP or a block LP, so there the pushed points come first and the regions
+            # after the rounds (5% rate table, 6,545 rows: 21.5 s, against 184 s with the
+            # regions first; dropout at scale 0.1: 89-99 s, against over 480 s).
             todo = np.flatnonzero(target_mask)
-            if len(todo):
+            regions_early = fixable is None
+            if len(todo) and regions_early:
                 got = _region_proofs(space, point, suppressed, rule, threshold, lo, hi, todo)
                 target_mask[todo[got[todo]]] = False
                 result.local += int(got.sum())
             todo = np.flatnonzero(target_mask)
-            if len(todo) * LOCAL_SHARE >= len(cells):
-                # Many left: two more whole points, every target pushed up, then down: a
-                # threshold target at its goal in one is proven, an exact one that differs
-                # between two is not exact. (Few left go to the LPs near them below.)
+            if len(todo) * LOCAL_SHARE >= len(cells) or not regions_early:
+                # Many left (or a rate space, before its regions): two more whole points,
+                # every target pushed up, then down: a threshold target at its goal in one
+                # is proven, an exact one that differs between two is not exact. (Few left
+                # go to the LPs near them below.)
                 proven = _spread_proofs(space, suppressed, cells, labels, lo, hi, point, rule,
                                         threshold, todo)
                 target_mask[proven] = False
@@ -360,8 +366,9 @@ def audit(
             space, values, pub_sums, cells[batch], rule, threshold, lo, hi,
             target_mask, intervals, truth, diagnose, result,
             witnesses if truth else None, cube_ctx=cube_ctx, fixable=fixable,
-            # (The publisher side ran its region LPs above, from the same point.)
-            regions=suppressed if region_proofs and not publisher_start else None,
+            # (The publisher side may have run its region LPs above, from the same point.)
+            regions=suppressed if region_proofs or (publisher_start and not regions_early)
+            else None,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
@@ -399,6 +406,33 @@ def whole_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
             return None
         point[got[0]] = got[1]
     return point
+
+
+def refit_start(space: CellSpace, suppressed: np.ndarray, point: np.ndarray,
+                lower: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
+    """``point`` (a whole point of the published table, ``whole_start``) moved into
+    narrower bounds: the hidden cells a few relations from those outside them re-solved,
+    every other hidden cell held, the result checked in integers as ``whole_start``'s is;
+    None if no such point was found there (the caller then looks for a new one). The
+    re-audit against exact goals narrows a few bounds; a new point at ~1M rows is an LP
+    over a 700,000-cell component (178 s)."""
+    bad = np.flatnonzero(suppressed & ((point < lower - TOL) | (point > upper + TOL)))
+    if not len(bad):
+        return point
+    for hops in LOCAL_HOPS:
+        near = _neighbourhood(space, suppressed, bad, hops)
+        inside = np.zeros(space.size, dtype=bool)
+        inside[near] = True
+        held = space.relation_sums(np.where(inside, 0, point))  # the rest held at the point
+        try:
+            got = _whole_batch(space, held, near, lower, upper, suppressed)
+        except DisclosureError:
+            continue  # infeasible with the rest held there: a wider neighbourhood
+        if got is not None:
+            out = point.copy()
+            out[got[0]] = got[1]
+            return out
+    return None
 
 
 def _component_batches(cells: np.ndarray, labels: np.ndarray) -> Iterator[np.ndarray]:
