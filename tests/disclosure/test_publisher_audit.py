@@ -71,6 +71,12 @@ def test_the_whole_starting_point_satisfies_every_relation_and_bound_exactly(
     hi = np.where(hidden & (values < 10), 9.0, np.inf)
     point = audit.whole_start(space, values, hidden, lo, hi)
     assert point is not None  # the truth is one, so a whole point exists
+    assert_a_point_of_the_published_table(space, values, hidden, point, lo, hi)
+
+
+def assert_a_point_of_the_published_table(space: Any, values: np.ndarray, hidden: np.ndarray,
+                                          point: np.ndarray, lo: np.ndarray,
+                                          hi: np.ndarray) -> None:
     assert (point[~hidden] == values[~hidden]).all()
     assert (point[hidden] >= lo[hidden]).all() and (point[hidden] <= hi[hidden]).all()
     assert not space.relation_sums(point.astype(np.float64)).any()
@@ -108,10 +114,8 @@ def test_a_reaudit_starts_from_the_first_audits_point_moved_into_its_narrower_bo
     again = api._publisher_audit(*args, narrow, False, False)
     assert [f.cell for f in fresh.failures] == [f.cell for f in again.failures]
     if fresh.start_point is not None:
-        moved = fresh.start_point
-        assert (moved[~hidden] == values[~hidden]).all()
-        assert (moved[hidden] >= lo[hidden]).all() and (moved[hidden] <= narrow[hidden]).all()
-        assert not space.relation_sums(moved.astype(np.float64)).any()
+        assert_a_point_of_the_published_table(space, values, hidden, fresh.start_point, lo,
+                                              narrow)
 
 
 
