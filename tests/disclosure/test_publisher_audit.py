@@ -23,8 +23,14 @@ from . import milp_audit
 from .conftest import random_tables
 from .test_rate_properties import rate_tables
 
-PROPS = settings(max_examples=20, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+def examples(n: int, **more: Any) -> settings:
+    """Hypothesis settings for ``n`` examples of these slow, table-sized properties."""
+    return settings(max_examples=n, deadline=None, **more,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+PROPS = examples(20)
 KEY = ("organization", "student_group", "grade")
 
 
@@ -82,8 +88,7 @@ def assert_a_point_of_the_published_table(space: Any, values: np.ndarray, hidden
     assert not space.relation_sums(point.astype(np.float64)).any()
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@examples(10)
 @given(random_tables())
 def test_a_reaudit_starts_from_the_first_audits_point_moved_into_its_narrower_bounds(
         case: tuple[pd.DataFrame, dict[str, Any]]) -> None:
@@ -109,8 +114,8 @@ def test_a_reaudit_starts_from_the_first_audits_point_moved_into_its_narrower_bo
     args = (space, values, hidden, prim, "threshold", top, lo)
     with mock.patch.object(api, "whole_start", wraps=audit.whole_start) as found:
         reused = api._publisher_audit(*args, hi, False, False, start=point)
-        assert not found.called and reused.start_point is point
-        fresh = api._publisher_audit(*args, narrow, False, False, start=point)
+    assert not found.called and reused.start_point is point
+    fresh = api._publisher_audit(*args, narrow, False, False, start=point)
     again = api._publisher_audit(*args, narrow, False, False)
     assert [f.cell for f in fresh.failures] == [f.cell for f in again.failures]
     if fresh.start_point is not None:
@@ -119,8 +124,7 @@ def test_a_reaudit_starts_from_the_first_audits_point_moved_into_its_narrower_bo
 
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@examples(8)
 @given(random_tables())
 def test_the_report_counts_the_complements_the_unhide_pass_published_again(
         case: tuple[pd.DataFrame, dict[str, Any]]) -> None:
@@ -156,8 +160,7 @@ def weakened(out: pd.DataFrame, frame: pd.DataFrame, every: int) -> pd.DataFrame
     return weak
 
 
-@settings(max_examples=10, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@examples(10, derandomize=True)
 @given(rate_tables(), st.integers(1, 3), st.sampled_from(["threshold", "exact"]))
 def test_a_rate_table_audit_from_whole_points_fails_exactly_the_cells_the_component_lps_fail(
         case: tuple[pd.DataFrame, dict[str, Any]], every: int, protection: str) -> None:
