@@ -15,7 +15,7 @@ whose members have children, a *block*: the subtrees of a run of those members (
 with their schools) up to ``limit`` codes, the block holding the target's own subtree (the
 parent, the state, always in). A code above the blocks (the state) gets one block. Targets
 sharing a region share one LP model (``local._repair``: soft rounds carry many at once,
-then one warm-started solve per target left). Later *turns* add the next block
+then one solve per target left). Later *turns* add the next block
 (``shift``), for the targets whose own block has no slack. Every point is a whole-number
 movement of the region's cells balanced in every relation (the cells outside keep their
 true values), so it is a witness like a local LP's, and ``witness.verify`` re-checks it.
