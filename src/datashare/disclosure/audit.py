@@ -77,6 +77,9 @@ class AuditResult:
     witnessed: int = 0
     certified: int = 0  # targets proven by a hypercube of suppressed cells (no LP)
     local: int = 0  # targets proven by an LP over hidden cells near them (see LOCAL_HOPS)
+    # Publisher side, ``threshold``: small cells proven not exact by the threshold audit's
+    # proof (a whole point at the goal) and the start point below the goal.
+    implied: int = 0
     start_seconds: float = 0.0  # publisher side: finding a whole-number feasible point
     # Publisher side: that point (``whole_start``), for a re-audit of the same pattern.
     start_point: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -91,10 +94,11 @@ class AuditResult:
         """How each checked small cell was proven: a hypercube of hidden cells, a stored
         (re-verified) witness, an LP over its neighbourhood, or the component LPs (with the
         MILP where an LP optimum was fractional); and how many failed."""
-        lps = self.targets - self.certified - self.witnessed - self.local - len(self.failures)
+        lps = (self.targets - self.certified - self.witnessed - self.local - self.implied
+               - len(self.failures))
         return {"hypercube": self.certified, "stored_witness": self.witnessed,
-                "local_lp": self.local, "component_lp": max(lps, 0),
-                "failed": len(self.failures)}
+                "local_lp": self.local, "threshold_proof": self.implied,
+                "component_lp": max(lps, 0), "failed": len(self.failures)}
 
     def summary(self) -> dict[str, object]:
         return {
@@ -106,6 +110,7 @@ class AuditResult:
             "proven_by_stored_points": self.witnessed,
             "proven_by_hypercubes": self.certified,
             "proven_by_local_lps": self.local,
+            "proven_by_threshold_proofs": self.implied,
             "seconds": round(self.seconds, 3),
             "failures": len(self.failures),
             "passed": self.ok,

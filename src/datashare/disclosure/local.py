@@ -288,10 +288,11 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
     ``low`` is at most the exact maximum; with the relations leaving the region dropped, the
     region's LP maximum ``high`` is at least it (a relaxation). So the goal is the estimate
     when ``low`` reaches it, and ``low`` when ``floor(high)`` is ``low``; otherwise it is left
-    undecided. A cell at its goal already (the goal is its own value) is decided only with a
-    whole point below its value in the region: the labels alone do not determine it
-    (``labels_disclose`` would ask the whole table); ``low`` is then never below its value. Where it decides, it is the number the whole
-    table's LP gives, so ``audit-table`` (which asks the whole table) agrees."""
+    undecided. A cell whose goal is its own value is decided only with a whole point below
+    its value in the region: the labels alone do not determine it (``labels_disclose`` would
+    ask the whole table); ``low`` is never below its value. Where it decides, it is the
+    number the whole table's LP gives, so ``audit-table`` (which asks the whole table)
+    agrees. ``values``: without the truth (``audit-table``), any whole point of the model."""
     free = ~known_zero
     decided = np.zeros(len(cells), dtype=bool)
     out = goal[cells].astype(np.float64)
@@ -316,7 +317,12 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
                 outer = _Region(space, values, free.copy(), region, lower, upper, known_zero,
                                 [0], closed=True)
             high = outer.maximum(c, integer=False)
-            if high is not None and np.floor(high + 1e-6) <= low and low > values[c]:
+            if high is None or np.floor(high + 1e-6) > low:
+                continue
+            # The goal is ``low``; at the cell's own value, only with a whole point below it
+            # (as above).
+            least = None if low > values[c] else inner.maximum(c, True, sign=-1.0)
+            if low > values[c] or (least is not None and least < values[c] - 0.5):
                 decided[i] = True
                 out[i] = low
     return decided, out

@@ -238,27 +238,41 @@ def goals_up_front(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     return goal, labels_disclose(space, values, primary, known_zero, goal, policy, truth)
 
 
+def _whole_point_within(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    return bool(np.all(np.abs(x - np.round(x)) <= 1e-6) and np.all(x >= lo - 1e-6)
+                and np.all(x <= hi + 1e-6))
+
+
 def lazy_goals(space: CellSpace, values: np.ndarray, primary: np.ndarray,
                known_zero: np.ndarray, goal: np.ndarray, policy: Policy, truth: bool,
-               cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               cells: np.ndarray, point: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, np.ndarray]:
     """For a table too big to refine up front: ``cells``' exact goals (``refine_goal``) and
     which of them the labels alone determine (``labels_disclose``; only a cell whose exact
     goal is its own value can be; without the truth, every cell asked is checked). The
     suppressor asks for the cells its cheap witnesses
     leave, ``audit-table`` for the cells that fail the propagated goal: both get the same
     numbers, the exact labels-only maximum, wherever it can matter (a cell reaching the
-    propagated goal reaches the exact one, which is never above it)."""
+    propagated goal reaches the exact one, which is never above it). ``point``: without the
+    truth, a whole point of the published table's model (``audit.whole_start``)."""
     only = np.zeros(space.size, dtype=bool)
     only[cells] = True
     only &= primary
     decided_goal = goal.copy()
-    if truth:
-        # Region LPs first (``local.region_goals``): they decide most cells' goals exactly
-        # without the LP over the whole table (scale-1 enrollment: one such LP for the
-        # targets the local LPs left did not finish in 15 minutes).
+    lo, hi = _labels_only_bounds(primary, known_zero, goal, policy)
+    # Region LPs first (``local.region_goals``): they decide most cells' goals exactly
+    # without the LP over the whole table (scale-1 enrollment: one such LP for the targets
+    # the local LPs left did not finish in 15 minutes). They hold the cells outside a
+    # region at a whole point of the labels-only model: the truth, or without it a point of
+    # the published table's model, which is one (the published cells at their values, which
+    # the labels-only model only bounds; the hidden ones within the same label bounds; every
+    # primary at most its estimate, an upper bound over the labels-only model), checked here.
+    base = values if truth else point
+    if base is not None and not truth and not _whole_point_within(base, lo, hi):
+        base = None
+    if base is not None:
         ask = np.flatnonzero(only)
-        lo, hi = _labels_only_bounds(primary, known_zero, goal, policy)
-        decided, exact = region_goals(space, values, known_zero, lo, hi, ask, goal)
+        decided, exact = region_goals(space, base, known_zero, lo, hi, ask, goal)
         decided_goal[ask[decided]] = exact[decided]
         only[ask[decided]] = False
     refined = refine_goal(space, values, primary, known_zero, goal, policy, truth, only=only)
