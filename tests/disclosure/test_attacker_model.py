@@ -213,8 +213,8 @@ def test_a_goal_the_region_lps_decide_is_the_one_the_whole_table_gives(case) -> 
     exact = refine_goal(space, values, primary, zero, goal, policy, True)
     cells = np.flatnonzero(primary)
     lo, hi = _labels_only_bounds(primary, zero, goal, policy)
-    decided, got = region_goals(space, values, zero, lo, hi, cells, goal)
+    decided, got, determined = region_goals(space, values, zero, lo, hi, cells, goal)
     assert (got[decided] == exact[cells[decided]]).all()
-    # A cell at its own value is decided only where the labels alone do not pin it.
+    # A cell at its own value is decided as determined exactly where the labels alone pin it.
     pinned = labels_disclose(space, values, primary, zero, exact, policy, True)
-    assert not (pinned[cells] & decided).any()
+    assert (pinned[cells] & decided == determined).all()

@@ -270,14 +270,17 @@ def lazy_goals(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     base = values if truth else point
     if base is not None and not truth and not _whole_point_within(base, lo, hi):
         base = None
+    pinned = np.zeros(space.size, dtype=bool)
     if base is not None:
         ask = np.flatnonzero(only)
-        decided, exact = region_goals(space, base, known_zero, lo, hi, ask, goal)
+        decided, exact, determined_here = region_goals(space, base, known_zero, lo, hi, ask,
+                                                       goal)
         decided_goal[ask[decided]] = exact[decided]
         only[ask[decided]] = False
+        pinned[ask[determined_here]] = True
     refined = refine_goal(space, values, primary, known_zero, goal, policy, truth, only=only)
     refined = np.where(only, refined, np.minimum(refined, decided_goal))
     at_top = only & (refined <= values) if truth else only
     determined = labels_disclose(space, values, primary, known_zero, refined, policy, truth,
-                                 only=at_top)
+                                 only=at_top) | pinned
     return refined[cells], determined[cells]
