@@ -123,6 +123,20 @@ def assert_a_point_of_the_published_table(space: Any, values: np.ndarray, hidden
     assert not space.relation_sums(point.astype(np.float64)).any()
 
 
+def hidden_every(case: tuple[pd.DataFrame, dict[str, Any]], every: int,
+                 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(space, true values, small cells, hidden cells, lower, upper) of a published table
+    hiding the small cells and every ``every``-th cell of 10 or more, with the OSPI label
+    bounds: a small cell 1..9, a complement 10 or more."""
+    frame, spec = case
+    space = build_space(parse_spec(spec))
+    values = dense(space, locate_rows(space, frame), frame["count"].to_numpy())
+    prim = (values > 0) & (values < 10)
+    hidden = prim | ((values >= 10) & (np.arange(space.size) % every == 0))
+    lo = np.where(hidden & ~prim, 10.0, np.where(prim, 1.0, 0.0))
+    return space, values, prim, hidden, lo, np.where(prim, 9.0, np.inf)
+
+
 @examples(10)
 @given(random_tables())
 def test_a_reaudit_starts_from_the_first_audits_point_moved_into_its_narrower_bounds(
@@ -131,14 +145,8 @@ def test_a_reaudit_starts_from_the_first_audits_point_moved_into_its_narrower_bo
     # point saves an LP over the whole component; one above a narrowed bound is no point of
     # the re-audit's model: it is moved into the bounds (cells near it re-solved) or a new
     # one is found, and the verdicts are those of an audit from scratch.
-    frame, spec = case
-    space = build_space(parse_spec(spec))
-    values = dense(space, locate_rows(space, frame), frame["count"].to_numpy())
-    prim = (values > 0) & (values < 10)
-    hidden = prim | ((values >= 10) & (np.arange(space.size) % 3 == 0))
+    space, values, prim, hidden, lo, hi = hidden_every(case, 3)
     top = np.full(space.size, 10.0)
-    lo = np.where(hidden & ~prim, 10.0, np.where(prim, 1.0, 0.0))
-    hi = np.where(prim, 9.0, np.inf)
     point = audit.whole_start(space, values, hidden, lo, hi)
     assert point is not None
     movable = np.flatnonzero(hidden & (point > lo))
@@ -166,17 +174,12 @@ def test_audit_table_finds_the_same_exact_goals_from_its_start_point_as_from_the
     # publisher knows no true values, but its start point is a whole point of the labels-only
     # model too, so region LPs held there decide most goals without the LP over the whole
     # table; where they decide, it must be the whole table's number.
-    frame, spec = case
-    space = build_space(parse_spec(spec))
-    values = dense(space, locate_rows(space, frame), frame["count"].to_numpy())
-    prim = (values > 0) & (values < 10)
-    hidden = prim | ((values >= 10) & (np.arange(space.size) % every == 0))
+    space, values, prim, hidden, lo, hi = hidden_every(case, every)
     published = np.where(hidden, 0, values)
     zero = (published == 0) & ~hidden
     pol = load_policy("ospi")
     goal = model.label_goal(space, prim, zero, pol)
-    lo = np.where(hidden & ~prim, 10.0, np.where(prim, 1.0, 0.0))
-    point = audit.whole_start(space, published, hidden, lo, np.where(prim, 9.0, np.inf))
+    point = audit.whole_start(space, published, hidden, lo, hi)
     assert point is not None
     cells = np.flatnonzero(prim)
     with mock.patch.object(model, "region_goals", wraps=local.region_goals) as regions:
@@ -186,7 +189,6 @@ def test_audit_table_finds_the_same_exact_goals_from_its_start_point_as_from_the
     assert regions.called == bool(len(cells))
     assert np.array_equal(from_point[0], whole[0])
     assert np.array_equal(from_point[1], whole[1])
-
 
 
 @examples(8)

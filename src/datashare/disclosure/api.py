@@ -690,8 +690,8 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
         result = audit(space, values, hidden, np.where(implied, NONE, ex_rule).astype(np.int8),
                        top, lo, hi, intervals=intervals, truth=False, cubes=cubes,
                        fixable=fixable, start_point=start, find_start=False)
-        result.targets += int(implied.sum())
         result.implied = int(implied.sum())
+        result.targets += result.implied
     except DisclosureError:
         # The labels contradict the published values (e.g. a complementary cell that must
         # be 0 under an "N<10" total: another tool's, or an old, pattern). Then the model's

@@ -303,7 +303,7 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
     for key, idx in _by_region(space, cells, region_codes(space)).items():
         region = _region_cells(space, key)
         inner = _Region(space, values, free.copy(), region, lower, upper, known_zero, [0])
-        outer: _Region | None = None
+        outer: _Region | None = None  # the relaxation: built on first use (often never)
         for i in idx:
             c = int(cells[i])
             v = float(values[c])
@@ -315,9 +315,7 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
                 continue
             at = float(goal[c])
             if low < at - 1e-6:
-                if outer is None:
-                    outer = _Region(space, values, free.copy(), region, lower, upper,
-                                    known_zero, [0], closed=True)
+                outer = outer or _relaxed(space, values, free, region, lower, upper, known_zero)
                 high = outer.maximum(c, integer=False)
                 if high is None or np.floor(high + 1e-6) > low:
                     continue
@@ -330,9 +328,7 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
             if least is not None and least < v - 0.5:
                 decided[i], out[i] = True, at
                 continue
-            if outer is None:
-                outer = _Region(space, values, free.copy(), region, lower, upper, known_zero,
-                                [0], closed=True)
+            outer = outer or _relaxed(space, values, free, region, lower, upper, known_zero)
             top = outer.maximum(c, integer=False)
             bottom = None if top is None else outer.maximum(c, integer=False, sign=-1.0)
             if (top is not None and bottom is not None and np.floor(top + 1e-6) <= v
@@ -340,6 +336,13 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
                 decided[i] = determined[i] = True
                 out[i] = at
     return decided, out, determined
+
+
+def _relaxed(space: CellSpace, values: np.ndarray, free: np.ndarray, region: np.ndarray,
+             lower: np.ndarray, upper: np.ndarray, known_zero: np.ndarray) -> _Region:
+    """The region's LP with the relations leaving it dropped (``region_goals``' upper side)."""
+    return _Region(space, values, free.copy(), region, lower, upper, known_zero, [0],
+                   closed=True)
 
 
 def pinned(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lower: np.ndarray,
@@ -639,9 +642,10 @@ class _Region:
         """Solve with the targets' columns bounded [lo, hi] at ``cost`` and their opposite
         columns at 0; the model is restored afterwards."""
         cols = np.concatenate([col, other]).astype(np.int32)
+        col_lo = np.concatenate([lo, np.zeros(len(other))])
+        col_hi = np.concatenate([hi, np.zeros(len(other))])
         h = self.h
-        h.changeColsBounds(len(cols), cols, np.concatenate([lo, np.zeros(len(other))]),
-                           np.concatenate([hi, np.zeros(len(other))]))
+        h.changeColsBounds(len(cols), cols, col_lo, col_hi)
         h.changeColsCost(len(col), col.astype(np.int32), cost.astype(np.float64))
         try:
             self._run()
@@ -650,8 +654,7 @@ class _Region:
             x = np.asarray(h.getSolution().col_value)
             if integer and not _whole(x):
                 lo_now, hi_now = self.lo.copy(), self.hi.copy()  # the model's bounds now
-                lo_now[col], hi_now[col] = lo, hi
-                lo_now[other], hi_now[other] = 0.0, 0.0
+                lo_now[cols], hi_now[cols] = col_lo, col_hi
                 dived = self._dive(x, lo_now, hi_now)
                 if dived is not None:
                     return dived

@@ -238,11 +238,6 @@ def goals_up_front(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     return goal, labels_disclose(space, values, primary, known_zero, goal, policy, truth)
 
 
-def _whole_point_within(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
-    return bool(np.all(np.abs(x - np.round(x)) <= 1e-6) and np.all(x >= lo - 1e-6)
-                and np.all(x <= hi + 1e-6))
-
-
 def lazy_goals(space: CellSpace, values: np.ndarray, primary: np.ndarray,
                known_zero: np.ndarray, goal: np.ndarray, policy: Policy, truth: bool,
                cells: np.ndarray, point: np.ndarray | None = None,
@@ -267,8 +262,11 @@ def lazy_goals(space: CellSpace, values: np.ndarray, primary: np.ndarray,
     # the published table's model, which is one (the published cells at their values, which
     # the labels-only model only bounds; the hidden ones within the same label bounds; every
     # primary at most its estimate, an upper bound over the labels-only model), checked here.
+    from datashare.disclosure.audit import TOL, integral
+
     base = values if truth else point
-    if base is not None and not truth and not _whole_point_within(base, lo, hi):
+    if base is not None and not truth and not (
+            integral(base) and (base >= lo - TOL).all() and (base <= hi + TOL).all()):
         base = None
     pinned = np.zeros(space.size, dtype=bool)
     if base is not None:
