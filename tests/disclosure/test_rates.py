@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from datashare.disclosure import rates
 from datashare.disclosure.api import suppress_table
@@ -102,3 +104,58 @@ def test_a_group_size_witness_lifted_to_the_rate_space_moves_met_or_not_met_with
     lifted = joint.lift_denominators(w, num, den)
     assert sorted(zip(lifted.cell.tolist(), lifted.dx.tolist(), strict=True)) == [
         (3, -1.0), (5, -1.0), (6, 1.0), (8, 1.0)]
+
+
+def test_a_group_size_witness_neither_measure_carries_alone_is_split_between_them() -> None:
+    from datashare.disclosure import joint
+    from datashare.disclosure.witness import Witnesses
+
+    # District = A + B; the witness A + 5, B - 5. B (6 tested, 2 met, 4 not met) cannot lose
+    # 5 from met alone nor from "not met" alone, but 2 and 3 of them: met moves by 2 and
+    # "not met" by 3 in both rows (both multiples of the balanced A + 1, B - 1).
+    num = np.array([5, 3, 2])
+    den = np.array([30, 24, 6])
+    w = Witnesses()
+    w.add(np.array([0, 0]), np.array([1, 2]), np.array([5.0, -5.0]), np.array([1]),
+          np.array([0]), 1, Witnesses.LP)
+    lifted = joint.lift_denominators(w, num, den)
+    assert sorted(zip(lifted.cell.tolist(), lifted.dx.tolist(), strict=True)) == [
+        (3, 5.0), (4, 2.0), (5, 3.0), (6, -5.0), (7, -2.0), (8, -3.0)]
+    # The group sizes and the numerators are claimed; "not met" never is.
+    assert sorted(lifted.claim_cell.tolist()) == [3, 4, 6, 7]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_lifted_witnesses_stay_balanced_whole_and_non_negative_in_every_measure(data) -> None:
+    """One relation (a district over its schools): any whole movement of the schools' group
+    sizes that sums to zero, lifted, moves each measure by whole amounts summing to zero,
+    keeps every met and "not met" >= 0, and is kept whenever met alone or "not met" alone
+    could carry it (what the lift did before it could split)."""
+    from datashare.disclosure import joint
+    from datashare.disclosure.witness import Witnesses
+
+    n = data.draw(st.integers(2, 6))
+    den = np.array(data.draw(st.lists(st.integers(0, 40), min_size=n, max_size=n)))
+    num = np.array([data.draw(st.integers(0, int(d))) for d in den])
+    ups = [data.draw(st.integers(-int(d), 12)) for d in den[:-1]]
+    dx = np.array([*ups, -sum(ups)])
+    assume(den[-1] + dx[-1] >= 0 and (dx != 0).any())
+    w = Witnesses()
+    cells = np.arange(1, n + 1)  # cell 0: the district, held
+    w.add(np.zeros(n, dtype=np.int64), cells, dx.astype(float), cells[:1],
+          np.zeros(1, dtype=np.int64), 1, Witnesses.LP)
+    lifted = joint.lift_denominators(w, np.r_[0, num], np.r_[0, den])
+    fits_one = ((num + dx >= 0).all() or (den - num + dx >= 0).all())
+    if not lifted.n:
+        assert not fits_one
+        return
+    move = np.zeros(3 * (n + 1))
+    np.add.at(move, lifted.cell, lifted.dx)
+    move = move.reshape(-1, 3)[1:]
+    assert (move == np.round(move)).all()
+    assert (move[:, joint.DEN] == dx).all()
+    assert move[:, joint.DEN] == pytest.approx(move[:, joint.NUM] + move[:, joint.REST])
+    assert move.sum(axis=0) == pytest.approx(np.zeros(3))
+    assert (num + move[:, joint.NUM] >= 0).all()
+    assert (den - num + move[:, joint.REST] >= 0).all()
