@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-import highspy
 import numpy as np
 
 from datashare.disclosure import rates
@@ -33,7 +32,7 @@ from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, AuditResult, Fail
 from datashare.disclosure.blocks import block_repair
 from datashare.disclosure.engine import Protected, protect
 from datashare.disclosure.local import bounds_holding
-from datashare.disclosure.lp import MILP_NODES, equality_model, new_highs, run
+from datashare.disclosure.lp import equality_model, whole_point
 from datashare.disclosure.model import numerator_bounds, rate_space, stack
 from datashare.disclosure.policy import Policy
 from datashare.disclosure.spec import Spec
@@ -157,9 +156,9 @@ def lift_denominators(w: Witnesses, num: np.ndarray, den: np.ndarray,
     by numerators) and k = 0 (all by "not met") were tried before: at scale-1 chronic
     absence that left 25,172 targets to the rate-space rounds. With ``space``, a witness no
     multiple fits gets its own split (``_split``: a small MILP over its cells; up to
-    SPLIT_MAX of them). The moved cells are hidden
-    denominators, whose numerators and "not met" are hidden too, with no bound but >= 0;
-    the rounds re-verify every movement against their model anyway."""
+    SPLIT_MAX of them). The moved cells are hidden denominators, whose numerators and "not
+    met" are hidden too, with no bound but >= 0; the rounds re-verify every movement against
+    their model anyway."""
     if not w.n:
         return Witnesses()
     num, den = np.rint(num).astype(np.int64), np.rint(den).astype(np.int64)
@@ -173,8 +172,9 @@ def lift_denominators(w: Witnesses, num: np.ndarray, den: np.ndarray,
     if not len(wid):
         return Witnesses()
     starts = np.flatnonzero(np.r_[True, wid[1:] != wid[:-1]])  # rows are sorted by witness
+    ends = np.r_[starts[1:], len(wid)]
     g = np.gcd.reduceat(np.abs(dx), starts)
-    owner = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(wid)]))
+    owner = np.repeat(np.arange(len(starts)), ends - starts)
     a = dx // g[owner]
     # A row moving down by |a| per unit of k: k * |a| <= met, (g - k) * |a| <= not met.
     down = a < 0
@@ -190,7 +190,7 @@ def lift_denominators(w: Witnesses, num: np.ndarray, den: np.ndarray,
     if space is not None:
         # No multiple fits (rows that need different shares): a split of its own per witness.
         for i in np.flatnonzero(~scaled)[:SPLIT_MAX].tolist():
-            at = slice(starts[i], starts[i + 1] if i + 1 < len(starts) else len(wid))
+            at = slice(starts[i], ends[i])
             got = _split(space, cell[at], dx[at], num, den)
             if got is not None:
                 y[at], keep[i] = got, True
@@ -215,7 +215,7 @@ def _split(space: CellSpace, cells: np.ndarray, dx: np.ndarray, num: np.ndarray,
     """Whole numerator moves ``y`` over one witness's ``cells`` (its group sizes move by
     ``dx``), balanced in every relation touching them with every other cell held, each met
     and "not met" staying >= 0 (-met <= y <= not met + dx); as far as they go in the group
-    sizes' direction. None if there is none within the node limit."""
+    sizes' direction. None if there is none within the node limit (``lp.whole_point``)."""
     by_cell, start = space.by_cell
     deg = start[cells + 1] - start[cells]
     col = np.repeat(np.arange(len(cells)), deg)
@@ -225,16 +225,8 @@ def _split(space: CellSpace, cells: np.ndarray, dx: np.ndarray, num: np.ndarray,
     upper = (den[cells] - num[cells] + dx).astype(np.float64)
     lp = equality_model(len(cells), row.ravel(), col, space.coef[entry].astype(np.float64),
                         np.zeros(len(rels)), -np.sign(dx).astype(np.float64), lower, upper)
-    m = new_highs()
-    m.setOptionValue("solver", "choose")
-    m.setOptionValue("mip_max_nodes", MILP_NODES)
-    m.passModel(lp)
-    m.changeColsIntegrality(len(cells), np.arange(len(cells), dtype=np.int32),
-                            np.full(len(cells), highspy.HighsVarType.kInteger))
-    run(m)
-    if m.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.rint(np.asarray(m.getSolution().col_value)).astype(np.int64)
+    y = whole_point(lp)
+    return None if y is None else y.astype(np.int64)
 
 
 def _numerator_pass(space: CellSpace, num: np.ndarray, den: np.ndarray,

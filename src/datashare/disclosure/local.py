@@ -26,7 +26,7 @@ from contextlib import contextmanager
 import highspy
 import numpy as np
 
-from datashare.disclosure.lp import equality_model, new_highs, run
+from datashare.disclosure.lp import equality_model, new_highs, run, whole_point
 from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
 
@@ -49,7 +49,6 @@ MILP_BUDGET = 200
 # A fractional optimum is dived to a whole point (``_Region._dive``) before any MILP runs.
 DIVE_STEPS = 20
 MILP_GAP = 0.05  # relative gap at which a region's MILP stops (it pays ~1 per cell hidden)
-FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
 NEAR_MAX = 24  # a small region's dimension with more codes than this gets a near tier first
 NEAR_SIBLINGS = 8  # sibling leaves a near region keeps: those most often hidden alongside
 CROSS_CHILDREN = 8  # a cross region's partner: its largest children
@@ -700,25 +699,11 @@ class _Region:
         """A fractional vertex is no proof about whole numbers: the current model as a MILP
         (small: one region) on a copy (the LP keeps its basis), node-limited; None sends the
         targets on to the LP loop. ``gap``: the relative gap it stops at (None: HiGHS's)."""
-        lp = self.h.getLp()
-        m = new_highs()
-        m.setOptionValue("solver", "choose")
-        m.setOptionValue("mip_max_nodes", MILP_NODES)
-        if gap is not None:
-            # Any whole-number point carrying the targets is a witness; the cheapest only
-            # hides fewer cells. Near-optimal is enough: proving the last 0.01% took most of
-            # the time.
-            m.setOptionValue("mip_rel_gap", gap)
-        m.passModel(lp)
-        m.changeColsIntegrality(lp.num_col_, np.arange(lp.num_col_, dtype=np.int32),
-                                np.full(lp.num_col_, highspy.HighsVarType.kInteger))
-        run(m)
-        # Out of nodes with a feasible point found: still a witness (witness.verify re-checks
-        # every point on the final pattern); only without one do the targets go on.
-        if (m.getModelStatus() != highspy.HighsModelStatus.kOptimal
-                and m.getInfo().primal_solution_status != FEASIBLE):
-            return None
-        return np.round(np.asarray(m.getSolution().col_value))
+        # Any whole-number point carrying the targets is a witness; the cheapest only hides
+        # fewer cells. Near-optimal is enough (``gap``): proving the last 0.01% took most of
+        # the time. Out of nodes with a point found: still a witness (witness.verify
+        # re-checks every point on the final pattern); without one the targets go on.
+        return whole_point(self.h.getLp(), gap, MILP_NODES)
 
 
 def _whole(x: np.ndarray) -> bool:

@@ -70,6 +70,29 @@ def run(h: highspy.Highs) -> None:
             "machine's load (re-run on a less loaded machine, or report the table)")
 
 
+FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
+
+
+def whole_point(lp: highspy.HighsLp, gap: float | None = None,
+                nodes: int = MILP_NODES) -> np.ndarray | None:
+    """``lp`` as a MILP (every variable whole), stopped after ``nodes`` branch-and-bound
+    nodes; its point, or one found before the node limit (any whole point that verifies is a
+    witness), else None. ``gap``: the relative gap it stops at (None: HiGHS's)."""
+    m = new_highs()
+    m.setOptionValue("solver", "choose")
+    m.setOptionValue("mip_max_nodes", nodes)
+    if gap is not None:
+        m.setOptionValue("mip_rel_gap", gap)
+    m.passModel(lp)
+    m.changeColsIntegrality(lp.num_col_, np.arange(lp.num_col_, dtype=np.int32),
+                            np.full(lp.num_col_, highspy.HighsVarType.kInteger))
+    run(m)
+    if (m.getModelStatus() != highspy.HighsModelStatus.kOptimal
+            and m.getInfo().primal_solution_status != FEASIBLE):
+        return None
+    return np.round(np.asarray(m.getSolution().col_value))
+
+
 def equality_model(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
                    rhs: np.ndarray, cost: np.ndarray, lower: np.ndarray,
                    upper: np.ndarray) -> highspy.HighsLp:
