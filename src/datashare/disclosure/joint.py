@@ -36,7 +36,7 @@ from datashare.disclosure.lp import equality_model, whole_point
 from datashare.disclosure.model import numerator_bounds, rate_space, stack
 from datashare.disclosure.policy import Policy
 from datashare.disclosure.spec import Spec
-from datashare.disclosure.table import CellSpace, ramp
+from datashare.disclosure.table import CellSpace
 from datashare.disclosure.witness import Witnesses, grand_totals, verify
 
 DEN, NUM, REST = 0, 1, 2  # position of each measure in the rate space's last dimension
@@ -216,10 +216,7 @@ def _split(space: CellSpace, cells: np.ndarray, dx: np.ndarray, num: np.ndarray,
     ``dx``), balanced in every relation touching them with every other cell held, each met
     and "not met" staying >= 0 (-met <= y <= not met + dx); as far as they go in the group
     sizes' direction. None if there is none within the node limit (``lp.whole_point``)."""
-    by_cell, start = space.by_cell
-    deg = start[cells + 1] - start[cells]
-    col = np.repeat(np.arange(len(cells)), deg)
-    entry = by_cell[start[cells][col] + ramp(deg)]
+    col, entry = space.entries(cells)
     rels, row = np.unique(space.entry_rel[entry], return_inverse=True)
     lower = -num[cells].astype(np.float64)
     upper = (den[cells] - num[cells] + dx).astype(np.float64)

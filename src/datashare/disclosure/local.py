@@ -424,10 +424,7 @@ class _Region:
         n = len(cells)
         # Rows: every relation touching a variable, restricted to its variable members (the
         # others keep their true values, so the variables' movements must sum to zero).
-        by_cell, start = space.by_cell
-        deg = start[cells + 1] - start[cells]
-        entries = by_cell[np.repeat(start[cells], deg) + ramp(deg)]
-        rels = np.unique(space.entry_rel[entries])
+        rels = np.unique(space.entry_rel[space.entries(cells)[1]])
         lens = space.ptr[rels + 1] - space.ptr[rels]
         e = np.repeat(space.ptr[rels], lens) + ramp(lens)
         row = np.repeat(np.arange(len(rels)), lens)

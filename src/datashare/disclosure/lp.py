@@ -34,6 +34,7 @@ SOLVER = f"HiGHS (highspy {metadata.version('highspy')})"
 # One integer solve of the audit (a per-cell extreme, a whole starting point): past this many
 # branch-and-bound nodes the cell counts as unproven (never as proof).
 MILP_NODES = 1_000
+FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
 # A guard, not a limit: one solve's wall-clock seconds past which the run stops with an error.
 # The largest solves of a normal run take seconds (a whole-component LP at 45,730 rows).
 GUARD_SECONDS = 3600.0
@@ -68,9 +69,6 @@ def run(h: highspy.Highs) -> None:
             f"a HiGHS solve ran past the {GUARD_SECONDS:.0f}-second guard; nothing was "
             "published, since stopping it early would make the pattern depend on the "
             "machine's load (re-run on a less loaded machine, or report the table)")
-
-
-FEASIBLE = 2  # HiGHS's kSolutionStatusFeasible
 
 
 def whole_point(lp: highspy.HighsLp, gap: float | None = None,

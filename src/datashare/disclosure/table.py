@@ -54,6 +54,13 @@ class CellSpace:
         order = np.argsort(self.cells, kind="stable")
         return order, np.searchsorted(self.cells[order], np.arange(self.size + 1))
 
+    def entries(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``cells``, entry) for every relation entry of each of ``cells``."""
+        by_cell, start = self.by_cell
+        deg = start[cells + 1] - start[cells]
+        owner = np.repeat(np.arange(len(cells)), deg)
+        return owner, by_cell[start[cells][owner] + ramp(deg)]
+
     def relation_sums(self, values: np.ndarray) -> np.ndarray:
         """total - sum(children) per relation (0 everywhere for a consistent table)."""
         return np.add.reduceat(self.coef * values[self.cells], self.ptr[:-1])

@@ -415,11 +415,7 @@ def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.nd
                     | frac)
     valid[wid[bad]] = False
     # Relations: the table's entries grouped by cell, expanded for every moved cell.
-    by_cell, start = space.by_cell
-    deg = start[cell + 1] - start[cell]
-    rep = np.repeat(np.arange(len(cell)), deg)
-    pos = ramp(deg)
-    entry = by_cell[start[cell][rep] + pos]
+    rep, entry = space.entries(cell)
     rkey = wid[rep] * space.n_relations + space.entry_rel[entry]
     rk, rinv = np.unique(rkey, return_inverse=True)
     sums = np.bincount(rinv.ravel(), weights=space.coef[entry] * dx[rep], minlength=len(rk))
