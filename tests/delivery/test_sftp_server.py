@@ -5,6 +5,7 @@ files, writes, an ended grant and a wrong key are refused, and each is logged.""
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -389,3 +390,29 @@ def test_the_sweep_closes_an_idle_session_whose_grant_ended(
         assert not transport.is_active()
     finally:
         client.close()
+
+
+_STOP_SCRIPT = """
+import asyncio, os, signal, sys
+from datashare.delivery import sftpd
+
+server = sftpd.DeliveryServer(object(), master_key=bytes(32),
+                              host_key=sftpd.load_or_create_host_key(sys.argv[1]), port=0)
+
+async def main():
+    serving = asyncio.ensure_future(sftpd.serve_until_signalled(server))
+    while server.port == 0:
+        await asyncio.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the terminal...
+    await serving
+
+asyncio.run(main())
+os.kill(os.getpid(), signal.SIGTERM)  # ...then the supervisor's SIGTERM, after the loop closed
+print("stopped cleanly")
+"""
+
+
+def test_ctrl_c_then_the_supervisors_sigterm_stop_the_server_without_a_traceback(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _STOP_SCRIPT, str(tmp_path / "host_key")],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "stopped cleanly", "")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -618,3 +619,27 @@ async def serve_forever(server: DeliveryServer, stop: Awaitable[Any] | None = No
             await stop
     finally:
         await server.close()
+
+
+async def serve_until_signalled(
+    server: DeliveryServer, signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+) -> None:
+    """Serve until the first of ``signals``; ignore the rest of them while shutting down.
+
+    Ctrl-C in ``make run`` reaches this process and then the supervisor's SIGTERM follows.
+    asyncio's loop closes its self-pipe before it removes its signal handlers, so a signal in
+    between made CPython print "Exception ignored when trying to write to the signal wakeup
+    fd ... Bad file descriptor" on an ordinary stop. Detaching the handlers here, while the
+    loop is still whole, closes that window; the process is on its way out, so nothing is lost
+    by ignoring a second request to stop.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve_forever(server, stop.wait())
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)

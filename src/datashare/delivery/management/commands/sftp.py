@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 from typing import Any
 
@@ -44,14 +43,8 @@ class Command(BaseCommand):
             port=options["port"],
         )
 
-        async def main() -> None:
-            stop = asyncio.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-            await sftpd.serve_forever(server, stop.wait())
-
         try:
-            asyncio.run(main())
+            asyncio.run(sftpd.serve_until_signalled(server))
         except OSError as exc:  # the port is taken, the host does not exist
             self.stderr.write(f"sftp: cannot listen on {options['host']}:{options['port']}: {exc.strerror}")
             sys.exit(2)
