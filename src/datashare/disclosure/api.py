@@ -519,7 +519,7 @@ def audit_table(
         else:
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
         result = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
-                                  intervals, cubes)
+                                  intervals, cubes, regoal=labelled and not refine_up_front(space))
         if labelled and not refine_up_front(space) and result.failures:
             result = _regoal_failures(space, values, hidden, prim, protection, top, lo, hi,
                                       intervals, cubes, pol, result)
@@ -561,7 +561,8 @@ def audit_table(
     key = RATE_KEY.format(numerator=numerator, denominator=denominator)
     results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
                                     model.goal, model.lo, model.hi, intervals, cubes,
-                                    exact_too=num3, fixable=joint.numerators(n))
+                                    exact_too=num3, fixable=joint.numerators(n),
+                                    regoal=labelled and not refine_up_front(space))
     if labelled and not refine_up_front(space) and results[key].failures:
         results[key] = _regoal_rate_failures(space, model, den, den_hidden, labelled_prim,
                                              protection, intervals, cubes, pol, results[key])
@@ -660,12 +661,14 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                      hi: np.ndarray, intervals: bool, cubes: bool,
                      exact_too: np.ndarray | None = None,
                      fixable: np.ndarray | None = None,
-                     start: np.ndarray | None = None) -> AuditResult:
+                     start: np.ndarray | None = None, regoal: bool = False) -> AuditResult:
     """``threshold``: each primary's largest feasible value reaches ``top`` AND it is not
     exact (two audits, merged); ``exact``: not exact. ``exact_too``: more cells that must
     not be exact. ``start``: an earlier audit's whole point of the same published table,
     moved into these bounds (the re-audit against exact goals narrows a few cells' upper
-    bounds; a new point is an LP over the whole component, 178 s at ~1M rows)."""
+    bounds; a new point is an LP over the whole component, 178 s at ~1M rows). ``regoal``:
+    the caller judges failing primaries again against their exact goals, so the audits may
+    leave the few that the local LPs do not prove to that (``audit``'s ``deferrable``)."""
     extra = np.zeros(space.size, dtype=bool) if exact_too is None else exact_too & hidden
     ex_mask = prim | extra
     ex_rule = np.where(ex_mask, EXACT, NONE).astype(np.int8)
@@ -675,6 +678,7 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     th_rule = np.where(prim, THRESHOLD, NONE).astype(np.int8)
     up: AuditResult | None = None
     implied = np.zeros(space.size, dtype=bool)
+    defer = prim if regoal and not intervals else None
     try:
         # One whole-number feasible point for both audits (audit.py: the proofs start there).
         if start is None and not intervals:
@@ -685,12 +689,17 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
             # exact either and the exact audit need not prove it again (its region LPs were
             # a third of audit-table at 201,535 rows).
             up = audit(space, values, hidden, th_rule, top, lo, hi, truth=False,
-                       cubes=cubes, fixable=fixable, start_point=start, find_start=False)
+                       cubes=cubes, fixable=fixable, start_point=start, find_start=False,
+                       deferrable=defer)
             implied = prim & (start < top - 0.5)
             implied[[f.cell for f in up.failures]] = False
         result = audit(space, values, hidden, np.where(implied, NONE, ex_rule).astype(np.int8),
                        top, lo, hi, intervals=intervals, truth=False, cubes=cubes,
-                       fixable=fixable, start_point=start, find_start=False)
+                       fixable=fixable, start_point=start, find_start=False,
+                       known_points=up.points if up is not None else None, deferrable=defer)
+        if up is not None:
+            up.points = []  # used: not kept with the result
+        result.points = []
         result.implied = int(implied.sum())
         result.targets += result.implied
     except DisclosureError:
