@@ -259,7 +259,7 @@ def audit(
     rate table fell back to its own LP and MILP.
     """
     start = time.perf_counter()
-    publisher_start = regions_early = False
+    publisher_start = regions_early = cubed = False
     cells, labels, n_comp = components(space, suppressed)
     target_mask = suppressed & (rule != NONE)
     if only is not None:
@@ -319,6 +319,15 @@ def audit(
             todo = np.flatnonzero(target_mask)
             regions_early = fixable is None
             if len(todo) and regions_early:
+                # Hypercubes before them: no LP, and they take the easy targets the regions'
+                # soft LPs spent most on (scale-1 enrollment: 26,662 of 85,073 threshold
+                # targets in 5 s; the regions' LPs for the rest took 78 s instead of 98).
+                done = _cube_proofs(space, point, suppressed, rule, threshold, lo, hi, todo,
+                                    both_ways=True)
+                target_mask[todo[done]] = False
+                result.certified, cubed = int(done.sum()), True
+                todo = todo[~done]
+            if len(todo) and regions_early:
                 got, found = _region_proofs(space, point, suppressed, rule, threshold, lo, hi,
                                             todo)
                 result.points += found
@@ -337,22 +346,12 @@ def audit(
             if fixable is None:
                 # A fractional LP point gets its whole-number repair (see ``fixable``).
                 fixable = np.ones(space.size, dtype=bool)
-    if truth and not intervals:
+    if truth and not intervals and not cubed:
         # Cheap certificates first: a hypercube of suppressed cells that carries a target to
         # its goal is a feasible point of the LP below; only the rest need the solver.
         todo = np.flatnonzero(target_mask)
-        # Exact targets move by 1: a whole-number point (with whole bounds any room above 0
-        # is at least 1, so this is the same test, sound for fractional bounds too).
-        move = np.where(rule[todo] == THRESHOLD,
-                        np.maximum(goal_at(threshold, todo) - values[todo].astype(np.float64),
-                                   0.0), 1.0)
-        done = certify(space, values, suppressed, todo, move, lo, hi)
-        if publisher_start:
-            # From a vertex an exact target is as often at its top as at its bottom: a
-            # hypercube that moves it down by 1 proves it as well (the same search on the
-            # negated point: movements are linear).
-            down = ~done & (rule[todo] == EXACT)
-            done[down] = certify(space, -values, suppressed, todo[down], move[down], -hi, -lo)
+        done = _cube_proofs(space, values, suppressed, rule, threshold, lo, hi, todo,
+                            both_ways=publisher_start)
         target_mask = target_mask.copy()
         target_mask[todo[done]] = False
         result.certified = int(done.sum())
@@ -568,6 +567,25 @@ def _whole_batch(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: 
         if _exact(triplets, point, lo_b, hi_b):
             return cells, point.astype(np.int64)
     return None
+
+
+def _cube_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
+                 rule: np.ndarray, threshold: int | np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 todo: np.ndarray, both_ways: bool) -> np.ndarray:
+    """Which ``todo`` targets a hypercube of hidden cells carries from ``values`` to their
+    goal: a threshold target up to it, an exact one up by 1 (a whole-number point: with
+    whole bounds any room above 0 is at least 1, so this is the same test, sound for
+    fractional bounds too) and, ``both_ways``, down by 1 (from a vertex an exact target is
+    as often at its top as at its bottom; the same search on the negated point, as
+    movements are linear)."""
+    move = np.where(rule[todo] == THRESHOLD,
+                    np.maximum(goal_at(threshold, todo) - values[todo].astype(np.float64), 0.0),
+                    1.0)
+    done = certify(space, values, suppressed, todo, move, lo, hi)
+    if both_ways:
+        down = ~done & (rule[todo] == EXACT)
+        done[down] = certify(space, -values, suppressed, todo[down], move[down], -hi, -lo)
+    return done
 
 
 def _region_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
