@@ -598,7 +598,8 @@ def _region_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
     need = np.zeros(space.size)
     need[todo] = need_to_move(rule[todo], goal_at(threshold, todo), values[todo])
     hidden = suppressed.copy()  # local_repair hides what it moves: nothing published here
-    points, left = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed)
+    points, left = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed,
+                                small_first=False)
     if len(left):
         # The suppressor's block regions too (rate numerators whose movement must reach other
         # districts: ``blocks``); without them each such cell went to an LP over the whole
