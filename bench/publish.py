@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from datashare.aggregate import definitions
+from datashare.aggregate import definitions, publish
 from datashare.aggregate.build import TableRequest, build, connect
 from datashare.aggregate.publish import failure_reason, suppress
 
@@ -45,6 +45,17 @@ def one_table(source: str, key: str, year: int, engine: str, out: Any,
     if build_only:
         out.send({"table": key, "stage": "done", "passed": True, "reason": "build only"})
         return
+    # Tell the parent when the suppression is over and the file audit starts, so a table
+    # stopped at the limit says which of the two it was in (this child's module only).
+    t1 = time.perf_counter()
+    audit_file = publish.audit_file
+
+    def announced(*args: Any, **kwargs: Any) -> Any:
+        out.send({"table": key, "stage": "suppressed",
+                  "suppress_s": round(time.perf_counter() - t1, 2)})
+        return audit_file(*args, **kwargs)
+
+    publish.audit_file = announced  # type: ignore[assignment]
     published = suppress(built)
     cert = published.certificate
     parts = cert["parts"]
@@ -60,6 +71,12 @@ def one_table(source: str, key: str, year: int, engine: str, out: Any,
                    for m, v in cert["attacker_model"].items()},
         "grand_total_published": [x["grand_total_published"] for x in parts],
     })
+
+
+def _doing(row: dict[str, Any]) -> str:
+    if row.get("stage") == "suppressed":
+        return f"auditing the published file, after {row['suppress_s']:.0f} s of suppression"
+    return "suppressing" if "build_s" in row else "building"
 
 
 def run_table(source: Path, key: str, year: int, engine: str, limit: float,
@@ -80,14 +97,14 @@ def run_table(source: Path, key: str, year: int, engine: str, limit: float,
             proc.join(10)
             row.update({"stage": "timeout", "passed": False,
                         "reason": f"did not finish in {limit:.0f} s "
-                                  f"(stopped while {'suppressing' if 'build_s' in row else 'building'})"})
+                                  f"(stopped while {_doing(row)})"})
             break
     proc.join()
     row["wall_s"] = round(time.perf_counter() - t0, 2)
     # The child's CPU (all its threads), also when it was stopped at the time limit.
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     row["cpu_s"] = round(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, 1)
-    if row.get("stage") == "built" or "stage" not in row:
+    if row.get("stage") in ("built", "suppressed") or "stage" not in row:
         row.update({"passed": False, "reason": f"child exited {proc.exitcode}"})
     return row
 
