@@ -503,6 +503,8 @@ def audit_table(
     # them (another tool's pattern) the attacker knows nothing of a hidden cell but >= 0 and
     # the old goal stands: the cell could be T, i.e. not small at all.
     results: dict[str, AuditResult] = {}
+    # Big labelled tables refine the goals of failing cells after the audit (``_regoal_*``).
+    regoal = labelled and not refine_up_front(space)
     if kind == "count":
         assert count is not None
         values, hidden = _published(space, frame, flat, count)
@@ -519,8 +521,8 @@ def audit_table(
         else:
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
         result = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
-                                  intervals, cubes, regoal=labelled and not refine_up_front(space))
-        if labelled and not refine_up_front(space) and result.failures:
+                                  intervals, cubes, regoal=regoal)
+        if regoal and result.failures:
             result = _regoal_failures(space, values, hidden, prim, protection, top, lo, hi,
                                       intervals, cubes, pol, result)
         results[count] = result
@@ -562,8 +564,8 @@ def audit_table(
     results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
                                     model.goal, model.lo, model.hi, intervals, cubes,
                                     exact_too=num3, fixable=joint.numerators(n),
-                                    regoal=labelled and not refine_up_front(space))
-    if labelled and not refine_up_front(space) and results[key].failures:
+                                    regoal=regoal)
+    if regoal and results[key].failures:
         results[key] = _regoal_rate_failures(space, model, den, den_hidden, labelled_prim,
                                              protection, intervals, cubes, pol, results[key])
     return TableAudit(model.space, results, {key: ATTACKER_MODEL if labelled else NO_LABELS})
@@ -678,7 +680,7 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     th_rule = np.where(prim, THRESHOLD, NONE).astype(np.int8)
     up: AuditResult | None = None
     implied = np.zeros(space.size, dtype=bool)
-    defer = prim if regoal and not intervals else None
+    defer = prim if regoal else None  # (``audit`` defers only from a start point)
     try:
         # One whole-number feasible point for both audits (audit.py: the proofs start there).
         if start is None and not intervals:
