@@ -16,7 +16,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datashare.disclosure import api, audit, engine, local, model
+from datashare.disclosure import api, audit, engine, joint, local, model
 from datashare.disclosure.api import audit_table, suppress_table
 from datashare.disclosure.policy import load_policy
 from datashare.disclosure.spec import parse_spec
@@ -50,9 +50,11 @@ def weak_pattern(frame: pd.DataFrame, every: int) -> pd.DataFrame:
 
 @contextmanager
 def no_start_point() -> Iterator[None]:
-    """The audit without a whole starting point: every cell left to the component LPs."""
+    """The audit without a whole starting point: every cell left to the component LPs (a
+    rate table's count-space start too, and so its count-space proofs)."""
     with (mock.patch.object(api, "whole_start", lambda *a, **k: None),
-          mock.patch.object(audit, "whole_start", lambda *a, **k: None)):
+          mock.patch.object(audit, "whole_start", lambda *a, **k: None),
+          mock.patch.object(joint, "staged_start", lambda *a, **k: None)):
         yield
 
 
@@ -312,3 +314,29 @@ def test_a_rate_table_audit_from_whole_points_fails_exactly_the_cells_the_compon
     verdict = milp_audit.check(weak, spec, **args, limit=60)
     pinned = {key for _, key in verdict.exact + verdict.below}
     assert pinned <= failing(fast)
+
+
+@examples(10, derandomize=True)
+@given(rate_tables(), st.integers(1, 3))
+def test_a_rate_tables_start_found_in_the_count_space_is_a_whole_point_of_its_rate_table(
+        case: tuple[pd.DataFrame, dict[str, Any]], every: int) -> None:
+    # Group sizes first, then numerators with them held: where both are found, the point
+    # must satisfy every relation of the rate space (tested = met + not met included) and
+    # every label bound, as the rate-space start does.
+    frame, spec = case
+    out = suppress_table(frame, spec, numerator="met", denominator="tested", seed=1).table
+    found: list[tuple[Any, np.ndarray | None]] = []
+    staged = joint.staged_start
+
+    def kept(base: Any, rate_model: Any) -> np.ndarray | None:
+        point = staged(base, rate_model)
+        found.append((rate_model, point))
+        return point
+
+    with mock.patch.object(joint, "staged_start", kept):
+        audit_table(weakened(out, frame, every), spec, numerator="met", denominator="tested")
+    [(rate_model, point)] = found
+    if point is not None:
+        assert_a_point_of_the_published_table(rate_model.space, rate_model.values,
+                                              rate_model.hidden, point, rate_model.lo,
+                                              rate_model.hi)

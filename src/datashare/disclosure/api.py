@@ -9,7 +9,9 @@ the published cells only, that every primary cell meets the protection rule.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -561,10 +563,14 @@ def audit_table(
     num3 = np.zeros(3 * n, dtype=bool)
     num3[joint.at(joint.NUM, n)] = num_hidden
     key = RATE_KEY.format(numerator=numerator, denominator=denominator)
+    # Most proofs are found in the count space first, one measure moving at a time from a
+    # start point found there too (``joint.staged_start``, ``joint.count_space_proofs``).
+    first = partial(joint.count_space_proofs, space, model)
+    start = None if intervals else joint.staged_start(space, model)
     results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
                                     model.goal, model.lo, model.hi, intervals, cubes,
                                     exact_too=num3, fixable=joint.numerators(n),
-                                    regoal=regoal)
+                                    start=start, regoal=regoal, first=first)
     if regoal and results[key].failures:
         results[key] = _regoal_rate_failures(space, model, den, den_hidden, labelled_prim,
                                              protection, intervals, cubes, pol, results[key])
@@ -663,14 +669,18 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                      hi: np.ndarray, intervals: bool, cubes: bool,
                      exact_too: np.ndarray | None = None,
                      fixable: np.ndarray | None = None,
-                     start: np.ndarray | None = None, regoal: bool = False) -> AuditResult:
+                     start: np.ndarray | None = None, regoal: bool = False,
+                     first: FirstProofs | None = None) -> AuditResult:
     """``threshold``: each primary's largest feasible value reaches ``top`` AND it is not
     exact (two audits, merged); ``exact``: not exact. ``exact_too``: more cells that must
     not be exact. ``start``: an earlier audit's whole point of the same published table,
     moved into these bounds (the re-audit against exact goals narrows a few cells' upper
     bounds; a new point is an LP over the whole component, 178 s at ~1M rows). ``regoal``:
     the caller judges failing primaries again against their exact goals, so the audits may
-    leave the few that the local LPs do not prove to that (``audit``'s ``deferrable``)."""
+    leave the few that the local LPs do not prove to that (``audit``'s ``deferrable``).
+    ``first`` (start point, rule, goal -> targets proven): proofs in a restriction of the model
+    before each audit (a rate table's count spaces: ``joint.count_space_proofs``); what it
+    proves is not audited again."""
     extra = np.zeros(space.size, dtype=bool) if exact_too is None else exact_too & hidden
     ex_mask = prim | extra
     ex_rule = np.where(ex_mask, EXACT, NONE).astype(np.int8)
@@ -690,15 +700,18 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
             # below the goal at the start point then takes two whole values, so it is not
             # exact either and the exact audit need not prove it again (its region LPs were
             # a third of audit-table at 201,535 rows).
-            up = audit(space, values, hidden, th_rule, top, lo, hi, truth=False,
-                       cubes=cubes, fixable=fixable, start_point=start, find_start=False,
-                       deferrable=defer)
+            up = _audit_after(first, start, th_rule, top, partial(
+                audit, space, values, hidden, threshold=top, lower=lo, upper=hi, truth=False,
+                cubes=cubes, fixable=fixable, start_point=start, find_start=False,
+                deferrable=defer))
             implied = prim & (start < top - 0.5)
             implied[[f.cell for f in up.failures]] = False
-        result = audit(space, values, hidden, np.where(implied, NONE, ex_rule).astype(np.int8),
-                       top, lo, hi, intervals=intervals, truth=False, cubes=cubes,
-                       fixable=fixable, start_point=start, find_start=False,
-                       known_points=up.points if up is not None else None, deferrable=defer)
+        result = _audit_after(
+            first, start, np.where(implied, NONE, ex_rule).astype(np.int8), top, partial(
+                audit, space, values, hidden, threshold=top, lower=lo, upper=hi,
+                intervals=intervals, truth=False, cubes=cubes, fixable=fixable,
+                start_point=start, find_start=False,
+                known_points=up.points if up is not None else None, deferrable=defer))
         if up is not None:
             up.points = []  # used: not kept with the result
         result.points = []
@@ -723,6 +736,27 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
         result.lp_solves += up.lp_solves
         result.seconds += up.seconds
     result.start_point = start
+    return result
+
+
+# Proofs in a restriction of an audit's model, from its start point: (point, rule, goal) ->
+# the targets proven (``_publisher_audit``'s ``first``).
+FirstProofs = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _audit_after(first: FirstProofs | None, start: np.ndarray | None, rule: np.ndarray,
+                 goal: np.ndarray, run: Callable[..., AuditResult]) -> AuditResult:
+    """``run(rule=...)`` for the targets ``first`` leaves; those it proves count as proven
+    by whole points (its time with the audit's)."""
+    if first is None or start is None:
+        return run(rule=rule)
+    t0 = time.perf_counter()
+    done = first(start, rule, goal) & (rule != NONE)
+    seconds = time.perf_counter() - t0
+    result = run(rule=np.where(done, NONE, rule).astype(np.int8))
+    result.targets += int(done.sum())
+    result.witnessed += int(done.sum())
+    result.seconds += seconds
     return result
 
 
