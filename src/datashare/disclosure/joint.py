@@ -35,9 +35,9 @@ from datashare.disclosure.audit import (
     AuditResult,
     Failure,
     audit,
+    restricted_proofs,
     whole_start,
 )
-from datashare.disclosure.audit import restricted_proofs as count_restricted
 from datashare.disclosure.blocks import block_repair
 from datashare.disclosure.engine import Protected, protect
 from datashare.disclosure.errors import DisclosureError
@@ -570,6 +570,20 @@ def _publish_derivable(model: RateModel, num_h: np.ndarray) -> int:
     return len(exact)
 
 
+def _moving_bounds(model: RateModel, measure: int, held_lo: np.ndarray | float,
+                   held_hi: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of one measure (DEN or NUM) moving with "not met" while the other lies in
+    [``held_lo``, ``held_hi``]: its own label bounds, narrowed so that "not met" (tested -
+    met) keeps its own."""
+    n = len(model.lo) // 3
+    own, rest = at(measure, n), at(REST, n)
+    lo, hi = model.lo, model.hi
+    if measure == DEN:  # tested = met + not met
+        return (np.maximum(lo[own], held_lo + lo[rest]),
+                np.minimum(hi[own], held_hi + hi[rest]))
+    return np.maximum(lo[own], held_lo - hi[rest]), np.minimum(hi[own], held_hi - lo[rest])
+
+
 def staged_start(base: CellSpace, model: RateModel) -> np.ndarray | None:
     """A whole feasible point of a published rate table, found in the count space: the
     group sizes first (``audit.whole_start`` over the denominators, each hidden one within
@@ -578,19 +592,17 @@ def staged_start(base: CellSpace, model: RateModel) -> np.ndarray | None:
     the difference. Every relation and bound is checked in integers over the rate space.
     None where the group sizes chosen first leave no whole numerators, or the check fails:
     the caller then solves the rate space whole (scale-1 chronic absence: one interior-point
-    LP over 979,613 hidden cells, 417 s)."""
+    LP over 979,613 hidden cells, 417-486 s; the count-space start fails there)."""
     n = base.size
-    d_at, n_at, r_at = at(DEN, n), at(NUM, n), at(REST, n)
+    d_at, n_at = at(DEN, n), at(NUM, n)
     lo, hi, values, hidden = model.lo, model.hi, model.values, model.hidden
     try:
         d = whole_start(base, values[d_at], hidden[d_at],
-                        np.maximum(lo[d_at], lo[n_at] + lo[r_at]),
-                        np.minimum(hi[d_at], hi[n_at] + hi[r_at]))
+                        *_moving_bounds(model, DEN, lo[n_at], hi[n_at]))
         if d is None:
             return None
         d = np.where(hidden[d_at], d, np.rint(values[d_at])).astype(np.int64)
-        m = whole_start(base, values[n_at], hidden[n_at], np.maximum(lo[n_at], d - hi[r_at]),
-                        np.minimum(hi[n_at], d - lo[r_at]))
+        m = whole_start(base, values[n_at], hidden[n_at], *_moving_bounds(model, NUM, d, d))
     except DisclosureError:
         return None  # no numerators fit those group sizes (or no group sizes at all)
     if m is None:
@@ -605,7 +617,7 @@ def staged_start(base: CellSpace, model: RateModel) -> np.ndarray | None:
 
 
 def count_space_proofs(base: CellSpace, model: RateModel, point: np.ndarray,
-                      rule: np.ndarray, goal: np.ndarray) -> np.ndarray:
+                       rule: np.ndarray, goal: np.ndarray) -> np.ndarray:
     """Rate-space targets (``rule``, ``goal``) proven in the count space from the whole
     feasible ``point``: the group sizes moving with "not met" (numerators held), then the
     numerators moving against "not met" (group sizes held). Each is a restriction of the
@@ -613,22 +625,17 @@ def count_space_proofs(base: CellSpace, model: RateModel, point: np.ndarray,
     and "not met" the difference, satisfies every relation of the rate space (both moving
     measures' relations are balanced cell for cell, and ``tested = met + not met`` holds
     per cell) and every bound (the moving measure's bounds are narrowed to keep "not met"
-    within its own). So a target proven there is proven in the rate model; the rest go to
-    the rate-space audit. The count engine's region LPs and hypercubes find most of them
-    (``audit.restricted_proofs``) at the cost of a count table's audit."""
+    within its own: ``_moving_bounds``). So a target proven there is proven in the rate
+    model; the rest go to the rate-space audit (``audit.restricted_proofs``)."""
     n = base.size
-    d_at, n_at, r_at = at(DEN, n), at(NUM, n), at(REST, n)
-    lo, hi, hidden = model.lo, model.hi, model.hidden
-    d, m = point[d_at].astype(np.float64), point[n_at].astype(np.float64)
     proven = np.zeros(3 * n, dtype=bool)
-    if (rule[d_at] != NONE).any():
-        proven[d_at] = count_restricted(
-            base, point[d_at], hidden[d_at], rule[d_at], goal[d_at],
-            np.maximum(lo[d_at], m + lo[r_at]), np.minimum(hi[d_at], m + hi[r_at]))
-    if (rule[n_at] != NONE).any():
-        proven[n_at] = count_restricted(
-            base, point[n_at], hidden[n_at], rule[n_at], goal[n_at],
-            np.maximum(lo[n_at], d - hi[r_at]), np.minimum(hi[n_at], d - lo[r_at]))
+    for moving, held in ((DEN, NUM), (NUM, DEN)):
+        own = at(moving, n)
+        if (rule[own] != NONE).any():
+            other = point[at(held, n)].astype(np.float64)
+            proven[own] = restricted_proofs(base, point[own], model.hidden[own], rule[own],
+                                            goal[own], *_moving_bounds(model, moving, other,
+                                                                       other))
     return proven
 
 
