@@ -225,13 +225,16 @@ def test_the_exact_audit_takes_the_threshold_audits_points_only_once_it_has_veri
 
 
 @examples(10)
-@given(random_tables(), st.integers(2, 5), st.sampled_from(["threshold", "exact"]))
+@given(random_tables(), st.integers(2, 5), st.sampled_from(["threshold", "exact"]),
+       st.sampled_from([1e-9, 1e9]))
 def test_small_cells_left_to_their_exact_goals_get_the_verdicts_of_the_component_lps(
-        case: tuple[pd.DataFrame, dict[str, Any]], every: int, protection: str) -> None:
+        case: tuple[pd.DataFrame, dict[str, Any]], every: int, protection: str,
+        share: float) -> None:
     # Above REFINE_MAX_CELLS audit-table judges failing small cells again against their exact
-    # goals. The few the local LPs leave in a big component go to that judgement before the
-    # LPs over the whole component (LOCAL_SHARE patched so every component counts as big
-    # here); the verdicts must be those of the audit that solves them first.
+    # goals. Those the cheap steps and the local LPs leave go to that judgement before the
+    # LPs over the whole component, whether few targets are left (LOCAL_SHARE patched small:
+    # every component counts as big, the local LPs run) or many (patched big: they are
+    # skipped); the verdicts must be those of the audit that solves them first.
     frame, spec = case
     out = weak_pattern(frame, every)
     deferred: list[int] = []
@@ -248,7 +251,7 @@ def test_small_cells_left_to_their_exact_goals_get_the_verdicts_of_the_component
 
     real_publisher = api._publisher_audit
     with (mock.patch.object(model, "REFINE_MAX_CELLS", 0),
-          mock.patch.object(audit, "LOCAL_SHARE", 1e-9)):
+          mock.patch.object(audit, "LOCAL_SHARE", share)):
         with mock.patch.object(api, "audit", spy):
             fast = audit_table(out, spec, count="count", protection=protection)
         with mock.patch.object(api, "_publisher_audit", undeferred):
@@ -296,18 +299,26 @@ def weakened(out: pd.DataFrame, frame: pd.DataFrame, every: int) -> pd.DataFrame
 
 
 @examples(10, derandomize=True)
-@given(rate_tables(), st.integers(1, 3), st.sampled_from(["threshold", "exact"]))
+@given(rate_tables(), st.integers(1, 3), st.sampled_from(["threshold", "exact"]),
+       st.sampled_from([None, 0.0, 2.0]))
 def test_a_rate_table_audit_from_whole_points_fails_exactly_the_cells_the_component_lps_fail(
-        case: tuple[pd.DataFrame, dict[str, Any]], every: int, protection: str) -> None:
+        case: tuple[pd.DataFrame, dict[str, Any]], every: int, protection: str,
+        probe: float | None) -> None:
     # The whole points the file audit starts from (one, then every target pushed up and
     # down) and the hypercubes from them only ever prove what an LP over the whole
     # component proves: the same failures, and every cell the MILP attacker pins down.
+    # ``probe``: the count spaces' region LPs gated by a sample of 2 targets, which always
+    # passes (0.0) or never does (2.0: the rest are left to the rate-space audit).
     frame, spec = case
     out = suppress_table(frame, spec, numerator="met", denominator="tested",
                          protection=protection, seed=1).table
     weak = weakened(out, frame, every)
     args = {"numerator": "met", "denominator": "tested", "protection": protection}
-    fast = audit_table(weak, spec, **args)
+    with (mock.patch.object(audit, "PROBE_TARGETS", 2 if probe is not None else
+                            audit.PROBE_TARGETS),
+          mock.patch.object(audit, "PROBE_SHARE", probe if probe is not None else
+                            audit.PROBE_SHARE)):
+        fast = audit_table(weak, spec, **args)
     with no_start_point():
         slow = audit_table(weak, spec, **args)
     assert failing(fast) == failing(slow)
@@ -340,3 +351,31 @@ def test_a_rate_tables_start_found_in_the_count_space_is_a_whole_point_of_its_ra
         assert_a_point_of_the_published_table(rate_model.space, rate_model.values,
                                               rate_model.hidden, point, rate_model.lo,
                                               rate_model.hi)
+
+
+def test_a_statewide_rate_tables_start_is_found_in_the_count_space() -> None:
+    # The property above holds vacuously where no count-space start is found; on this
+    # statewide-like table one must be found (group sizes first, then numerators), and it
+    # is a whole point of the rate table.
+    frame, spec = statewide_records(3, 4, 1500, 2, met=0.6)
+    out = suppress_table(frame, spec, numerator="met", denominator="tested",
+                         seed=1).table
+    assert (out["suppression"] == "complementary").any()
+    found: list[tuple[Any, np.ndarray | None]] = []
+    staged = joint.staged_start
+
+    def kept(base: Any, rate_model: Any) -> np.ndarray | None:
+        point = staged(base, rate_model)
+        found.append((rate_model, point))
+        return point
+
+    with (mock.patch.object(joint, "staged_start", kept),
+          mock.patch.object(api, "whole_start", wraps=audit.whole_start) as rate_space):
+        result = audit_table(out, spec, numerator="met", denominator="tested")
+    [(rate_model, point)] = found
+    assert point is not None
+    assert_a_point_of_the_published_table(rate_model.space, rate_model.values,
+                                          rate_model.hidden, point, rate_model.lo,
+                                          rate_model.hi)
+    assert not rate_space.called  # the count spaces' start served: no rate-space LP
+    assert result.ok
