@@ -61,6 +61,25 @@ class CellSpace:
         owner = np.repeat(np.arange(len(cells)), deg)
         return owner, by_cell[start[cells][owner] + ramp(deg)]
 
+    @cached_property
+    def implied(self) -> np.ndarray:
+        """Per relation: whether the others imply it, so an LP may leave it out (its point
+        still checked against every relation). A relation along dimension A on a slice where
+        a later dimension B is at a total T (the parent of a partition of B) is the sum of
+        the same relation on T's children's slices plus B's relations at its members (T =
+        sum of its children at each of them), and those are kept or implied in turn: the
+        ones kept are those along A whose slice has every later dimension at a code that is
+        no total. In a two-way table that drops the one redundant row; in a rate space
+        (measure last) every group-size relation but tested = met + not met."""
+        first = self.cells[self.ptr[:-1]]
+        coords = np.unravel_index(first, self.shape)
+        out = np.zeros(self.n_relations, dtype=bool)
+        for b in range(len(self.shape)):
+            total = np.zeros(self.shape[b], dtype=bool)
+            total[coords[b][self.rel_dim == b]] = True
+            out |= (self.rel_dim < b) & total[coords[b]]
+        return out
+
     def relation_sums(self, values: np.ndarray) -> np.ndarray:
         """total - sum(children) per relation (0 everywhere for a consistent table)."""
         return np.add.reduceat(self.coef * values[self.cells], self.ptr[:-1])
