@@ -336,31 +336,17 @@ def test_a_rate_tables_start_found_in_the_count_space_is_a_whole_point_of_its_ra
     # every label bound, as the rate-space start does.
     frame, spec = case
     out = suppress_table(frame, spec, numerator="met", denominator="tested", seed=1).table
-    found: list[tuple[Any, np.ndarray | None]] = []
-    staged = joint.staged_start
-
-    def kept(base: Any, rate_model: Any) -> np.ndarray | None:
-        point = staged(base, rate_model)
-        found.append((rate_model, point))
-        return point
-
-    with mock.patch.object(joint, "staged_start", kept):
-        audit_table(weakened(out, frame, every), spec, numerator="met", denominator="tested")
-    [(rate_model, point)] = found
+    rate_model, point, _ = audit_with_staged_start(weakened(out, frame, every), spec)
     if point is not None:
         assert_a_point_of_the_published_table(rate_model.space, rate_model.values,
                                               rate_model.hidden, point, rate_model.lo,
                                               rate_model.hi)
 
 
-def test_a_statewide_rate_tables_start_is_found_in_the_count_space() -> None:
-    # The property above holds vacuously where no count-space start is found; on this
-    # statewide-like table one must be found (group sizes first, then numerators), and it
-    # is a whole point of the rate table.
-    frame, spec = statewide_records(3, 4, 1500, 2, met=0.6)
-    out = suppress_table(frame, spec, numerator="met", denominator="tested",
-                         seed=1).table
-    assert (out["suppression"] == "complementary").any()
+def audit_with_staged_start(out: pd.DataFrame, spec: dict[str, Any],
+                            ) -> tuple[Any, np.ndarray | None, bool]:
+    """audit-table of a rate table: (its rate model, the count-space start found or None,
+    whether a rate-space start LP was solved)."""
     found: list[tuple[Any, np.ndarray | None]] = []
     staged = joint.staged_start
 
@@ -371,11 +357,23 @@ def test_a_statewide_rate_tables_start_is_found_in_the_count_space() -> None:
 
     with (mock.patch.object(joint, "staged_start", kept),
           mock.patch.object(api, "whole_start", wraps=audit.whole_start) as rate_space):
-        result = audit_table(out, spec, numerator="met", denominator="tested")
+        audit_table(out, spec, numerator="met", denominator="tested")
     [(rate_model, point)] = found
+    return rate_model, point, rate_space.called
+
+
+def test_a_statewide_rate_tables_start_is_found_in_the_count_space() -> None:
+    # The property above holds vacuously where no count-space start is found; on this
+    # statewide-like table one must be found (group sizes first, then numerators), and it
+    # is a whole point of the rate table.
+    frame, spec = statewide_records(3, 4, 1500, 2, met=0.6)
+    out = suppress_table(frame, spec, numerator="met", denominator="tested",
+                         seed=1).table
+    assert (out["suppression"] == "complementary").any()
+    rate_model, point, rate_space_lp = audit_with_staged_start(out, spec)
     assert point is not None
     assert_a_point_of_the_published_table(rate_model.space, rate_model.values,
                                           rate_model.hidden, point, rate_model.lo,
                                           rate_model.hi)
-    assert not rate_space.called  # the count spaces' start served: no rate-space LP
-    assert result.ok
+    assert not rate_space_lp  # the count spaces' start served
+    assert audit_table(out, spec, numerator="met", denominator="tested").ok
