@@ -593,8 +593,8 @@ def _whole_batch(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: 
     ``lean``: the LPs leave out the relations the others imply (``CellSpace.implied``); the
     point found is still checked against every relation (and found again with all of them,
     should that check ever fail). A rate space's group-size relations are a third of its
-    rows, and redundant rows slow the interior point method: the start point of scale-1
-    chronic absence (979,613 hidden cells) took 180 s without them, against 486 s."""
+    rows, and redundant rows slow the interior point method: the start LP of scale-1
+    chronic absence (979,613 hidden cells) took 180 s without them, against 429 s."""
     triplets = _triplets(space, pub_sums, cells, skip=space.implied if lean else None)
     rows, cols, coef, rhs = triplets
     lo_b, hi_b = np.ceil(lo[cells] - INT_TOL), np.floor(hi[cells] + INT_TOL)
