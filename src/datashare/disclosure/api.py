@@ -510,7 +510,7 @@ def audit_table(
     if kind == "count":
         assert count is not None
         values, hidden = _published(space, frame, flat, count)
-        check_consistent(space, values, count) if not hidden.any() else None
+        check_consistent(space, values, count, hidden)
         prim = hidden.copy() if status is None else _mark(space, flat, status == "primary")
         prim &= hidden
         top, determined = _goal(space, prim, values, hidden, pol, labelled)
@@ -535,6 +535,8 @@ def audit_table(
     assert numerator is not None and denominator is not None
     den, den_hidden = _published(space, frame, flat, denominator)
     num, num_hidden = _published(space, frame, flat, numerator)
+    check_consistent(space, den, denominator, den_hidden)
+    check_consistent(space, num, numerator, num_hidden)
     over = ~den_hidden & ~num_hidden & (num > den)
     if over.any():
         c = int(np.flatnonzero(over)[0])
