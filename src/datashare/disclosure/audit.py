@@ -385,7 +385,7 @@ def audit(
                                   prove_only=True, fixable=fixable)
             target_mask[proven] = False
             result.local += len(proven)
-    if deferrable is not None and publisher_start and not intervals:
+    if deferrable is not None and publisher_start:
         # Whatever the cheap steps and the local LPs left, many targets or few (with many,
         # the local LPs are skipped): the LPs over the whole component cost most where they
         # are left the most (assessment participation at scale 0.1: 10,531 group sizes left,
@@ -394,7 +394,6 @@ def audit(
         for c in late.tolist():
             result.failures.append(Failure(c, int(values[c]), float("nan"), float("nan"),
                                            "threshold" if rule[c] == THRESHOLD else "exact"))
-        target_mask = target_mask.copy()
         target_mask[late] = False
     # Only components holding a target (or every component, for full intervals) need an LP.
     wanted = target_mask[cells] if not intervals else np.ones(len(cells), dtype=bool)

@@ -592,7 +592,9 @@ def staged_start(base: CellSpace, model: RateModel) -> np.ndarray | None:
     the difference. Every relation and bound is checked in integers over the rate space.
     None where the group sizes chosen first leave no whole numerators, or the check fails:
     the caller then solves the rate space whole (scale-1 chronic absence: one interior-point
-    LP over 979,613 hidden cells, 417-486 s; the count-space start fails there)."""
+    LP over 979,613 hidden cells, 180 s without the implied rows). Whether the group sizes'
+    vertex leaves room is luck: at scale 1 it did not with every row (19,829 conflicting
+    cells) and did without the implied ones (12.5 s)."""
     n = base.size
     d_at, n_at = at(DEN, n), at(NUM, n)
     lo, hi, values, hidden = model.lo, model.hi, model.values, model.hidden

@@ -157,7 +157,7 @@ def check_consistent(space: CellSpace, values: np.ndarray, column: str,
     """Every parent equals the sum of each partition; name the first cell that does not.
     ``hidden`` (a published table): only the relations with no hidden member, which no LP
     sees (one with a hidden member is the LPs' to find infeasible)."""
-    diff = space.relation_sums(np.where(hidden, 0, values) if hidden is not None else values)
+    diff = space.relation_sums(values)
     if hidden is not None:
         diff[np.add.reduceat(hidden[space.cells].astype(np.int64), space.ptr[:-1]) > 0] = 0
     bad = np.flatnonzero(diff)
