@@ -19,9 +19,12 @@ already at its label's top with ``exact`` protection moves down instead of up.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import os
+from collections import defaultdict, deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -52,6 +55,20 @@ MILP_GAP = 0.05  # relative gap at which a region's MILP stops (it pays ~1 per c
 NEAR_MAX = 24  # a small region's dimension with more codes than this gets a near tier first
 NEAR_SIBLINGS = 8  # sibling leaves a near region keeps: those most often hidden alongside
 CROSS_CHILDREN = 8  # a cross region's partner: its largest children
+# Threads solving regions ahead (``_repair``): the results are the serial run's whatever the
+# number. DATASHARE_LP_THREADS overrides it (1: serial); at most 4, where the Python work
+# between solves, which holds the GIL, would leave more threads waiting.
+def _threads() -> int:
+    asked = os.environ.get("DATASHARE_LP_THREADS", "").strip()
+    if asked.isdigit() and int(asked) > 0:
+        return min(int(asked), 4)
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, min(len(affinity(0)) if affinity else os.cpu_count() or 1, 4))
+
+
+THREADS = _threads()
+AHEAD = 2  # regions submitted ahead per thread
+RERUNS = [0]  # regions solved again because an earlier one hid a cell they read
 
 
 def region_codes(space: CellSpace, small: bool = False) -> list[list[tuple[int, ...]]]:
@@ -248,16 +265,88 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
             exact: bool | np.ndarray = False) -> np.ndarray:
     """One model per region: soft rounds, then one solve per target left; ``exact`` (per
     cell, or for all) targets are also tried the other way when their way has no point
-    (``blocks.block_repair``). Returns the targets left."""
+    (``blocks.block_repair``). Returns the targets left.
+
+    The regions are solved in order, each seeing the cells the earlier ones hid. With
+    ``THREADS`` > 1, later regions are solved ahead in worker threads (HiGHS lets go of the
+    GIL while it solves) and their results taken in order: one is kept if nothing it read
+    changed since (the cells hidden over its region, and the MILPs the budget had left for
+    it), else solved again. So the points, the cells hidden and the targets left are the
+    serial run's, however many threads and whatever the timing."""
+    groups = [(key, targets[at].astype(np.int64))
+              for key, at in _by_region(space, targets, regions).items()]
     left: list[int] = []
-    for key, at in _by_region(space, targets, regions).items():
-        cells = targets[at].astype(np.int64)
-        region = _Region(space, values, hidden, _region_cells(space, key), lower, upper,
-                         blocked, budget)
-        todo = region.targets(cells, need)
-        left += np.setdiff1d(cells, todo).tolist()  # outside, published or without room
-        if not len(todo):
-            continue
+
+    def solve(key: tuple[tuple[int, ...], ...], cells: np.ndarray, write: bool) -> _Solved:
+        return _solve_region(space, values, hidden, key, cells, need, lower, upper, blocked,
+                             budget[0], exact, write)
+
+    def take(done: _Solved) -> None:
+        if not done.write and done.written is not None and len(done.written):
+            hidden[done.written] = True
+        budget[0] -= done.milps
+        points.extend(done.points)
+        left.extend(done.left)
+
+    if THREADS <= 1 or len(groups) < 2:
+        for key, cells in groups:
+            take(solve(key, cells, write=True))
+        return np.array(sorted(left), dtype=np.int64)
+    space.by_cell  # noqa: B018  (built once here, not by two threads at once)
+    ahead: deque[Future[_Solved]] = deque()
+    pool = ThreadPoolExecutor(THREADS, thread_name_prefix="region-lp")
+    try:
+        for i, (key, cells) in enumerate(groups):
+            while len(ahead) < min(AHEAD * THREADS, len(groups) - i):
+                k, c = groups[i + len(ahead)]
+                ahead.append(pool.submit(solve, k, c, False))
+            done = ahead.popleft().result()
+            if not done.still_holds(hidden, budget[0]):
+                RERUNS[0] += 1
+                done = solve(key, cells, write=False)
+            take(done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return np.array(sorted(left), dtype=np.int64)
+
+
+@dataclass
+class _Solved:
+    """One region's results (``_solve_region``), and what it read to get them."""
+
+    points: list[tuple[np.ndarray, np.ndarray, int]]
+    left: list[int]
+    region: np.ndarray  # the region's cells
+    seen: np.ndarray  # whether each was hidden, when the region was built
+    written: np.ndarray | None  # the cells its points hid
+    write: bool  # whether it hid them itself
+    allowed: int  # MILPs the budget had left when it ran
+    milps: int  # MILPs it ran
+    refused: bool  # whether it wanted one more than ``allowed``
+
+    def still_holds(self, hidden: np.ndarray, allowed: int) -> bool:
+        """Whether solving the region now, with ``hidden`` and ``allowed`` MILPs left,
+        would give the same results: it read the same cells hidden, and every MILP it ran
+        (or was refused) would be run (or refused) with ``allowed``."""
+        if self.milps > allowed or (self.refused and self.allowed != allowed):
+            return False
+        return bool(np.array_equal(hidden[self.region], self.seen))
+
+
+def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
+                  key: tuple[tuple[int, ...], ...], cells: np.ndarray, need: np.ndarray,
+                  lower: np.ndarray, upper: np.ndarray, blocked: np.ndarray | None,
+                  allowed: int, exact: bool | np.ndarray, write: bool) -> _Solved:
+    """``_repair`` for one region's ``cells`` (targets), with ``allowed`` MILPs; the cells
+    its points move are hidden in ``hidden`` only with ``write``."""
+    budget = [allowed]
+    cells_of = _region_cells(space, key)
+    region = _Region(space, values, hidden, cells_of, lower, upper, blocked, budget,
+                     write=write)
+    points: list[tuple[np.ndarray, np.ndarray, int]] = []
+    todo = region.targets(cells, need)
+    left = np.setdiff1d(cells, todo).tolist()  # outside, published or without room
+    if len(todo):
         while len(todo) > 1:
             got = region.carry(todo, soft=True)
             if got is None:
@@ -277,7 +366,9 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
                 left.append(c)
             else:
                 points.append((*one[:2], c))
-    return np.array(sorted(left), dtype=np.int64)
+    written = np.concatenate(region.written) if region.written else None
+    return _Solved(points, left, cells_of, region.seen, written, write, allowed,
+                   allowed - budget[0], region.refused)
 
 
 def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
@@ -417,15 +508,26 @@ class _Region:
     def __init__(self, space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                  region: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                  blocked: np.ndarray | None, budget: list[int], closed: bool = False,
-                 held_outside: bool = False) -> None:
+                 held_outside: bool = False, write: bool = True) -> None:
         """``closed``: only the relations every member of which is in ``region`` (the others
         dropped, not held): a relaxation of the whole table's model (``region_goals``).
         ``held_outside`` (with ``closed``): a relation is kept too where its members outside
         the region are all published (not ``hidden``), as every point of the whole table's
-        model has them at their values."""
+        model has them at their values.
+        ``hidden`` is read once, over ``region`` (``seen``); the cells a point moves are
+        hidden in it (``write``) and listed in ``written`` either way: a region solved in a
+        worker thread leaves the caller to hide them when it takes the result (``_repair``)."""
         self.hidden = hidden  # shared with the caller: moved cells are hidden in it
+        self.write = write
+        self.written: list[np.ndarray] = []
         self.budget = budget  # MILPs left for the whole repair (one-element list)
-        cells = region if blocked is None else region[hidden[region] | ~blocked[region]]
+        self.refused = False  # a MILP was wanted with none left in the budget
+        self.seen = hidden[region]
+        if blocked is None:
+            cells, self.hid = region, self.seen.copy()
+        else:
+            keep = self.seen | ~blocked[region]
+            cells, self.hid = region[keep], self.seen[keep]
         self.cells = cells
         n = len(cells)
         # Rows: every relation touching a variable, restricted to its variable members (the
@@ -452,7 +554,7 @@ class _Region:
         self.room_down = v - lower[cells]
         self.lo = np.zeros(2 * n)
         self.hi = np.concatenate([self.room_up, self.room_down])
-        self.cost = np.tile(np.where(hidden[cells], HIDDEN_COST, 1.0 + VALUE_COST * v), 2)
+        self.cost = np.tile(np.where(self.hid, HIDDEN_COST, 1.0 + VALUE_COST * v), 2)
         self.model = equality_model(2 * n, np.concatenate([row, row]),
                                     np.concatenate([col, col + n]),
                                     np.concatenate([coef, -coef]), np.zeros(len(rels)),
@@ -480,7 +582,7 @@ class _Region:
         threshold goal), else down by as much (an exact target at its label's top)."""
         t = self.pos(targets)
         inside = t >= 0
-        inside[inside] = self.hidden[self.cells[t[inside]]]
+        inside[inside] = self.hid[t[inside]]
         t = t[inside]
         goal = need[self.cells[t]]
         up = goal <= self.room_up[t]
@@ -566,8 +668,12 @@ class _Region:
         # Every target this point carries (not only those asked for) is claimed by it.
         self.reached |= (self.goal > 0) & np.where(self.up, move >= self.goal - SUPPORT_TOL,
                                                    move <= -self.goal + SUPPORT_TOL)
-        fresh = moved[~self.hidden[self.cells[moved]]]
-        self.hidden[self.cells[fresh]] = True
+        fresh = moved[~self.hid[moved]]
+        self.hid[fresh] = True
+        if len(fresh):
+            self.written.append(self.cells[fresh])
+            if self.write:
+                self.hidden[self.cells[fresh]] = True
         if len(fresh):  # now hidden: nearly free for the next targets
             cols = np.concatenate([fresh, fresh + n]).astype(np.int32)
             self.cost[cols] = HIDDEN_COST
@@ -661,6 +767,7 @@ class _Region:
                 if dived is not None:
                     return dived
                 if self.budget[0] <= 0:
+                    self.refused = True
                     return None
                 self.budget[0] -= 1
                 return self._milp()  # the model as it is now: the targets held at goal
