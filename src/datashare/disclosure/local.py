@@ -277,20 +277,19 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
               for key, at in _by_region(space, targets, regions).items()]
     left: list[int] = []
 
-    def solve(key: tuple[tuple[int, ...], ...], cells: np.ndarray, write: bool) -> _Solved:
+    def solve(key: tuple[tuple[int, ...], ...], cells: np.ndarray) -> _Solved:
         return _solve_region(space, values, hidden, key, cells, need, lower, upper, blocked,
-                             budget[0], exact, write)
+                             budget[0], exact)
 
     def take(done: _Solved) -> None:
-        if not done.write and done.written is not None and len(done.written):
-            hidden[done.written] = True
+        hidden[done.written] = True
         budget[0] -= done.milps
         points.extend(done.points)
         left.extend(done.left)
 
     if THREADS <= 1 or len(groups) < 2:
         for key, cells in groups:
-            take(solve(key, cells, write=True))
+            take(solve(key, cells))
         return np.array(sorted(left), dtype=np.int64)
     space.by_cell  # noqa: B018  (built once here, not by two threads at once)
     ahead: deque[Future[_Solved]] = deque()
@@ -299,11 +298,11 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
         for i, (key, cells) in enumerate(groups):
             while len(ahead) < min(AHEAD * THREADS, len(groups) - i):
                 k, c = groups[i + len(ahead)]
-                ahead.append(pool.submit(solve, k, c, False))
+                ahead.append(pool.submit(solve, k, c))
             done = ahead.popleft().result()
             if not done.still_holds(hidden, budget[0]):
                 RERUNS[0] += 1
-                done = solve(key, cells, write=False)
+                done = solve(key, cells)
             take(done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -318,8 +317,7 @@ class _Solved:
     left: list[int]
     region: np.ndarray  # the region's cells
     seen: np.ndarray  # whether each was hidden, when the region was built
-    written: np.ndarray | None  # the cells its points hid
-    write: bool  # whether it hid them itself
+    written: np.ndarray  # the cells its points move, hidden when the result is taken
     allowed: int  # MILPs the budget had left when it ran
     milps: int  # MILPs it ran
     refused: bool  # whether it wanted one more than ``allowed``
@@ -336,13 +334,12 @@ class _Solved:
 def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                   key: tuple[tuple[int, ...], ...], cells: np.ndarray, need: np.ndarray,
                   lower: np.ndarray, upper: np.ndarray, blocked: np.ndarray | None,
-                  allowed: int, exact: bool | np.ndarray, write: bool) -> _Solved:
-    """``_repair`` for one region's ``cells`` (targets), with ``allowed`` MILPs; the cells
-    its points move are hidden in ``hidden`` only with ``write``."""
+                  allowed: int, exact: bool | np.ndarray) -> _Solved:
+    """``_repair`` for one region's ``cells`` (targets), with ``allowed`` MILPs; ``hidden``
+    is only read (``_Solved.written``: the cells to hide)."""
     budget = [allowed]
     cells_of = _region_cells(space, key)
-    region = _Region(space, values, hidden, cells_of, lower, upper, blocked, budget,
-                     write=write)
+    region = _Region(space, values, hidden, cells_of, lower, upper, blocked, budget)
     points: list[tuple[np.ndarray, np.ndarray, int]] = []
     todo = region.targets(cells, need)
     left = np.setdiff1d(cells, todo).tolist()  # outside, published or without room
@@ -366,8 +363,8 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                 left.append(c)
             else:
                 points.append((*one[:2], c))
-    written = np.concatenate(region.written) if region.written else None
-    return _Solved(points, left, cells_of, region.seen, written, write, allowed,
+    written = np.concatenate(region.written) if region.written else np.zeros(0, np.int64)
+    return _Solved(points, left, cells_of, region.seen, written, allowed,
                    allowed - budget[0], region.refused)
 
 
@@ -398,7 +395,7 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
     out = goal[cells].astype(np.float64)
     for key, idx in _by_region(space, cells, region_codes(space)).items():
         region = _region_cells(space, key)
-        inner = _Region(space, values, free.copy(), region, lower, upper, known_zero, [0])
+        inner = _Region(space, values, free, region, lower, upper, known_zero, [0])
         outer: _Region | None = None  # the relaxation: built on first use (often never)
         for i in idx:
             c = int(cells[i])
@@ -437,8 +434,7 @@ def region_goals(space: CellSpace, values: np.ndarray, known_zero: np.ndarray,
 def _relaxed(space: CellSpace, values: np.ndarray, free: np.ndarray, region: np.ndarray,
              lower: np.ndarray, upper: np.ndarray, known_zero: np.ndarray) -> _Region:
     """The region's LP with the relations leaving it dropped (``region_goals``' upper side)."""
-    return _Region(space, values, free.copy(), region, lower, upper, known_zero, [0],
-                   closed=True)
+    return _Region(space, values, free, region, lower, upper, known_zero, [0], closed=True)
 
 
 def pinned(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lower: np.ndarray,
@@ -450,9 +446,10 @@ def pinned(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lower: np.n
     The whole table allows no more than its relaxation, so such a cell is exactly
     derivable; a cell not pinned here may still be (the caller asks the whole table)."""
     out = np.zeros(len(cells), dtype=bool)
+    published = ~hidden
     for key, at in _by_region(space, cells, region_codes(space)).items():
-        region = _Region(space, values, hidden.copy(), _region_cells(space, key), lower, upper,
-                         ~hidden, [0], closed=True, held_outside=True)
+        region = _Region(space, values, hidden, _region_cells(space, key), lower, upper,
+                         published, [0], closed=True, held_outside=True)
         for i in at:
             c = int(cells[i])
             top = region.maximum(c, integer=False)
@@ -473,7 +470,7 @@ def bounds_holding(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     size takes its row's label away (``joint``). A mask over the space."""
     out = np.zeros(space.size, dtype=bool)
     for key, at in _by_region(space, cells, region_codes(space)).items():
-        region = _Region(space, values, hidden.copy(), _region_cells(space, key), lower, upper,
+        region = _Region(space, values, hidden, _region_cells(space, key), lower, upper,
                          blocked, [0])
         for c in cells[at].tolist():
             sign = 1.0 if upper[c] - values[c] >= 1 else -1.0
@@ -508,17 +505,15 @@ class _Region:
     def __init__(self, space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                  region: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                  blocked: np.ndarray | None, budget: list[int], closed: bool = False,
-                 held_outside: bool = False, write: bool = True) -> None:
+                 held_outside: bool = False) -> None:
         """``closed``: only the relations every member of which is in ``region`` (the others
         dropped, not held): a relaxation of the whole table's model (``region_goals``).
         ``held_outside`` (with ``closed``): a relation is kept too where its members outside
         the region are all published (not ``hidden``), as every point of the whole table's
         model has them at their values.
-        ``hidden`` is read once, over ``region`` (``seen``); the cells a point moves are
-        hidden in it (``write``) and listed in ``written`` either way: a region solved in a
-        worker thread leaves the caller to hide them when it takes the result (``_repair``)."""
-        self.hidden = hidden  # shared with the caller: moved cells are hidden in it
-        self.write = write
+        ``hidden`` is read once, over ``region`` (``seen``), and never written: the cells
+        its points move are hidden in ``hid`` (its own copy) and listed in ``written``, for
+        the caller to hide when it takes the region's results (``_repair``)."""
         self.written: list[np.ndarray] = []
         self.budget = budget  # MILPs left for the whole repair (one-element list)
         self.refused = False  # a MILP was wanted with none left in the budget
@@ -670,11 +665,8 @@ class _Region:
                                                    move <= -self.goal + SUPPORT_TOL)
         fresh = moved[~self.hid[moved]]
         self.hid[fresh] = True
-        if len(fresh):
-            self.written.append(self.cells[fresh])
-            if self.write:
-                self.hidden[self.cells[fresh]] = True
         if len(fresh):  # now hidden: nearly free for the next targets
+            self.written.append(self.cells[fresh])
             cols = np.concatenate([fresh, fresh + n]).astype(np.int32)
             self.cost[cols] = HIDDEN_COST
             self.h.changeColsCost(len(cols), cols, self.cost[cols])

@@ -159,7 +159,7 @@ def check_consistent(space: CellSpace, values: np.ndarray, column: str,
     sees (one with a hidden member is the LPs' to find infeasible)."""
     diff = space.relation_sums(values)
     if hidden is not None:
-        diff[np.add.reduceat(hidden[space.cells].astype(np.int64), space.ptr[:-1]) > 0] = 0
+        diff[np.logical_or.reduceat(hidden[space.cells], space.ptr[:-1])] = 0
     bad = np.flatnonzero(diff)
     if len(bad) == 0:
         return
