@@ -605,6 +605,7 @@ def _whole_batch(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: 
         return cells, point.astype(np.int64)
 
     model = BatchLP(len(cells), rows, cols, coef, rhs, lo_b, hi_b)
+    model.skip_dependent_rows()
     if objective is None:
         status, _, x = model.maximize(np.zeros(0, dtype=np.int32), np.zeros(0))
     else:
@@ -677,7 +678,7 @@ def _region_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
     need[todo] = need_to_move(rule[todo], goal_at(threshold, todo), values[todo])
     hidden = suppressed.copy()  # local_repair hides what it moves: nothing published here
     points, left = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed,
-                                small_first=False)
+                                small_first=False, cheapest=False)
     if len(left) and blocks:
         # The suppressor's block regions too (rate numerators whose movement must reach other
         # districts: ``blocks``); without them each such cell went to an LP over the whole
