@@ -7,6 +7,7 @@ Never a downloaded browser. Every page a test visits should be checked with ``as
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,13 +41,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(live_server) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
+    # Asking for the live server here starts it first, so it stops after the browser has
+    # closed. Chromium keeps connections open past each test's context; the server's thread
+    # for one ends when it closes, and then closes the database connection it shares with
+    # the tests. Once the server has stopped that connection may no longer be shared, so a
+    # thread ending after it raised (20-40 "unhandled thread exception" warnings per run).
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+    _join_request_threads()
+
+
+def _join_request_threads(timeout: float = 10.0) -> None:
+    """Wait for the live server's request threads (Django's, one per connection; daemon
+    threads its shutdown does not wait for) to end now that the browser has gone."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and "process_request_thread" in thread.name:
+            thread.join(timeout)
 
 
 @pytest.fixture
