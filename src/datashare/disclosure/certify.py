@@ -18,7 +18,7 @@ import itertools
 
 import numpy as np
 
-from datashare.disclosure.table import CellSpace
+from datashare.disclosure.table import CellSpace, ramp
 
 MOVE_TOL = 1e-5  # the smallest movement that counts as "not exact" (the audit's TOL)
 
@@ -53,6 +53,11 @@ def partners(space: CellSpace) -> list[list[list[tuple[int, int]]]]:
     return out
 
 
+# Cube corners checked per numpy pass: bounds the memory of one chunk of targets (~24 bytes
+# per corner and dimension), not the result.
+CHUNK_COMBOS = 2_000_000
+
+
 def certify(
     space: CellSpace,
     values: np.ndarray,
@@ -62,61 +67,116 @@ def certify(
     lower: np.ndarray,
     upper: np.ndarray,
 ) -> np.ndarray:
-    """Which ``targets`` (flat cells) have a hypercube that moves them up by ``goal_move``."""
+    """Which ``targets`` (flat cells) have a hypercube that moves them up by ``goal_move``.
+
+    Every target's cubes are checked at once in arrays, not one target at a time: per
+    dimension its partners that can take the move along that dimension alone, every
+    combination of one partner per moving dimension, and for each combination every corner
+    of two dimensions or more (985,608 rows: 103,237 targets, 16.7 s in a Python loop per
+    target)."""
     table = partners(space)
     val = values.astype(np.float64)
     down_room = val - lower  # how far each cell can move down
     up_room = upper - val
-    ndim = len(space.shape)
     ok = np.zeros(len(targets), dtype=bool)
+    if not len(targets):
+        return ok
+    targets = targets.astype(np.int64)
+    delta = goal_move.astype(np.float64)
+    alive = up_room[targets] >= delta
     coords = np.unravel_index(targets, space.shape)
-    for t, cell in enumerate(targets.tolist()):
-        delta = float(goal_move[t])
-        if up_room[cell] < delta:
-            continue
-        offs: list[np.ndarray] = []
-        signs: list[np.ndarray] = []
-        dead = False
-        for d in range(ndim):
-            a = int(coords[d][t])
-            cand = table[d][a]
-            if not cand:
-                dead = True
-                break
-            if cand[0][0] < 0:
-                continue  # this dimension stays fixed
-            off = np.array([(j - a) * space.strides[d] for j, _ in cand], dtype=np.int64)
-            sg = np.array([s for _, s in cand], dtype=np.int64)
-            nb = cell + off
-            room = np.where(sg < 0, down_room[nb], up_room[nb])
-            keep = suppressed[nb] & (room >= delta)
-            if not keep.any():
-                dead = True
-                break
-            offs.append(off[keep])
-            signs.append(sg[keep])
-        if dead:
-            continue
-        if not offs:
-            continue  # no relation touches the cell: nothing to move against (LP decides)
-        ok[t] = _search(cell, offs, signs, delta, suppressed, down_room, up_room)
+    # Per dimension: each target's partners passing the one-dimension check, as a ragged
+    # list (count per target; offsets and signs flat, target by target).
+    counts: list[np.ndarray] = []
+    offs: list[np.ndarray] = []
+    signs: list[np.ndarray] = []
+    moving: list[np.ndarray] = []  # whether the dimension moves, per target
+    for d, per_code in enumerate(table):
+        codes = coords[d]
+        n_cand = np.array([0 if c and c[0][0] < 0 else len(c) for c in per_code],
+                          dtype=np.int64)
+        fixed = np.array([bool(c) and c[0][0] < 0 for c in per_code], dtype=bool)
+        alive &= fixed[codes] | (n_cand[codes] > 0)
+        moves = ~fixed[codes]
+        # Every code's partners, flat (code by code), then every target's: its code's.
+        code_off = np.array([(j - a) * space.strides[d] for a, c in enumerate(per_code)
+                             if not fixed[a] for j, _ in c], dtype=np.int64)
+        code_sign = np.array([sg for a, c in enumerate(per_code) if not fixed[a]
+                              for _, sg in c], dtype=np.int64)
+        code_start = np.cumsum(n_cand) - n_cand
+        n = np.where(moves, n_cand[codes], 0)
+        owner = np.repeat(np.arange(len(targets)), n)
+        at = np.repeat(code_start[codes], n) + ramp(n)
+        off, sign = code_off[at], code_sign[at]
+        nb = targets[owner] + off
+        room = np.where(sign < 0, down_room[nb], up_room[nb])
+        keep = suppressed[nb] & (room >= delta[owner])
+        n = np.bincount(owner[keep], minlength=len(targets))
+        alive &= ~moves | (n > 0)
+        counts.append(n)
+        offs.append(off[keep])
+        signs.append(sign[keep])
+        moving.append(moves)
+    any_moving = np.logical_or.reduce(moving) if moving else np.zeros(len(targets), bool)
+    alive &= any_moving  # no relation touches the cell: nothing to move against (LP decides)
+    # One pass per set of moving dimensions (the corners to check differ).
+    masks = np.stack(moving, axis=1)
+    for pattern in np.unique(masks[alive], axis=0):
+        dims = [d for d in range(len(table)) if pattern[d]]
+        group = np.flatnonzero(alive & (masks == pattern).all(axis=1))
+        ok[group] = _search_all(targets, delta, group, dims, counts, offs, signs, suppressed,
+                                down_room, up_room)
     return ok
 
 
-def _search(cell: int, offs: list[np.ndarray], signs: list[np.ndarray], delta: float,
-            suppressed: np.ndarray, down_room: np.ndarray, up_room: np.ndarray) -> bool:
-    k = len(offs)
-    grid_o = np.stack([g.ravel() for g in np.meshgrid(*offs, indexing="ij")], axis=1)
-    grid_s = np.stack([g.ravel() for g in np.meshgrid(*signs, indexing="ij")], axis=1)
-    good = np.ones(len(grid_o), dtype=bool)
-    for subset in itertools.product((0, 1), repeat=k):
-        bits = np.array(subset, dtype=np.int64)
-        if bits.sum() < 2:
-            continue  # the target itself and its single-dimension neighbours are checked
-        corner = cell + grid_o @ bits
-        sign = np.prod(np.where(bits == 1, grid_s, 1), axis=1)
-        room = np.where(sign < 0, down_room[corner], up_room[corner])
-        good &= suppressed[corner] & (room >= delta)
-        if not good.any():
-            return False
-    return bool(good.any())
+def _search_all(targets: np.ndarray, delta: np.ndarray, group: np.ndarray, dims: list[int],
+                counts: list[np.ndarray], offs: list[np.ndarray], signs: list[np.ndarray],
+                suppressed: np.ndarray, down_room: np.ndarray,
+                up_room: np.ndarray) -> np.ndarray:
+    """``certify``'s search for the targets ``group`` (positions), all moving in ``dims``:
+    whether one combination of partners has every corner of two dimensions or more hidden
+    and with room for the move."""
+    k = len(dims)
+    # Where each target's partners start in the flat lists, per dimension.
+    starts = [np.concatenate([[0], np.cumsum(counts[d])[:-1]]) for d in dims]
+    sizes = np.stack([counts[d][group] for d in dims], axis=1)
+    combos = np.prod(sizes, axis=1)
+    subsets = [bits for bits in itertools.product((0, 1), repeat=k) if sum(bits) >= 2]
+    out = np.zeros(len(group), dtype=bool)
+    if not subsets:  # one moving dimension: its one-dimension check was all there is
+        return np.ones(len(group), dtype=bool)
+    lo = 0
+    while lo < len(group):
+        # A chunk of targets whose combinations fit CHUNK_COMBOS (at least one target).
+        total = np.cumsum(combos[lo:])
+        hi = lo + max(1, int(np.searchsorted(total, CHUNK_COMBOS, side="right")))
+        part = np.arange(lo, hi)
+        per = combos[part]
+        who = np.repeat(part, per)  # position in ``group`` of each combination
+        rank = np.arange(len(who)) - np.repeat(np.cumsum(per) - per, per)
+        cell = targets[group[who]]
+        move = delta[group[who]]
+        pick_off = []
+        pick_sign = []
+        for i, d in enumerate(dims):
+            # Mixed radix: the last dimension varies fastest.
+            inner = np.prod(sizes[who][:, i + 1:], axis=1) if i + 1 < k else 1
+            idx = (rank // inner) % sizes[who, i]
+            flat = starts[i][group[who]] + idx
+            pick_off.append(offs[d][flat])
+            pick_sign.append(signs[d][flat])
+        good = np.ones(len(who), dtype=bool)
+        for bits in subsets:
+            corner = cell.copy()
+            sign = np.ones(len(who), dtype=np.int64)
+            for i, b in enumerate(bits):
+                if b:
+                    corner += pick_off[i]
+                    sign *= pick_sign[i]
+            at = np.flatnonzero(good)
+            c = corner[at]
+            room = np.where(sign[at] < 0, down_room[c], up_room[c])
+            good[at] = suppressed[c] & (room >= move[at])
+        out[part] = np.bincount(who[good] - lo, minlength=len(part)) > 0
+        lo = hi
+    return out
