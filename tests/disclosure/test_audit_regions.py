@@ -43,6 +43,7 @@ def _audit(published: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.M
         return got
 
     def proven(*args: Any, **kwargs: Any) -> Any:
+        # Without the block regions, so every point it checks is one ``repaired`` counted.
         got = proofs(*args, **{**kwargs, "blocks": False})
         verified[0] += len(got[1])
         return got

@@ -96,7 +96,6 @@ def certify(
         n_cand = np.array([0 if c and c[0][0] < 0 else len(c) for c in per_code],
                           dtype=np.int64)
         fixed = np.array([bool(c) and c[0][0] < 0 for c in per_code], dtype=bool)
-        alive &= fixed[codes] | (n_cand[codes] > 0)
         moves = ~fixed[codes]
         # Every code's partners, flat (code by code), then every target's: its code's.
         code_off = np.array([(j - a) * space.strides[d] for a, c in enumerate(per_code)
@@ -138,9 +137,14 @@ def _search_all(targets: np.ndarray, delta: np.ndarray, group: np.ndarray, dims:
     and with room for the move."""
     k = len(dims)
     # Where each target's partners start in the flat lists, per dimension.
-    starts = [np.concatenate([[0], np.cumsum(counts[d])[:-1]]) for d in dims]
+    starts = [np.cumsum(counts[d]) - counts[d] for d in dims]
     sizes = np.stack([counts[d][group] for d in dims], axis=1)
-    combos = np.prod(sizes, axis=1)
+    # Mixed radix per target, the last dimension fastest: combination r takes partner
+    # (r // radix[i]) % sizes[i] in dimension i.
+    radix = np.cumprod(np.concatenate([sizes[:, 1:], np.ones((len(group), 1), np.int64)],
+                                      axis=1)[:, ::-1], axis=1)[:, ::-1]
+    combos = radix[:, 0] * sizes[:, 0]
+    done = np.cumsum(combos)  # combinations up to and including each target
     subsets = [bits for bits in itertools.product((0, 1), repeat=k) if sum(bits) >= 2]
     out = np.zeros(len(group), dtype=bool)
     if not subsets:  # one moving dimension: its one-dimension check was all there is
@@ -148,20 +152,18 @@ def _search_all(targets: np.ndarray, delta: np.ndarray, group: np.ndarray, dims:
     lo = 0
     while lo < len(group):
         # A chunk of targets whose combinations fit CHUNK_COMBOS (at least one target).
-        total = np.cumsum(combos[lo:])
-        hi = lo + max(1, int(np.searchsorted(total, CHUNK_COMBOS, side="right")))
+        before = done[lo] - combos[lo]
+        hi = max(lo + 1, int(np.searchsorted(done, before + CHUNK_COMBOS, side="right")))
         part = np.arange(lo, hi)
         per = combos[part]
         who = np.repeat(part, per)  # position in ``group`` of each combination
-        rank = np.arange(len(who)) - np.repeat(np.cumsum(per) - per, per)
+        rank = ramp(per)
         cell = targets[group[who]]
         move = delta[group[who]]
         pick_off = []
         pick_sign = []
         for i, d in enumerate(dims):
-            # Mixed radix: the last dimension varies fastest.
-            inner = np.prod(sizes[who][:, i + 1:], axis=1) if i + 1 < k else 1
-            idx = (rank // inner) % sizes[who, i]
+            idx = (rank // radix[who, i]) % sizes[who, i]
             flat = starts[i][group[who]] + idx
             pick_off.append(offs[d][flat])
             pick_sign.append(signs[d][flat])

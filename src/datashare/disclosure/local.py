@@ -640,7 +640,8 @@ class _Region:
         rewarded per unit towards its goal (capped there) instead of being held at it, so
         the optimum carries every target that can be carried with the others; a second,
         hard solve then asks the cheapest movement carrying exactly those (skipped when the
-        first carried all at a whole-number point: it is then optimal for the second)."""
+        first carried all at a whole-number point: it is then optimal for the second; without
+        ``cheapest``, whenever the first point is whole)."""
         n = len(self.cells)
         t = self.pos(targets)
         col = np.where(self.up[t], t, t + n)  # the column moving the target the right way
@@ -658,7 +659,6 @@ class _Region:
             if not ok.any():
                 return None
             t, col, other, goal = t[ok], col[ok], other[ok], goal[ok]
-            # Without ``cheapest`` a whole soft point is itself the witness.
             if not _whole(x) or (self.cheapest and not ok.all()):
                 x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
         else:
