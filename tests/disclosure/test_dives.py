@@ -55,3 +55,30 @@ def test_fractional_region_optima_become_whole_witnesses_without_a_milp(
     assert dives and all(dives)
     assert result.audit is not None and result.audit.ok
     assert audit_table(result.table, spec, count="count", protection=protection).ok
+
+
+@pytest.mark.parametrize("audit_steps", [local.AUDIT_DIVE_STEPS, 0])
+def test_the_file_audit_dives_on_past_the_suppressors_step_limit(
+        audit_steps: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two of this table's soft rounds in the file audit end at a fractional point
+    # (tests/disclosure/test_audit_regions.py). With the suppressor's limit at 0 steps, the
+    # audit's own limit must still turn them whole, with no MILP (a MILP over a big region
+    # took 40 s at scale-1 enrollment); at 0 for the audit too, the MILPs come back.
+    frame, spec = statewide_records(5, 8, 3000, 4)
+    table = suppress_table(frame, spec, count="count", method="cubes",
+                           protection="threshold").table
+    milps: list[int] = []
+    milp = local._Region._milp
+
+    def counted(self: Any, gap: float | None = local.MILP_GAP) -> np.ndarray | None:
+        milps.append(len(self.cells))
+        return milp(self, gap)
+
+    with monkeypatch.context() as m:
+        m.setattr(local, "DIVE_STEPS", 0)
+        m.setattr(local, "AUDIT_DIVE_STEPS", audit_steps)
+        m.setattr(local, "THREADS", 1)
+        m.setattr(local._Region, "_milp", counted)
+        checked = audit_table(table, spec, count="count", protection="threshold")
+    assert checked.ok
+    assert (not milps) if audit_steps else milps

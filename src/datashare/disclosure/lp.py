@@ -105,16 +105,44 @@ def equality_model(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.nd
     lp.col_upper_ = upper.astype(np.float64)
     lp.row_lower_ = rhs.astype(np.float64)
     lp.row_upper_ = rhs.astype(np.float64)
-    order = np.lexsort((rows, cols))
-    start = np.zeros(n_cols + 1, dtype=np.int32)
-    np.cumsum(np.bincount(cols, minlength=n_cols), out=start[1:])
+    start, index, value = _colwise(n_cols, rows, cols, coefs)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = rows[order].astype(np.int32)
-    lp.a_matrix_.value_ = coefs[order].astype(np.float64)
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
     lp.a_matrix_.num_col_ = n_cols
     lp.a_matrix_.num_row_ = len(rhs)
     return lp
+
+
+def pass_equality_model(h: highspy.Highs, n_cols: int, rows: np.ndarray, cols: np.ndarray,
+                        coefs: np.ndarray, rhs: np.ndarray, cost: np.ndarray,
+                        lower: np.ndarray, upper: np.ndarray) -> None:
+    """``h.passModel(equality_model(...))`` without the ``HighsLp``: its matrix setters copy
+    element by element (3 ms per 50,000 entries), where passing the arrays is one copy (a
+    region LP is built for each of thousands of regions)."""
+    start, index, value = _colwise(n_cols, rows, cols, coefs)
+    b = rhs.astype(np.float64)
+    h.passModel(n_cols, len(rhs), len(index), int(highspy.MatrixFormat.kColwise),
+                int(highspy.ObjSense.kMinimize), 0.0, cost.astype(np.float64),
+                lower.astype(np.float64), upper.astype(np.float64), b, b.copy(), start,
+                index, value, np.zeros(n_cols, dtype=np.int32))  # every column continuous
+
+
+def _colwise(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, index, value) of the triplets, column by column, rows ascending in each."""
+    # A stable sort by column gives that alone when each column's rows come in ascending
+    # order (a region LP's do: built relation by relation), several times faster than the
+    # two-key sort it falls back to.
+    order = np.argsort(cols, kind="stable")
+    r, c = rows[order], cols[order]
+    if not ((r[1:] > r[:-1]) | (c[1:] != c[:-1])).all():
+        order = np.lexsort((rows, cols))
+    start = np.zeros(n_cols + 1, dtype=np.int32)
+    np.cumsum(np.bincount(cols, minlength=n_cols), out=start[1:])
+    return (start, rows[order].astype(np.int32),
+            coefs[order].astype(np.float64))
 
 
 class BatchLP:
@@ -132,8 +160,8 @@ class BatchLP:
         self.lower = lower.astype(np.float64)
         self.upper = upper.astype(np.float64)
         self.h = new_highs()
-        self.h.passModel(equality_model(n_cols, rows, cols, coefs, rhs, np.zeros(n_cols),
-                                        self.lower, self.upper))
+        pass_equality_model(self.h, n_cols, rows, cols, coefs, rhs, np.zeros(n_cols),
+                            self.lower, self.upper)
         self._cost_cols = np.zeros(0, dtype=np.int32)
         self.solves = 0
 
