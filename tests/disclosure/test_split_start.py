@@ -3,7 +3,7 @@
 Why it matters: ``audit-table`` proves every small cell from one whole-number point of the
 published table. At 985,608 rows that point was one interior-point LP over 736,724 hidden
 cells, 34 s on one core. With the state's hidden cells left out, the rest falls apart into
-one piece per district, solved in threads (8.8 s). A point that breaks a relation or a
+one piece per district, solved in threads (about 10 s). A point that breaks a relation or a
 label bound would make every proof from it false, so each point must hold exactly.
 """
 
@@ -71,13 +71,24 @@ def test_the_start_of_a_suppressed_statewide_table_is_found_in_pieces(
 def test_audit_table_proves_the_same_from_the_pieces_as_from_the_whole_lp(
         statewide: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
     table, spec = statewide
-    runs = []
-    for split_min in (0, 10**9):  # always split; never split
+    runs, starts = [], []
+    split_start = audit._split_start
+
+    def spied(*args: Any) -> np.ndarray | None:
+        got = split_start(*args)
+        starts.append(got is not None)
+        return got
+
+    for split_min in (10**9, 0):  # never split; always split
         with monkeypatch.context() as m:
             m.setattr(audit, "SPLIT_MIN", split_min)
+            m.setattr(audit, "_split_start", spied)
             m.setattr(local, "THREADS", 2)
             runs.append(audit_table(table, spec, count="count", protection="exact"))
-    split, whole = runs
+    whole, split = runs
+    # The whole-LP audit never tried the pieces; every point of the split one came from them
+    # (not from the fallback).
+    assert starts and all(starts)
     assert split.ok and whole.ok
     assert split.results["count"].targets == whole.results["count"].targets
 

@@ -29,10 +29,11 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from datashare.disclosure import local as region_lps  # its THREADS, read when used
 from datashare.disclosure.blocks import block_repair
 from datashare.disclosure.certify import certify
 from datashare.disclosure.errors import DisclosureError
-from datashare.disclosure.local import local_repair, local_threads
+from datashare.disclosure.local import local_repair
 from datashare.disclosure.lp import INF, BatchLP, run
 from datashare.disclosure.table import CellSpace
 from datashare.disclosure.witness import (  # the rules NONE/EXACT/THRESHOLD live there
@@ -514,7 +515,7 @@ def _split_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
         return _whole_batch(space, pub_sums, batch, lo, hi, inner, cut=cut)
 
     batches = list(_component_batches(cells, labels, SPLIT_BATCH_COLS))
-    with ThreadPoolExecutor(max(1, min(local_threads(), len(batches))),
+    with ThreadPoolExecutor(min(region_lps.THREADS, len(batches)),
                             thread_name_prefix="start-lp") as pool:
         pieces = list(pool.map(piece, batches))
     for got in pieces:
@@ -689,7 +690,9 @@ def _whole_batch(space: CellSpace, pub_sums: np.ndarray, cells: np.ndarray, lo: 
     ``cut`` (per relation): relations left out altogether, as if absent (``_split_start``'s
     pieces); there a piece without a point gives None, where a whole table without one is
     an error (it does not add up)."""
-    skip = cut if not lean else space.implied if cut is None else space.implied | cut
+    skip = cut
+    if lean:
+        skip = space.implied if cut is None else space.implied | cut
     triplets = _triplets(space, pub_sums, cells, skip=skip)
     rows, cols, coef, rhs = triplets
     lo_b, hi_b = np.ceil(lo[cells] - INT_TOL), np.floor(hi[cells] + INT_TOL)

@@ -73,13 +73,6 @@ def _threads() -> int:
 
 
 THREADS = _threads()
-
-
-def local_threads() -> int:
-    """THREADS as it is now (tests change it)."""
-    return THREADS
-
-
 AHEAD = 2  # regions submitted ahead per thread
 RERUNS = [0]  # regions solved again because an earlier one hid a cell they read
 

@@ -125,7 +125,7 @@ def pass_equality_model(h: highspy.Highs, n_cols: int, rows: np.ndarray, cols: n
     b = rhs.astype(np.float64)
     h.passModel(n_cols, len(rhs), len(index), int(highspy.MatrixFormat.kColwise),
                 int(highspy.ObjSense.kMinimize), 0.0, cost.astype(np.float64),
-                lower.astype(np.float64), upper.astype(np.float64), b, b.copy(), start,
+                lower.astype(np.float64), upper.astype(np.float64), b, b, start,
                 index, value, np.zeros(n_cols, dtype=np.int32))  # every column continuous
 
 
