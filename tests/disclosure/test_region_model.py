@@ -1,0 +1,77 @@
+"""A region's LP holds every relation that touches a cell free to move, and nothing else.
+
+Why it matters: each local witness (the suppressor's and the file audit's) is the region's
+rest point plus the LP's movement. A relation left out, or a member's sign flipped, lets a
+"witness" break an additive relation, and a proof from it would be false. The region's
+matrix is now read off the free cells' own relation entries instead of every member of every
+relation they touch; this checks it against that definition, written out member by member.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datashare.disclosure import local
+from datashare.disclosure.spec import parse_spec
+from datashare.disclosure.table import build_space, dense, locate_rows
+
+from .conftest import random_tables
+
+
+def _expected(space: Any, cells: np.ndarray) -> tuple[np.ndarray, set[tuple[int, int, float]]]:
+    """(relations, {(row, column, coefficient)}) from the definition: every relation with a
+    member among ``cells``, each row holding its members' up (+) and down (-) columns."""
+    free = {int(c): i for i, c in enumerate(cells)}
+    n = len(cells)
+    rels: list[int] = []
+    entries: set[tuple[int, int, float]] = set()
+    for r in range(space.n_relations):
+        members = [(int(space.cells[e]), float(space.coef[e]))
+                   for e in range(space.ptr[r], space.ptr[r + 1])]
+        if not any(c in free for c, _ in members):
+            continue
+        row = len(rels)
+        rels.append(r)
+        for c, coef in members:
+            if c in free:
+                entries |= {(row, free[c], coef), (row, free[c] + n, -coef)}
+    return np.array(rels), entries
+
+
+def _matrix(region: Any) -> tuple[int, set[tuple[int, int, float]]]:
+    a = region.h.getLp().a_matrix_
+    start, index, value = (np.asarray(x) for x in (a.start_, a.index_, a.value_))
+    out = set()
+    for j in range(a.num_col_):
+        rows = index[start[j]:start[j + 1]]
+        assert (np.diff(rows) > 0).all(), "each column's rows ascending, none twice"
+        out |= {(int(r), j, float(v)) for r, v in zip(rows, value[start[j]:start[j + 1]],
+                                                        strict=True)}
+    return a.num_row_, out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_tables(), st.integers(0, 2**32 - 1), st.booleans())
+def test_a_region_lp_holds_exactly_the_relations_its_free_cells_are_in(
+        case: tuple[pd.DataFrame, dict[str, Any]], seed: int, small: bool) -> None:
+    frame, spec = case
+    space = build_space(parse_spec(spec))
+    values = dense(space, locate_rows(space, frame), frame["count"].to_numpy())
+    rng = np.random.default_rng(seed)
+    hidden = rng.random(space.size) < 0.4
+    blocked = rng.random(space.size) < 0.3  # may not move unless hidden (the audits)
+    lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
+    regions = local.region_codes(space, small=small)
+    for key in local._by_region(space, np.arange(space.size), regions):
+        region = local._Region(space, values, hidden, local._region_cells(space, key), lo, hi,
+                               blocked, [0])
+        assert ((hidden | ~blocked)[region.cells]).all()
+        rels, entries = _expected(space, region.cells)
+        rows, got = _matrix(region)
+        assert rows == len(rels)
+        assert got == entries
