@@ -75,3 +75,37 @@ def test_a_region_lp_holds_exactly_the_relations_its_free_cells_are_in(
         rows, got = _matrix(region)
         assert rows == len(rels)
         assert got == entries
+
+
+def test_a_cross_region_reaches_through_the_biggest_other_district_and_its_biggest_schools(
+        monkeypatch: Any) -> None:
+    # A small school of a small district has no room among its own schools: its cross region
+    # adds the biggest other district and that district's biggest schools, where the
+    # movement can go up through the state and back down.
+    monkeypatch.setattr(local, "CROSS_CHILDREN", 1)
+    spec = {"organization": {"ST": {"districts": ["D0", "D1", "D2"]},
+                             "D0": {"schools": ["S00", "S01"]},
+                             "D1": {"schools": ["S10", "S11", "S12"]},
+                             "D2": {"schools": ["S20"]}},
+            "grade": {"All Grades": {"grades": ["1", "2"]}}}
+    space = build_space(parse_spec(spec))
+    org = space.spec.dimensions[0]
+    at = org.index()
+    sizes = {"ST": 420, "D0": 100, "S00": 60, "S01": 40, "D1": 300, "S10": 50, "S11": 200,
+             "S12": 50, "D2": 20, "S20": 20}
+    values = np.zeros(space.shape, dtype=np.int64)
+    for name, size in sizes.items():
+        values[at[name], 0] = size  # at All Grades, where the sizes are read
+    whole = local.region_codes(space)
+    cross = local.cross_codes(space, values.ravel(), whole)
+
+    def names(code: str) -> set[str]:
+        return {org.codes[c] for c in cross[0][at[code]]}
+
+    # A school of D0 or D2: the biggest other district (D1) and its biggest school (S11).
+    assert names("S00") == {org.codes[c] for c in whole[0][at["S00"]]} | {"D1", "S11"}
+    assert names("S20") >= {"D1", "S11"} and not names("S20") & {"S10", "S12", "D0"}
+    # A district: the biggest of the others; D1's is D0 with S00, D0's and D2's is D1.
+    assert names("D1") >= {"D0", "S00"} and "S01" not in names("D1")
+    assert names("D2") >= {"D1", "S11"} and "D0" not in names("D2")
+    assert cross[1] == whole[1]  # the grades have no children below them: unchanged
