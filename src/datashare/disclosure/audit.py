@@ -54,6 +54,9 @@ INT_TOL = 1e-5  # a proof must be an integer point (counts are whole numbers)
 FEAS_TOL = 1e-5  # a stored point must satisfy every relation and bound this closely
 LOCAL_HOPS = (2, 4)  # neighbourhood sizes (relations away) tried before the whole component
 LOCAL_SHARE = 20  # local LPs first when targets are fewer than 1/LOCAL_SHARE of hidden cells
+# The file audit's rounds over a component after the first start from the last round's basis
+# (``_audit_batch``); False: each from scratch, as the suppressor's own audit does.
+WARM_ROUNDS = True
 BATCH_COLS = 40_000  # components are packed into LPs of about this many variables
 # ``whole_start`` splits a table below its hierarchy's top above this many hidden cells
 # (below it the whole LP takes a second or two), in pieces of about SPLIT_BATCH_COLS cells:
@@ -1092,6 +1095,14 @@ def _audit_batch(
                              np.minimum(model.upper[todo], goal[todo]))
             _, _, x = model.maximize(todo, np.ones(len(todo)))
             model.reset_bounds(todo)
+            if WARM_ROUNDS and not truth:
+                # The next rounds change only the targets left (their caps and weights):
+                # primal simplex from this round's basis, not interior point from scratch.
+                # Scale-1 dropout's re-audit of 108 group sizes against their exact goals:
+                # rounds over a 263,309-cell component of 16 s each, then 8.5, 6.1, 5.7 s
+                # and whole points (no repair MILPs): 126.5 -> 38.7 s, the same verdicts.
+                # Only the file audit: the suppressor's own (``truth``) chooses its pattern.
+                model.prefer_warm_start()
             harvest(x)
             gained = int(proven[todo].sum())
             # With per-cell LPs to follow, stop at diminishing returns (warm-started single-cell
