@@ -387,7 +387,8 @@ def test_the_file_audits_later_rounds_start_from_the_last_rounds_basis_with_the_
     # the points prove only what is true is checked against the MILP attacker above.)
     frame, spec = statewide_records(2, 4, 1000, 0, met=0.3)
     out = suppress_table(frame, spec, numerator="met", denominator="tested", seed=1).table
-    args = {"numerator": "met", "denominator": "tested", "protection": "threshold"}
+    args: dict[str, Any] = {"numerator": "met", "denominator": "tested",
+                            "protection": "threshold"}
     maximize = lp.BatchLP.maximize
     rounds: list[str] = []  # the solver of every round over a component
 
