@@ -430,7 +430,7 @@ def audit(
             witnesses if truth else None, cube_ctx=cube_ctx, fixable=fixable,
             # (The publisher side may have run its region LPs above, from the same point.)
             regions=suppressed if region_proofs or (publisher_start and not regions_early)
-            else None,
+            else None, warm=WARM_ROUNDS and (publisher_start or not truth),
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
@@ -980,9 +980,11 @@ def _audit_batch(
     cube_ctx: tuple[MoveTable, np.ndarray] | None = None,
     fixable: np.ndarray | None = None,
     regions: np.ndarray | None = None,
+    warm: bool = False,
 ) -> np.ndarray:
     """Audit one batch; returns the target cells proven. ``prove_only`` (an LP over part of
-    a component, the rest held at true values): look for proofs, report no failures."""
+    a component, the rest held at true values): look for proofs, report no failures.
+    ``warm``: rounds after the first start from the last round's basis (``WARM_ROUNDS``)."""
     cells = np.sort(cells)
     model = _build(space, pub_sums, cells, lo, hi)
     if truth:
@@ -1095,13 +1097,13 @@ def _audit_batch(
                              np.minimum(model.upper[todo], goal[todo]))
             _, _, x = model.maximize(todo, np.ones(len(todo)))
             model.reset_bounds(todo)
-            if WARM_ROUNDS and not truth:
+            if warm:
                 # The next rounds change only the targets left (their caps and weights):
                 # primal simplex from this round's basis, not interior point from scratch.
                 # Scale-1 dropout's re-audit of 108 group sizes against their exact goals:
                 # rounds over a 263,309-cell component of 16 s each, then 8.5, 6.1, 5.7 s
                 # and whole points (no repair MILPs): 126.5 -> 38.7 s, the same verdicts.
-                # Only the file audit: the suppressor's own (``truth``) chooses its pattern.
+                # Only the file audit: the suppressor's own audit chooses its pattern.
                 model.prefer_warm_start()
             harvest(x)
             gained = int(proven[todo].sum())
