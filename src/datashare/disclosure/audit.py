@@ -278,6 +278,7 @@ def audit(
     """
     start = time.perf_counter()
     publisher_start = regions_early = cubed = False
+    publisher = not truth  # ``truth`` becomes True below once a start point stands in
     cells, labels, n_comp = components(space, suppressed)
     target_mask = suppressed & (rule != NONE)
     if only is not None:
@@ -430,7 +431,7 @@ def audit(
             witnesses if truth else None, cube_ctx=cube_ctx, fixable=fixable,
             # (The publisher side may have run its region LPs above, from the same point.)
             regions=suppressed if region_proofs or (publisher_start and not regions_early)
-            else None, warm=WARM_ROUNDS and (publisher_start or not truth),
+            else None, warm=WARM_ROUNDS and publisher,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
