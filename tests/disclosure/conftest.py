@@ -118,3 +118,13 @@ def statewide_records(n_districts: int, schools: int, students: int, seed: int,
         met_frame.rename(columns={"count": "met"}), on=key, how="left")
     out["met"] = out["met"].fillna(0).astype("int64")
     return out, spec
+
+
+def suppressed_statewide(n_districts: int, schools: int, students: int, seed: int,
+                         protection: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(published table, spec) of ``statewide_records`` suppressed with the cube method."""
+    from datashare.disclosure.api import suppress_table
+
+    frame, spec = statewide_records(n_districts, schools, students, seed)
+    out = suppress_table(frame, spec, count="count", method="cubes", protection=protection)
+    return out.table, spec

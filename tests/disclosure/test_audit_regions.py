@@ -14,17 +14,15 @@ import pandas as pd
 import pytest
 
 from datashare.disclosure import audit, local
-from datashare.disclosure.api import audit_table, suppress_table
+from datashare.disclosure.api import audit_table
 
-from .conftest import statewide_records
+from .conftest import suppressed_statewide
 
 
 @pytest.fixture(scope="module")
 def published() -> tuple[pd.DataFrame, dict[str, Any]]:
     # 5 districts of 8 schools: two of its soft rounds in the audit end at a fractional point.
-    frame, spec = statewide_records(5, 8, 3000, 4)
-    out = suppress_table(frame, spec, count="count", method="cubes", protection="threshold")
-    return out.table, spec
+    return suppressed_statewide(5, 8, 3000, 4, "threshold")
 
 
 def _audit(published: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.MonkeyPatch,

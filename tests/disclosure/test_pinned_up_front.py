@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from datashare.disclosure import api, model
 from datashare.disclosure.api import audit_table
 from datashare.disclosure.policy import load_policy
-from datashare.disclosure.spec import parse_spec
-from datashare.disclosure.table import build_space, locate_rows
+from datashare.disclosure.table import locate_rows
 
 from .conftest import random_tables
+from .test_publisher_audit import hidden_every
 
 GROUPS = [f"g{i}" for i in range(9)]
 # One school grade of 9 students, one in each of 9 groups: every cell is "N<10", and the
@@ -57,12 +57,7 @@ def _pinned_up_front(frame: pd.DataFrame, spec: dict[str, Any], every: int,
     """(space, published values, primaries, hidden, what the big tables' ``_goal`` says the
     labels alone determine) for ``frame`` with its small cells and every ``every``-th other
     cell hidden."""
-    space = build_space(parse_spec(spec))
-    flat = locate_rows(space, frame)
-    values = np.zeros(space.size)
-    values[flat] = frame["count"].to_numpy(dtype=np.float64)
-    prim = (values > 0) & (values < 10)
-    hidden = prim | ((values >= 10) & (np.arange(space.size) % every == 0))
+    space, values, prim, hidden, _, _ = hidden_every((frame, spec), every)
     published = np.where(hidden, 0.0, values)
     with mock.patch.object(model, "REFINE_MAX_CELLS", 0):
         _, determined = api._goal(space, prim, published, hidden, load_policy("ospi"), True)

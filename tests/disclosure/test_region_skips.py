@@ -17,16 +17,14 @@ import pandas as pd
 import pytest
 
 from datashare.disclosure import audit, local
-from datashare.disclosure.api import audit_table, suppress_table
+from datashare.disclosure.api import audit_table
 
-from .conftest import statewide_records
+from .conftest import suppressed_statewide
 
 
 @pytest.fixture(scope="module")
 def exact_pattern() -> tuple[pd.DataFrame, dict[str, Any]]:
-    frame, spec = statewide_records(5, 8, 3000, 4)
-    out = suppress_table(frame, spec, count="count", method="cubes", protection="exact")
-    return out.table, spec
+    return suppressed_statewide(5, 8, 3000, 4, "exact")
 
 
 def test_the_region_lps_skip_targets_an_earlier_point_moved_and_prove_the_same_cells(

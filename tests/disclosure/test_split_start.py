@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datashare.disclosure import audit, local
-from datashare.disclosure.api import audit_table, suppress_table
+from datashare.disclosure.api import audit_table
 from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
 
-from .conftest import random_tables, statewide_records
+from .conftest import random_tables, suppressed_statewide
 
 
 def _space(frame: pd.DataFrame, spec: dict[str, Any]) -> tuple[Any, np.ndarray]:
@@ -40,9 +40,7 @@ def _holds(space: Any, point: np.ndarray, values: np.ndarray, hidden: np.ndarray
 
 @pytest.fixture(scope="module")
 def statewide() -> tuple[pd.DataFrame, dict[str, Any]]:
-    frame, spec = statewide_records(6, 6, 3000, 11)
-    out = suppress_table(frame, spec, count="count", method="cubes", protection="threshold")
-    return out.table, spec
+    return suppressed_statewide(6, 6, 3000, 11, "threshold")
 
 
 def test_the_start_of_a_suppressed_statewide_table_is_found_in_pieces(

@@ -597,10 +597,10 @@ def _regoal_rate_failures(space: CellSpace, model: joint.RateModel, den: np.ndar
     try:
         # The start point's group sizes are a whole point of the labels-only model, so the
         # region LPs decide most goals without the LP over the whole table (as for counts).
-        start = result.start_point
+        den_at, start = joint.at(joint.DEN, n), result.start_point
         goal, determined = lazy_goals(space, den, labelled_prim, (den == 0) & ~den_hidden,
-                                      model.goal[joint.at(joint.DEN, n)], pol, False, failing,
-                                      point=None if start is None else start[joint.at(joint.DEN, n)])
+                                      model.goal[den_at], pol, False, failing,
+                                      point=None if start is None else start[den_at])
     except DisclosureError:
         return result  # labels that contradict the values: the failures stand
     rate_goal = model.goal.copy()

@@ -571,16 +571,18 @@ def _publish_derivable(model: RateModel, num_h: np.ndarray) -> int:
 
 
 def _moving_bounds(model: RateModel, measure: int, held_lo: np.ndarray | float,
-                   held_hi: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of one measure (DEN or NUM) moving with "not met" while the other lies in
-    [``held_lo``, ``held_hi``]: its own label bounds, narrowed so that "not met" (tested -
-    met) keeps its own."""
+                   held_hi: np.ndarray | float, partner: int = REST,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of one measure (DEN or NUM) moving with ``partner`` ("not met"; for the
+    group sizes also the numerators) while the third lies in [``held_lo``, ``held_hi``]: its
+    own label bounds, narrowed so that the partner keeps its own."""
     n = len(model.lo) // 3
-    own, rest = at(measure, n), at(REST, n)
+    own, rest = at(measure, n), at(partner, n)
     lo, hi = model.lo, model.hi
-    if measure == DEN:  # tested = met + not met
+    if measure == DEN:  # tested = the partner + the held measure
         return (np.maximum(lo[own], held_lo + lo[rest]),
                 np.minimum(hi[own], held_hi + hi[rest]))
+    assert partner == REST  # met = tested - not met
     return np.maximum(lo[own], held_lo - hi[rest]), np.minimum(hi[own], held_hi - lo[rest])
 
 
@@ -664,10 +666,8 @@ def with_numerators(base: CellSpace, model: RateModel, point: np.ndarray, rule: 
     n = base.size
     own, num = at(DEN, n), at(NUM, n)
     rest = point[at(REST, n)].astype(np.float64)
-    lo = np.maximum(model.lo[own], model.lo[num] + rest)
-    hi = np.minimum(model.hi[own], model.hi[num] + rest)
     return restricted_proofs(base, point[own], model.hidden[own] & model.hidden[num], rule,
-                             goal, lo, hi)
+                             goal, *_moving_bounds(model, DEN, rest, rest, partner=NUM))
 
 
 def publisher_model(base: Spec, numerator: str, denominator: str, num: np.ndarray,

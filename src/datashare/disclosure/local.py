@@ -407,9 +407,7 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     budget = [allowed]
     cells_of = _region_cells(space, key)
     region = _Region(space, values, hidden, cells_of, lower, upper, blocked, budget,
-                     cheapest=cheapest)
-    if either_way is not None:
-        region.either_way = either_way[region.cells]
+                     cheapest=cheapest, either_way=either_way)
     points: list[tuple[np.ndarray, np.ndarray, int]] = []
     todo = region.targets(cells, need)
     left = np.setdiff1d(cells, todo).tolist()  # outside, published or without room
@@ -575,7 +573,8 @@ class _Region:
     def __init__(self, space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                  region: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                  blocked: np.ndarray | None, budget: list[int], closed: bool = False,
-                 held_outside: bool = False, cheapest: bool = True) -> None:
+                 held_outside: bool = False, cheapest: bool = True,
+                 either_way: np.ndarray | None = None) -> None:
         """``closed``: only the relations every member of which is in ``region`` (the others
         dropped, not held): a relaxation of the whole table's model (``region_goals``).
         ``held_outside`` (with ``closed``): a relation is kept too where its members outside
@@ -627,7 +626,8 @@ class _Region:
         self.up = np.ones(n, dtype=bool)
         self.reached = np.zeros(n, dtype=bool)
         # Targets a move either way proves (the audits' exact ones: ``local_repair``).
-        self.either_way = np.zeros(n, dtype=bool)
+        self.either_way = (np.zeros(n, dtype=bool) if either_way is None
+                           else either_way[cells])
 
     def pos(self, of: np.ndarray) -> np.ndarray:
         # Position in ``cells`` (sorted), -1 if absent: a dense index over the whole space

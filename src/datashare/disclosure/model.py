@@ -107,20 +107,20 @@ def label_goal(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
 
 def label_bounds(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
                  policy: Policy) -> tuple[np.ndarray, np.ndarray]:
-    """(top, floor) per cell: the top an upper bound of the largest value the labels
-    alone allow a primary (the ``threshold`` goal), by interval propagation over the labels-only model (every non-zero
-    cell hidden: a primary in [1, T-1] (0 with zeros suppressed), any other non-zero cell
-    >= T, a known zero 0). Per relation ``parent = sum(children)``: the parent is at most the
-    children's tops summed and at least their floors summed; a child is at most the parent's
-    top minus the other children's floors and at least the parent's floor minus their tops.
-    Repeated to a fixed point, down and up every hierarchy and across dimensions (e.g. All
-    Students of a school grade whose income groups are both ``N<10`` is at most 18; if its
-    Students without Disabilities are a complement (>= 10), Students with Disabilities is at
-    most 8). Every bound is implied by the labels, so the top is at least the model's
-    maximum (a relaxation); ``refine_goal`` lowers it where it is not reached. The floor is
-    the lower bound found the same way (at most the model's minimum): where a primary's top
-    is its floor, the labels alone determine it. Computable from the published file (labels
-    and zeros are public)."""
+    """(top, floor) per cell: the top an upper bound of the largest value the labels alone allow a
+    primary (the ``threshold`` goal), by interval propagation over the labels-only model
+    (every non-zero cell hidden: a primary in [1, T-1] (0 with zeros suppressed), any other
+    non-zero cell >= T, a known zero 0). Per relation ``parent = sum(children)``: the parent
+    is at most the children's tops summed and at least their floors summed; a child is at
+    most the parent's top minus the other children's floors and at least the parent's floor
+    minus their tops. Repeated to a fixed point, down and up every hierarchy and across
+    dimensions (e.g. All Students of a school grade whose income groups are both ``N<10`` is
+    at most 18; if its Students without Disabilities are a complement (>= 10), Students with
+    Disabilities is at most 8). Every bound is implied by the labels, so the top is at least
+    the model's maximum (a relaxation); ``refine_goal`` lowers it where it is not reached.
+    The floor is the lower bound found the same way (at most the model's minimum): where a
+    primary's top is its floor, the labels alone determine it. Computable from the published
+    file (labels and zeros are public)."""
     top = np.where(primary, float(policy.min_n - 1), np.inf)
     floor = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
     top[known_zero] = 0.0
