@@ -350,7 +350,7 @@ def audit(
                 todo = todo[~done]
                 if len(todo):
                     got, found = _region_proofs(space, point, suppressed, rule, threshold, lo,
-                                                hi, todo)
+                                                hi, todo, file_audit=True)
                     result.points += found
                     target_mask[todo[got[todo]]] = False
                     result.local += int(got.sum())
@@ -431,7 +431,7 @@ def audit(
             witnesses if truth else None, cube_ctx=cube_ctx, fixable=fixable,
             # (The publisher side may have run its region LPs above, from the same point.)
             regions=suppressed if region_proofs or (publisher_start and not regions_early)
-            else None, warm=WARM_ROUNDS and publisher,
+            else None, warm=WARM_ROUNDS and publisher, file_audit=publisher_start,
         )
     result.failures.sort(key=lambda f: f.cell)
     result.seconds = time.perf_counter() - start
@@ -778,17 +778,20 @@ def _cube_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
 def _region_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
                    rule: np.ndarray, threshold: int | np.ndarray, lo: np.ndarray,
                    hi: np.ndarray, todo: np.ndarray, blocks: bool = True, cross: bool = True,
+                   file_audit: bool = False,
                    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     """(Targets proven, the points that passed) by a region LP's whole-number point
     (``local.local_repair`` with every published cell blocked, so only hidden cells move,
-    its cross regions only with ``cross``, then, ``blocks``, ``blocks.block_repair``), each
-    point re-verified exactly as the engine's witnesses are (``witness.verify``)."""
+    its cross regions only with ``cross``, exact targets tried both ways and the regions
+    through the district with room only with ``file_audit``; then, ``blocks``,
+    ``blocks.block_repair``), each point re-verified exactly as the engine's witnesses are
+    (``witness.verify``)."""
     need = np.zeros(space.size)
     need[todo] = need_to_move(rule[todo], goal_at(threshold, todo), values[todo])
     hidden = suppressed.copy()  # local_repair hides what it moves: nothing published here
     points, left = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed,
                                 small_first=False, cheapest=False, either_way=rule == EXACT,
-                                cross=cross)
+                                cross=cross, file_audit=file_audit)
     if len(left) and blocks:
         # The suppressor's block regions too (rate numerators whose movement must reach other
         # districts: ``blocks``); without them each such cell went to an LP over the whole
@@ -986,10 +989,12 @@ def _audit_batch(
     fixable: np.ndarray | None = None,
     regions: np.ndarray | None = None,
     warm: bool = False,
+    file_audit: bool = False,
 ) -> np.ndarray:
     """Audit one batch; returns the target cells proven. ``prove_only`` (an LP over part of
     a component, the rest held at true values): look for proofs, report no failures.
-    ``warm``: rounds after the first start from the last round's basis (``WARM_ROUNDS``)."""
+    ``warm``: rounds after the first start from the last round's basis (``WARM_ROUNDS``).
+    ``file_audit``: the region LPs as the file audit runs them (``_region_proofs``)."""
     cells = np.sort(cells)
     model = _build(space, pub_sums, cells, lo, hi)
     if truth:
@@ -1127,7 +1132,7 @@ def _audit_batch(
         assert regions is not None
         left = targets[~proven[targets]]
         got, found = _region_proofs(space, values, regions, rule, threshold, lo, hi,
-                                    cells[left])
+                                    cells[left], file_audit=file_audit)
         result.points += found
         proven[left[got[cells[left]]]] = True
         result.local += int(got.sum())
