@@ -276,6 +276,15 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     def still(left: np.ndarray) -> np.ndarray:
         return left if reach is None else reach.left(left, points)
 
+    # The file audit's exact targets are tried the other way too (down where up has room
+    # but no point), as the block regions try them (``_repair``'s ``exact``).
+    other_way = either_way if file_audit and either_way is not None else False
+
+    def tier(todo: np.ndarray, regions: list[list[tuple[int, ...]]]) -> np.ndarray:
+        return _repair(space, values, hidden, todo, need, lower, upper, blocked, regions,
+                       points, budget, exact=other_way, cheapest=cheapest,
+                       either_way=either_way)
+
     # Small regions first (a fifth of the cells: solves several times faster); the targets
     # they cannot carry (a partner that may not go down, a total that must move) get the
     # whole region.
@@ -284,34 +293,23 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     tiers = (region_codes(space, small=True), whole) if small_first else (whole,)
     # Each tier narrowed first where a dimension is wide (near_codes): cheap to try, and the
     # full region is still tried after for what it cannot carry.
-    # The file audit's exact targets are tried the other way too (down where up has room
-    # but no point), as the block regions try them (``_repair``'s ``exact``).
-    other_way = either_way if file_audit and either_way is not None else False
     for regions in tiers:
         near = near_codes(space, hidden, regions)
         left = still(left)
         if near is not None and len(left):
             narrow = _narrowed(space, left, near, regions)
-            rest = _repair(space, values, hidden, left[narrow], need, lower, upper, blocked,
-                           near, points, budget, other_way, cheapest, either_way)
-            left = np.union1d(rest, left[~narrow])
+            left = np.union1d(tier(left[narrow], near), left[~narrow])
     for regions in tiers:
         left = still(left)
         if len(left):
-            left = _repair(space, values, hidden, left, need, lower, upper, blocked,
-                           regions, points, budget, other_way, cheapest, either_way)
+            left = tier(left, regions)
     left = still(left)
     if cross and len(left):
-        left = _repair(space, values, hidden, left, need, lower, upper, blocked,
-                       cross_codes(space, values, whole), points, budget, other_way,
-                       cheapest, either_way)
-        left = still(left)
+        left = still(tier(left, cross_codes(space, values, whole)))
     if file_audit and len(left):
         movable = (hidden & (values - lower >= 1 - SUPPORT_TOL)
                    & (upper - values >= 1 - SUPPORT_TOL))
-        left = _repair(space, values, hidden, left, need, lower, upper, blocked,
-                       cross_codes(space, values, whole, room=movable), points, budget,
-                       other_way, cheapest, either_way)
+        left = tier(left, cross_codes(space, values, whole, room=movable))
     return points, left
 
 
