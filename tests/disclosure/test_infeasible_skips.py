@@ -1,0 +1,92 @@
+"""A region's single-target solve is skipped only when it has no point, and skipping one
+changes nothing.
+
+Why it matters: most of the suppressor's single-target region solves that find nothing are
+infeasible LPs (scale-1 discipline: about 180,000 of them), and bound propagation through
+the target's relations (``local._Slack``) shows it for most without running the solver. A
+skipped solve that did have a point would leave a target unprotected by that region and
+change the pattern; and since the same table must give the same pattern on every run
+(test_determinism), a solve's answer must not depend on which solves ran before it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datashare.disclosure import local
+from datashare.disclosure.api import suppress_table
+
+from .conftest import statewide_records
+
+
+@pytest.fixture(scope="module")
+def rates() -> tuple[pd.DataFrame, dict[str, Any]]:
+    # A low rate, as in discipline: most numerators are 0 or small, so many targets have no
+    # room in a region's relations.
+    return statewide_records(3, 4, 900, 7, met=0.08)
+
+
+def _suppress(table: tuple[pd.DataFrame, dict[str, Any]]) -> pd.DataFrame:
+    frame, spec = table
+    return suppress_table(frame, spec, numerator="met", denominator="tested").table
+
+
+def _solve_anyway(region: Any, t: int) -> np.ndarray | None:
+    """The single-target solve ``_Region.carry`` would have run for position ``t``."""
+    n = len(region.cells)
+    col = np.array([t if region.up[t] else t + n])
+    other = np.array([t + n if region.up[t] else t])
+    return region._solve(col, other, region.goal[t:t + 1], region.hi[col], np.zeros(1),
+                         integer=True)
+
+
+@pytest.fixture(autouse=True)
+def checked_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    # This table's regions are far below CHECK_CELLS: check in every one of them.
+    monkeypatch.setattr(local, "CHECK_CELLS", 0)
+
+
+@pytest.mark.parametrize("passes", [1, local.CHECK_PASSES, 50])
+def test_every_solve_the_relation_check_skips_has_no_point(
+        rates: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+        passes: int) -> None:
+    monkeypatch.setattr(local, "CHECK_PASSES", passes)
+    check = local._Region._held_by_its_relations
+    skipped, with_point, kept = [0], [0], [0]
+
+    def checked(region: Any, t: int) -> bool:
+        held = check(region, t)
+        if held:
+            skipped[0] += 1
+            with_point[0] += _solve_anyway(region, t) is not None
+        else:
+            kept[0] += 1
+        return held
+
+    monkeypatch.setattr(local._Region, "_held_by_its_relations", checked)
+    _suppress(rates)
+    assert skipped[0] > 50 and kept[0] > 50  # both verdicts were exercised
+    assert with_point[0] == 0
+
+
+def test_the_pattern_does_not_depend_on_which_solves_ran(
+        rates: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    with_skips = _suppress(rates)
+    check = local._Region._held_by_its_relations
+    monkeypatch.setattr(local._Region, "_held_by_its_relations", lambda region, t: False)
+    without = _suppress(rates)
+
+    def twice(region: Any, t: int) -> bool:
+        # An infeasible solve more before each one the check would skip.
+        if check(region, t):
+            assert _solve_anyway(region, t) is None
+        return False
+
+    monkeypatch.setattr(local._Region, "_held_by_its_relations", twice)
+    extra = _suppress(rates)
+    pd.testing.assert_frame_equal(with_skips, without)
+    pd.testing.assert_frame_equal(with_skips, extra)
