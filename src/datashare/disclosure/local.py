@@ -48,14 +48,15 @@ SOFT_GAIN = 5  # soft rounds go on while each carries at least 1/SOFT_GAIN of th
 # solve at the root: 1 node), and at most MILP_BUDGET MILPs run per repair; past either the
 # targets go on to the LP loop. (Before 2026-12-03: 1 s wall per MILP, 60 s per repair.)
 MILP_NODES = 100
-# A single-target solve in a region of CHECK_CELLS cells or more is skipped when bound
-# propagation (``_Slack``, CHECK_PASSES relations deep) shows it has no point. Measured on
-# 7,500 solves of scale-1 assessment participation: below 2,000 cells an infeasible solve
-# costs 0.3-0.4 ms, about what the check costs, so it is not run there; above, 1,217
-# infeasible solves took 7.5 s and four passes found 1,035 of them (6.3 s) in 0.6 s.
-CHECK_CELLS = 2000
-CHECK_PASSES = 4
 MILP_BUDGET = 200
+# A single-target solve is skipped when bound propagation (``_Slack``, CHECK_PASSES
+# relations deep) shows it has no point. Measured on solves captured at scale 1 and replayed
+# on one thread: in regions of 2,000+ cells (assessment participation) 1,217 infeasible
+# solves took 7.5 s and four passes found 1,035 of them (5.5 s) in 0.6 s; in discipline's
+# numerator pass, below 600 cells, 7,908 of 7,936 solves were infeasible (3.2 s) and the
+# check found 7,848 in 1.05 s. Where half the solves have a point (assessment
+# participation's group sizes, small regions) it costs about what it saves.
+CHECK_PASSES = 4
 # A fractional optimum is dived to a whole point (``_Region._dive``) before any MILP runs.
 DIVE_STEPS = 20
 # The file audit's dives (``cheapest=False``) go further before a MILP: any whole point it
@@ -904,8 +905,7 @@ class _Region:
 
     def _held_by_its_relations(self, t: int) -> bool:
         """Whether target ``t``'s single solve has no feasible point, shown by propagating
-        its goal through the region's relations (``_Slack``; regions of CHECK_CELLS cells or
-        more). Then the solve is not run: its answer, None, is the LP's. Most single solves
+        its goal through the region's relations (``_Slack``). Then the solve is not run: its answer, None, is the LP's. Most single solves
         that find nothing are infeasible (scale-1 discipline: 180,000 of 190,000, 300 of
         the suppressor's 640 s of region LPs).
 
@@ -916,8 +916,6 @@ class _Region:
         uses none of the budget, and each solve's answer depends on its model alone
         (``_run``), so the points, the cells hidden and the patterns are those of the run
         without the check."""
-        if len(self.cells) < CHECK_CELLS:
-            return False
         if self._slack is None:
             self._slack = _Slack(*self._matrix, self.hi)
         return self._slack.holds(t, float(self.goal[t]), bool(self.up[t]))
