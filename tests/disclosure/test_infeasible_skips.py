@@ -44,6 +44,13 @@ def _solve_anyway(region: Any, t: int) -> np.ndarray | None:
                          integer=True)
 
 
+@pytest.fixture(autouse=True)
+def checked_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every single solve checked: this table's regions are small, where the engine checks
+    # only while most single solves have no point.
+    monkeypatch.setattr(local, "CHECK_CELLS", 0)
+
+
 @pytest.mark.parametrize("passes", [1, local.CHECK_PASSES, 50])
 def test_every_solve_the_relation_check_skips_has_no_point(
         rates: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.MonkeyPatch,

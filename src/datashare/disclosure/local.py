@@ -54,9 +54,11 @@ MILP_BUDGET = 200
 # on one thread: in regions of 2,000+ cells (assessment participation) 1,217 infeasible
 # solves took 7.5 s and four passes found 1,035 of them (5.5 s) in 0.6 s; in discipline's
 # numerator pass, below 600 cells, 7,908 of 7,936 solves were infeasible (3.2 s) and the
-# check found 7,848 in 1.05 s. Where half the solves have a point (assessment
-# participation's group sizes, small regions) it costs about what it saves.
+# check found 7,848 in 1.05 s. Where most solves have a point it costs more than it saves
+# (the 201,535-row bench count table: 56.1 s against 48.8 s), so a region below CHECK_CELLS
+# checks only while most of its single solves have had none.
 CHECK_PASSES = 4
+CHECK_CELLS = 2000
 # A fractional optimum is dived to a whole point (``_Region._dive``) before any MILP runs.
 DIVE_STEPS = 20
 # The file audit's dives (``cheapest=False``) go further before a MILP: any whole point it
@@ -747,6 +749,7 @@ class _Region:
             col, coef = owner, space.coef[entry].astype(np.float64)
         self._matrix = (row, col, coef, len(rels))
         self._slack: _Slack | None = None  # built at the first single-target solve
+        self._singles = [0, 0]  # single-target solves so far, and those with no point
         # Columns: up (0..n-1) and down (n..2n-1) per cell.
         v = values[cells].astype(np.float64)  # not the whole space: 18 MB per LP at 1M rows
         self.v = v
@@ -881,8 +884,13 @@ class _Region:
             t, col, other, goal = t[ok], col[ok], other[ok], goal[ok]
             if not _whole(x) or (self.cheapest and not ok.all()):
                 x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
-        elif len(t) == 1 and self._held_by_its_relations(int(t[0])):
-            return None  # the LP has no point: one of its relations cannot take the move
+        elif len(t) == 1:
+            self._singles[0] += 1
+            if self._held_by_its_relations(int(t[0])):
+                self._singles[1] += 1
+                return None  # the LP has no point: one of its relations cannot take the move
+            x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
+            self._singles[1] += x is None
         else:
             x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
         if x is None:
@@ -915,7 +923,16 @@ class _Region:
         it skips the solver would have called infeasible. An infeasible LP runs no MILP and
         uses none of the budget, and each solve's answer depends on its model alone
         (``_run``), so the points, the cells hidden and the patterns are those of the run
-        without the check."""
+        without the check.
+
+        Checked where it pays: in a region of CHECK_CELLS cells or more (an infeasible solve
+        there costs milliseconds); in a smaller one only while the single solves that had no
+        point are at least half of those asked for, this one included (so never the first):
+        there the check costs about half an infeasible solve, and in a count table most
+        single solves find a point."""
+        tried, failed = self._singles
+        if len(self.cells) < CHECK_CELLS and 2 * failed < tried:
+            return False
         if self._slack is None:
             self._slack = _Slack(*self._matrix, self.hi)
         return self._slack.holds(t, float(self.goal[t]), bool(self.up[t]))
