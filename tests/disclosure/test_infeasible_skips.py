@@ -91,3 +91,12 @@ def test_the_pattern_does_not_depend_on_which_solves_ran(
     extra = _suppress(rates)
     pd.testing.assert_frame_equal(with_skips, without)
     pd.testing.assert_frame_equal(with_skips, extra)
+
+
+def test_a_relation_with_another_coefficient_is_never_said_to_hold_a_cell() -> None:
+    # x0 - x1 = 0 with x1 in [-1, 1]: x0 cannot reach 3, and propagation says so.
+    row, col = np.array([0, 0]), np.array([0, 1])
+    hi = np.array([5.0, 1.0, 5.0, 1.0])  # room up, then room down, per cell
+    assert local._Slack(row, col, np.array([1.0, -1.0]), 1, hi).holds(0, 3.0, True)
+    # 2 x0 - x1 = 0 allows x0 up to 0.5 only, but the parts assume 1 and -1: not trusted.
+    assert not local._Slack(row, col, np.array([2.0, -1.0]), 1, hi).holds(0, 3.0, True)

@@ -614,6 +614,9 @@ class _Slack:
     def __init__(self, row: np.ndarray, col: np.ndarray, coef: np.ndarray, n_rows: int,
                  hi: np.ndarray) -> None:
         n = len(hi) // 2
+        # Every relation of a CellSpace adds up with 1 and -1; with any other coefficient the
+        # parts below would be wrong, so such a model is never said to have no point.
+        self.units = bool((np.abs(coef) == 1).all())
         self.top, self.bottom = hi[:n].copy(), -hi[n:]  # room up; room down, negated
         by_col = np.argsort(col, kind="stable")
         self.row, self.coef = row[by_col], coef[by_col]
@@ -632,6 +635,8 @@ class _Slack:
         the relation allows (the first pass: ``t``'s own relations), up to CHECK_PASSES
         passes. True if a relation's sum cannot reach 0 or a cell has no value left. A
         tightening counts only if it is at least a unit (the values are whole)."""
+        if not self.units:
+            return False
         lo, hi = self.bottom.copy(), self.top.copy()
         sums = tuple(s.copy() for s in self.sums)
         cols = np.array([t])
