@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from datashare.disclosure.lp import new_highs, pass_equality_model, run, whole_point
+from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
 from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
 
@@ -618,15 +618,14 @@ class _Slack:
         # parts below would be wrong, so such a model is never said to have no point.
         self.units = bool((np.abs(coef) == 1).all())
         self.top, self.bottom = hi[:n].copy(), -hi[n:]  # room up; room down, negated
-        by_col = np.argsort(col, kind="stable")
-        self.row, self.coef = row[by_col], coef[by_col]
-        self.start = _starts(col, n)
         least, most = _parts(coef, self.bottom[col], self.top[col])
         self.sums = (*_finite_sum(row, least, n_rows), *_finite_sum(row, most, n_rows))
-        self.least, self.most = least[by_col], most[by_col]
-        by_row = np.argsort(row, kind="stable")
-        self.row_col, self.row_coef = col[by_row], coef[by_row]
-        self.row_start = _starts(row, n_rows)
+        # The entries by cell (each cell's relations) and by relation (each one's cells);
+        # int64 indices: HiGHS's int32 made every pass 20% slower.
+        start, index, self.coef = colwise(n, row, col, coef)
+        self.start, self.row = start.astype(np.int64), index.astype(np.int64)
+        start, index, self.row_coef = colwise(n_rows, col, row, coef)
+        self.row_start, self.row_col = start.astype(np.int64), index.astype(np.int64)
 
     def holds(self, t: int, goal: float, up: bool) -> bool:
         """Whether cell ``t`` cannot move by ``goal`` (up, or down), by bound propagation:
@@ -679,13 +678,6 @@ class _Slack:
             if (new_lo > new_hi + 0.5).any():
                 return True  # a cell with no value left
         return False
-
-
-def _starts(index: np.ndarray, n: int) -> np.ndarray:
-    """Where each of ``n`` groups starts in ``index`` sorted (and one past the end)."""
-    start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(index, minlength=n), out=start[1:])
-    return start
 
 
 def _parts(coef: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -754,7 +746,7 @@ class _Region:
             col, coef = owner, space.coef[entry].astype(np.float64)
         self._matrix = (row, col, coef, len(rels))
         self._slack: _Slack | None = None  # built at the first single-target solve
-        self._singles = [0, 0]  # single-target solves so far, and those with no point
+        self._singles = self._no_point = 0  # single-target solves so far; with no point
         # Columns: up (0..n-1) and down (n..2n-1) per cell.
         v = values[cells].astype(np.float64)  # not the whole space: 18 MB per LP at 1M rows
         self.v = v
@@ -889,15 +881,15 @@ class _Region:
             t, col, other, goal = t[ok], col[ok], other[ok], goal[ok]
             if not _whole(x) or (self.cheapest and not ok.all()):
                 x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
-        elif len(t) == 1:
-            self._singles[0] += 1
-            if self._held_by_its_relations(int(t[0])):
-                self._singles[1] += 1
-                return None  # the LP has no point: one of its relations cannot take the move
-            x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
-            self._singles[1] += x is None
         else:
-            x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
+            single = len(t) == 1
+            # A single solve with no point is not run where propagation shows it.
+            held = single and self._held_by_its_relations(int(t[0]))
+            x = None if held else self._solve(col, other, goal, self.hi[col],
+                                              np.zeros(len(t)), integer=True)
+            if single:
+                self._singles += 1
+                self._no_point += x is None
         if x is None:
             return None
         move = x[:n] - x[n:]
@@ -918,9 +910,10 @@ class _Region:
 
     def _held_by_its_relations(self, t: int) -> bool:
         """Whether target ``t``'s single solve has no feasible point, shown by propagating
-        its goal through the region's relations (``_Slack``). Then the solve is not run: its answer, None, is the LP's. Most single solves
-        that find nothing are infeasible (scale-1 discipline: 180,000 of 190,000, 300 of
-        the suppressor's 640 s of region LPs).
+        its goal through the region's relations (``_Slack``). Then the solve is not run: its
+        answer, None, is the LP's. Most single solves that find nothing are infeasible
+        (scale-1 discipline: 180,000 of 190,000, 300 of the suppressor's 640 s of region
+        LPs).
 
         Sound with room to spare: every value, bound and goal is a whole number and every
         coefficient is 1 or -1, so what propagation finds misses by at least a unit; the
@@ -931,12 +924,10 @@ class _Region:
         without the check.
 
         Checked where it pays: in a region of CHECK_CELLS cells or more (an infeasible solve
-        there costs milliseconds); in a smaller one only while the single solves that had no
-        point are at least half of those asked for, this one included (so never the first):
-        there the check costs about half an infeasible solve, and in a count table most
-        single solves find a point."""
-        tried, failed = self._singles
-        if len(self.cells) < CHECK_CELLS and 2 * failed < tried:
+        there costs milliseconds); in a smaller one only while more than half of its earlier
+        single solves had no point (so never the first): there the check costs about half
+        an infeasible solve, and in a count table most single solves find a point."""
+        if len(self.cells) < CHECK_CELLS and 2 * self._no_point <= self._singles:
             return False
         if self._slack is None:
             self._slack = _Slack(*self._matrix, self.hi)

@@ -105,7 +105,7 @@ def equality_model(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.nd
     lp.col_upper_ = upper.astype(np.float64)
     lp.row_lower_ = rhs.astype(np.float64)
     lp.row_upper_ = rhs.astype(np.float64)
-    start, index, value = _colwise(n_cols, rows, cols, coefs)
+    start, index, value = colwise(n_cols, rows, cols, coefs)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = start
     lp.a_matrix_.index_ = index
@@ -121,7 +121,7 @@ def pass_equality_model(h: highspy.Highs, n_cols: int, rows: np.ndarray, cols: n
     """``h.passModel(equality_model(...))`` without the ``HighsLp``: its matrix setters copy
     element by element (3 ms per 50,000 entries), where passing the arrays is one copy (a
     region LP is built for each of thousands of regions)."""
-    start, index, value = _colwise(n_cols, rows, cols, coefs)
+    start, index, value = colwise(n_cols, rows, cols, coefs)
     b = rhs.astype(np.float64)
     h.passModel(n_cols, len(rhs), len(index), int(highspy.MatrixFormat.kColwise),
                 int(highspy.ObjSense.kMinimize), 0.0, cost.astype(np.float64),
@@ -129,7 +129,7 @@ def pass_equality_model(h: highspy.Highs, n_cols: int, rows: np.ndarray, cols: n
                 index, value, np.zeros(n_cols, dtype=np.int32))  # every column continuous
 
 
-def _colwise(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
+def colwise(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start, index, value) of the triplets, column by column, rows ascending in each."""
     # A stable sort by column gives that alone when each column's rows come in ascending
