@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,18 +70,24 @@ def read_published_csv(data: bytes, measures: list[str]) -> pd.DataFrame:
     return frame
 
 
-def audit_file(data: bytes, built: Built, *, policy: str = "ospi"
+def audit_file(data: bytes, built: Built, *, policy: str = "ospi",
+               hints: Sequence[disclosure.Proof | None] | None = None,
                ) -> list[disclosure.TableAudit]:
     """Audit every part of ``built`` from the published file ``data`` alone (one audit per part:
-    each slice is protected on its own, so each is audited on its own)."""
+    each slice is protected on its own, so each is audited on its own).
+
+    ``hints`` (per part, the suppressor's ``Proof``): its witnesses are re-verified against
+    the model read from the file before the audit searches for its own (``audit_table``);
+    a hint that does not verify proves nothing."""
     args = _measure_args(built)
     frame = read_published_csv(data, list(args.values()))
     slice_col = built.definition.slice_name
     out = []
-    for part in built.parts:
+    for i, part in enumerate(built.parts):
         rows = frame if part.slice is None else frame[frame[slice_col] == str(part.slice)]
         out.append(disclosure.audit_table(rows.reset_index(drop=True), part.spec,
-                                          policy=policy, **args))
+                                          policy=policy, hints=hints[i] if hints else None,
+                                          **args))
     return out
 
 
@@ -186,9 +193,13 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
     parts: list[dict[str, Any]] = []
     reports: list[dict[str, Any]] = []
     passed = True
+    # The suppressor's proofs (true values and witnesses): the file audit re-verifies them
+    # against the published file first. In memory only: they hold the hidden values.
+    proofs: list[disclosure.Proof | None] = []
     for part in built.parts:
         t0 = time.perf_counter()
         result = disclosure.suppress_table(part.frame, part.spec, policy=policy, seed=seed, **args)
+        proofs.append(result.proof)
         protect_s = time.perf_counter() - t0
         ok = bool(result.audit and result.audit.ok)
         passed &= ok
@@ -212,7 +223,7 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
     audited: dict[str, str | None] = {}  # audit key -> the model it names (if it names one)
     if independent and built.parts:
         t1 = time.perf_counter()
-        audits = audit_file(data, built, policy=policy)
+        audits = audit_file(data, built, policy=policy, hints=proofs)
         audit_s = time.perf_counter() - t1
         for entry, second in zip(parts, audits, strict=True):
             entry["independent_audit"] = second.summary()

@@ -58,6 +58,7 @@ from datashare.disclosure.table import (
     locate_rows,
     measure,
 )
+from datashare.disclosure.witness import Witnesses, verify
 
 PROTECTIONS = ("threshold", "exact")
 # The version of the rules that choose a pattern: the same table, policy, options and
@@ -115,10 +116,23 @@ class TableAudit:
 
 
 @dataclass
+class Proof:
+    """The suppressor's proof of a table: the true values and the witnesses (whole-number
+    movements from them), in the space ``audit_table`` audits (a rate table's: the rate
+    space). The publisher's audit of the published file re-verifies them against the model
+    it reads from that file (``audit_table``'s ``hints``) before it searches for its own.
+    It holds every hidden cell's true value: kept in memory only, never written."""
+
+    values: np.ndarray = field(repr=False)
+    witnesses: Witnesses = field(repr=False)
+
+
+@dataclass
 class SuppressionResult:
     table: pd.DataFrame
     audit: TableAudit | None
     report: dict[str, Any] = field(default_factory=dict)
+    proof: Proof | None = field(default=None, repr=False)
 
 
 def _failure_row(space: CellSpace, measure_name: str, f: Failure) -> dict[str, Any]:
@@ -199,9 +213,9 @@ def suppress_table(
         values = dense(space, flat, measure(frame, count))
         check_consistent(space, values, count)
         timings["load"] = time.perf_counter() - t0
-        out, audits, prot_timings = _suppress_counts(space, frame, flat, values, present, pol,
-                                                     count, protection, run_audit, method,
-                                                     keep_grand_total, stats)
+        out, audits, prot_timings, proof = _suppress_counts(
+            space, frame, flat, values, present, pol, count, protection, run_audit, method,
+            keep_grand_total, stats)
     else:
         assert numerator is not None and denominator is not None
         num_rows = measure(frame, numerator)
@@ -219,7 +233,7 @@ def suppress_table(
         check_consistent(space, num, numerator)
         timings["load"] = time.perf_counter() - t0
         use_fuzzy = pol.top_bottom.fuzzy if fuzzy is None else fuzzy
-        out, audits, prot_timings, audit_space = _suppress_rates(
+        out, audits, prot_timings, audit_space, proof = _suppress_rates(
             space, frame, flat, num, den, present, pol, numerator, denominator, protection,
             seed, use_fuzzy, run_audit, method, keep_grand_total, stats)
     timings.update(prot_timings)
@@ -243,7 +257,7 @@ def suppress_table(
     report.update(_loss(out, frame, [m for m in (count, numerator, denominator) if m]))
     report["proof_methods"] = ({k: r.proof_methods() for k, r in table_audit.results.items()}
                                if table_audit else None)
-    return SuppressionResult(out, table_audit, report)
+    return SuppressionResult(out, table_audit, report, proof)
 
 
 def _loss(out: pd.DataFrame, frame: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
@@ -323,7 +337,7 @@ def _suppress_counts(
     space: CellSpace, frame: pd.DataFrame, flat: np.ndarray, values: np.ndarray,
     present: np.ndarray, pol: Policy, count: str, protection: str, run_audit: bool,
     method: str, keep_grand_total: bool, stats: dict[str, Any],
-) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float]]:
+) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float], Proof | None]:
     primary = count_primaries(values, present, pol.min_n, pol.zeros_disclosive)
     zero = (values == 0) & ~primary
     estimate = label_goal(space, primary, zero, pol)
@@ -362,7 +376,9 @@ def _suppress_counts(
     out[STATUS_COLUMN] = status
     out[DISPLAY_COLUMN] = display
     audits = {count: prot.audit} if prot.audit else {}
-    return out, audits, prot.timings
+    proof = (Proof(values.astype(np.float64), prot.witnesses)
+             if prot.witnesses is not None else None)
+    return out, audits, prot.timings, proof
 
 
 def _suppress_rates(
@@ -370,7 +386,7 @@ def _suppress_rates(
     present: np.ndarray, pol: Policy, numerator: str, denominator: str, protection: str,
     seed: int, fuzzy: bool, run_audit: bool, method: str, keep_grand_total: bool,
     stats: dict[str, Any],
-) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float], CellSpace]:
+) -> tuple[pd.DataFrame, dict[str, AuditResult], dict[str, float], CellSpace, Proof]:
     """Denominators first, as a count table under their labels (the count engine); then
     both measures in ONE model (``joint.py``: met <= tested, coded ranges, uncoded hidden
     numerators in [k, N-k]) until every target has a proof there; the final audit is the
@@ -471,7 +487,7 @@ def _suppress_rates(
     audits: dict[str, AuditResult] = {}
     if jp.audit is not None:
         audits[RATE_KEY.format(numerator=numerator, denominator=denominator)] = jp.audit
-    return out, audits, timings, jp.model.space
+    return out, audits, timings, jp.model.space, Proof(jp.model.values, jp.witnesses)
 
 
 def audit_table(
@@ -485,6 +501,7 @@ def audit_table(
     protection: str = "threshold",
     intervals: bool = False,
     cubes: bool = False,
+    hints: Proof | None = None,
 ) -> TableAudit:
     """Audit a published table from its published cells only (missing measure = suppressed).
 
@@ -494,6 +511,13 @@ def audit_table(
     The proofs start from one whole-number feasible point of the published table
     (``audit.whole_start``). ``cubes=True``: only without one, hypercube certificates from
     a central feasible point before the LPs.
+    ``hints`` (the publisher, who holds the suppressor's ``Proof``): its true values are the
+    start point if they are one of this file's model (every published cell equal, every
+    hidden one within the bounds read from the labels, every relation exact, whole numbers),
+    and each of its witnesses proves the targets it moves if it is a whole point of that
+    model too (``witness.verify``); only the rest are searched for. A hint that does not
+    verify proves nothing, so what passes is what the file proves, wherever the points
+    came from.
     """
     if protection not in PROTECTIONS:
         raise DisclosureError(f"unknown protection {protection!r} (threshold or exact)")
@@ -526,8 +550,11 @@ def audit_table(
             prim &= ~determined
         else:
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
+        start = None if intervals else _hinted_start(space, values, hidden, lo, hi, hints)
         result = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
-                                  intervals, cubes, regoal=regoal)
+                                  intervals, cubes, start=start, regoal=regoal,
+                                  hints=None if start is None or hints is None
+                                  else hints.witnesses)
         if regoal and result.failures:
             result = _regoal_failures(space, values, hidden, prim, protection, top, lo, hi,
                                       intervals, cubes, pol, result)
@@ -572,15 +599,53 @@ def audit_table(
     # Most proofs are found in the count space first, one measure moving at a time from a
     # start point found there too (``joint.staged_start``, ``joint.count_space_proofs``).
     first = partial(joint.count_space_proofs, space, model)
-    start = None if intervals else joint.staged_start(space, model)
+    start = hinted = None
+    if not intervals:
+        hinted = _hinted_start(model.space, model.values, model.hidden, model.lo, model.hi,
+                               hints)
+        start = hinted if hinted is not None else joint.staged_start(space, model)
     results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
                                     model.goal, model.lo, model.hi, intervals, cubes,
                                     exact_too=num3, fixable=joint.numerators(n),
-                                    start=start, regoal=regoal, first=first)
+                                    start=start, regoal=regoal, first=first,
+                                    hints=None if hinted is None or hints is None
+                                    else hints.witnesses)
     if regoal and results[key].failures:
         results[key] = _regoal_rate_failures(space, model, den, den_hidden, labelled_prim,
                                              protection, intervals, cubes, pol, results[key])
     return TableAudit(model.space, results, {key: ATTACKER_MODEL if labelled else NO_LABELS})
+
+
+def _hinted_start(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray, hints: Proof | None) -> np.ndarray | None:
+    """The hints' true values if they are a whole-number point of the published table's
+    model (``audit_table``'s ``hints``): the published cells at their published values, the
+    hidden ones within their bounds, every relation exact; else None (the audit then finds
+    its own start point and uses none of the hints)."""
+    if hints is None or hints.values.shape != values.shape:
+        return None
+    x = hints.values.astype(np.float64)
+    if (not np.isfinite(x).all() or (x != np.round(x)).any()
+            or (x[~hidden] != values[~hidden]).any()
+            or (x[hidden] < lo[hidden]).any() or (x[hidden] > hi[hidden]).any()):
+        return None
+    # Whole numbers well below 2**53: these float64 sums are exact.
+    if np.abs(space.relation_sums(x)).max(initial=0.0) != 0.0:
+        return None
+    return x
+
+
+def _hinted_proofs(space: CellSpace, start: np.ndarray, hidden: np.ndarray, rule: np.ndarray,
+                   goal: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   hints: Witnesses) -> np.ndarray:
+    """The targets of ``rule`` the hints prove from ``start``: each witness must be a whole
+    point of this model (``witness.verify``: only hidden cells move, whole movements, within
+    the bounds, every relation they touch still exact), and proves every target it moves
+    to its goal (threshold) or off its value (exact), whatever it was found for."""
+    every = Witnesses(hints.wid, hints.cell, hints.dx, hints.cell, hints.wid, hints.kind,
+                      hints.n)
+    proven, _ = verify(space, start, hidden, rule, goal, every, lo, hi)
+    return proven & hidden & (rule != NONE)
 
 
 def _regoal_rate_failures(space: CellSpace, model: joint.RateModel, den: np.ndarray,
@@ -686,7 +751,8 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                      exact_too: np.ndarray | None = None,
                      fixable: np.ndarray | None = None,
                      start: np.ndarray | None = None, regoal: bool = False,
-                     first: FirstProofs | None = None) -> AuditResult:
+                     first: FirstProofs | None = None,
+                     hints: Witnesses | None = None) -> AuditResult:
     """``threshold``: each primary's largest feasible value reaches ``top`` AND it is not
     exact (two audits, merged); ``exact``: not exact. ``exact_too``: more cells that must
     not be exact. ``start``: an earlier audit's whole point of the same published table,
@@ -696,7 +762,9 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     leave the few that the local LPs do not prove to that (``audit``'s ``deferrable``).
     ``first`` (start point, rule, goal -> targets proven): proofs in a restriction of the model
     before each audit (a rate table's count spaces: ``joint.count_space_proofs``); what it
-    proves is not audited again."""
+    proves is not audited again. ``hints``: witnesses from ``start`` (the suppressor's,
+    ``audit_table``'s ``hints``), re-verified against this model before anything else; the
+    targets they prove are not searched for."""
     extra = np.zeros(space.size, dtype=bool) if exact_too is None else exact_too & hidden
     ex_mask = prim | extra
     ex_rule = np.where(ex_mask, EXACT, NONE).astype(np.int8)
@@ -711,6 +779,13 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
         # One whole-number feasible point for both audits (audit.py: the proofs start there).
         if start is None and not intervals:
             start = whole_start(space, values, hidden, lo, hi)
+        hinted_th = np.zeros(space.size, dtype=bool)
+        hinted_ex = np.zeros(space.size, dtype=bool)
+        if hints is not None and hints.n and start is not None:
+            if threshold:
+                hinted_th = _hinted_proofs(space, start, hidden, th_rule, top, lo, hi, hints)
+            hinted_ex = _hinted_proofs(space, start, hidden, ex_rule, top, lo, hi, hints)
+            th_rule = np.where(hinted_th, NONE, th_rule).astype(np.int8)
         if threshold and start is not None:
             # The threshold audit first: a small cell it proves reaches its goal, and one
             # below the goal at the start point then takes two whole values, so it is not
@@ -722,8 +797,14 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                 deferrable=defer))
             implied = prim & (start < top - 0.5)
             implied[[f.cell for f in up.failures]] = False
+            up.targets += int(hinted_th.sum())
+            up.hinted += int(hinted_th.sum())
+        # A target a hint carries to its goal from below is not exact either: counted as the
+        # hint's proof, not the threshold audit's.
+        hinted_ex |= implied & hinted_th
+        implied &= ~hinted_ex
         result = _audit_after(
-            first, start, np.where(implied, NONE, ex_rule).astype(np.int8), top, partial(
+            first, start, np.where(implied | hinted_ex, NONE, ex_rule).astype(np.int8), top, partial(
                 audit, space, values, hidden, threshold=top, lower=lo, upper=hi,
                 intervals=intervals, truth=False, cubes=cubes, fixable=fixable,
                 start_point=start, find_start=False,
@@ -732,7 +813,8 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
             up.points = []  # used: not kept with the result
         result.points = []
         result.implied = int(implied.sum())
-        result.targets += result.implied
+        result.targets += result.implied + int(hinted_ex.sum())
+        result.hinted += int(hinted_ex.sum())
     except DisclosureError:
         # The labels contradict the published values (e.g. a complementary cell that must
         # be 0 under an "N<10" total: another tool's, or an old, pattern). Then the model's
@@ -797,4 +879,4 @@ def _published(space: CellSpace, frame: pd.DataFrame, flat: np.ndarray,
     return values, hidden
 
 
-__all__ = ["THRESHOLD", "SuppressionResult", "TableAudit", "audit_table", "suppress_table"]
+__all__ = ["THRESHOLD", "Proof", "SuppressionResult", "TableAudit", "audit_table", "suppress_table"]

@@ -94,6 +94,9 @@ class AuditResult:
     # Publisher side, ``threshold``: small cells proven not exact by the threshold audit's
     # proof (a whole point at the goal) and the start point below the goal.
     implied: int = 0
+    # Publisher side: targets proven by the suppressor's own witnesses, each re-verified as a
+    # whole point of the published file's model (``api.audit_table``'s ``hints``).
+    hinted: int = 0
     start_seconds: float = 0.0  # publisher side: finding a whole-number feasible point
     # Publisher side: that point (``whole_start``), for a re-audit of the same pattern.
     start_point: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -113,8 +116,9 @@ class AuditResult:
         (re-verified) witness, an LP over its neighbourhood, or the component LPs (with the
         MILP where an LP optimum was fractional); and how many failed."""
         lps = (self.targets - self.certified - self.witnessed - self.local - self.implied
-               - len(self.failures))
+               - self.hinted - len(self.failures))
         return {"hypercube": self.certified, "stored_witness": self.witnessed,
+                "suppressor_witness": self.hinted,
                 "local_lp": self.local, "threshold_proof": self.implied,
                 "component_lp": max(lps, 0), "failed": len(self.failures)}
 
@@ -129,6 +133,7 @@ class AuditResult:
             "proven_by_hypercubes": self.certified,
             "proven_by_local_lps": self.local,
             "proven_by_threshold_proofs": self.implied,
+            "proven_by_suppressor_witnesses": self.hinted,
             "seconds": round(self.seconds, 3),
             "failures": len(self.failures),
             "passed": self.ok,

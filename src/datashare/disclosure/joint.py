@@ -146,6 +146,9 @@ class JointProtected:
     rounds: int
     stats: dict[str, object]
     timings: dict[str, float]
+    # Every round's witnesses (movements from the true values in ``model.space``): the
+    # proof the publisher's audit of the published file re-verifies (``api.Proof``).
+    witnesses: Witnesses = field(default_factory=Witnesses)
 
 
 def code_for(num: np.ndarray, den: np.ndarray, den_hidden: np.ndarray,
@@ -432,7 +435,8 @@ def _joint(space: CellSpace, base: Spec, numerator: str, denominator: str, num: 
         "numerator_grand_total_published": not bool(num_h[grand].any()),
         "denominator_grand_total_published": not bool(den_h[grand].any()),
     }
-    return JointProtected(den_h, num_h, code, via, model, result, rounds, stats, timings)
+    return JointProtected(den_h, num_h, code, via, model, result, rounds, stats, timings,
+                          prior)
 
 
 def _absorb(prot: Protected, model: RateModel, num_h: np.ndarray, den_h: np.ndarray,
