@@ -105,6 +105,21 @@ def test_witnesses_of_a_safe_pattern_cannot_pass_a_weaker_published_file(
     assert pinned <= failing(hinted)
 
 
+def test_a_statewide_file_weaker_than_its_witnesses_fails_where_it_leaks() -> None:
+    # Some witnesses still verify (they move only cells the file still hides) and prove their
+    # cells; the file fails exactly where it fails without them, and where the attacker pins.
+    frame, spec = statewide_records(2, 3, 400, 0)
+    result = suppress_table(frame, spec, count="count")
+    weaker = republished(result.table, frame, 2)
+    assert weaker is not None
+    hinted = audit_table(weaker, spec, count="count", hints=result.proof)
+    plain = audit_table(weaker, spec, count="count")
+    assert hinted.results["count"].hinted > 0 and not hinted.ok
+    assert failing(hinted) == failing(plain)
+    verdict = milp_audit.check(weaker, spec, count="count")
+    assert {key for _, key in verdict.exact + verdict.below} <= failing(hinted)
+
+
 def test_a_witness_that_breaks_a_relation_or_moves_a_published_cell_proves_nothing() -> None:
     frame, spec = statewide_records(2, 3, 600, 0)
     result = suppress_table(frame, spec, count="count")

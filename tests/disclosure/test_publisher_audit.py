@@ -24,7 +24,7 @@ from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
 
 from . import milp_audit
-from .conftest import random_tables, statewide_records
+from .conftest import random_tables, statewide_records, table_from_records
 from .test_rate_properties import rate_tables
 
 
@@ -448,3 +448,41 @@ def test_a_rate_tables_group_sizes_are_proven_moving_with_their_numerators_too(
         assert sum(proven) > 0
         assert failing(fast) == failing(slow)
         assert bool(failing(slow)) == fails
+
+
+def test_small_cells_the_labels_alone_determine_stay_small_when_failing_cells_are_judged_again(
+        ) -> None:
+    # A school of nine girls, one per grade: nine "N<10" cells under a total of at most 9
+    # are 1 each, whatever is published. Above REFINE_MAX_CELLS audit-table drops them from
+    # its targets, but the labels-only model that judges failing cells again must keep them
+    # 1..9: taken as complements (>= 10) they made that model infeasible, and every cell
+    # judged again kept its failure (scale-0.2 enrollment: 8 cells of a file the suppressor
+    # had proven).
+    grades = [f"G{i}" for i in range(1, 10)]
+    spec = {"organization": {"ST": {"schools": ["S0", "S1"]}},
+            "student_group": {"All Students": {"gender": ["F", "M"]}},
+            "grade": {"All Grades": {"grades": grades}}}
+    records = [{"organization": "S0", "grade": g, "part:gender": "F"} for g in grades]
+    records += [{"organization": "S1", "grade": g, "part:gender": sex}
+                for g in grades for sex in ("F", "M") for _ in range(3 if g == "G1" else 15)]
+    frame = table_from_records(records, spec)
+    out = weak_pattern(frame, 1000)  # the small cells only: S1's girls in G1 are derivable
+    judged: list[np.ndarray] = []
+    real = api.lazy_goals
+
+    def spy(space: Any, values: Any, primary: np.ndarray, *a: Any, **k: Any) -> Any:
+        judged.append(primary.copy())
+        return real(space, values, primary, *a, **k)
+
+    with (mock.patch.object(model, "REFINE_MAX_CELLS", 0),
+          mock.patch.object(api, "lazy_goals", spy)):
+        result = audit_table(out, spec, count="count")
+    assert judged, "no failing cell was judged again"
+    space = build_space(parse_spec(spec))
+    labelled = np.zeros(space.size, dtype=bool)
+    labelled[locate_rows(space, out[out["suppression"] == "primary"])] = True
+    assert (judged[0] == labelled).all()
+    # S1's girls in G1 are exact (published total less published boys): the one true leak.
+    fails = failing(result)
+    assert ("S1", "F", "G1") in fails
+    assert not any(key[0] == "S0" for key in fails)

@@ -542,6 +542,7 @@ def audit_table(
         prim = hidden.copy() if status is None else _mark(space, flat, status == "primary")
         prim &= hidden
         top, determined = _goal(space, prim, values, hidden, pol, labelled)
+        labelled_prim = prim.copy()  # what the labels say (bounds), whatever is checked
         if labelled:
             # Bounds from every "N<10" label (a primary the labels alone determine is still
             # 1..T-1, not a complement's ">= T"); only the cells checked drop those.
@@ -556,8 +557,8 @@ def audit_table(
                                   hints=None if start is None or hints is None
                                   else hints.witnesses)
         if regoal and result.failures:
-            result = _regoal_failures(space, values, hidden, prim, protection, top, lo, hi,
-                                      intervals, cubes, pol, result)
+            result = _regoal_failures(space, values, hidden, prim, labelled_prim, protection,
+                                      top, lo, hi, intervals, cubes, pol, result)
         results[count] = result
         return TableAudit(space, results, {count: ATTACKER_MODEL if labelled else NO_LABELS})
     # Rate tables: numerators and denominators in ONE model (joint.py): met <= tested, the
@@ -706,20 +707,23 @@ def _goal(space: CellSpace, prim: np.ndarray, values: np.ndarray, hidden: np.nda
 
 
 def _regoal_failures(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
-                     prim: np.ndarray, protection: str, top: np.ndarray, lo: np.ndarray,
-                     hi: np.ndarray, intervals: bool, cubes: bool, pol: Policy,
-                     result: AuditResult) -> AuditResult:
+                     prim: np.ndarray, labelled_prim: np.ndarray, protection: str,
+                     top: np.ndarray, lo: np.ndarray, hi: np.ndarray, intervals: bool,
+                     cubes: bool, pol: Policy, result: AuditResult) -> AuditResult:
     """A table too big to refine every goal first is audited against the propagated goals
     (upper bounds of the exact ones); the cells that fail are then judged against their
     exact goals (``model.lazy_goals``), as the suppressor did for the cells its cheap
     witnesses left. A cell the labels alone determine is not counted (no pattern could
-    protect it; the suppressor reports it as ``disclosed_by_labels``)."""
+    protect it; the suppressor reports it as ``disclosed_by_labels``). ``prim``: the cells
+    checked; ``labelled_prim``: every "N<10" cell, those the labels alone determine too,
+    which the labels-only model must keep at 1..T-1 (as ">= T" they made it infeasible:
+    scale-0.2 enrollment, 8 cells left failing)."""
     failing = np.unique([f.cell for f in result.failures if prim[f.cell]]).astype(np.int64)
     if not len(failing):
         return result
     try:
-        goal, determined = lazy_goals(space, values, prim, (values == 0) & ~hidden, top, pol,
-                                      False, failing, point=result.start_point)
+        goal, determined = lazy_goals(space, values, labelled_prim, (values == 0) & ~hidden,
+                                      top, pol, False, failing, point=result.start_point)
     except DisclosureError:
         return result  # labels that contradict the values: the failures stand
     top = top.copy()
