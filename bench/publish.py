@@ -6,7 +6,9 @@
 Per table, each in its own process (so one table that runs away is stopped at
 ``--table-timeout`` and reported, and the others still run): wall seconds to build (DuckDB
 aggregation: the floor, measured in the same run), to suppress with the ospi policy including
-the engine's own LP proof, and for the publisher-side audit of the published CSV file; the
+the engine's own LP proof, and for the publisher-side audit of the published CSV file (which
+re-verifies the suppressor's witnesses against the file first; the JSON counts its targets
+and how many those proved); the
 process's CPU seconds (all threads, also for a table stopped at the limit; with Spark the
 JVM's are not counted; on a shared machine the wall time measures the other processes too); rows (cells), cells suppressed, whether every proof passed, and the attacker
 model each measure's proof used (labels included or not). Then totals and the ratio of the
@@ -70,6 +72,13 @@ def one_table(source: str, key: str, year: int, engine: str, out: Any,
         "models": {m: (v["attacker_model"], v["labels"])
                    for m, v in cert["attacker_model"].items()},
         "grand_total_published": [x["grand_total_published"] for x in parts],
+        # How the file audit proved its targets: the suppressor's witnesses re-verified
+        # against the file, the rest searched for from the file.
+        "file_audit_targets": sum(m["protected_cells_checked"] for x in parts
+                                  for m in x["independent_audit"]["measures"].values()),
+        "file_audit_by_suppressor_witnesses": sum(
+            m["proven_by_suppressor_witnesses"] for x in parts
+            for m in x["independent_audit"]["measures"].values()),
     })
 
 
