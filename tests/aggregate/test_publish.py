@@ -3,11 +3,13 @@ independent audit from the published cells alone."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from datashare.aggregate import publish
 from datashare.aggregate.build import TableRequest, build
 from datashare.aggregate.publish import notes, suppress
 from datashare.aggregate.sample import write_sample
@@ -54,3 +56,22 @@ def test_a_published_rate_never_shows_the_numerator_of_a_coded_rate(sample: Path
     assert coded["numerator"].isna().all()
     assert coded["display"].str.match(r"^[<>]\d").all() if len(coded) else True
     assert isinstance(published.table, pd.DataFrame)
+
+
+def test_a_big_tables_parts_protected_in_processes_publish_the_same_file(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Test subjects share no relation: protected side by side, each is the pattern it is alone.
+    built = build(sample, TableRequest("assessment_participation", 2025, level="district",
+                                       groups=("gender", "low_income")))
+    assert len(built.parts) > 1
+    alone = suppress(built)
+    monkeypatch.setattr(publish, "PARALLEL_MIN_ROWS", 0)
+    assert publish._processes(built) > 1 or len(os.sched_getaffinity(0)) == 1
+    side_by_side = suppress(built)
+    assert side_by_side.csv == alone.csv
+    assert side_by_side.passed and alone.passed
+    for a, b in zip(alone.certificate["parts"], side_by_side.certificate["parts"], strict=True):
+        assert a["rows_sha256"] == b["rows_sha256"] and a["slice"] == b["slice"]
+        untimed = [{k: {**v, "seconds": 0} for k, v in p["independent_audit"]["measures"].items()}
+                   for p in (a, b)]
+        assert untimed[0] == untimed[1]
