@@ -4,6 +4,10 @@ independent audit from the published cells alone."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -75,3 +79,41 @@ def test_a_big_tables_parts_protected_in_processes_publish_the_same_file(
         untimed = [{k: {**v, "seconds": 0} for k, v in p["independent_audit"]["measures"].items()}
                    for p in (a, b)]
         assert untimed[0] == untimed[1]
+
+
+PARENT = """
+import multiprocessing as mp, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from datashare.aggregate import publish
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),
+                               initializer=publish._exit_with, initargs=(os.getpid(),))
+    print(pool.submit(os.getpid).result(), flush=True)
+    pool.submit(time.sleep, 120)
+    time.sleep(120)
+"""
+
+
+def test_a_parts_process_exits_when_the_process_that_started_it_is_killed(
+        tmp_path: Path) -> None:
+    # A stopped worker or benchmark (killed, no clean-up) must not leave a part running.
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        os.kill(child, 0)  # running
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the part's process outlived its parent")
