@@ -70,7 +70,7 @@ def test_a_big_tables_parts_protected_in_processes_publish_the_same_file(
     assert len(built.parts) > 1
     alone = suppress(built)
     monkeypatch.setattr(publish, "PARALLEL_MIN_ROWS", 0)
-    assert publish._processes(built) > 1 or len(os.sched_getaffinity(0)) == 1
+    assert publish._processes(built) > 1 or (os.cpu_count() or 1) == 1
     side_by_side = suppress(built)
     assert side_by_side.csv == alone.csv
     assert side_by_side.passed and alone.passed

@@ -86,7 +86,10 @@ def _processes(built: Built) -> int:
     as many as there are parts and cores."""
     if len(built.parts) < 2 or sum(len(p.frame) for p in built.parts) < PARALLEL_MIN_ROWS:
         return 1
-    return max(1, min(len(built.parts), len(os.sched_getaffinity(0))))
+    # The cores this process may run on (Linux), else the machine's.
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else os.cpu_count() or 1)
+    return max(1, min(len(built.parts), cores))
 
 
 def _exit_with(parent: int) -> None:
