@@ -89,7 +89,7 @@ def _processes(built: Built) -> int:
     # The cores this process may run on (Linux), else the machine's.
     cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
              else os.cpu_count() or 1)
-    return max(1, min(len(built.parts), cores))
+    return min(len(built.parts), cores)
 
 
 def _exit_with(parent: int) -> None:

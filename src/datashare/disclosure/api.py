@@ -58,7 +58,7 @@ from datashare.disclosure.table import (
     locate_rows,
     measure,
 )
-from datashare.disclosure.witness import Witnesses, verify
+from datashare.disclosure.witness import Witnesses, moves, reaches
 
 PROTECTIONS = ("threshold", "exact")
 # The version of the rules that choose a pattern: the same table, policy, options and
@@ -551,11 +551,10 @@ def audit_table(
             prim &= ~determined
         else:
             lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
-        start = None if intervals else _hinted_start(space, values, hidden, lo, hi, hints)
-        result = _publisher_audit(space, values, hidden, prim, protection, top, lo, hi,
-                                  intervals, cubes, start=start, regoal=regoal,
-                                  hints=None if start is None or hints is None
-                                  else hints.witnesses)
+        result = _publisher_audit(
+            space, values, hidden, prim, protection, top, lo, hi, intervals, cubes,
+            regoal=regoal,
+            hints=None if intervals else _usable(space, values, hidden, lo, hi, hints))
         if regoal and result.failures:
             result = _regoal_failures(space, values, hidden, prim, labelled_prim, protection,
                                       top, lo, hi, intervals, cubes, pol, result)
@@ -600,29 +599,25 @@ def audit_table(
     # Most proofs are found in the count space first, one measure moving at a time from a
     # start point found there too (``joint.staged_start``, ``joint.count_space_proofs``).
     first = partial(joint.count_space_proofs, space, model)
-    start = hinted = None
-    if not intervals:
-        hinted = _hinted_start(model.space, model.values, model.hidden, model.lo, model.hi,
-                               hints)
-        start = hinted if hinted is not None else joint.staged_start(space, model)
+    hinted = None if intervals else _usable(model.space, model.values, model.hidden, model.lo,
+                                            model.hi, hints)
+    start = None if intervals or hinted is not None else joint.staged_start(space, model)
     results[key] = _publisher_audit(model.space, model.values, model.hidden, prim3, protection,
                                     model.goal, model.lo, model.hi, intervals, cubes,
                                     exact_too=num3, fixable=joint.numerators(n),
-                                    start=start, regoal=regoal, first=first,
-                                    hints=None if hinted is None or hints is None
-                                    else hints.witnesses)
+                                    start=start, regoal=regoal, first=first, hints=hinted)
     if regoal and results[key].failures:
         results[key] = _regoal_rate_failures(space, model, den, den_hidden, labelled_prim,
                                              protection, intervals, cubes, pol, results[key])
     return TableAudit(model.space, results, {key: ATTACKER_MODEL if labelled else NO_LABELS})
 
 
-def _hinted_start(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lo: np.ndarray,
-                  hi: np.ndarray, hints: Proof | None) -> np.ndarray | None:
-    """The hints' true values if they are a whole-number point of the published table's
-    model (``audit_table``'s ``hints``): the published cells at their published values, the
-    hidden ones within their bounds, every relation exact; else None (the audit then finds
-    its own start point and uses none of the hints)."""
+def _usable(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lo: np.ndarray,
+            hi: np.ndarray, hints: Proof | None) -> Proof | None:
+    """``hints`` if their true values are a whole-number point of the published table's model
+    (``audit_table``'s ``hints``): the published cells at their published values, the hidden
+    ones within their bounds, every relation exact; else None (the audit then finds its own
+    start point and uses none of the hints)."""
     if hints is None or hints.values.shape != values.shape:
         return None
     x = hints.values.astype(np.float64)
@@ -633,20 +628,25 @@ def _hinted_start(space: CellSpace, values: np.ndarray, hidden: np.ndarray, lo: 
     # Whole numbers well below 2**53: these float64 sums are exact.
     if np.abs(space.relation_sums(x)).max(initial=0.0) != 0.0:
         return None
-    return x
+    return Proof(x, hints.witnesses)
 
 
-def _hinted_proofs(space: CellSpace, start: np.ndarray, hidden: np.ndarray, rule: np.ndarray,
-                   goal: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                   hints: Witnesses) -> np.ndarray:
-    """The targets of ``rule`` the hints prove from ``start``: each witness must be a whole
-    point of this model (``witness.verify``: only hidden cells move, whole movements, within
-    the bounds, every relation they touch still exact), and proves every target it moves
-    to its goal (threshold) or off its value (exact), whatever it was found for."""
-    every = Witnesses(hints.wid, hints.cell, hints.dx, hints.cell, hints.wid, hints.kind,
-                      hints.n)
-    proven, _ = verify(space, start, hidden, rule, goal, every, lo, hi)
-    return proven & hidden & (rule != NONE)
+def _hinted_proofs(space: CellSpace, hints: Proof, hidden: np.ndarray, goal: np.ndarray,
+                   lo: np.ndarray, hi: np.ndarray, *rules: np.ndarray) -> list[np.ndarray]:
+    """Per rule, the targets the hints prove from their values: a witness that is a whole
+    point of this model (``witness.moves``: only hidden cells move, whole movements, within
+    the bounds, every relation it touches still exact; checked once for every rule) proves
+    every target it moves to its goal (threshold) or off its value (exact), whatever it was
+    found for."""
+    m = moves(space, hints.values, hidden, hints.witnesses, lo, hi)
+    ok = m.valid[m.wid]
+    cells, dx = m.cell[ok], m.dx[ok]
+    out = []
+    for rule in rules:
+        proven = np.zeros(space.size, dtype=bool)
+        proven[cells[reaches(rule, goal, hints.values, cells, dx)]] = True
+        out.append(proven & hidden)
+    return out
 
 
 def _regoal_rate_failures(space: CellSpace, model: joint.RateModel, den: np.ndarray,
@@ -756,7 +756,7 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                      fixable: np.ndarray | None = None,
                      start: np.ndarray | None = None, regoal: bool = False,
                      first: FirstProofs | None = None,
-                     hints: Witnesses | None = None) -> AuditResult:
+                     hints: Proof | None = None) -> AuditResult:
     """``threshold``: each primary's largest feasible value reaches ``top`` AND it is not
     exact (two audits, merged); ``exact``: not exact. ``exact_too``: more cells that must
     not be exact. ``start``: an earlier audit's whole point of the same published table,
@@ -766,9 +766,12 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     leave the few that the local LPs do not prove to that (``audit``'s ``deferrable``).
     ``first`` (start point, rule, goal -> targets proven): proofs in a restriction of the model
     before each audit (a rate table's count spaces: ``joint.count_space_proofs``); what it
-    proves is not audited again. ``hints``: witnesses from ``start`` (the suppressor's,
-    ``audit_table``'s ``hints``), re-verified against this model before anything else; the
-    targets they prove are not searched for."""
+    proves is not audited again. ``hints``: the suppressor's proof, its values already found
+    a whole point of this model (``_usable``): they are the start point, and its witnesses
+    are re-verified against this model before anything else; the targets they prove are not
+    searched for."""
+    if hints is not None:
+        start = hints.values
     extra = np.zeros(space.size, dtype=bool) if exact_too is None else exact_too & hidden
     ex_mask = prim | extra
     ex_rule = np.where(ex_mask, EXACT, NONE).astype(np.int8)
@@ -783,13 +786,10 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
         # One whole-number feasible point for both audits (audit.py: the proofs start there).
         if start is None and not intervals:
             start = whole_start(space, values, hidden, lo, hi)
-        hinted_th = np.zeros(space.size, dtype=bool)
-        hinted_ex = np.zeros(space.size, dtype=bool)
-        if hints is not None and hints.n and start is not None:
-            if threshold:
-                hinted_th = _hinted_proofs(space, start, hidden, th_rule, top, lo, hi, hints)
-            hinted_ex = _hinted_proofs(space, start, hidden, ex_rule, top, lo, hi, hints)
-            th_rule = np.where(hinted_th, NONE, th_rule).astype(np.int8)
+        hinted_th, hinted_ex = (
+            _hinted_proofs(space, hints, hidden, top, lo, hi, th_rule, ex_rule)
+            if hints is not None else [np.zeros(space.size, dtype=bool) for _ in range(2)])
+        th_rule = np.where(hinted_th, NONE, th_rule).astype(np.int8)
         if threshold and start is not None:
             # The threshold audit first: a small cell it proves reaches its goal, and one
             # below the goal at the start point then takes two whole values, so it is not
@@ -801,14 +801,13 @@ def _publisher_audit(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                 deferrable=defer))
             implied = prim & (start < top - 0.5)
             implied[[f.cell for f in up.failures]] = False
-            up.targets += int(hinted_th.sum())
-            up.hinted += int(hinted_th.sum())
         # A target a hint carries to its goal from below is not exact either: counted as the
         # hint's proof, not the threshold audit's.
         hinted_ex |= implied & hinted_th
         implied &= ~hinted_ex
+        ex_left = np.where(implied | hinted_ex, NONE, ex_rule).astype(np.int8)
         result = _audit_after(
-            first, start, np.where(implied | hinted_ex, NONE, ex_rule).astype(np.int8), top, partial(
+            first, start, ex_left, top, partial(
                 audit, space, values, hidden, threshold=top, lower=lo, upper=hi,
                 intervals=intervals, truth=False, cubes=cubes, fixable=fixable,
                 start_point=start, find_start=False,

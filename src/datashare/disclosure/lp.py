@@ -130,7 +130,7 @@ def pass_equality_model(h: highspy.Highs, n_cols: int, rows: np.ndarray, cols: n
 
 
 def colwise(n_cols: int, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray,
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start, index, value) of the triplets, column by column, rows ascending in each."""
     # A stable sort by column gives that alone when each column's rows come in ascending
     # order (a region LP's do: built relation by relation), several times faster than the

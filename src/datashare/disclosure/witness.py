@@ -372,9 +372,7 @@ class Witnesses:
             wid.append(np.full(int(moved.sum()), i, dtype=np.int64))
             cell.append(cells[moved])
             dx.append(move[moved])
-            r = rule[cells]
-            ok = np.where(r == THRESHOLD, x >= goal_at(threshold, cells) - TOL,
-                          np.where(r == EXACT, np.abs(move) >= TOL, False))
+            ok = reaches(rule, threshold, base, cells, move)
             cc.append(cells[ok])
             cw.append(np.full(int(ok.sum()), i, dtype=np.int64))
         if points:
@@ -391,24 +389,32 @@ class Witnesses:
                          self.kind[keep], int(keep.sum()))
 
 
-def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.ndarray,
-           threshold: int | np.ndarray, w: Witnesses, lower: np.ndarray, upper: np.ndarray,
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(cells proven, witness valid mask): each witness must move only hidden cells, keep them
-    within bounds, sum to zero in every relation touching them, and its claimed cells must
-    reach their goal. Only the relations touching a witness's cells are summed."""
+@dataclass
+class Moves:
+    """Witnesses' movements merged per (witness, cell), sorted by ``key`` (witness * cells
+    + cell), and whether each witness is a whole point of the model (``moves``)."""
+
+    key: np.ndarray
+    wid: np.ndarray
+    cell: np.ndarray
+    dx: np.ndarray
+    valid: np.ndarray  # per witness
+
+
+def moves(space: CellSpace, values: np.ndarray, hidden: np.ndarray, w: Witnesses,
+          lower: np.ndarray, upper: np.ndarray) -> Moves:
+    """``w``'s movements from ``values``, and which witnesses are whole points of the model:
+    each must move only hidden cells, by whole numbers, keep them within bounds and sum to
+    zero in every relation touching them. Only the relations touching a witness's cells are
+    summed."""
     valid = np.ones(w.n, dtype=bool)
-    proven = np.zeros(space.size, dtype=bool)
-    if not w.n:
-        return proven, valid
     key = w.wid * space.size + w.cell
     uk, inv = np.unique(key, return_inverse=True)
     dx = np.bincount(inv.ravel(), weights=w.dx, minlength=len(uk))
     wid = uk // space.size
     cell = uk % space.size
     moving = np.abs(dx) > 0
-    base = values.astype(np.float64)
-    x = base[cell] + dx
+    x = values.astype(np.float64)[cell] + dx
     # A proof must be a whole-number point (the attacker knows counts are integers).
     frac = np.abs(dx - np.round(dx)) > FEAS_TOL
     bad = moving & (~hidden[cell] | (x < lower[cell] - FEAS_TOL) | (x > upper[cell] + FEAS_TOL)
@@ -420,16 +426,32 @@ def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.nd
     rk, rinv = np.unique(rkey, return_inverse=True)
     sums = np.bincount(rinv.ravel(), weights=space.coef[entry] * dx[rep], minlength=len(rk))
     valid[(rk[np.abs(sums) > FEAS_TOL]) // space.n_relations] = False
+    return Moves(uk, wid, cell, dx, valid)
+
+
+def reaches(rule: np.ndarray, threshold: int | np.ndarray, values: np.ndarray,
+            cells: np.ndarray, move: np.ndarray) -> np.ndarray:
+    """Whether moving ``cells`` by ``move`` from ``values`` meets their rule: the goal for
+    THRESHOLD, any movement for EXACT, never for NONE."""
+    r = rule[cells]
+    return np.where(r == THRESHOLD, values[cells] + move >= goal_at(threshold, cells) - TOL,
+                    np.where(r == EXACT, np.abs(move) >= TOL, False))
+
+
+def verify(space: CellSpace, values: np.ndarray, hidden: np.ndarray, rule: np.ndarray,
+           threshold: int | np.ndarray, w: Witnesses, lower: np.ndarray, upper: np.ndarray,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(cells proven, witness valid mask): each witness must be a whole point of the model
+    (``moves``), and its claimed cells must reach their goal."""
+    proven = np.zeros(space.size, dtype=bool)
+    if not w.n:
+        return proven, np.ones(0, dtype=bool)
+    m = moves(space, values, hidden, w, lower, upper)
     # Claims: the claimed cell's movement in its witness must reach the goal.
     ckey = w.claim_wid * space.size + w.claim_cell
-    at = np.searchsorted(uk, ckey)
-    at = np.minimum(at, len(uk) - 1)
-    found = uk[at] == ckey
-    move = np.where(found, dx[at], 0.0)
-    r = rule[w.claim_cell]
-    reach = np.where(r == THRESHOLD,
-                     base[w.claim_cell] + move >= goal_at(threshold, w.claim_cell) - TOL,
-                     np.where(r == EXACT, np.abs(move) >= TOL, False))
-    good = reach & valid[w.claim_wid] & hidden[w.claim_cell]
+    at = np.minimum(np.searchsorted(m.key, ckey), len(m.key) - 1)
+    move = np.where(m.key[at] == ckey, m.dx[at], 0.0)
+    reach = reaches(rule, threshold, values.astype(np.float64), w.claim_cell, move)
+    good = reach & m.valid[w.claim_wid] & hidden[w.claim_cell]
     proven[w.claim_cell[good]] = True
-    return proven, valid
+    return proven, m.valid
