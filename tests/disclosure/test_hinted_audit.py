@@ -126,11 +126,15 @@ def test_a_witness_that_breaks_a_relation_or_moves_a_published_cell_proves_nothi
     proof = result.proof
     assert proof is not None
     hid, shown = cells(spec, result.table, True), cells(spec, result.table, False)
-    # One witness per hidden cell moving it alone (every relation it is in breaks), and one
-    # moving a published cell with it, each claiming to carry the cell far.
-    n = len(hid)
+    # One witness per small hidden cell below 9 carrying it alone to 9: hidden, whole and
+    # within its label's 1-9, but every relation it is in breaks. Then one per hidden cell
+    # moving a published cell with it, claiming to carry the cell far.
+    small = hid[(proof.values[hid] >= 1) & (proof.values[hid] < 9)]
+    assert len(small)
+    n = len(small)
     bogus = Witnesses()
-    bogus.add(np.arange(n), hid, np.full(n, 20.0), hid, np.arange(n), n, Witnesses.LP)
+    bogus.add(np.arange(n), small, 9.0 - proof.values[small], small, np.arange(n), n,
+              Witnesses.LP)
     m = min(n, len(shown))
     pairs = np.repeat(np.arange(m), 2)
     both = np.column_stack([hid[:m], shown[:m]]).ravel()

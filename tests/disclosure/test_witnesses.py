@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from datashare.disclosure.api import audit_table, suppress_table
 from datashare.disclosure.audit import EXACT, THRESHOLD, audit
 from datashare.disclosure.engine import count_primaries, protect, rule_for
 from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
-from datashare.disclosure.witness import Witnesses, verify
+from datashare.disclosure.witness import Witnesses, moves, verify
 
 from .conftest import random_tables
 
@@ -148,3 +149,44 @@ def test_one_bad_witness_does_not_spoil_the_others() -> None:
           np.array([1]), np.array([0]), 1, Witnesses.CUBE)
     proven, valid = verify(space, values, both, rule, 10, w, lo, hi)
     assert proven[1] and valid.tolist() == [False, True]
+
+
+@SETTINGS
+@given(random_tables(), st.data())
+def test_every_witness_is_judged_as_a_plain_point_check_judges_it(case, data) -> None:  # type: ignore[no-untyped-def]
+    # ``moves`` checks every witness at once with sparse sums; one witness at a time, as a
+    # dense point checked against every relation, must give the same movements and verdicts,
+    # with cells listed twice, movements that cancel, published cells and bounds left.
+    frame, spec = case
+    space, values, _ = _space_and_values(frame, spec)
+    hidden = np.array(data.draw(st.lists(st.booleans(), min_size=space.size,
+                                         max_size=space.size)))
+    lo = values - data.draw(st.integers(0, 3))
+    hi = values + data.draw(st.integers(0, 3))
+    n = data.draw(st.integers(1, 6))
+    rows = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, space.size - 1),
+                                        st.sampled_from([-2.0, -1.0, 1.0, 2.0, 0.5])),
+                              max_size=30))
+    # And one witness whose two movements of a cell cancel: it moves nothing, and is valid.
+    c = data.draw(st.integers(0, space.size - 1))
+    rows = [*rows, (n, c, 1.0), (n, c, -1.0)]
+    n += 1
+    wid, cell, dx = (np.array(col) for col in zip(*rows, strict=True))
+    w = Witnesses()
+    w.add(wid.astype(np.int64), cell.astype(np.int64), dx.astype(np.float64),
+          np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), n, Witnesses.LP)
+    m = moves(space, values, hidden, w, lo, hi)
+    for i in range(n):
+        point = np.zeros(space.size)
+        np.add.at(point, w.cell[w.wid == i], w.dx[w.wid == i])
+        listed = np.unique(w.cell[w.wid == i])
+        assert m.cell[m.wid == i].tolist() == listed.tolist()
+        assert m.dx[m.wid == i].tolist() == point[listed].tolist()
+        moved = point != 0
+        ok = (not (moved & ~hidden).any()
+              and (point == np.round(point)).all()
+              and ((values + point >= lo) & (values + point <= hi))[moved].all()
+              and not space.relation_sums(point).any())
+        assert bool(m.valid[i]) == ok
+    assert m.valid[n - 1]
+    assert (np.diff(m.key) > 0).all()

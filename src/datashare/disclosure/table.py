@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.spec import Spec
@@ -53,6 +54,15 @@ class CellSpace:
         cell's relations without scanning every entry (computed once per space)."""
         order = np.argsort(self.cells, kind="stable")
         return order, np.searchsorted(self.cells[order], np.arange(self.size + 1))
+
+    @cached_property
+    def cell_relations(self) -> csr_matrix:
+        """(cell x relation) matrix of the coefficients: a row is the cell's relations, so
+        ``movements @ cell_relations`` sums every relation for many movements at once,
+        touching only the relations of the cells they move (computed once per space)."""
+        order, start = self.by_cell
+        return csr_matrix((self.coef[order].astype(np.float64), self.entry_rel[order], start),
+                          shape=(self.size, self.n_relations))
 
     def entries(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in ``cells``, entry) for every relation entry of each of ``cells``."""
