@@ -15,7 +15,26 @@ from pathlib import Path
 
 import pytest
 
-from datashare.web.processes import Child, supervise
+from datashare.web.processes import Child, children, supervise
+
+
+def test_run_starts_as_many_long_workers_as_asked_each_on_the_long_queue() -> None:
+    procs = children(bind="127.0.0.1:0", web_workers=1, long_workers=3)
+    long = [p for p in procs if p.argv[-2:] == ["--queue", "long"]]
+    assert [p.name for p in long] == ["worker-long", "worker-long-2", "worker-long-3"]
+    assert [p.name for p in procs if p.argv[-2:] == ["--queue", "short"]] == ["worker"]
+    assert not [p for p in children(bind="127.0.0.1:0", web_workers=1, worker=False) if "worker" in p.name]
+
+
+def test_run_refuses_no_long_worker_in_one_line(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATASHARE_DEMO": "1",
+           "DATASHARE_DATA_DIR": str(tmp_path), "LONG_WORKERS": "0"}
+    done = subprocess.run([sys.executable, "-m", "datashare.cli", "run"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "CommandError: --long-workers (LONG_WORKERS) must be at least 1"]
+    assert not done.stdout
 
 
 def test_supervise_stops_the_others_and_fails_when_one_child_dies() -> None:
@@ -129,8 +148,8 @@ def test_run_serves_healthz_with_a_live_worker_and_stops_everything_on_sigterm(t
         output, _ = run.communicate(timeout=30)
     assert run.returncode == 0, output
     pids = [int(line.split("(pid ")[1].rstrip(")")) for line in output.splitlines() if "started " in line]
-    # web, the short worker (+ scheduler), the long worker, the SFTP server
-    assert len(pids) == 4, output
+    # web, the short worker (+ scheduler), two long workers, the SFTP server
+    assert len(pids) == 5, output
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

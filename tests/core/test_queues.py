@@ -31,9 +31,8 @@ def _heartbeats(db: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT name FROM core_workerheartbeat")]
 
 
-@pytest.mark.timeout(150)
-def test_a_long_job_running_on_the_long_worker_does_not_delay_the_short_queues_heartbeat(tmp_path: Path) -> None:
-    env = {
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "DATASHARE_DEMO": "1",
@@ -41,6 +40,11 @@ def test_a_long_job_running_on_the_long_worker_does_not_delay_the_short_queues_h
         # The worker processes import the stand-in long job from the tests package.
         "PYTHONPATH": str(ROOT),
     }
+
+
+@pytest.mark.timeout(150)
+def test_a_long_job_running_on_the_long_worker_does_not_delay_the_short_queues_heartbeat(tmp_path: Path) -> None:
+    env = _env(tmp_path)
     cli = [sys.executable, "-m", "datashare.cli"]
     subprocess.run([*cli, "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=120, cwd=ROOT)
     subprocess.run(
@@ -72,3 +76,36 @@ def test_a_long_job_running_on_the_long_worker_does_not_delay_the_short_queues_h
         queues = dict(conn.execute("SELECT task_path, queue_name FROM django_tasks_database_dbtaskresult"))
     assert queues["tests.core.longjob.hold_the_long_worker"] == LONG_QUEUE
     assert queues["datashare.core.tasks.run_scheduled_job"] == SHORT_QUEUE
+
+
+@pytest.mark.timeout(150)
+def test_two_long_workers_publish_two_tables_side_by_side_each_once(tmp_path: Path) -> None:
+    # `datashare run` starts LONG_WORKERS (2) long workers, so a steward's year of tables
+    # publishes two at a time: each worker claims its own job, and no job runs twice.
+    env = _env(tmp_path)
+    cli = [sys.executable, "-m", "datashare.cli"]
+    subprocess.run([*cli, "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=120, cwd=ROOT)
+    subprocess.run(
+        [*cli, "shell", "-c",
+         "from tests.core.longjob import hold_the_long_worker as t\n"
+         f"for name in 'abc': t.enqueue(folder={str(tmp_path)!r}, name=name)"],
+        env=env, check=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    started = [tmp_path / f"started{name}" for name in "abc"]
+    workers = [subprocess.Popen([*cli, "worker", "--queue", "long"], env=env, cwd=ROOT) for _ in range(2)]
+    try:
+        # Two jobs hold the two workers at once; the third waits for one of them.
+        assert _wait_for(lambda: sum(p.exists() for p in started) == 2, 90), "the jobs did not run side by side"
+        time.sleep(2)  # a third worker claiming the held jobs would show here
+        assert sum(p.exists() for p in started) == 2
+        (tmp_path / "release").touch()
+        assert _wait_for(lambda: all((tmp_path / f"finished{name}").exists() for name in "abc"), 60)
+    finally:
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    assert [p.read_text() for p in started] == ["run\n"] * 3

@@ -7,7 +7,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from datashare.env import env_int, env_str
 from datashare.web.processes import children, supervise
@@ -23,15 +23,24 @@ class Command(BaseCommand):
             "--no-worker", action="store_true", help="web only (when the worker runs elsewhere: `datashare worker`)"
         )
         parser.add_argument(
+            "--long-workers", type=int, default=env_int("LONG_WORKERS", 2),
+            help="long-queue workers (extracts, publishing) running side by side (default 2, "
+            "also LONG_WORKERS)",
+        )
+        parser.add_argument(
             "--no-sftp", action="store_true", help="without the SFTP delivery server (also SFTP_ENABLED=0)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["long_workers"] < 1:
+            # No long worker: extracts and publishing would wait in the queue for ever.
+            raise CommandError("--long-workers (LONG_WORKERS) must be at least 1", returncode=2)
         procs = children(
             bind=options["bind"],
             web_workers=options["web_workers"],
             worker=not options["no_worker"],
             sftp=settings.SFTP_ENABLED and not options["no_sftp"],
+            long_workers=options["long_workers"],
         )
         self.stdout.write(f"datashare: serving on http://{options['bind']}/ (Ctrl-C stops everything)")
         self.stdout.flush()
