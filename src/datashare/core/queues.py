@@ -5,8 +5,10 @@
 - ``LONG_QUEUE``: extracts, table publishing, anything that may run for minutes. Opt in with
   ``@task(queue_name=LONG_QUEUE)``.
 
-``datashare run`` starts one worker per queue (``datashare worker --queue short|long``), so a
-ten-minute extract never delays an email or the heartbeat ``/healthz`` reads.
+``datashare run`` starts a worker per queue (``datashare worker --queue short|long``), so a
+ten-minute extract never delays an email or the heartbeat ``/healthz`` reads; the long queue
+gets ``LONG_WORKERS`` (2) of them, so two long jobs run at once. A long job must therefore
+claim its rows (a row lock or a conditional UPDATE), never assume it runs alone.
 """
 
 from __future__ import annotations
