@@ -9,13 +9,15 @@ import io
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from django.utils import timezone
 
+from datashare.aggregate import definitions
 from datashare.aggregate.build import TableRequest, build
 from datashare.audit.models import AuditEvent
 from datashare.core.errors import Forbidden, TransitionNotAllowed
 from datashare.disclosure.api import audit_table
 from datashare.portal import services
-from datashare.portal.models import Dataset, VersionStatus
+from datashare.portal.models import Dataset, DatasetVersion, VersionStatus
 from tests.portal.conftest import client_for, published_version
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +112,31 @@ def test_the_staff_page_builds_through_the_form(steward, django_capture_on_commi
     assert ok.status_code == 302
     version = Dataset.objects.get(table_key="graduation_5yr").versions.get()
     assert version.status == VersionStatus.DRAFT
+
+
+def test_a_steward_builds_the_whole_year_longest_table_first(
+        steward, requestor, django_capture_on_commit_callbacks) -> None:
+    # Two long workers take the year's tables in the order queued: tables never built first
+    # (their cost is unknown), then by what their last build took, so the longest table is
+    # not left to run alone at the end.
+    services.ensure_datasets()
+    took = {"enrollment": 30.0, "discipline": 400.0, "dropout": 60.0}
+    for key, seconds in took.items():
+        DatasetVersion.objects.create(
+            dataset=Dataset.objects.get(table_key=key), school_year=2024,
+            status=VersionStatus.DRAFT, built_at=timezone.now(),
+            certificate={"parts": [{"seconds": {"suppress": seconds * 0.75,
+                                                "audit": seconds * 0.25}}]})
+    with pytest.raises(Forbidden):
+        services.request_year(actor=requestor, school_year=2025)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        resp = client_for(steward).post("/data/staff/versions/",
+                                        {"dataset": "*", "school_year": "2024-25"}, follow=True)
+    assert resp.redirect_chain[-1][1] == 302
+    assert "Building 8 tables for 2024-25, longest first" in resp.content.decode()
+    versions = list(DatasetVersion.objects.filter(school_year=2025).order_by("pk"))
+    never = [t.key for t in definitions.TABLES if t.key not in took]
+    assert [v.dataset.table_key for v in versions] == [*never, "discipline", "dropout",
+                                                       "enrollment"]
+    assert len(queued) == len(definitions.TABLES)  # one build task each, after commit
+    assert {v.status for v in versions} == {VersionStatus.BUILDING}

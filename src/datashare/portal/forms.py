@@ -22,6 +22,9 @@ class CatalogSearch(forms.Form):
             (y, definitions.year_label(y)) for y in selectors.published_years())]
 
 
+EVERY_TABLE = "*"
+
+
 class BuildForm(forms.Form):
     dataset = forms.ChoiceField(label="Table")
     school_year = forms.CharField(label="School year", max_length=7,
@@ -31,7 +34,8 @@ class BuildForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["dataset"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(t.key, t.title) for t in definitions.TABLES]
+        field.choices = [*((t.key, t.title) for t in definitions.TABLES),
+                         (EVERY_TABLE, "Every table (the whole year, longest first)")]
 
     def clean_school_year(self) -> int:
         try:
@@ -62,7 +66,8 @@ class AggregateRequestForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["table_key"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(t.key, t.title) for t in definitions.TABLES]
+        field.choices = [*((t.key, t.title) for t in definitions.TABLES),
+                         (EVERY_TABLE, "Every table (the whole year, longest first)")]
 
     def clean_years(self) -> list[int]:
         out = []

@@ -28,7 +28,13 @@ from datashare.accounts.permissions import require_roles
 from datashare.aggregate import definitions
 from datashare.core.errors import DomainError
 from datashare.portal import chart, dcat, selectors, services
-from datashare.portal.forms import AggregateRequestForm, BuildForm, CatalogSearch, DecisionForm
+from datashare.portal.forms import (
+    EVERY_TABLE,
+    AggregateRequestForm,
+    BuildForm,
+    CatalogSearch,
+    DecisionForm,
+)
 from datashare.portal.models import (
     AggregateRequest,
     AggregateStatus,
@@ -164,16 +170,24 @@ def data_json(request: HttpRequest) -> HttpResponse:
 def staff_versions(request: HttpRequest) -> HttpResponse:
     form = BuildForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.ensure_datasets()
-        dataset = Dataset.objects.get(table_key=form.cleaned_data["dataset"])
+        year = form.cleaned_data["school_year"]
         try:
-            version = services.request_build(actor=request.user,  # type: ignore[arg-type]
-                                             dataset=dataset,
-                                             school_year=form.cleaned_data["school_year"])
+            if form.cleaned_data["dataset"] == EVERY_TABLE:
+                versions = services.request_year(actor=request.user,  # type: ignore[arg-type]
+                                                 school_year=year)
+                done = (f"Building {len(versions)} tables for "
+                        f"{definitions.year_label(year)}, longest first. Each will wait "
+                        "here for approval.")
+            else:
+                services.ensure_datasets()
+                dataset = Dataset.objects.get(table_key=form.cleaned_data["dataset"])
+                version = services.request_build(actor=request.user,  # type: ignore[arg-type]
+                                                 dataset=dataset, school_year=year)
+                done = f"Building {version}. It will wait here for approval."
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Building {version}. It will wait here for approval.")
+            messages.success(request, done)
             return redirect("portal:staff_versions")
     versions = DatasetVersion.objects.select_related("dataset", "requested_by", "approved_by")
     page = Paginator(versions.order_by("-created_at"), 50).get_page(request.GET.get("page"))
