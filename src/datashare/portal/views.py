@@ -173,9 +173,9 @@ def staff_versions(request: HttpRequest) -> HttpResponse:
         year = form.cleaned_data["school_year"]
         try:
             if form.cleaned_data["dataset"] == EVERY_TABLE:
-                versions = services.request_year(actor=request.user,  # type: ignore[arg-type]
-                                                 school_year=year)
-                done = (f"Building {len(versions)} tables for "
+                queued = services.request_year(actor=request.user,  # type: ignore[arg-type]
+                                               school_year=year)
+                done = (f"Building {len(queued)} tables for "
                         f"{definitions.year_label(year)}, longest first. Each will wait "
                         "here for approval.")
             else:
