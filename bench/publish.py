@@ -167,6 +167,10 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=1,
                    help="tables built and suppressed side by side (default 1; the portal "
                         "runs LONG_WORKERS, 2 by default)")
+    p.add_argument("--longest-first", type=Path, metavar="EARLIER_JSON",
+                   help="run the tables longest first by an earlier run's --json (its "
+                        "parts' suppression and file-audit seconds), as the portal's "
+                        "whole-year build orders them by each table's last certificate")
     p.add_argument("--json", type=Path, help="write the per-table results here")
     args = p.parse_args()
     source = args.source
@@ -183,6 +187,11 @@ def main() -> int:
     print(f"{'table':26} {'build s':>8} {'suppress s':>10} {'file audit s':>12} {'cpu s':>7} "
           f"{'cells':>9} {'suppressed':>10} {'proof':>7}  model", flush=True)
     keys = args.tables.split(",")
+    if args.longest_first:
+        took = {r["table"]: sum(r.get("suppress_parts_s", [])) + r.get("file_audit_s", 0.0)
+                for r in json.loads(args.longest_first.read_text())}
+        keys.sort(key=lambda k: (k in took, -took.get(k, 0.0)))
+        print(f"order (longest first by {args.longest_first}): {', '.join(keys)}", flush=True)
     t0 = time.perf_counter()
     # Tables side by side (--jobs), as the portal's long-queue workers run them: each table's
     # own seconds then include the wait for the cores the others hold.
