@@ -88,6 +88,9 @@ def test_bad_requests_are_form_errors(requestor) -> None:
     assert resp.status_code == 400 and b"is not like 2024-25" in resp.content
     resp = c.post("/data/requests/", {**FORM, "level": "state", "groups": [], "district": ""})
     assert resp.status_code == 400 and b"Break the table down" in resp.content
+    # "Every table" is the stewards' whole-year build, not a measure a requestor may ask for.
+    resp = c.post("/data/requests/", {**FORM, "table_key": "*"})
+    assert resp.status_code == 400 and b"Select a valid choice" in resp.content
     with pytest.raises(ValidationFailed):
         services.submit_aggregate_request(actor=requestor, purpose="p", table_key="x",
                                           level="district", groups=[], by_grade=False,

@@ -66,8 +66,7 @@ class AggregateRequestForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["table_key"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [*((t.key, t.title) for t in definitions.TABLES),
-                         (EVERY_TABLE, "Every table (the whole year, longest first)")]
+        field.choices = [(t.key, t.title) for t in definitions.TABLES]
 
     def clean_years(self) -> list[int]:
         out = []
