@@ -26,7 +26,7 @@ def test_run_starts_as_many_long_workers_as_asked_each_on_the_long_queue() -> No
     assert not [p for p in children(bind="127.0.0.1:0", web_workers=1, worker=False) if "worker" in p.name]
 
 
-def test_run_refuses_no_long_worker_in_one_line(tmp_path: Path) -> None:
+def test_run_refuses_no_long_worker_or_a_bad_count_in_one_line(tmp_path: Path) -> None:
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATASHARE_DEMO": "1",
            "DATASHARE_DATA_DIR": str(tmp_path), "LONG_WORKERS": "0"}
     done = subprocess.run([sys.executable, "-m", "datashare.cli", "run"], env=env,
@@ -35,6 +35,11 @@ def test_run_refuses_no_long_worker_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "CommandError: --long-workers (LONG_WORKERS) must be at least 1"]
     assert not done.stdout
+    done = subprocess.run([sys.executable, "-m", "datashare.cli", "run"],
+                          env={**env, "LONG_WORKERS": "two"}, capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stderr.strip().splitlines()) == (
+        2, ["CommandError: LONG_WORKERS must be an integer, got 'two'"])
 
 
 def test_supervise_stops_the_others_and_fails_when_one_child_dies() -> None:

@@ -7,6 +7,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from datashare.env import env_int, env_str
@@ -18,12 +19,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--bind", default=env_str("DATASHARE_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--web-workers", type=int, default=env_int("WEB_CONCURRENCY", 2))
+        parser.add_argument("--web-workers", type=int, help="gunicorn workers (default 2, also WEB_CONCURRENCY)")
         parser.add_argument(
             "--no-worker", action="store_true", help="web only (when the worker runs elsewhere: `datashare worker`)"
         )
         parser.add_argument(
-            "--long-workers", type=int, default=env_int("LONG_WORKERS", 2),
+            "--long-workers", type=int,
             help="long-queue workers (extracts, publishing) running side by side (default 2, "
             "also LONG_WORKERS)",
         )
@@ -32,6 +33,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            # From the environment here, not as argparse defaults: a bad value is then one
+            # line (exit 2), not a traceback from building the parser.
+            for option, name in (("web_workers", "WEB_CONCURRENCY"), ("long_workers", "LONG_WORKERS")):
+                if options[option] is None:
+                    options[option] = env_int(name, 2)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc), returncode=2) from None
         if options["long_workers"] < 1:
             # No long worker: extracts and publishing would wait in the queue for ever.
             raise CommandError("--long-workers (LONG_WORKERS) must be at least 1", returncode=2)
