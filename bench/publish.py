@@ -169,8 +169,8 @@ def main() -> int:
                         "runs LONG_WORKERS, 2 by default)")
     p.add_argument("--longest-first", type=Path, metavar="EARLIER_JSON",
                    help="run the tables longest first by an earlier run's --json (its "
-                        "parts' suppression and file-audit seconds), as the portal's "
-                        "whole-year build orders them by each table's last certificate")
+                        "parts' suppression and file-audit seconds); the portal queues the "
+                        "report-card order, since this one measured slower at scale 1")
     p.add_argument("--json", type=Path, help="write the per-table results here")
     args = p.parse_args()
     source = args.source

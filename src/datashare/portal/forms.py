@@ -35,7 +35,7 @@ class BuildForm(forms.Form):
         field = self.fields["dataset"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [*((t.key, t.title) for t in definitions.TABLES),
-                         (EVERY_TABLE, "Every table (the whole year, longest first)")]
+                         (EVERY_TABLE, "Every table (the whole year)")]
 
     def clean_school_year(self) -> int:
         try:

@@ -91,31 +91,16 @@ def request_build(*, actor: User | None, dataset: Dataset, school_year: int) -> 
     return version
 
 
-def _last_build_seconds(dataset: Dataset) -> float | None:
-    """What the dataset's latest built version took to suppress and audit (its certificate's
-    parts), or None if none was ever built."""
-    last = (dataset.versions.exclude(built_at=None).order_by("-built_at")
-            .values_list("certificate", flat=True).first())
-    if not last:
-        return None
-    return sum(float(p.get("seconds", {}).get("suppress", 0.0))
-               + float(p.get("seconds", {}).get("audit", 0.0))
-               for p in last.get("parts", []))
-
-
 def request_year(*, actor: User, school_year: int) -> list[DatasetVersion]:
-    """A new version of every standard table for a year, queued longest first: tables never
-    built, then by what their last build took. The long-queue workers (``LONG_WORKERS``) take
-    them in that order, so the longest is not left to run alone at the end. All or none."""
+    """A new version of every standard table for a year, all or none, queued in the
+    report-card order (``definitions.TABLES``); the long-queue workers (``LONG_WORKERS``) take
+    them two at a time. Longest first (by the last build's seconds) was measured slower at
+    scale 1 (docs/portal.md): it paired the two assessment tables, each already running its
+    subjects in two processes, and the year is near its CPU bound in this order."""
     _require_steward(actor)
-    order = {t.key: i for i, t in enumerate(definitions.TABLES)}
     with transaction.atomic():
-        datasets = ensure_datasets()
-        took = {ds.pk: _last_build_seconds(ds) for ds in datasets}
-        datasets.sort(key=lambda ds: (took[ds.pk] is not None, -(took[ds.pk] or 0.0),
-                                      order[ds.table_key]))
         return [request_build(actor=actor, dataset=ds, school_year=school_year)
-                for ds in datasets]
+                for ds in ensure_datasets()]
 
 
 def _parquet_bytes(table: pd.DataFrame) -> bytes:

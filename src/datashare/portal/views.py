@@ -176,8 +176,7 @@ def staff_versions(request: HttpRequest) -> HttpResponse:
                 queued = services.request_year(actor=request.user,  # type: ignore[arg-type]
                                                school_year=year)
                 done = (f"Building {len(queued)} tables for "
-                        f"{definitions.year_label(year)}, longest first. Each will wait "
-                        "here for approval.")
+                        f"{definitions.year_label(year)}. Each will wait here for approval.")
             else:
                 services.ensure_datasets()
                 dataset = Dataset.objects.get(table_key=form.cleaned_data["dataset"])
