@@ -119,6 +119,13 @@ def test_a_steward_builds_every_table_of_a_year_in_one_request(
     # task after commit (two workers take them two at a time); a requestor may not.
     with pytest.raises(Forbidden):
         services.request_year(actor=requestor, school_year=2025)
+    refused = client_for(requestor).post("/data/staff/versions/",
+                                         {"dataset": "*", "school_year": "2024-25"})
+    assert refused.status_code == 403
+    assert not DatasetVersion.objects.exists()
+    bad = client_for(steward).post("/data/staff/versions/", {"dataset": "*", "school_year": "2025"})
+    assert bad.status_code == 200 and "is not like 2024-25" in bad.content.decode()
+    assert not DatasetVersion.objects.exists()
     with django_capture_on_commit_callbacks(execute=False) as queued:
         resp = client_for(steward).post("/data/staff/versions/",
                                         {"dataset": "*", "school_year": "2024-25"}, follow=True)

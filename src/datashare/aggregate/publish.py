@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from datashare.disclosure import api as disclosure
+from datashare.disclosure.local import cores
 
 from .build import Built
 from .definitions import COUNT
@@ -86,10 +87,7 @@ def _processes(built: Built) -> int:
     as many as there are parts and cores."""
     if len(built.parts) < 2 or sum(len(p.frame) for p in built.parts) < PARALLEL_MIN_ROWS:
         return 1
-    # The cores this process may run on (Linux), else the machine's.
-    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else os.cpu_count() or 1)
-    return min(len(built.parts), cores)
+    return min(len(built.parts), cores())
 
 
 def _exit_with(parent: int) -> None:

@@ -71,6 +71,12 @@ MILP_GAP = 0.05  # relative gap at which a region's MILP stops (it pays ~1 per c
 NEAR_MAX = 24  # a small region's dimension with more codes than this gets a near tier first
 NEAR_SIBLINGS = 8  # sibling leaves a near region keeps: those most often hidden alongside
 CROSS_CHILDREN = 8  # a cross region's partner: its largest children
+def cores() -> int:
+    """The cores this process may run on (Linux's affinity), else the machine's."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
+
+
 # Threads solving regions ahead (``_repair``): the results are the serial run's whatever the
 # number. DATASHARE_LP_THREADS overrides it (1: serial); at most 4, where the Python work
 # between solves, which holds the GIL, would leave more threads waiting.
@@ -78,8 +84,7 @@ def _threads() -> int:
     asked = os.environ.get("DATASHARE_LP_THREADS", "").strip()
     if asked.isdigit() and int(asked) > 0:
         return min(int(asked), 4)
-    affinity = getattr(os, "sched_getaffinity", None)
-    return max(1, min(len(affinity(0)) if affinity else os.cpu_count() or 1, 4))
+    return min(cores(), 4)
 
 
 THREADS = _threads()

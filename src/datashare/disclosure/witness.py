@@ -366,16 +366,16 @@ class Witnesses:
                    rule: np.ndarray, threshold: int | np.ndarray) -> None:
         """Append LP feasible points (cells, x); each claims the cells that reach their goal."""
         wid, cell, dx, cc, cw = [], [], [], [], []
-        # Not values.astype(float): the unhide pass adds one point at a time, and converting
-        # the whole space each time was 5% of scale-1 enrollment's suppression.
-        base = values
         for i, (cells, x) in enumerate(points):
-            move = x - base[cells].astype(np.float64)
+            # The points' cells only, not values.astype(float): the unhide pass adds one
+            # point at a time, and converting the whole space each time was 5% of scale-1
+            # enrollment's suppression.
+            move = x - values[cells].astype(np.float64)
             moved = np.abs(move) > SUPPORT_TOL
             wid.append(np.full(int(moved.sum()), i, dtype=np.int64))
             cell.append(cells[moved])
             dx.append(move[moved])
-            ok = reaches(rule, threshold, base, cells, move)
+            ok = reaches(rule, threshold, values, cells, move)
             cc.append(cells[ok])
             cw.append(np.full(int(ok.sum()), i, dtype=np.int64))
         if points:

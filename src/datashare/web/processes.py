@@ -47,7 +47,7 @@ def children(*, bind: str, web_workers: int, worker: bool = True, sftp: bool = F
         # Workers per queue (datashare.core.queues): a ten-minute extract on the long queue
         # never delays an email, a scheduled job or the heartbeat /healthz reads. The short
         # worker also runs the periodic scheduler. ``long_workers`` long jobs run side by
-        # side: one table's suppression keeps about 1.2 of 2 cores busy, so a year's tables
+        # side: one table's suppression keeps about 1.5 of 2 cores busy, so a year's tables
         # publish sooner two at a time (each worker claims its own task).
         procs.append(Child("worker", [*DATASHARE, "worker", "--queue", "short"]))
         for n in range(1, long_workers + 1):
