@@ -12,9 +12,8 @@ true values plus the movement are a feasible point of the audit LP for the whole
 the moved cells are hidden (every relation still adds up, every moved cell keeps its bounds),
 so it is a witness like a cube, and ``witness.verify`` re-checks it on the final pattern.
 
-Targets sharing a region share one LP model: soft rounds (each over targets no two of which
-share a relation) carry as many as they can at once, then each target left gets its own
-solve (see ``local_repair``). A target
+Targets sharing a region share one LP model: soft rounds carry as many as they can at once,
+then each target left gets its own solve (see ``local_repair``). A target
 already at its label's top with ``exact`` protection moves down instead of up.
 """
 
@@ -43,10 +42,7 @@ CANDIDATE_COST = 1.0  # per unit moved of a cell the unhide pass may still publi
 HIDDEN_COST = 1e-3  # per unit moved of an already hidden cell: nearly free, but not wandering
 VALUE_COST = 1e-4  # per unit and per count of the cell's value: small cells first
 REWARD = 1e3  # per unit a target moves towards its goal (soft LP): above any cost of moving
-# Soft rounds go on while each carries at least SOFT_MIN targets (one costs about as much as
-# three to five single solves), each over targets no two of which share a relation
-# (``_Region.apart``).
-SOFT_MIN = 3
+SOFT_GAIN = 5  # soft rounds go on while each carries at least 1/SOFT_GAIN of the targets
 # Work limits, never time (``lp``: the same table must give the same pattern whatever the
 # load). A region's MILP stops after MILP_NODES branch-and-bound nodes (the bench regions
 # solve at the root: 1 node), and at most MILP_BUDGET MILPs run per repair; past either the
@@ -460,14 +456,13 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     left = np.setdiff1d(cells, todo).tolist()  # outside, published or without room
     if len(todo):
         while len(todo) > 1:
-            apart = region.apart(todo)
-            got = region.carry(apart, soft=True) if len(apart) > 1 else None
+            got = region.carry(todo, soft=True)
             if got is None:
                 break
             points.append((*got[:2], int(got[2][0])))
             carried = len(todo)
             todo = todo[~region.carried_mask(todo)]
-            if carried - len(todo) < SOFT_MIN:
+            if (carried - len(todo)) * SOFT_GAIN < carried:
                 break  # diminishing returns: one LP per target from here
         for c in todo.tolist():
             if region.carried(c):
@@ -756,7 +751,6 @@ class _Region:
             col, coef = owner, space.coef[entry].astype(np.float64)
         self._matrix = (row, col, coef, len(rels))
         self._slack: _Slack | None = None  # built at the first single-target solve
-        self._by_cell: tuple[np.ndarray, np.ndarray] | None = None  # each cell's rows (``apart``)
         self._singles = self._no_point = 0  # single-target solves so far; with no point
         # Columns: up (0..n-1) and down (n..2n-1) per cell.
         v = values[cells].astype(np.float64)  # not the whole space: 18 MB per LP at 1M rows
@@ -821,29 +815,6 @@ class _Region:
         t, goal, up = t[ok], goal[ok], up[ok]
         self.goal[t], self.up[t] = goal, up
         return self.cells[t]
-
-    def apart(self, targets: np.ndarray) -> np.ndarray:
-        """Of ``targets`` (in the region, in order), each one sharing no relation with one
-        taken before it: a soft round's targets (``_solve_region``). A soft round holds its
-        targets from moving the wrong way, so two in one relation block each other's paths
-        (Female up is Male down under a published total), which their single solves, each
-        with the other free, do not; the soft rounds over every target left stalled with a
-        third of the targets still to go, each then solved alone. Over targets apart, on one
-        thread: scale-0.05 discipline 23,491 -> 10,664 single solves with a point, 6.60M ->
-        5.39M simplex iterations, 13% less CPU, 21 more cells hidden of 83,281; scale-0.2
-        enrollment 4.05M -> 2.93M iterations, 28% less CPU, 1,235 fewer of 145,443."""
-        if self._by_cell is None:
-            row, col, coef, _ = self._matrix
-            start, index, _ = colwise(len(self.cells), row, col, coef)
-            self._by_cell = (start.astype(np.int64), index.astype(np.int64))
-        start, rows = self._by_cell
-        used = np.zeros(self._matrix[3], dtype=bool)
-        keep = np.zeros(len(targets), dtype=bool)
-        for i, t in enumerate(self.pos(targets).tolist()):
-            mine = rows[start[t]:start[t + 1]]
-            if not used[mine].any():
-                used[mine] = keep[i] = True
-        return targets[keep]
 
     def hold(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Hold ``cells`` (those in the region) at their true values; returns what
