@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from datashare.disclosure import api as disclosure
-from datashare.disclosure.local import cores
+from datashare.disclosure.cores import cores
 
 from .build import Built
 from .definitions import COUNT

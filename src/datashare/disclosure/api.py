@@ -29,6 +29,7 @@ from datashare.disclosure.audit import (
     refit_start,
     whole_start,
 )
+from datashare.disclosure.cores import on_a_core
 from datashare.disclosure.engine import (
     METHODS,
     Protected,
@@ -173,6 +174,7 @@ def _measures(count: str | None, numerator: str | None, denominator: str | None)
     raise DisclosureError("give either a count column, or both a numerator and a denominator")
 
 
+@on_a_core
 def suppress_table(
     table: Any,
     spec: Spec | dict[str, Any] | str | Path,
@@ -490,6 +492,7 @@ def _suppress_rates(
     return out, audits, timings, jp.model.space, Proof(jp.model.values, jp.witnesses)
 
 
+@on_a_core
 def audit_table(
     table: Any,
     spec: Spec | dict[str, Any] | str | Path,

@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from datashare.disclosure import local as region_lps  # its THREADS, read when used
 from datashare.disclosure.blocks import block_repair
 from datashare.disclosure.certify import certify
+from datashare.disclosure.cores import threads
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.local import local_repair
 from datashare.disclosure.lp import INF, BatchLP, run
@@ -486,9 +487,9 @@ def _split_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
                  lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
     """``whole_start`` in pieces: the hidden cells at the top of the hierarchy (the state's)
     left out, every relation holding one of them dropped, the rest falls apart into one
-    component per district (its schools and itself), each solved on its own, in
-    ``local.THREADS`` threads (HiGHS lets go of the GIL); then each hidden top cell is the
-    sum its relation along the hierarchy gives it. The point is checked against every
+    component per district (its schools and itself), each solved on its own, in up to
+    ``local.THREADS`` threads (those with a core free: ``cores.threads``; HiGHS lets go of
+    the GIL); then each hidden top cell is the sum its relation along the hierarchy gives it. The point is checked against every
     relation and bound in integers; None (the caller solves the whole LP) when the table
     has no hierarchy three levels deep, a piece has no whole point, or the check fails
     (a hidden state cell labelled below the threshold that the districts' sum overshoots,
@@ -524,8 +525,8 @@ def _split_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
         return _whole_batch(space, pub_sums, batch, lo, hi, inner, cut=cut)
 
     batches = list(_component_batches(cells, labels, SPLIT_BATCH_COLS))
-    with ThreadPoolExecutor(min(region_lps.THREADS, len(batches)),
-                            thread_name_prefix="start-lp") as pool:
+    with (threads(min(region_lps.THREADS, len(batches))) as n,
+          ThreadPoolExecutor(n, thread_name_prefix="start-lp") as pool):
         pieces = list(pool.map(piece, batches))
     for got in pieces:
         if got is None:

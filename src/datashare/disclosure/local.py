@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from datashare.disclosure.cores import cores, threads
 from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
 from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
@@ -71,15 +72,12 @@ MILP_GAP = 0.05  # relative gap at which a region's MILP stops (it pays ~1 per c
 NEAR_MAX = 24  # a small region's dimension with more codes than this gets a near tier first
 NEAR_SIBLINGS = 8  # sibling leaves a near region keeps: those most often hidden alongside
 CROSS_CHILDREN = 8  # a cross region's partner: its largest children
-def cores() -> int:
-    """The cores this process may run on (Linux's affinity), else the machine's."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
 
 
 # Threads solving regions ahead (``_repair``): the results are the serial run's whatever the
 # number. DATASHARE_LP_THREADS overrides it (1: serial); at most 4, where the Python work
-# between solves, which holds the GIL, would leave more threads waiting.
+# between solves, which holds the GIL, would leave more threads waiting. Only the threads
+# for which a core is free run (``cores.threads``).
 def _threads() -> int:
     asked = os.environ.get("DATASHARE_LP_THREADS", "").strip()
     if asked.isdigit() and int(asked) > 0:
@@ -377,11 +375,12 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
     (``blocks.block_repair``). Returns the targets left.
 
     The regions are solved in order, each seeing the cells the earlier ones hid. With
-    ``THREADS`` > 1, later regions are solved ahead in worker threads (HiGHS lets go of the
-    GIL while it solves) and their results taken in order: one is kept if nothing it read
-    changed since (the cells hidden over its region, and the MILPs the budget had left for
-    it), else solved again. So the points, the cells hidden and the targets left are the
-    serial run's, however many threads and whatever the timing."""
+    ``THREADS`` > 1 and a core free for each (``cores.threads``), later regions are solved
+    ahead in worker threads (HiGHS lets go of the GIL while it solves) and their results
+    taken in order: one is kept if nothing it read changed since (the cells hidden over its
+    region, and the MILPs the budget had left for it), else solved again. So the points,
+    the cells hidden and the targets left are the serial run's, however many threads and
+    whatever the timing."""
     groups = [(key, targets[at].astype(np.int64))
               for key, at in _by_region(space, targets, regions).items()]
     left: list[int] = []
@@ -396,25 +395,26 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
         points.extend(done.points)
         left.extend(done.left)
 
-    if THREADS <= 1 or len(groups) < 2:
-        for key, cells in groups:
-            take(solve(key, cells))
-        return np.array(sorted(left), dtype=np.int64)
-    space.by_cell  # noqa: B018  (built once here, not by two threads at once)
-    ahead: deque[Future[_Solved]] = deque()
-    pool = ThreadPoolExecutor(THREADS, thread_name_prefix="region-lp")
-    try:
-        for i, (key, cells) in enumerate(groups):
-            while len(ahead) < min(AHEAD * THREADS, len(groups) - i):
-                k, c = groups[i + len(ahead)]
-                ahead.append(pool.submit(solve, k, c))
-            done = ahead.popleft().result()
-            if not done.still_holds(hidden, budget[0]):
-                RERUNS[0] += 1
-                done = solve(key, cells)
-            take(done)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with threads(THREADS if len(groups) > 1 else 1) as n:
+        if n <= 1:
+            for key, cells in groups:
+                take(solve(key, cells))
+            return np.array(sorted(left), dtype=np.int64)
+        space.by_cell  # noqa: B018  (built once here, not by two threads at once)
+        ahead: deque[Future[_Solved]] = deque()
+        pool = ThreadPoolExecutor(n, thread_name_prefix="region-lp")
+        try:
+            for i, (key, cells) in enumerate(groups):
+                while len(ahead) < min(AHEAD * n, len(groups) - i):
+                    k, c = groups[i + len(ahead)]
+                    ahead.append(pool.submit(solve, k, c))
+                done = ahead.popleft().result()
+                if not done.still_holds(hidden, budget[0]):
+                    RERUNS[0] += 1
+                    done = solve(key, cells)
+                take(done)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return np.array(sorted(left), dtype=np.int64)
 
 

@@ -1,0 +1,143 @@
+"""The machine's cores, shared by every suppression and audit running on it.
+
+The region LPs are solved ahead in threads (``local._repair``) and a big table's start point
+in pieces (``audit._split_start``). A second thread pays only on a core nobody else is
+using: solving ahead costs about a quarter more CPU than the serial run (regions solved
+again because an earlier one hid a cell they read, and the threads' own overhead; scale-0.05
+discipline: 327 s of CPU in two threads against 253-263 s in one), which buys about a fifth
+off the wall time on an idle machine (215 s against 254-276 s) and only costs when another
+table (the portal's second long worker, or an assessment table's other subject) already
+keeps the other core busy.
+
+So each core is a slot, a lock file (``flock``, released by the kernel when its process
+ends, however it ends): a suppression or audit holds one for itself while it runs
+(``working``), and asks for extra threads only from the slots no one holds (``threads``).
+The results never depend on the number of threads (``local._repair``), so this changes only
+how fast a table finishes, never what it publishes.
+
+The slots live in ``DATASHARE_CORE_SLOTS`` (a directory), else in a directory of the
+system's temporary directory per user; processes that cannot open it run as if alone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def cores() -> int:
+    """The cores this process may run on (Linux's affinity), else the machine's."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
+
+
+def slots_directory() -> Path:
+    return Path(os.environ.get("DATASHARE_CORE_SLOTS")
+                or Path(tempfile.gettempdir()) / f"datashare-core-slots-{os.getuid()}")
+
+
+class _Held:
+    """This process's own slot (``working``), shared by its threads, counted so nested
+    calls (an audit inside a suppression) hold it once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.fd: int | None = None
+
+
+_HELD = _Held()
+
+
+def _take(directory: Path, n: int, want: int) -> list[int]:
+    """Up to ``want`` free slots of ``n``, taken without waiting: their open descriptors."""
+    got: list[int] = []
+    if want <= 0:
+        return got
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return got
+    for i in range(n):
+        try:
+            fd = os.open(directory / f"{i}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        got.append(fd)
+        if len(got) == want:
+            break
+    return got
+
+
+def _give_back(fds: list[int]) -> None:
+    for fd in fds:
+        with suppress(OSError):
+            os.close(fd)  # closing the descriptor releases its lock
+
+
+@contextmanager
+def working() -> Iterator[None]:
+    """Hold a slot for this process while the block runs (if one is free: on a machine
+    already busier than its cores it runs without, and asks for no extra threads)."""
+    with _HELD.lock:
+        _HELD.depth += 1
+        if _HELD.depth == 1:
+            got = _take(slots_directory(), cores(), 1)
+            _HELD.fd = got[0] if got else None
+    try:
+        yield
+    finally:
+        with _HELD.lock:
+            _HELD.depth -= 1
+            if _HELD.depth == 0 and _HELD.fd is not None:
+                _give_back([_HELD.fd])
+                _HELD.fd = None
+
+
+def on_a_core(work: Callable[P, R]) -> Callable[P, R]:
+    """``work`` run ``working``: an entry point of the engine (``api.suppress_table``,
+    ``api.audit_table``)."""
+    @functools.wraps(work)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with working():
+            return work(*args, **kwargs)
+    return wrapper
+
+
+@contextmanager
+def threads(most: int) -> Iterator[int]:
+    """How many threads (1 to ``most``) the block may run: this process's own, plus one per
+    slot no one holds, held until the block ends. A process without a slot of its own (it
+    started while every core was held, or is outside ``working``) takes one first, kept
+    until its ``working`` ends; with none free the block runs in one thread."""
+    if most <= 1:
+        yield 1
+        return
+    with working():
+        with _HELD.lock:
+            if _HELD.fd is None:  # it started on a busy machine: a core may have come free
+                got = _take(slots_directory(), cores(), 1)
+                _HELD.fd = got[0] if got else None
+        if _HELD.fd is None:
+            yield 1
+            return
+        extra = _take(slots_directory(), cores(), most - 1)
+        try:
+            yield 1 + len(extra)
+        finally:
+            _give_back(extra)
