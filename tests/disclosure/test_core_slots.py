@@ -123,6 +123,24 @@ def test_a_table_started_on_a_busy_machine_takes_the_cores_that_come_free(
             cores._give_back(fds)
 
 
+def test_a_forked_child_holds_no_core_of_its_own_and_takes_the_free_one(
+        two_cores: Path) -> None:
+    with cores.working():
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report, then leave without running the parent's cleanup
+            ok = cores._HELD.fd is None and cores._HELD.depth == 0 and not cores._OPEN
+            with cores.threads(4) as n:
+                os.write(write, f"{ok} {n}".encode())
+            os._exit(0)
+        os.close(write)
+        answer = os.read(read, 64).decode()
+        os.waitpid(pid, 0)
+        os.close(read)
+        assert cores._HELD.fd is not None  # the parent still holds its own
+    assert answer == "True 1"  # the parent's core is not the child's: one thread, on the other
+
+
 def test_a_slot_directory_that_cannot_be_made_runs_the_table_in_one_thread(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "file").write_text("not a directory")

@@ -57,6 +57,23 @@ class _Held:
 
 
 _HELD = _Held()
+_OPEN: set[int] = set()  # every slot descriptor this process holds
+
+
+def _forget_in_child() -> None:
+    """A forked child holds nothing of its own: the slots it inherited are its parent's
+    (closing its copies releases nothing while the parent keeps them, but a child that
+    outlives the parent's block no longer keeps them held), and the lock may have been
+    copied mid-use."""
+    global _HELD
+    for fd in list(_OPEN):
+        with suppress(OSError):
+            os.close(fd)
+    _OPEN.clear()
+    _HELD = _Held()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _take(directory: Path, n: int, want: int) -> list[int]:
@@ -79,6 +96,7 @@ def _take(directory: Path, n: int, want: int) -> list[int]:
             os.close(fd)
             continue
         got.append(fd)
+        _OPEN.add(fd)
         if len(got) == want:
             break
     return got
@@ -86,8 +104,10 @@ def _take(directory: Path, n: int, want: int) -> list[int]:
 
 def _give_back(fds: list[int]) -> None:
     for fd in fds:
-        with suppress(OSError):
-            os.close(fd)  # closing the descriptor releases its lock
+        if fd in _OPEN:
+            _OPEN.discard(fd)
+            with suppress(OSError):
+                os.close(fd)  # closing the descriptor releases its lock
 
 
 @contextmanager
