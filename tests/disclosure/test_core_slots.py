@@ -149,6 +149,17 @@ def test_a_slot_directory_that_cannot_be_made_runs_the_table_in_one_thread(
         assert n == 1
 
 
+def test_a_slot_directory_that_is_a_link_runs_the_table_in_one_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another user could plant a link at the default path in a shared /tmp.
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "slots").symlink_to(tmp_path / "elsewhere")
+    monkeypatch.setenv("DATASHARE_CORE_SLOTS", str(tmp_path / "slots"))
+    with cores.threads(4) as n:
+        assert n == 1
+    assert not any((tmp_path / "elsewhere").iterdir())  # nothing made through the link
+
+
 @pytest.fixture(scope="module")
 def table() -> tuple[pd.DataFrame, dict[str, Any]]:
     return statewide_records(4, 5, 1500, 1)  # 221 targets for the local LPs at threshold

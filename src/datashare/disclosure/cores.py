@@ -16,7 +16,8 @@ The results never depend on the number of threads (``local._repair``), so this c
 how fast a table finishes, never what it publishes.
 
 The slots live in ``DATASHARE_CORE_SLOTS`` (a directory), else in a directory of the
-system's temporary directory per user; processes that cannot open it run as if alone.
+system's temporary directory per user; where it cannot be made, or is a link or another
+user's, every block runs in one thread.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -83,8 +85,11 @@ def _take(directory: Path, n: int, want: int) -> list[int]:
         return got
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(directory)
     except OSError:
         return got
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        return got  # a link, or another user's directory in a shared /tmp: not ours to trust
     for i in range(n):
         try:
             fd = os.open(directory / f"{i}.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -112,8 +117,8 @@ def _give_back(fds: list[int]) -> None:
 
 @contextmanager
 def working() -> Iterator[None]:
-    """Hold a slot for this process while the block runs (if one is free: on a machine
-    already busier than its cores it runs without, and asks for no extra threads)."""
+    """Hold a slot for this process while the block runs, if one is free (on a machine
+    already busier than its cores it runs without one until ``threads`` finds one free)."""
     with _HELD.lock:
         _HELD.depth += 1
         if _HELD.depth == 1:
