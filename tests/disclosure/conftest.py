@@ -1,12 +1,17 @@
-"""Small hand-checkable tables and a random-table strategy shared by the disclosure tests."""
+"""Small hand-checkable tables, a random-table strategy and private cores shared by the
+disclosure tests."""
 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import strategies as st
+
+from datashare.disclosure import cores
 
 
 def table_from_records(records: list[dict[str, str]], spec: dict[str, Any]) -> pd.DataFrame:
@@ -128,3 +133,11 @@ def suppressed_statewide(n_districts: int, schools: int, students: int, seed: in
     frame, spec = statewide_records(n_districts, schools, students, seed)
     out = suppress_table(frame, spec, count="count", method="cubes", protection=protection)
     return out.table, spec
+
+
+def private_cores(monkeypatch: pytest.MonkeyPatch, slots: Path, n: int) -> Path:
+    """``n`` cores with slots of their own in ``slots`` (``disclosure.cores``), so a test's
+    threads do not depend on what else runs on the machine."""
+    monkeypatch.setenv("DATASHARE_CORE_SLOTS", str(slots))
+    monkeypatch.setattr(cores, "cores", lambda: n)
+    return slots

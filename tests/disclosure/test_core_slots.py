@@ -22,11 +22,11 @@ import pytest
 from datashare.disclosure import cores, local
 from datashare.disclosure.api import suppress_table
 
-from .conftest import statewide_records
+from .conftest import private_cores, statewide_records
 
 # Another process, as the portal's other long worker: holds a core while it works.
 _WORKER = """
-import sys, time
+import time
 from datashare.disclosure.cores import working
 with working():
     print("working", flush=True)
@@ -36,9 +36,7 @@ with working():
 
 @pytest.fixture
 def two_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("DATASHARE_CORE_SLOTS", str(tmp_path / "slots"))
-    monkeypatch.setattr(cores, "cores", lambda: 2)
-    return tmp_path / "slots"
+    return private_cores(monkeypatch, tmp_path / "slots", 2)
 
 
 @pytest.fixture

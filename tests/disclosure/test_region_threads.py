@@ -15,18 +15,17 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from datashare.disclosure import cores, local
+from datashare.disclosure import local
 from datashare.disclosure.api import audit_table, suppress_table
 
-from .conftest import statewide_records
+from .conftest import private_cores, statewide_records
 
 
 @pytest.fixture(autouse=True)
 def idle_cores(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every core free for these tests' threads, whatever else runs on the machine (threads
     run only on free cores: ``cores.threads``)."""
-    monkeypatch.setenv("DATASHARE_CORE_SLOTS", str(tmp_path / "slots"))
-    monkeypatch.setattr(cores, "cores", lambda: 4)
+    private_cores(monkeypatch, tmp_path / "slots", 4)
 
 
 @pytest.fixture(scope="module")

@@ -489,11 +489,11 @@ def _split_start(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
     left out, every relation holding one of them dropped, the rest falls apart into one
     component per district (its schools and itself), each solved on its own, in up to
     ``local.THREADS`` threads (those with a core free: ``cores.threads``; HiGHS lets go of
-    the GIL); then each hidden top cell is the sum its relation along the hierarchy gives it. The point is checked against every
-    relation and bound in integers; None (the caller solves the whole LP) when the table
-    has no hierarchy three levels deep, a piece has no whole point, or the check fails
-    (a hidden state cell labelled below the threshold that the districts' sum overshoots,
-    say).
+    the GIL); then each hidden top cell is the sum its relation along the hierarchy gives
+    it. The point is checked against every relation and bound in integers; None (the caller
+    solves the whole LP) when the table has no hierarchy three levels deep, a piece has no
+    whole point, or the check fails (a hidden state cell labelled below the threshold that
+    the districts' sum overshoots, say).
 
     Why it is sound to drop those relations: each holds exactly one hidden top cell as its
     total (the state's cell, its children the districts'), or only top cells (the state's

@@ -78,18 +78,31 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
-def _take(directory: Path, n: int, want: int) -> list[int]:
-    """Up to ``want`` free slots of ``n``, taken without waiting: their open descriptors."""
-    got: list[int] = []
-    if want <= 0:
-        return got
+_OURS: set[Path] = set()  # slot directories checked once in this process: made, ours
+
+
+def _ours(directory: Path) -> bool:
+    """Whether ``directory`` is a directory of this user (made if missing), not a link or
+    another user's in a shared /tmp, which are not ours to trust. Checked once per process:
+    ``threads`` asks at every region repair."""
+    if directory in _OURS:
+        return True
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = os.lstat(directory)
     except OSError:
-        return got
+        return False
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        return got  # a link, or another user's directory in a shared /tmp: not ours to trust
+        return False
+    _OURS.add(directory)
+    return True
+
+
+def _take(directory: Path, n: int, want: int) -> list[int]:
+    """Up to ``want`` free slots of ``n``, taken without waiting: their open descriptors."""
+    got: list[int] = []
+    if want <= 0 or not _ours(directory):
+        return got
     for i in range(n):
         try:
             fd = os.open(directory / f"{i}.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -117,11 +130,12 @@ def _give_back(fds: list[int]) -> None:
 
 @contextmanager
 def working() -> Iterator[None]:
-    """Hold a slot for this process while the block runs, if one is free (on a machine
-    already busier than its cores it runs without one until ``threads`` finds one free)."""
+    """Hold a slot for this process while the block runs, if one is free. Nested blocks
+    (``threads`` inside a suppression) hold the same one; a process that has none (it
+    started while every core was held) takes one at the next block, once one is free."""
     with _HELD.lock:
         _HELD.depth += 1
-        if _HELD.depth == 1:
+        if _HELD.fd is None:
             got = _take(slots_directory(), cores(), 1)
             _HELD.fd = got[0] if got else None
     try:
@@ -154,10 +168,6 @@ def threads(most: int) -> Iterator[int]:
         yield 1
         return
     with working():
-        with _HELD.lock:
-            if _HELD.fd is None:  # it started on a busy machine: a core may have come free
-                got = _take(slots_directory(), cores(), 1)
-                _HELD.fd = got[0] if got else None
         if _HELD.fd is None:
             yield 1
             return
