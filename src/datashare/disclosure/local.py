@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -399,23 +399,32 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
         if n <= 1:
             for key, cells in groups:
                 take(solve(key, cells))
-            return np.array(sorted(left), dtype=np.int64)
-        space.by_cell  # noqa: B018  (built once here, not by two threads at once)
-        ahead: deque[Future[_Solved]] = deque()
-        pool = ThreadPoolExecutor(n, thread_name_prefix="region-lp")
-        try:
-            for i, (key, cells) in enumerate(groups):
-                while len(ahead) < min(AHEAD * n, len(groups) - i):
-                    k, c = groups[i + len(ahead)]
-                    ahead.append(pool.submit(solve, k, c))
-                done = ahead.popleft().result()
-                if not done.still_holds(hidden, budget[0]):
-                    RERUNS[0] += 1
-                    done = solve(key, cells)
-                take(done)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            space.by_cell  # noqa: B018  (built once here, not by two threads at once)
+            _solve_ahead(groups, solve, take, hidden, budget, n)
     return np.array(sorted(left), dtype=np.int64)
+
+
+def _solve_ahead(groups: list[tuple[tuple[tuple[int, ...], ...], np.ndarray]],
+                 solve: Callable[[tuple[tuple[int, ...], ...], np.ndarray], _Solved],
+                 take: Callable[[_Solved], None], hidden: np.ndarray, budget: list[int],
+                 n: int) -> None:
+    """``_repair``'s regions in order, later ones solved ahead in ``n`` threads: each result
+    is taken in order, and solved again if what it read changed since (``still_holds``)."""
+    ahead: deque[Future[_Solved]] = deque()
+    pool = ThreadPoolExecutor(n, thread_name_prefix="region-lp")
+    try:
+        for i, (key, cells) in enumerate(groups):
+            while len(ahead) < min(AHEAD * n, len(groups) - i):
+                k, c = groups[i + len(ahead)]
+                ahead.append(pool.submit(solve, k, c))
+            done = ahead.popleft().result()
+            if not done.still_holds(hidden, budget[0]):
+                RERUNS[0] += 1
+                done = solve(key, cells)
+            take(done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -886,7 +895,8 @@ class _Region:
             if not ok.any():
                 return None
             t, col, other, goal = t[ok], col[ok], other[ok], goal[ok]
-            if not _whole(x) or (self.cheapest and not ok.all() and self._hides_new(x)):
+            if not _whole(x) or (self.cheapest and not ok.all()
+                                 and not self.hid[self._movement(x) != 0.0].all()):
                 x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
         else:
             single = len(t) == 1
@@ -899,8 +909,7 @@ class _Region:
                 self._no_point += x is None
         if x is None:
             return None
-        move = x[:n] - x[n:]
-        move[np.abs(move) <= SUPPORT_TOL] = 0.0  # solver noise: the cell stays
+        move = self._movement(x)
         moved = np.flatnonzero(move != 0.0)
         # Every target this point carries (not only those asked for) is claimed by it.
         self.reached |= (self.goal > 0) & (
@@ -915,10 +924,12 @@ class _Region:
             self.h.changeColsCost(len(cols), cols, self.cost[cols])
         return self.cells[moved], self.v[moved] + move[moved], self.cells[t]
 
-    def _hides_new(self, x: np.ndarray) -> bool:
-        """Whether the point ``x`` (columns) moves a cell not hidden yet."""
+    def _movement(self, x: np.ndarray) -> np.ndarray:
+        """Each cell's movement at the point ``x`` (columns), solver noise taken as none."""
         n = len(self.cells)
-        return bool((~self.hid[np.abs(x[:n] - x[n:]) > SUPPORT_TOL]).any())
+        move = x[:n] - x[n:]
+        move[np.abs(move) <= SUPPORT_TOL] = 0.0  # solver noise: the cell stays
+        return move
 
     def _held_by_its_relations(self, t: int) -> bool:
         """Whether target ``t``'s single solve has no feasible point, shown by propagating
