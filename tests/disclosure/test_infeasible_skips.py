@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datashare.disclosure import local
 from datashare.disclosure.api import suppress_table
@@ -100,3 +102,58 @@ def test_a_relation_with_another_coefficient_is_never_said_to_hold_a_cell() -> N
     assert local._Slack(row, col, np.array([1.0, -1.0]), 1, hi).holds(0, 3.0, True)
     # 2 x0 - x1 = 0 allows x0 up to 0.5 only, but the parts assume 1 and -1: not trusted.
     assert not local._Slack(row, col, np.array([2.0, -1.0]), 1, hi).holds(0, 3.0, True)
+
+
+def test_the_checks_made_ahead_give_each_solve_its_own_answer(
+        rates: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A region's single solves still to come are checked together (``_Slack.holds_many``)
+    # when the first of them asks: each must get what its own check gives.
+    check = local._Region._held_by_its_relations
+    many = local._Slack.holds_many
+    asked, largest = [0], [0]
+
+    def counted(slack: Any, ts: np.ndarray, goals: np.ndarray, ups: np.ndarray) -> np.ndarray:
+        largest[0] = max(largest[0], len(ts))
+        return many(slack, ts, goals, ups)
+
+    def checked(region: Any, t: int) -> bool:
+        held = check(region, t)
+        asked[0] += 1
+        assert held == region._slack.holds(t, float(region.goal[t]), bool(region.up[t]))
+        return held
+
+    monkeypatch.setattr(local._Slack, "holds_many", counted)
+    monkeypatch.setattr(local._Region, "_held_by_its_relations", checked)
+    _suppress(rates)
+    assert asked[0] > 50 and largest[0] > 10  # checked ahead, many at a time
+
+
+@st.composite
+def unit_models(draw: st.DrawFn) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """A region's relations (coefficients 1 and -1), rooms (some unbounded) and targets."""
+    n, m = draw(st.integers(2, 30)), draw(st.integers(1, 20))
+    pairs = draw(st.sets(st.tuples(st.integers(0, m - 1), st.integers(0, n - 1)),
+                         min_size=1, max_size=4 * n))
+    row, col = (np.array(x) for x in zip(*sorted(pairs), strict=True))
+    coef = np.array(draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=len(row),
+                                  max_size=len(row))))
+    hi = np.array(draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, 5.0, np.inf]),
+                                min_size=2 * n, max_size=2 * n)))
+    ts = np.array(draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True)))
+    goals = np.array(draw(st.lists(st.integers(1, 6), min_size=len(ts), max_size=len(ts))),
+                     dtype=np.float64)
+    ups = np.array(draw(st.lists(st.booleans(), min_size=len(ts), max_size=len(ts))))
+    return local._Slack(row, col, coef, m, hi), ts, goals, ups
+
+
+@settings(max_examples=200, deadline=None)
+@given(unit_models(), st.integers(1, 400), st.integers(1, 5))
+def test_checks_made_together_are_the_checks_made_one_at_a_time(
+        model: tuple[Any, np.ndarray, np.ndarray, np.ndarray], batch: int, passes: int) -> None:
+    slack, ts, goals, ups = model
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(local, "CHECK_PASSES", passes)  # a verdict in any pass, or none
+        alone = [slack.holds(int(t), float(g), bool(u)) for t, g, u in zip(ts, goals, ups,
+                                                                           strict=True)]
+        patch.setattr(local, "CHECK_BATCH", batch)  # chunks from one target to all
+        assert slack.holds_many(ts, goals, ups).tolist() == alone

@@ -60,6 +60,11 @@ MILP_BUDGET = 200
 # checks only while most of its single solves have had none.
 CHECK_PASSES = 4
 CHECK_CELLS = 2000
+# The checks of a region's single solves still to come are made together (``_Slack.
+# holds_many``: the same propagation per target, one set of array operations for up to
+# CHECK_AHEAD of them, CHECK_BATCH entries of bounds and sums at a time).
+CHECK_AHEAD = 256
+CHECK_BATCH = 1 << 20
 # A fractional optimum is dived to a whole point (``_Region._dive``) before any MILP runs.
 DIVE_STEPS = 20
 # The file audit's dives (``cheapest=False``) go further before a MILP: any whole point it
@@ -473,6 +478,7 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
             todo = todo[~region.carried_mask(todo)]
             if (carried - len(todo)) * SOFT_GAIN < carried:
                 break  # diminishing returns: one LP per target from here
+        region.singles_ahead(todo[~region.carried_mask(todo)])
         for c in todo.tolist():
             if region.carried(c):
                 continue
@@ -640,6 +646,78 @@ class _Slack:
         self.start, self.row = start.astype(np.int64), index.astype(np.int64)
         start, index, self.row_coef = colwise(n_rows, col, row, coef)
         self.row_start, self.row_col = start.astype(np.int64), index.astype(np.int64)
+        self.known: dict[tuple[int, bool, float], bool] = {}  # (cell, up, goal): ``holds``
+
+    def holds_many(self, ts: np.ndarray, goals: np.ndarray, ups: np.ndarray) -> np.ndarray:
+        """``holds`` for each of the cells ``ts`` (its goal, its way), in chunks of about
+        CHECK_BATCH entries of bounds and relation sums: each cell's propagation on its own
+        copy, as ``holds`` does, so each answer is exactly ``holds``'s (the values are whole,
+        so the float sums are exact in any order)."""
+        out = np.zeros(len(ts), dtype=bool)
+        if not self.units:
+            return out
+        step = max(1, CHECK_BATCH // (len(self.top) + len(self.sums[0])))
+        for at in range(0, len(ts), step):
+            part = slice(at, at + step)
+            out[part] = self._holds_chunk(ts[part].astype(np.int64), goals[part], ups[part])
+        return out
+
+    def _holds_chunk(self, ts: np.ndarray, goals: np.ndarray, ups: np.ndarray) -> np.ndarray:
+        # Each target k has its own bounds (k * n + cell) and relation sums (k * m + row).
+        n, m, many = len(self.top), len(self.sums[0]), len(ts)
+        lo, hi = np.tile(self.bottom, many), np.tile(self.top, many)
+        sums = tuple(np.tile(x, many) for x in self.sums)
+        found = np.zeros(many, dtype=bool)
+        live = np.ones(many, dtype=bool)
+        k, cols = np.arange(many), ts
+        new_lo = np.where(ups, goals, self.bottom[ts])
+        new_hi = np.where(ups, self.top[ts], -goals)
+        for _ in range(CHECK_PASSES):
+            count = self.start[cols + 1] - self.start[cols]
+            e = np.repeat(self.start[cols], count) + ramp(count)
+            flat = np.repeat(k * n + cols, count)
+            r, a = np.repeat(k, count) * m + self.row[e], self.coef[e]
+            before = _parts(a, lo[flat], hi[flat])
+            after = _parts(a, np.repeat(new_lo, count), np.repeat(new_hi, count))
+            lo[k * n + cols], hi[k * n + cols] = new_lo, new_hi
+            for j in (0, 1):
+                old, now = before[j], after[j]
+                np.add.at(sums[2 * j], r, np.where(np.isinf(now), 0.0, now)
+                          - np.where(np.isinf(old), 0.0, old))
+                np.add.at(sums[2 * j + 1], r, np.isinf(now).astype(np.int64) - np.isinf(old))
+            rows = np.unique(r)
+            bad = (((sums[1][rows] == 0) & (sums[0][rows] > 0.5))
+                   | ((sums[3][rows] == 0) & (sums[2][rows] < -0.5)))
+            found[rows[bad] // m] = True  # a relation whose sum cannot reach 0
+            live &= ~found
+            rows = rows[live[rows // m]]
+            count = self.row_start[rows % m + 1] - self.row_start[rows % m]
+            e = np.repeat(self.row_start[rows % m], count) + ramp(count)
+            a = self.row_coef[e]
+            flat = np.repeat(rows // m, count) * n + self.row_col[e]
+            least, most = _parts(a, lo[flat], hi[flat])
+            rest_least, rest_most = _rest(sums, np.repeat(rows, count), least, most)
+            seen, at = np.unique(flat, return_inverse=True)
+            tight_lo, tight_hi = lo[seen], hi[seen]
+            np.maximum.at(tight_lo, at, np.where(a > 0, -rest_most, rest_least))
+            np.minimum.at(tight_hi, at, np.where(a > 0, -rest_least, rest_most))
+            up = tight_lo > lo[seen] + 0.5
+            down = tight_hi < hi[seen] - 0.5
+            moved = up | down
+            owner = seen // n
+            still = np.zeros(many, dtype=bool)
+            still[owner[moved]] = True
+            live &= still  # nothing tightened: no more to find for that target
+            new_lo = np.where(up, tight_lo, lo[seen])[moved]
+            new_hi = np.where(down, tight_hi, hi[seen])[moved]
+            owner, cols = owner[moved], seen[moved] % n
+            found[owner[new_lo > new_hi + 0.5]] = True  # a cell with no value left
+            live &= ~found
+            keep = live[owner]
+            k, cols, new_lo, new_hi = owner[keep], cols[keep], new_lo[keep], new_hi[keep]
+            if not len(k):
+                break
+        return found
 
     def holds(self, t: int, goal: float, up: bool) -> bool:
         """Whether cell ``t`` cannot move by ``goal`` (up, or down), by bound propagation:
@@ -761,6 +839,7 @@ class _Region:
         self._matrix = (row, col, coef, len(rels))
         self._slack: _Slack | None = None  # built at the first single-target solve
         self._singles = self._no_point = 0  # single-target solves so far; with no point
+        self._ahead = np.zeros(0, dtype=np.int64)  # positions: ``singles_ahead``
         # Columns: up (0..n-1) and down (n..2n-1) per cell.
         v = values[cells].astype(np.float64)  # not the whole space: 18 MB per LP at 1M rows
         self.v = v
@@ -954,7 +1033,24 @@ class _Region:
             return False
         if self._slack is None:
             self._slack = _Slack(*self._matrix, self.hi)
-        return self._slack.holds(t, float(self.goal[t]), bool(self.up[t]))
+        known = self._slack.known
+        key = (t, bool(self.up[t]), float(self.goal[t]))
+        if key not in known:
+            # With the single solves still to come (``singles_ahead``), checked together.
+            at = np.flatnonzero(self._ahead == t)
+            ahead = (self._ahead[at[0] + 1:] if len(at) else self._ahead)[:CHECK_AHEAD - 1]
+            ts = np.concatenate([[t], ahead]).astype(np.int64)
+            keys = [k for k in zip(ts.tolist(), self.up[ts].tolist(), self.goal[ts].tolist(),
+                                   strict=True) if k not in known]
+            ts = np.array([k[0] for k in keys], dtype=np.int64)
+            got = self._slack.holds_many(ts, self.goal[ts], self.up[ts])
+            known.update(zip(keys, got.tolist(), strict=True))
+        return known[key]
+
+    def singles_ahead(self, cells: np.ndarray) -> None:
+        """The targets (cells) whose single solves come next, in order: their checks are
+        made together with the first one asked for (``_held_by_its_relations``)."""
+        self._ahead = self.pos(cells)
 
     def maximum(self, cell: int, integer: bool, sign: float = 1.0) -> float | None:
         """The cell's largest value in this region's model (costs ignored): the LP's, or with
