@@ -168,9 +168,9 @@ def main() -> int:
                    help="tables built and suppressed side by side (default 1; the portal "
                         "runs LONG_WORKERS, 2 by default)")
     p.add_argument("--longest-first", type=Path, metavar="EARLIER_JSON",
-                   help="run the tables longest first by an earlier run's --json (its "
-                        "parts' suppression and file-audit seconds); the portal queues the "
-                        "report-card order, since this one measured slower at scale 1")
+                   help="run the tables longest first by an earlier run's --json (each "
+                        "table's suppression and file-audit wall seconds), as the portal "
+                        "queues a year by the last builds' certificates")
     p.add_argument("--json", type=Path, help="write the per-table results here")
     args = p.parse_args()
     source = args.source
@@ -188,7 +188,9 @@ def main() -> int:
           f"{'cells':>9} {'suppressed':>10} {'proof':>7}  model", flush=True)
     keys = args.tables.split(",")
     if args.longest_first:
-        took = {r["table"]: sum(r.get("suppress_parts_s", [])) + r.get("file_audit_s", 0.0)
+        # The table's wall seconds, not its parts' sum: an assessment table's subjects run
+        # side by side, and summing them queued the two assessment tables first, together.
+        took = {r["table"]: (r.get("suppress_s") or 0.0) + (r.get("file_audit_s") or 0.0)
                 for r in json.loads(args.longest_first.read_text())}
         keys.sort(key=lambda k: (k in took, -took.get(k, 0.0)))
         print(f"order (longest first by {args.longest_first}): {', '.join(keys)}", flush=True)

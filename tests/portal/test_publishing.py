@@ -33,6 +33,7 @@ def test_build_suppress_audit_approve_and_supersede(steward, second_steward,
     assert version.status == VersionStatus.DRAFT
     cert = version.certificate
     assert cert["passed"] and cert["policy"] == "ospi"
+    assert cert["seconds"] > 0  # the whole build's wall time: the next year's queue order
     assert all(p["independent_audit"]["passed"] for p in cert["parts"])
     assert version.rows > 0 and version.cells_suppressed > 0
     assert any("N<10" in line for line in version.notes)
@@ -98,6 +99,31 @@ def test_a_requestor_cannot_build_or_approve(requestor, steward, second_steward)
     assert resp.status_code == 403
     resp = client_for(second_steward).post(f"/data/staff/versions/{version.pk}/approve")
     assert resp.status_code == 302
+
+
+def test_a_year_is_queued_longest_first_by_the_last_builds(
+        steward, django_capture_on_commit_callbacks) -> None:
+    # The two long-queue workers take the year two at a time: a long table queued last
+    # would run alone at the end. Tables with a build are queued by its wall seconds,
+    # longest first (a failed build's time counts; a newer build's over an older one's);
+    # tables never built go first, in the report-card order.
+    datasets = {ds.table_key: ds for ds in services.ensure_datasets()}
+    took = {"enrollment": [150.0], "discipline": [300.0, 160.0], "dropout": [49.0],
+            "chronic_absence": [227.7], "assessment_participation": [200.7]}
+    for key, seconds in took.items():
+        for n, s in enumerate(seconds, start=1):
+            DatasetVersion.objects.create(dataset=datasets[key], school_year=2024, number=n,
+                                          status=VersionStatus.FAILED,
+                                          certificate={"seconds": s})
+    DatasetVersion.objects.create(dataset=datasets["graduation_4yr"], school_year=2024,
+                                  status=VersionStatus.FAILED, certificate={})
+    with django_capture_on_commit_callbacks(execute=False):
+        services.request_year(actor=steward, school_year=2025)
+    queued = [v.dataset.table_key for v in
+              DatasetVersion.objects.filter(school_year=2025).order_by("pk")]
+    never = [t.key for t in definitions.TABLES if t.key not in took]
+    assert queued == [*never, "chronic_absence", "assessment_participation", "discipline",
+                      "enrollment", "dropout"]
 
 
 def test_the_staff_page_builds_through_the_form(steward, django_capture_on_commit_callbacks) -> None:

@@ -254,6 +254,7 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
     ``independent=False`` skips the audit from the published file (the benchmark times it
     separately); the table then does not pass, so it can never be released that way. The
     suppressor's own LP proof always runs."""
+    started = time.perf_counter()
     args = _measure_args(built)
     frames: list[pd.DataFrame] = []
     parts: list[dict[str, Any]] = []
@@ -323,6 +324,9 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
         "cells_suppressed": int(sum(
             n for p in parts for k, n in p["cells_by_status"].items() if k != "published")),
         "passed": bool(passed and built.parts),
+        # The whole table's wall seconds, its parts side by side: the portal queues the
+        # next year's builds longest first by it (``portal.services.request_year``).
+        "seconds": round(time.perf_counter() - started, 3),
     }
     return Published(built, table, certificate, data if independent else b"")
 
