@@ -648,11 +648,21 @@ class _Slack:
         self.row_start, self.row_col = start.astype(np.int64), index.astype(np.int64)
         self.known: dict[tuple[int, bool, float], bool] = {}  # (cell, up, goal): ``holds``
 
+    def holds(self, t: int, goal: float, up: bool) -> bool:
+        """Whether cell ``t`` cannot move by ``goal`` (up, or down), by bound propagation:
+        with ``t`` held between its goal and its bound, each pass tightens the bounds of
+        every cell in a relation the last pass's tightened cells are in to what the rest of
+        the relation allows (the first pass: ``t``'s own relations), up to CHECK_PASSES
+        passes. True if a relation's sum cannot reach 0 or a cell has no value left. A
+        tightening counts only if it is at least a unit (the values are whole)."""
+        return bool(self.holds_many(np.array([t]), np.array([float(goal)]), np.array([up]))[0])
+
     def holds_many(self, ts: np.ndarray, goals: np.ndarray, ups: np.ndarray) -> np.ndarray:
-        """``holds`` for each of the cells ``ts`` (its goal, its way), in chunks of about
-        CHECK_BATCH entries of bounds and relation sums: each cell's propagation on its own
-        copy, as ``holds`` does, so each answer is exactly ``holds``'s (the values are whole,
-        so the float sums are exact in any order)."""
+        """``holds`` for each of the cells ``ts`` (its goal, its way), side by side in chunks
+        of about CHECK_BATCH entries of bounds and relation sums, each cell's propagation on
+        its own copy of them (the values are whole, so the float sums are exact in any
+        order): one set of array operations per pass for a chunk, where one cell at a time
+        paid for each."""
         out = np.zeros(len(ts), dtype=bool)
         if not self.units:
             return out
@@ -673,6 +683,7 @@ class _Slack:
         new_lo = np.where(ups, goals, self.bottom[ts])
         new_hi = np.where(ups, self.top[ts], -goals)
         for _ in range(CHECK_PASSES):
+            # Move the changed cells' parts in their relations' sums.
             count = self.start[cols + 1] - self.start[cols]
             e = np.repeat(self.start[cols], count) + ramp(count)
             flat = np.repeat(k * n + cols, count)
@@ -691,6 +702,7 @@ class _Slack:
             found[rows[bad] // m] = True  # a relation whose sum cannot reach 0
             live &= ~found
             rows = rows[live[rows // m]]
+            # Every cell of those relations: what the rest of its relation leaves it.
             count = self.row_start[rows % m + 1] - self.row_start[rows % m]
             e = np.repeat(self.row_start[rows % m], count) + ramp(count)
             a = self.row_coef[e]
@@ -718,59 +730,6 @@ class _Slack:
             if not len(k):
                 break
         return found
-
-    def holds(self, t: int, goal: float, up: bool) -> bool:
-        """Whether cell ``t`` cannot move by ``goal`` (up, or down), by bound propagation:
-        with ``t`` held between its goal and its bound, each pass tightens the bounds of
-        every cell in a relation the last pass's tightened cells are in to what the rest of
-        the relation allows (the first pass: ``t``'s own relations), up to CHECK_PASSES
-        passes. True if a relation's sum cannot reach 0 or a cell has no value left. A
-        tightening counts only if it is at least a unit (the values are whole)."""
-        if not self.units:
-            return False
-        lo, hi = self.bottom.copy(), self.top.copy()
-        sums = tuple(s.copy() for s in self.sums)
-        cols = np.array([t])
-        new_lo = np.array([goal if up else lo[t]])
-        new_hi = np.array([hi[t] if up else -goal])
-        for _ in range(CHECK_PASSES):
-            # Move the changed cells' parts in their relations' sums.
-            count = self.start[cols + 1] - self.start[cols]
-            e = np.repeat(self.start[cols], count) + ramp(count)
-            r, a = self.row[e], self.coef[e]
-            before = _parts(a, np.repeat(lo[cols], count), np.repeat(hi[cols], count))
-            after = _parts(a, np.repeat(new_lo, count), np.repeat(new_hi, count))
-            lo[cols], hi[cols] = new_lo, new_hi
-            for k in (0, 1):
-                old, now = before[k], after[k]
-                np.add.at(sums[2 * k], r, np.where(np.isinf(now), 0.0, now)
-                          - np.where(np.isinf(old), 0.0, old))
-                np.add.at(sums[2 * k + 1], r, np.isinf(now).astype(np.int64) - np.isinf(old))
-            rows = np.unique(r)
-            if (((sums[1][rows] == 0) & (sums[0][rows] > 0.5))
-                    | ((sums[3][rows] == 0) & (sums[2][rows] < -0.5))).any():
-                return True  # a relation whose sum cannot reach 0
-            # Every cell of those relations: what the rest of its relation leaves it.
-            count = self.row_start[rows + 1] - self.row_start[rows]
-            e = np.repeat(self.row_start[rows], count) + ramp(count)
-            c, a = self.row_col[e], self.row_coef[e]
-            least, most = _parts(a, lo[c], hi[c])
-            rest_least, rest_most = _rest(sums, np.repeat(rows, count), least, most)
-            tight_lo, tight_hi = lo.copy(), hi.copy()
-            np.maximum.at(tight_lo, c, np.where(a > 0, -rest_most, rest_least))
-            np.minimum.at(tight_hi, c, np.where(a > 0, -rest_least, rest_most))
-            seen = np.unique(c)
-            up = tight_lo[seen] > lo[seen] + 0.5
-            down = tight_hi[seen] < hi[seen] - 0.5
-            cols = seen[up | down]
-            if not len(cols):
-                return False
-            new_lo = np.where(up, tight_lo[seen], lo[seen])[up | down]
-            new_hi = np.where(down, tight_hi[seen], hi[seen])[up | down]
-            if (new_lo > new_hi + 0.5).any():
-                return True  # a cell with no value left
-        return False
-
 
 def _parts(coef: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The least and greatest ``coef * m`` for ``m`` in [lo, hi] (``coef`` 1 or -1)."""
