@@ -100,9 +100,14 @@ def test_a_relation_with_another_coefficient_is_never_said_to_hold_a_cell() -> N
     # x0 - x1 = 0 with x1 in [-1, 1]: x0 cannot reach 3, and propagation says so.
     row, col = np.array([0, 0]), np.array([0, 1])
     hi = np.array([5.0, 1.0, 5.0, 1.0])  # room up, then room down, per cell
-    assert local._Slack(row, col, np.array([1.0, -1.0]), 1, hi).holds(0, 3.0, True)
+    assert _alone(local._Slack(row, col, np.array([1.0, -1.0]), 1, hi), 0, 3.0, True)
     # 2 x0 - x1 = 0 allows x0 up to 0.5 only, but the parts assume 1 and -1: not trusted.
-    assert not local._Slack(row, col, np.array([2.0, -1.0]), 1, hi).holds(0, 3.0, True)
+    assert not _alone(local._Slack(row, col, np.array([2.0, -1.0]), 1, hi), 0, 3.0, True)
+
+
+def _alone(slack: Any, t: int, goal: float, up: bool) -> bool:
+    """The check for cell ``t`` made on its own."""
+    return bool(slack.holds_many(np.array([t]), np.array([goal]), np.array([up]))[0])
 
 
 def test_the_checks_made_ahead_give_each_solve_its_own_answer(
@@ -120,7 +125,7 @@ def test_the_checks_made_ahead_give_each_solve_its_own_answer(
     def checked(region: Any, t: int) -> bool:
         held = check(region, t)
         asked[0] += 1
-        assert held == region._slack.holds(t, float(region.goal[t]), bool(region.up[t]))
+        assert held == _alone(region._slack, t, float(region.goal[t]), bool(region.up[t]))
         return held
 
     monkeypatch.setattr(local._Slack, "holds_many", counted)
@@ -131,7 +136,7 @@ def test_the_checks_made_ahead_give_each_solve_its_own_answer(
 
 def _propagated(row: np.ndarray, col: np.ndarray, coef: np.ndarray, hi: np.ndarray, t: int,
                 goal: float, up: bool, passes: int) -> bool:
-    """The check ``_Slack.holds`` documents, written out cell by cell and relation by
+    """The check ``_Slack.holds_many`` documents, written out cell by cell and relation by
     relation: ``t`` held between its goal and its bound; each pass, the relations of the
     cells the last pass changed must be able to sum to 0, and every cell in them is held to
     what the rest of each relation leaves it (a change counts from a unit)."""
@@ -209,5 +214,5 @@ def test_checks_made_together_are_the_propagation_written_out(
         patch.setattr(local, "CHECK_PASSES", passes)  # a verdict in any pass, or none
         patch.setattr(local, "CHECK_BATCH", batch)  # chunks from one target to all
         assert slack.holds_many(ts, goals, ups).tolist() == expected
-        assert [slack.holds(int(t), float(g), bool(u))
+        assert [_alone(slack, int(t), float(g), bool(u))
                 for t, g, u in zip(ts, goals, ups, strict=True)] == expected

@@ -646,23 +646,20 @@ class _Slack:
         self.start, self.row = start.astype(np.int64), index.astype(np.int64)
         start, index, self.row_coef = colwise(n_rows, col, row, coef)
         self.row_start, self.row_col = start.astype(np.int64), index.astype(np.int64)
-        self.known: dict[tuple[int, bool, float], bool] = {}  # (cell, up, goal): ``holds``
-
-    def holds(self, t: int, goal: float, up: bool) -> bool:
-        """Whether cell ``t`` cannot move by ``goal`` (up, or down), by bound propagation:
-        with ``t`` held between its goal and its bound, each pass tightens the bounds of
-        every cell in a relation the last pass's tightened cells are in to what the rest of
-        the relation allows (the first pass: ``t``'s own relations), up to CHECK_PASSES
-        passes. True if a relation's sum cannot reach 0 or a cell has no value left. A
-        tightening counts only if it is at least a unit (the values are whole)."""
-        return bool(self.holds_many(np.array([t]), np.array([float(goal)]), np.array([up]))[0])
+        self.known: dict[tuple[int, bool, float], bool] = {}  # (cell, up, goal): the answer
 
     def holds_many(self, ts: np.ndarray, goals: np.ndarray, ups: np.ndarray) -> np.ndarray:
-        """``holds`` for each of the cells ``ts`` (its goal, its way), side by side in chunks
-        of about CHECK_BATCH entries of bounds and relation sums, each cell's propagation on
-        its own copy of them (the values are whole, so the float sums are exact in any
-        order): one set of array operations per pass for a chunk, where one cell at a time
-        paid for each."""
+        """For each cell of ``ts``, whether it cannot move by its goal (up, or down: ``ups``),
+        by bound propagation: with the cell held between its goal and its bound, each pass
+        tightens the bounds of every cell in a relation the last pass's tightened cells are
+        in to what the rest of the relation allows (the first pass: the cell's own
+        relations), up to CHECK_PASSES passes. True if a relation's sum cannot reach 0 or a
+        cell has no value left. A tightening counts only if it is at least a unit (the
+        values are whole).
+        The cells are propagated side by side, each on its own copy of the bounds and
+        relation sums, in chunks of about CHECK_BATCH entries (the values are whole, so the
+        float sums are exact in any order): one set of array operations per pass for a
+        chunk, where one cell at a time paid for each."""
         out = np.zeros(len(ts), dtype=bool)
         if not self.units:
             return out
