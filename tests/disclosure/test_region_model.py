@@ -77,6 +77,64 @@ def test_a_region_lp_holds_exactly_the_relations_its_free_cells_are_in(
         assert got == entries
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_tables(), st.integers(0, 2**32 - 1))
+def test_a_soft_round_over_targets_apart_rewards_no_two_sharing_a_relation(
+        case: tuple[pd.DataFrame, dict[str, Any]], seed: int) -> None:
+    # Two targets in one relation block each other in a soft round (Female up is Male down
+    # under a published total); a count table's rounds reward a set apart: in the order
+    # given, every target that shares no relation with one taken before it.
+    frame, spec = case
+    space = build_space(parse_spec(spec))
+    values = dense(space, locate_rows(space, frame), frame["count"].to_numpy())
+    rng = np.random.default_rng(seed)
+    hidden = rng.random(space.size) < 0.5
+    lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
+    for key in local._by_region(space, np.arange(space.size), local.region_codes(space)):
+        region = local._Region(space, values, hidden, local._region_cells(space, key), lo, hi,
+                               None, [0])
+        _, entries = _expected(space, region.cells)
+        rows_of: dict[int, set[int]] = {}
+        for row, col, _ in entries:
+            rows_of.setdefault(col % len(region.cells), set()).add(row)
+        targets = rng.permutation(region.cells[region.hid])
+        apart = region.apart(targets)
+        expected, used = [], set()
+        for cell in targets.tolist():
+            mine = rows_of.get(int(region.pos(np.array([cell]))[0]), set())
+            if not mine & used:
+                expected.append(cell)
+                used |= mine
+        assert apart.tolist() == expected
+
+
+def test_only_a_count_tables_own_suppression_rounds_over_targets_apart(
+        monkeypatch: Any) -> None:
+    # Measured: a count table's suppression is faster and hides fewer cells with it (985,608
+    # rows: 0.70 of the CPU), a rate table's far slower (scale-0.05 chronic absence 1.6x).
+    from datashare.disclosure.api import suppress_table
+
+    from .conftest import statewide_records
+
+    asked: list[bool] = []
+    repair = local.local_repair
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        asked.append(bool(kwargs.get("apart", False)))
+        return repair(*args, **kwargs)
+
+    monkeypatch.setattr(local, "local_repair", spy)
+    from datashare.disclosure import engine
+    monkeypatch.setattr(engine, "local_repair", spy)
+    counts, spec = statewide_records(3, 4, 900, 7)
+    suppress_table(counts, spec, count="count")
+    assert asked and all(asked)
+    asked.clear()
+    rates, spec = statewide_records(3, 4, 900, 7, met=0.3)
+    suppress_table(rates, spec, numerator="met", denominator="tested")
+    assert asked and not any(asked)
+
+
 def test_a_cross_region_reaches_through_the_biggest_other_district_and_its_biggest_schools(
         monkeypatch: Any) -> None:
     # A small school of a small district has no room among its own schools: its cross region

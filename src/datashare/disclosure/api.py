@@ -69,7 +69,7 @@ PROTECTIONS = ("threshold", "exact")
 # whether re-running reproduces what was published: two patterns of the same numbers can be
 # combined against the small cells. ATTACKER_MODEL is what the proof assumes the reader
 # knows, a different thing: it changes only when the proof does.
-ENGINE_VERSION = "2026-12-06.2"  # .1: work limits, not time; .2: near and cross regions;
+ENGINE_VERSION = "2026-12-06.3"  # .1: work limits, not time; .2: near and cross regions;
 # .3: rate numerators by block regions (blocks.py); .4: rate rows opened where neighbours'
 # label bounds hold a numerator (joint._open_rows); 2026-12-04.1: an audit LP after a MILP
 # starts from the LP's basis (another vertex can prove other cells, so a pattern may differ);
@@ -80,7 +80,8 @@ ENGINE_VERSION = "2026-12-06.2"  # .1: work limits, not time; .2: near and cross
 # answer no longer depends on the solves before it, which picked among tied optima), so
 # infeasible single solves can be skipped (``local._Slack``) without changing a pattern;
 # 2026-12-06.2: a soft round's whole point that hides no new cell is its witness, with no
-# second solve for the cheapest (``local._Region.carry``)
+# second solve for the cheapest (``local._Region.carry``); .3: a count table's soft rounds
+# each over targets no two of which share a relation (``local._Region.apart``)
 RATE_KEY = "{numerator}/{denominator}"  # the one audit of a rate table, in TableAudit.results
 NO_LABELS = "structure-only"  # a pattern without labels: relations, >= 0, integers
 STATUS_COLUMN = "suppression"
@@ -311,18 +312,22 @@ def _engine_bounds(values: np.ndarray, primary: np.ndarray,
 def _protect(space: CellSpace, values: np.ndarray, primary: np.ndarray, rule: np.ndarray,
              top: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, run_audit: bool,
              blocked: np.ndarray, method: str, keep_grand_total: bool,
-             regoal: Regoal | None = None) -> Protected:
+             regoal: Regoal | None = None, apart: bool = False) -> Protected:
     """``engine.protect``; if its audit fails with the grand total kept, again with the grand
     total allowed. Under the labels a published grand total can force a cell: 18 published
-    over two "N<10" groups makes both 9. (Without labels it was never needed for counts.)"""
+    over two "N<10" groups makes both 9. (Without labels it was never needed for counts.)
+    ``apart``: the local LPs' soft rounds over targets apart (``local.local_repair``), asked
+    only for a count table: there it is faster and hides fewer cells, while a rate table's
+    group sizes with it made the numerators' rounds slower (scale-0.05 chronic absence 1.6x
+    the CPU)."""
     prot = protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
                    blocked=blocked, method=method, keep_grand_total=keep_grand_total,
-                   regoal=regoal)
+                   regoal=regoal, apart=apart)
     if keep_grand_total and prot.audit is not None and not prot.audit.ok:
         # The LP method would ask ``regoal`` for every target at once: too slow where it is set.
         again = protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
                         blocked=blocked, method="lp" if regoal is None else "cubes",
-                        keep_grand_total=False, regoal=regoal)
+                        keep_grand_total=False, regoal=regoal, apart=apart)
         if again.audit is not None and len(again.audit.failures) < len(prot.audit.failures):
             return again
     return prot
@@ -360,7 +365,7 @@ def _suppress_counts(
     # never a complement (its label would say ">= T").
     prot = _protect(space, values, primary, rule, top, lo, hi, run_audit=run_audit,
                     blocked=~present | ((values == 0) & ~primary), method=method,
-                    keep_grand_total=keep_grand_total, regoal=regoal)
+                    keep_grand_total=keep_grand_total, regoal=regoal, apart=True)
     if prot.by_labels is not None:
         by_labels |= prot.by_labels
     _zero_complement_failures(values, prot.cover.suppressed, primary, prot.audit)

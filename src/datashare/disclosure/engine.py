@@ -7,6 +7,7 @@ Works on dense cell arrays (see ``table.py``); ``api.py`` wraps it for DataFrame
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,6 +130,7 @@ def protect(
     unhide_cells: bool = True,
     wide: Repair | None = None,
     lp_loop: bool = True,
+    apart: bool = False,
 ) -> Protected:
     """Cover ``primary`` cells until each has a proof (a witness) that it meets its ``rule``.
 
@@ -157,6 +159,8 @@ def protect(
     ``lp_loop=False`` (cube method): the targets the cubes and LPs leave stay unproven
     (``lp_targets`` counts them) for a caller with a wider model to prove them (rate
     numerators: the joint rounds, where group sizes may move too).
+    ``apart`` (cube method): the local LPs' soft rounds each over targets apart
+    (``local.local_repair``'s ``apart``; a count table's own suppression).
     ``unhide_cells`` (default): before the final audit, complementary cells are published
     one at a time while every target keeps a witness (``local.unhide``); the final audit
     checks the result as any other pattern. Its work is a number of LP solves
@@ -174,7 +178,7 @@ def protect(
             # under the label bounds neither wins everywhere (see AUTO_LP_MAX).
             runs = [protect(space, values, primary, rule, threshold, lower, upper, run_audit,
                             blocked, m, keep_grand_total, fixable, regoal, unhide_cells,
-                            wide, lp_loop)
+                            wide, lp_loop, apart)
                     for m in ("lp", "cubes")]
             return min(runs, key=_pattern_cost)
     timings: dict[str, float] = {}
@@ -194,6 +198,7 @@ def protect(
     n_targets = int(pending.sum())
     wit = Witnesses()
     n_local = 0
+    repair: Repair = functools.partial(local_repair, apart=apart) if apart else local_repair
     if method == "cubes":
         moves = move_table(space)
         left = _cube_cover(space, values, cover, np.flatnonzero(pending), rule, lo, hi, blocked,
@@ -203,7 +208,7 @@ def protect(
             t0 = time.perf_counter()
             stuck = len(left)
             left = _local_cover(space, values, cover, left, need, rule, threshold, lo, hi,
-                                blocked, wit)
+                                blocked, wit, repair)
             n_local = stuck - len(left)
             timings["local_lps"] = time.perf_counter() - t0
         if len(left) and wide is not None:
@@ -225,7 +230,7 @@ def protect(
         if method == "cubes" and len(left):
             stuck = len(left)
             left = _local_cover(space, values, cover, left, need, rule, threshold, lo, hi,
-                                blocked, wit)
+                                blocked, wit, repair)
             n_local += stuck - len(left)
         pending = np.zeros_like(pending)
         pending[left] = True

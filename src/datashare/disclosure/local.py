@@ -12,8 +12,10 @@ true values plus the movement are a feasible point of the audit LP for the whole
 the moved cells are hidden (every relation still adds up, every moved cell keeps its bounds),
 so it is a witness like a cube, and ``witness.verify`` re-checks it on the final pattern.
 
-Targets sharing a region share one LP model: soft rounds carry as many as they can at once,
-then each target left gets its own solve (see ``local_repair``). A target
+Targets sharing a region share one LP model: soft rounds carry as many as they can at once
+(in a count table's own suppression each round over targets no two of which share a
+relation: ``_Region.apart``), then each target left gets its own solve (see
+``local_repair``). A target
 already at its label's top with ``exact`` protection moves down instead of up.
 """
 
@@ -44,6 +46,9 @@ HIDDEN_COST = 1e-3  # per unit moved of an already hidden cell: nearly free, but
 VALUE_COST = 1e-4  # per unit and per count of the cell's value: small cells first
 REWARD = 1e3  # per unit a target moves towards its goal (soft LP): above any cost of moving
 SOFT_GAIN = 5  # soft rounds go on while each carries at least 1/SOFT_GAIN of the targets
+# With ``apart`` (``local_repair``), while each carries at least SOFT_MIN targets (a round
+# over targets apart carries fewer, and one costs about as much as three to five singles).
+SOFT_MIN = 3
 # Work limits, never time (``lp``: the same table must give the same pattern whatever the
 # load). A region's MILP stops after MILP_NODES branch-and-bound nodes (the bench regions
 # solve at the root: 1 node), and at most MILP_BUDGET MILPs run per repair; past either the
@@ -249,7 +254,7 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                  targets: np.ndarray, need: np.ndarray, lower: np.ndarray,
                  upper: np.ndarray, blocked: np.ndarray | None, small_first: bool = True,
                  cheapest: bool = True, either_way: np.ndarray | None = None,
-                 cross: bool = True, file_audit: bool = False,
+                 cross: bool = True, file_audit: bool = False, apart: bool = False,
                  ) -> tuple[list[tuple[np.ndarray, np.ndarray, int]], np.ndarray]:
     """Witness points for ``targets``; hides (in ``hidden``) the published cells they move.
 
@@ -278,6 +283,17 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     ``room``). Only the file audit: a point these find may prove a cell whose per-cell MILP
     stops at its node limit, which in the suppressor's own audit would change the pattern.
 
+    ``apart``: each soft round rewards only targets no two of which share a relation
+    (``_Region.apart``), and the rounds go on while each carries SOFT_MIN. A soft round
+    holds its targets from moving the wrong way, so two in one relation block each other
+    (Female up is Male down under a published total) and rounds over every target stall
+    with many left, each then solved alone. Only a count table's own suppression asks it
+    (``api``): there it is faster and hides fewer cells (985,608 rows, one thread: 234-254
+    -> 169 s of CPU, 736,909 -> 732,063 cells hidden). A rate table's group sizes are
+    faster with it too, but the fewer of them hidden leave its numerators less room:
+    scale-0.05 chronic absence took 1.6x the CPU (docs/disclosure.md, *A count table's
+    soft rounds over targets apart*).
+
     ``small_first=False`` skips the small regions (the audits, where only hidden cells may
     move: a small region holds too few of them. From scale-1 enrollment's start point the
     small tiers carried 38% of what they were given, and the whole regions then carried
@@ -301,7 +317,7 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     def tier(todo: np.ndarray, regions: list[list[tuple[int, ...]]]) -> np.ndarray:
         return _repair(space, values, hidden, todo, need, lower, upper, blocked, regions,
                        points, budget, exact=other_way, cheapest=cheapest,
-                       either_way=either_way)
+                       either_way=either_way, apart=apart)
 
     # Small regions first (a fifth of the cells: solves several times faster); the targets
     # they cannot carry (a partner that may not go down, a total that must move) get the
@@ -374,7 +390,7 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
             blocked: np.ndarray | None, regions: list[list[tuple[int, ...]]],
             points: list[tuple[np.ndarray, np.ndarray, int]], budget: list[int],
             exact: bool | np.ndarray = False, cheapest: bool = True,
-            either_way: np.ndarray | None = None) -> np.ndarray:
+            either_way: np.ndarray | None = None, apart: bool = False) -> np.ndarray:
     """One model per region: soft rounds, then one solve per target left; ``exact`` (per
     cell, or for all) targets are also tried the other way when their way has no point
     (``blocks.block_repair``). Returns the targets left.
@@ -392,7 +408,7 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
 
     def solve(key: tuple[tuple[int, ...], ...], cells: np.ndarray) -> _Solved:
         return _solve_region(space, values, hidden, key, cells, need, lower, upper, blocked,
-                             budget[0], exact, cheapest, either_way)
+                             budget[0], exact, cheapest, either_way, apart)
 
     def take(done: _Solved) -> None:
         hidden[done.written] = True
@@ -458,7 +474,7 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
                   key: tuple[tuple[int, ...], ...], cells: np.ndarray, need: np.ndarray,
                   lower: np.ndarray, upper: np.ndarray, blocked: np.ndarray | None,
                   allowed: int, exact: bool | np.ndarray, cheapest: bool = True,
-                  either_way: np.ndarray | None = None) -> _Solved:
+                  either_way: np.ndarray | None = None, apart: bool = False) -> _Solved:
     """``_repair`` for one region's ``cells`` (targets), with ``allowed`` MILPs; ``hidden``
     is only read (``_Solved.written``: the cells to hide)."""
     budget = [allowed]
@@ -470,13 +486,15 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     left = np.setdiff1d(cells, todo).tolist()  # outside, published or without room
     if len(todo):
         while len(todo) > 1:
-            got = region.carry(todo, soft=True)
+            rewarded = region.apart(todo) if apart else todo
+            got = region.carry(rewarded, soft=True) if len(rewarded) > 1 else None
             if got is None:
                 break
             points.append((*got[:2], int(got[2][0])))
             carried = len(todo)
             todo = todo[~region.carried_mask(todo)]
-            if (carried - len(todo)) * SOFT_GAIN < carried:
+            if (carried - len(todo) < SOFT_MIN if apart
+                    else (carried - len(todo)) * SOFT_GAIN < carried):
                 break  # diminishing returns: one LP per target from here
         region.singles_ahead(todo[~region.carried_mask(todo)])
         for c in todo.tolist():
@@ -794,6 +812,7 @@ class _Region:
             col, coef = owner, space.coef[entry].astype(np.float64)
         self._matrix = (row, col, coef, len(rels))
         self._slack: _Slack | None = None  # built at the first single-target solve
+        self._rows_of: tuple[np.ndarray, np.ndarray] | None = None  # per cell (``apart``)
         self._singles = self._no_point = 0  # single-target solves so far; with no point
         self._ahead = np.zeros(0, dtype=np.int64)  # positions: ``singles_ahead``
         # Columns: up (0..n-1) and down (n..2n-1) per cell.
@@ -859,6 +878,23 @@ class _Region:
         t, goal, up = t[ok], goal[ok], up[ok]
         self.goal[t], self.up[t] = goal, up
         return self.cells[t]
+
+    def apart(self, targets: np.ndarray) -> np.ndarray:
+        """Of ``targets`` (cells in the region), in order, each one sharing no relation of
+        this region's model with one taken before it: a soft round's targets where they must
+        not block each other (``local_repair``'s ``apart``)."""
+        if self._rows_of is None:
+            row, col, coef, _ = self._matrix
+            start, index, _ = colwise(len(self.cells), row, col, coef)
+            self._rows_of = (start.astype(np.int64), index.astype(np.int64))
+        start, rows = self._rows_of
+        used = np.zeros(self._matrix[3], dtype=bool)
+        keep = np.zeros(len(targets), dtype=bool)
+        for i, t in enumerate(self.pos(targets).tolist()):
+            mine = rows[start[t]:start[t + 1]]
+            if not used[mine].any():
+                used[mine] = keep[i] = True
+        return targets[keep]
 
     def hold(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Hold ``cells`` (those in the region) at their true values; returns what
