@@ -16,11 +16,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datashare.disclosure import local
+from datashare.disclosure import engine, local
+from datashare.disclosure.api import suppress_table
 from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
 
-from .conftest import random_tables
+from .conftest import random_tables, statewide_records
 
 
 def _expected(space: Any, cells: np.ndarray) -> tuple[np.ndarray, set[tuple[int, int, float]]]:
@@ -112,10 +113,6 @@ def test_only_a_count_tables_own_suppression_rounds_over_targets_apart(
         monkeypatch: Any) -> None:
     # Measured: a count table's suppression is faster and hides fewer cells with it (985,608
     # rows: 0.70 of the CPU), a rate table's far slower (scale-0.05 chronic absence 1.6x).
-    from datashare.disclosure.api import suppress_table
-
-    from .conftest import statewide_records
-
     asked: list[bool] = []
     repair = local.local_repair
 
@@ -123,9 +120,7 @@ def test_only_a_count_tables_own_suppression_rounds_over_targets_apart(
         asked.append(bool(kwargs.get("apart", False)))
         return repair(*args, **kwargs)
 
-    monkeypatch.setattr(local, "local_repair", spy)
-    from datashare.disclosure import engine
-    monkeypatch.setattr(engine, "local_repair", spy)
+    monkeypatch.setattr(engine, "local_repair", spy)  # the suppressor's local LPs
     counts, spec = statewide_records(3, 4, 900, 7)
     suppress_table(counts, spec, count="count")
     assert asked and all(asked)

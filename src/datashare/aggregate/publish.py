@@ -325,7 +325,7 @@ def suppress(built: Built, *, policy: str = "ospi", seed: int = 0,
             n for p in parts for k, n in p["cells_by_status"].items() if k != "published")),
         "passed": bool(passed and built.parts),
         # The whole table's wall seconds, its parts side by side: the portal queues the
-        # next year's builds longest first by it (``portal.services.request_year``).
+        # next year's builds longest first by it (``portal.services.year_order``).
         "seconds": round(time.perf_counter() - started, 3),
     }
     return Published(built, table, certificate, data if independent else b"")

@@ -198,7 +198,7 @@ def protect(
     n_targets = int(pending.sum())
     wit = Witnesses()
     n_local = 0
-    repair: Repair = functools.partial(local_repair, apart=apart) if apart else local_repair
+    repair: Repair = functools.partial(local_repair, apart=apart)
     if method == "cubes":
         moves = move_table(space)
         left = _cube_cover(space, values, cover, np.flatnonzero(pending), rule, lo, hi, blocked,
