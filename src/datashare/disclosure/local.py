@@ -974,7 +974,12 @@ class _Region:
             t, col, other, goal = t[ok], col[ok], other[ok], goal[ok]
             if not _whole(x) or (self.cheapest and not ok.all()
                                  and not self.hid[self._movement(x) != 0.0].all()):
-                x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True)
+                # From the soft round's basis: its point is feasible here (the carried
+                # targets at their goals, the rest within their rooms), so few pivots remain
+                # (985,608 rows, one thread: these solves 39.4 -> 17 s; the rate tables
+                # measured the same, 1-3% fewer iterations).
+                x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True,
+                                warm=True)
         else:
             single = len(t) == 1
             # A single solve with no point is not run where propagation shows it.
@@ -1121,9 +1126,12 @@ class _Region:
         run(self.h)
 
     def _solve(self, col: np.ndarray, other: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               cost: np.ndarray, integer: bool) -> np.ndarray | None:
+               cost: np.ndarray, integer: bool, warm: bool = False) -> np.ndarray | None:
         """Solve with the targets' columns bounded [lo, hi] at ``cost`` and their opposite
-        columns at 0; the model is restored afterwards."""
+        columns at 0; the model is restored afterwards. ``warm``: from the basis the last
+        solve left, not from the rest point (``_run``): a soft round's second solve (``carry``),
+        whose optimum is near the soft round's. Its answer then depends on that solve too,
+        which is itself solved from the rest point, so still on the region's model alone."""
         cols = np.concatenate([col, other]).astype(np.int32)
         col_lo = np.concatenate([lo, np.zeros(len(other))])
         col_hi = np.concatenate([hi, np.zeros(len(other))])
@@ -1131,7 +1139,10 @@ class _Region:
         h.changeColsBounds(len(cols), cols, col_lo, col_hi)
         h.changeColsCost(len(col), col.astype(np.int32), cost.astype(np.float64))
         try:
-            self._run()
+            if warm:
+                run(h)
+            else:
+                self._run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
             x = np.asarray(h.getSolution().col_value)
