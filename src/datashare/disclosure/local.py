@@ -950,11 +950,11 @@ class _Region:
         moved, their values there, the targets carried), or None. ``soft``: each target is
         rewarded per unit towards its goal (capped there) instead of being held at it, so
         the optimum carries every target that can be carried with the others; a second,
-        hard solve then asks the cheapest movement carrying exactly those. It is skipped when
-        the first point is whole and carried them all (it is then optimal for the second),
-        or hides no new cell (it moves only hidden cells: the second could hide no fewer, and
-        chronic absence's regions of 5,000+ cells spent 300 ms on each), or without
-        ``cheapest``."""
+        hard solve (from the first one's basis) then asks the cheapest movement carrying
+        exactly those. It is skipped when the first point is whole and carried them all (it
+        is then optimal for the second), or hides no new cell (it moves only hidden cells:
+        the second could hide no fewer, and chronic absence's regions of 5,000+ cells spent
+        300 ms on each), or without ``cheapest``."""
         n = len(self.cells)
         t = self.pos(targets)
         col = np.where(self.up[t], t, t + n)  # the column moving the target the right way
@@ -977,7 +977,7 @@ class _Region:
                 # From the soft round's basis: its point is feasible here (the carried
                 # targets at their goals, the rest within their rooms), so few pivots remain
                 # (985,608 rows, one thread: these solves 39.4 -> 17 s; the rate tables
-                # measured the same, 1-3% fewer iterations).
+                # 0-3% less CPU, 2-5% fewer iterations).
                 x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True,
                                 warm=True)
         else:
