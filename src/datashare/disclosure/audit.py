@@ -36,7 +36,7 @@ from datashare.disclosure.cores import threads
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.local import local_repair
 from datashare.disclosure.lp import INF, BatchLP, run
-from datashare.disclosure.table import CellSpace
+from datashare.disclosure.table import CellSpace, sorted_unique
 from datashare.disclosure.witness import (  # the rules NONE/EXACT/THRESHOLD live there
     EXACT,
     NONE,
@@ -418,7 +418,7 @@ def audit(
         target_mask[late] = False
     # Only components holding a target (or every component, for full intervals) need an LP.
     wanted = target_mask[cells] if not intervals else np.ones(len(cells), dtype=bool)
-    comps_needed = np.unique(labels[wanted])
+    comps_needed = sorted_unique(labels[wanted])
     need = np.zeros(n_comp, dtype=bool)
     need[comps_needed] = True
     keep = need[labels]
@@ -664,7 +664,7 @@ def _spread_proofs(space: CellSpace, suppressed: np.ndarray, cells: np.ndarray,
         return todo
     wanted = np.zeros(space.size, dtype=bool)
     wanted[todo] = True
-    keep = np.isin(labels, np.unique(labels[wanted[cells]]))
+    keep = np.isin(labels, sorted_unique(labels[wanted[cells]]))
     goal = np.zeros(space.size)
     goal[todo] = np.where(rule[todo] == THRESHOLD, goal_at(threshold, todo), point[todo] + 1)
     pub_sums = space.relation_sums(np.where(suppressed, 0, point))  # published: as published

@@ -31,7 +31,7 @@ from datashare.disclosure.secondary import (
     reinforce,
     start_cover,
 )
-from datashare.disclosure.table import CellSpace
+from datashare.disclosure.table import CellSpace, sorted_unique
 from datashare.disclosure.witness import (
     GRAND_CELLS,
     KEEP,
@@ -313,7 +313,7 @@ def _unhide(space: CellSpace, values: np.ndarray, cover: Cover, primary: np.ndar
         return 0, wit
     _, valid = verify(space, values, cover.suppressed, rule, threshold, wit, lo, hi)
     rows = valid[wit.wid] & (np.abs(wit.dx) > 0)
-    used = np.bincount(np.unique(wit.wid[rows] * space.size + wit.cell[rows]) % space.size,
+    used = np.bincount(sorted_unique(wit.wid[rows] * space.size + wit.cell[rows]) % space.size,
                        minlength=space.size)
     cells = np.flatnonzero(cand)
     order = cells[np.lexsort((cells, -values[cells], used[cells]))]
@@ -469,7 +469,7 @@ def _cube_cover(space: CellSpace, values: np.ndarray, cover: Cover, targets: np.
         done[owner[take]] = True
         open_ &= ~done[owner]
         if len(added):
-            redo = touched(index, np.unique(added))
+            redo = touched(index, sorted_unique(added))
             redo = redo[open_[redo]]
             if len(redo):
                 new[redo], score[redo], combo[redo] = evaluate(plan, redo, cover.suppressed,
@@ -679,7 +679,7 @@ def _hide_relations(space: CellSpace, cover: Cover, failing: np.ndarray,
                     never: np.ndarray) -> None:
     """Last resort: hide every member of a failing cell's relations (the grand total too),
     but never an absent or zero cell."""
-    rels = np.unique(space.entry_rel[np.isin(space.cells, failing)])
+    rels = sorted_unique(space.entry_rel[np.isin(space.cells, failing)])
     sel = np.isin(space.entry_rel, rels)
     cells, dims = space.cells[sel], space.rel_dim[space.entry_rel[sel]]
     new = ~cover.suppressed[cells] & ~never[cells]

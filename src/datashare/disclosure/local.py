@@ -33,7 +33,7 @@ import numpy as np
 
 from datashare.disclosure.cores import cores, threads
 from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
-from datashare.disclosure.table import CellSpace, ramp
+from datashare.disclosure.table import CellSpace, ramp, sorted_unique
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
 
 # Up to this many hidden cells the unhide pass also tries an LP over all of them (the
@@ -710,7 +710,7 @@ class _Slack:
                 np.add.at(sums[2 * j], r, np.where(np.isinf(now), 0.0, now)
                           - np.where(np.isinf(old), 0.0, old))
                 np.add.at(sums[2 * j + 1], r, np.isinf(now).astype(np.int64) - np.isinf(old))
-            rows = np.unique(r)
+            rows = sorted_unique(r)
             bad = (((sums[1][rows] == 0) & (sums[0][rows] > 0.5))
                    | ((sums[3][rows] == 0) & (sums[2][rows] < -0.5)))
             found[rows[bad] // m] = True  # a relation whose sum cannot reach 0
@@ -857,7 +857,7 @@ class _Region:
         """(relations, row, column, coefficient) of ``closed``: only the relations every
         member of which is in ``region`` (with ``held_outside``, or outside it published),
         so every member of each is listed and looked up."""
-        rels = np.unique(space.entry_rel[space.entries(self.cells)[1]])
+        rels = sorted_unique(space.entry_rel[space.entries(self.cells)[1]])
         lens = space.ptr[rels + 1] - space.ptr[rels]
         e = np.repeat(space.ptr[rels], lens) + ramp(lens)
         row = np.repeat(np.arange(len(rels)), lens)
@@ -1109,7 +1109,7 @@ class _Region:
                 return np.zeros(0, dtype=np.int64)
             dual = np.asarray(sol.col_dual)
             held = (x >= self.hi - SUPPORT_TOL) & (dual < -1e-9)
-            return np.unique(self.cells[np.flatnonzero(held) % n])
+            return sorted_unique(self.cells[np.flatnonzero(held) % n])
 
     def _run(self) -> None:
         """Solve from the logical basis (the rest point: nothing moves), not from the last
@@ -1323,8 +1323,8 @@ def unhide(space: CellSpace, values: np.ndarray, hidden: np.ndarray, candidates:
     for w in range(wit.n):
         rows = order[w_ptr[w]:w_ptr[w + 1]]
         claimed = wit.claim_cell[c_order[c_ptr[w]:c_ptr[w + 1]]]
-        add(np.unique(wit.cell[rows][np.abs(wit.dx[rows]) > SUPPORT_TOL]),
-            np.unique(claimed[is_target[claimed]]))
+        add(sorted_unique(wit.cell[rows][np.abs(wit.dx[rows]) > SUPPORT_TOL]),
+            sorted_unique(claimed[is_target[claimed]]))
     points: list[tuple[np.ndarray, np.ndarray]] = []
     candidate = np.zeros(space.size, dtype=bool)
     candidate[candidates] = True
@@ -1338,7 +1338,7 @@ def unhide(space: CellSpace, values: np.ndarray, hidden: np.ndarray, candidates:
             return False
         one = Witnesses()
         one.add_points([got], values, rule, threshold)
-        claimed = np.unique(one.claim_cell[is_target[one.claim_cell]])
+        claimed = sorted_unique(one.claim_cell[is_target[one.claim_cell]])
         points.append(got)
         add(got[0], claimed)
         return bool(np.isin(target, claimed))

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from datashare.disclosure.table import CellSpace
+from datashare.disclosure.table import CellSpace, sorted_unique
 
 T = TypeVar("T")
 
@@ -108,7 +108,7 @@ def close_singletons(space: CellSpace, values: np.ndarray, cover: Cover,
                 cover.suppressed[chosen] = True
                 cover.via[chosen] = d
                 cover.need[chosen] = np.maximum(cover.need[chosen], need_e[pick])
-                progress += len(np.unique(chosen))
+                progress += len(sorted_unique(chosen))
         added += progress
         if not progress or not any_deficient:
             return added
@@ -129,14 +129,14 @@ def reinforce(space: CellSpace, values: np.ndarray, cover: Cover, failing: np.nd
         sources = np.array([cell])
         for _ in range(hops - 1):
             near = space.cells[np.isin(space.entry_rel, space.entry_rel[np.isin(space.cells, sources)])]
-            sources = np.unique(near[cover.suppressed[near]])
+            sources = sorted_unique(near[cover.suppressed[near]])
         if hops == 1:
-            mine = np.unique(space.entry_rel[by_cell[cell_start[cell]:cell_start[cell + 1]]])
+            mine = sorted_unique(space.entry_rel[by_cell[cell_start[cell]:cell_start[cell + 1]]])
             # The same entries, in the same (relation) order, as the scan below.
             sel = np.concatenate([np.arange(space.ptr[r], space.ptr[r + 1]) for r in mine]
                                  or [np.zeros(0, dtype=np.int64)])
         else:
-            mine = np.unique(space.entry_rel[np.isin(space.cells, sources)])
+            mine = sorted_unique(space.entry_rel[np.isin(space.cells, sources)])
             sel = np.flatnonzero(np.isin(space.entry_rel, mine))
         e_cell = space.cells[sel]
         e_rel = space.entry_rel[sel]

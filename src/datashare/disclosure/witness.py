@@ -24,7 +24,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from datashare.disclosure.secondary import dimension_moves
-from datashare.disclosure.table import CellSpace, ramp
+from datashare.disclosure.table import CellSpace, ramp, sorted_unique
 
 NONE, EXACT, THRESHOLD = 0, 1, 2  # the audit's rules (audit.py imports this module)
 TOL = 1e-5  # the smallest movement that counts (the audit's TOL)
@@ -140,7 +140,7 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
         # widest (All Students with ten partitions: 11 codes) cost 4x at 1M rows.
         code_w = np.maximum((moves.sgn[d] != 0).sum(axis=2).max(axis=1), 1)
         cell_w = code_w[coords[d]]
-        for w in np.unique(cell_w).tolist():
+        for w in sorted_unique(cell_w).tolist():
             members = np.flatnonzero(cell_w == w)
             step = max(1, BLOCK // (moves.off[d].shape[1] * w))
             for s in range(0, len(members), step):
@@ -328,7 +328,7 @@ def touched(index: tuple[np.ndarray, np.ndarray], added: np.ndarray) -> np.ndarr
     if not n.sum():
         return np.zeros(0, dtype=np.int64)
     pos = np.repeat(start, n) + ramp(n)
-    return np.unique(rows[pos]).astype(np.int64)
+    return sorted_unique(rows[pos]).astype(np.int64)
 
 
 @dataclass
