@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 PURE_MODULES = [
+    "datashare.arrays",
     "datashare.elements",
     "datashare.cliutil",
     "datashare.fsutil",

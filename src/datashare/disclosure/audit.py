@@ -29,6 +29,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from datashare.arrays import sorted_unique
 from datashare.disclosure import local as region_lps  # its THREADS, read when used
 from datashare.disclosure.blocks import block_repair
 from datashare.disclosure.certify import certify
@@ -36,7 +37,7 @@ from datashare.disclosure.cores import threads
 from datashare.disclosure.errors import DisclosureError
 from datashare.disclosure.local import local_repair
 from datashare.disclosure.lp import INF, BatchLP, run
-from datashare.disclosure.table import CellSpace, sorted_unique
+from datashare.disclosure.table import CellSpace
 from datashare.disclosure.witness import (  # the rules NONE/EXACT/THRESHOLD live there
     EXACT,
     NONE,

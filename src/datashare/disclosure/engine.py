@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from datashare.arrays import sorted_unique
 from datashare.disclosure.audit import (
     EXACT,
     NONE,
@@ -31,7 +32,7 @@ from datashare.disclosure.secondary import (
     reinforce,
     start_cover,
 )
-from datashare.disclosure.table import CellSpace, sorted_unique
+from datashare.disclosure.table import CellSpace
 from datashare.disclosure.witness import (
     GRAND_CELLS,
     KEEP,

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from datashare.arrays import sorted_unique
 from datashare.disclosure.cores import cores, threads
 from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
-from datashare.disclosure.table import CellSpace, ramp, sorted_unique
+from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
 
 # Up to this many hidden cells the unhide pass also tries an LP over all of them (the
@@ -661,8 +662,7 @@ class _Slack:
         self.sums = (*_finite_sum(row, least, n_rows), *_finite_sum(row, most, n_rows))
         # The entries by cell (each cell's relations) and by relation (each one's cells).
         self.start, self.row, self.coef = _by_column(n, row, col, coef)
-        start, index, self.row_coef = colwise(n_rows, col, row, coef)
-        self.row_start, self.row_col = start.astype(np.int64), index.astype(np.int64)
+        self.row_start, self.row_col, self.row_coef = _by_column(n_rows, col, row, coef)
         self.known: dict[tuple[int, bool, float], bool] = {}  # (cell, up, goal): the answer
 
     def holds_many(self, ts: np.ndarray, goals: np.ndarray, ups: np.ndarray) -> np.ndarray:
@@ -745,10 +745,12 @@ class _Slack:
                 break
         return found
 
+
 def _by_column(n: int, row: np.ndarray, col: np.ndarray,
                coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A region matrix's entries by cell: (start, row, coefficient), ``colwise`` with int64
-    indices (HiGHS's int32 made every propagation pass 20% slower)."""
+    """A region matrix's entries by column (``col`` in 0..n-1): (start, row, coefficient),
+    ``colwise`` with int64 indices (HiGHS's int32 made every propagation pass 20% slower).
+    With ``row`` and ``col`` swapped: the entries by relation."""
     start, index, value = colwise(n, row, col, coef)
     return start.astype(np.int64), index.astype(np.int64), value
 

@@ -21,7 +21,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from datashare.disclosure.table import CellSpace, sorted_unique
+from datashare.arrays import sorted_unique
+from datashare.disclosure.table import CellSpace
 
 T = TypeVar("T")
 

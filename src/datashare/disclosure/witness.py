@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from datashare.arrays import sorted_unique
 from datashare.disclosure.secondary import dimension_moves
-from datashare.disclosure.table import CellSpace, ramp, sorted_unique
+from datashare.disclosure.table import CellSpace, ramp
 
 NONE, EXACT, THRESHOLD = 0, 1, 2  # the audit's rules (audit.py imports this module)
 TOL = 1e-5  # the smallest movement that counts (the audit's TOL)

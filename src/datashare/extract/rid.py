@@ -20,6 +20,8 @@ import os
 import numpy as np
 import pyarrow as pa
 
+from datashare.arrays import sorted_unique
+
 from . import kernels
 
 ALPHABET = np.frombuffer(b"BCDFGHJKLMNPQRSTVWXZ", dtype=np.uint8)
@@ -28,12 +30,6 @@ SPACE = len(ALPHABET) ** LENGTH  # 4.1e15 possible RIDs
 _LIMIT = (2**64 // SPACE) * SPACE  # rejection bound: keeps the draw exactly uniform
 _INDEX = np.full(256, -1, dtype=np.int64)
 _INDEX[ALPHABET] = np.arange(len(ALPHABET))
-
-
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (sort-based: NumPy 2's hash-based np.unique is far slower here)."""
-    s = np.sort(values)
-    return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
 
 
 def _draw_codes(n: int) -> np.ndarray:

@@ -1,11 +1,12 @@
-"""The engine's own ``unique`` gives exactly what ``np.unique`` gives, for the ids it sees.
+"""The engines' own ``unique`` gives exactly what ``np.unique`` gives, for the ids they see.
 
 Why it matters: numpy 2.3+ answers a plain ``np.unique`` from a hash table, 50-80x slower
-than a sort for cell, relation and witness ids, so the engine sorts instead
-(``table.sorted_unique``: at 985,608 rows the unhide pass went 16-18 -> 12 s). Every
-pattern and proof reads these sets (the relations a region's model holds, the cells a
-witness moves), so a different answer (a duplicate left in, an id lost, another order)
-would change what is published or what the proof checks.
+than a sort for cell, relation, witness and student ids, so the engines sort instead
+(``arrays.sorted_unique``: at 985,608 rows the disclosure engine's unhide pass went 16-18 ->
+12 s). Every pattern and proof reads these sets (the relations a region's model holds, the
+cells a witness moves), and the extract's RID crosswalk its distinct student keys, so a
+different answer (a duplicate left in, an id lost, another order) would change what is
+published, what the proof checks, or which students an extract holds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from datashare.disclosure.table import sorted_unique
+from datashare.arrays import sorted_unique
 
 IDS = st.one_of(st.integers(0, 40), st.integers(-(2**62), 2**62))
 
