@@ -1,12 +1,16 @@
-"""Region LPs solved ahead in worker threads give the serial run's pattern and proofs.
+"""Region LPs solved ahead in worker threads or forked processes give the serial run's
+pattern and proofs.
 
 Why it matters: the same table must give the same pattern on every run (see
-test_determinism). Threads finish in any order; a region solved ahead may have read cells an
+test_determinism). Workers finish in any order; a region solved ahead may have read cells an
 earlier region then hid, and must be solved again, or the pattern would depend on timing.
+A forked process reads the cells hidden so far from memory it shares with the parent, and
+its result carries what it read, so the parent's check sees the same as for a thread.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -15,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from datashare.disclosure import local
+from datashare.disclosure import forked, local
 from datashare.disclosure.api import audit_table, suppress_table
 
 from .conftest import private_cores, statewide_records
@@ -46,9 +50,10 @@ def _late_results(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     solve, holds = local._solve_region, local._Solved.still_holds
     pause = random.Random(seed)
     lock = threading.Lock()
+    caller = os.getpid()
 
     def slow_solve(*args: Any, **kwargs: Any) -> Any:
-        if threading.current_thread() is not threading.main_thread():
+        if os.getpid() != caller or threading.current_thread() is not threading.main_thread():
             with lock:
                 wait = pause.random() * 0.002
             time.sleep(wait)
@@ -62,14 +67,33 @@ def _late_results(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     monkeypatch.setattr(local._Solved, "still_holds", slow_take)
 
 
+def _workers(monkeypatch: pytest.MonkeyPatch, kind: str) -> list[int]:
+    """Regions solved ahead in threads, or in forked processes from the first region on;
+    returns a list that gets one entry per pool of processes started."""
+    if kind == "processes" and not forked.AVAILABLE:
+        pytest.skip("nothing forks here")
+    monkeypatch.setattr(local, "FORK_MIN_REGIONS", 1 if kind == "processes" else 10**9)
+    pools: list[int] = []
+    start = forked.pool
+
+    def counted(work: Any, n: int) -> Any:
+        pools.append(n)
+        return start(work, n)
+
+    monkeypatch.setattr(forked, "pool", counted)
+    return pools
+
+
+@pytest.mark.parametrize("kind", ["threads", "processes"])
 @pytest.mark.parametrize("protection", ["threshold", "exact"])
-def test_threads_publish_the_serial_pattern_whatever_the_order_they_finish_in(
-        table: tuple[pd.DataFrame, dict[str, Any]], protection: str,
+def test_workers_publish_the_serial_pattern_whatever_the_order_they_finish_in(
+        table: tuple[pd.DataFrame, dict[str, Any]], protection: str, kind: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local, "THREADS", 1)
     serial = _suppress(table, protection)
     assert serial.report["protection_method"]["count"]["local_lp_witnesses"] > 0
 
+    pools = _workers(monkeypatch, kind)
     monkeypatch.setattr(local, "THREADS", 3)
     monkeypatch.setattr(local, "AHEAD", 4)
     _late_results(monkeypatch, seed=7)
@@ -78,6 +102,7 @@ def test_threads_publish_the_serial_pattern_whatever_the_order_they_finish_in(
 
     if protection == "threshold":  # (exact leaves the local LPs 8 targets: rarely one)
         assert local.RERUNS[0] > before, "no region was solved again: the check went untried"
+    assert bool(pools) == (kind == "processes")
     pd.testing.assert_frame_equal(threaded.table, serial.table)
     assert (threaded.report["protection_method"]["count"]
             == serial.report["protection_method"]["count"])
@@ -86,13 +111,16 @@ def test_threads_publish_the_serial_pattern_whatever_the_order_they_finish_in(
 
 def test_the_file_audit_in_threads_proves_what_the_serial_one_proves(
         table: tuple[pd.DataFrame, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audits' regions stay in threads, even where the suppressor's would fork."""
     spec = table[1]
     published = _suppress(table, "exact").table
     monkeypatch.setattr(local, "THREADS", 1)
     serial = audit_table(published, spec, count="count", protection="exact")
+    pools = _workers(monkeypatch, "processes")
     monkeypatch.setattr(local, "THREADS", 2)
     _late_results(monkeypatch, seed=3)
     threaded = audit_table(published, spec, count="count", protection="exact")
+    assert not pools
     assert serial.ok and threaded.ok
     methods = {k: r.proof_methods() for k, r in serial.results.items()}
     assert sum(m["local_lp"] for m in methods.values()) > 0, methods

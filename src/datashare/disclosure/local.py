@@ -32,6 +32,7 @@ import highspy
 import numpy as np
 
 from datashare.arrays import sorted_unique
+from datashare.disclosure import forked
 from datashare.disclosure.cores import cores, threads
 from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
 from datashare.disclosure.table import CellSpace, ramp
@@ -86,10 +87,9 @@ NEAR_SIBLINGS = 8  # sibling leaves a near region keeps: those most often hidden
 CROSS_CHILDREN = 8  # a cross region's partner: its largest children
 
 
-# Threads solving regions ahead (``_repair``): the results are the serial run's whatever the
-# number. DATASHARE_LP_THREADS overrides it (1: serial); at most 4, where the Python work
-# between solves, which holds the GIL, would leave more threads waiting. Only the threads
-# for which a core is free run (``cores.threads``).
+# Workers solving regions ahead (``_repair``): the results are the serial run's whatever the
+# number. DATASHARE_LP_THREADS overrides it (1: serial); at most 4. Only the workers for
+# which a core is free run (``cores.threads``).
 def _threads() -> int:
     asked = os.environ.get("DATASHARE_LP_THREADS", "").strip()
     if asked.isdigit() and int(asked) > 0:
@@ -98,7 +98,15 @@ def _threads() -> int:
 
 
 THREADS = _threads()
-AHEAD = 2  # regions submitted ahead per thread
+AHEAD = 2  # regions submitted ahead per worker
+# The suppressor's regions (``cheapest``) are solved ahead in forked processes
+# (``forked``) from this many regions in a tier, else in threads, whose Python work between
+# solves holds the GIL: at 985,608 rows two threads took the local LPs to 0.75 of their
+# one-thread time, two processes to 0.62-0.65. Forking costs little (4 ms for a 4 GB
+# process), but each region's result comes back through a pipe: the audits' regions (only
+# hidden cells move, so each solve is small) stay in threads, where that table's
+# `audit-table` took 73.5 and 81.8 s against 82.9 and 90.1 s in processes.
+FORK_MIN_REGIONS = 16
 RERUNS = [0]  # regions solved again because an earlier one hid a cell they read
 
 
@@ -387,6 +395,10 @@ def _narrowed(space: CellSpace, targets: np.ndarray, near: list[list[tuple[int, 
     return out
 
 
+Key = tuple[tuple[int, ...], ...]  # a region: per dimension, its codes
+Solve = Callable[[Key, np.ndarray, int], "_Solved"]  # (region, targets, MILPs allowed)
+
+
 def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: np.ndarray,
             need: np.ndarray, lower: np.ndarray, upper: np.ndarray,
             blocked: np.ndarray | None, regions: list[list[tuple[int, ...]]],
@@ -399,18 +411,22 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
 
     The regions are solved in order, each seeing the cells the earlier ones hid. With
     ``THREADS`` > 1 and a core free for each (``cores.threads``), later regions are solved
-    ahead in worker threads (HiGHS lets go of the GIL while it solves) and their results
+    ahead in forked processes (``forked``; threads for a few regions, and for the audits'
+    regions: ``FORK_MIN_REGIONS``) and their results
     taken in order: one is kept if nothing it read changed since (the cells hidden over its
     region, and the MILPs the budget had left for it), else solved again. So the points,
-    the cells hidden and the targets left are the serial run's, however many threads and
+    the cells hidden and the targets left are the serial run's, however many workers and
     whatever the timing."""
     groups = [(key, targets[at].astype(np.int64))
               for key, at in _by_region(space, targets, regions).items()]
     left: list[int] = []
 
-    def solve(key: tuple[tuple[int, ...], ...], cells: np.ndarray) -> _Solved:
-        return _solve_region(space, values, hidden, key, cells, need, lower, upper, blocked,
-                             budget[0], exact, cheapest, either_way, apart)
+    def solve_in(seen: np.ndarray) -> Solve:
+        """The region solve reading the cells hidden so far from ``seen``."""
+        def solve(key: Key, cells: np.ndarray, allowed: int) -> _Solved:
+            return _solve_region(space, values, seen, key, cells, need, lower, upper, blocked,
+                                 allowed, exact, cheapest, either_way, apart)
+        return solve
 
     def take(done: _Solved) -> None:
         hidden[done.written] = True
@@ -420,34 +436,64 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
 
     with threads(THREADS if len(groups) > 1 else 1) as n:
         if n <= 1:
+            solve = solve_in(hidden)
             for key, cells in groups:
-                take(solve(key, cells))
+                take(solve(key, cells, budget[0]))
         else:
-            space.by_cell  # noqa: B018  (built once here, not by two threads at once)
-            _solve_ahead(groups, solve, take, hidden, budget, n)
+            space.by_cell  # noqa: B018  (built once here, not by each thread or process)
+            fork = cheapest and forked.AVAILABLE and len(groups) >= FORK_MIN_REGIONS
+            _solve_ahead(groups, solve_in, take, hidden, budget, n, fork)
     return np.array(sorted(left), dtype=np.int64)
 
 
-def _solve_ahead(groups: list[tuple[tuple[tuple[int, ...], ...], np.ndarray]],
-                 solve: Callable[[tuple[tuple[int, ...], ...], np.ndarray], _Solved],
+def _solve_ahead(groups: list[tuple[Key, np.ndarray]], solve_in: Callable[[np.ndarray], Solve],
                  take: Callable[[_Solved], None], hidden: np.ndarray, budget: list[int],
-                 n: int) -> None:
-    """``_repair``'s regions in order, later ones solved ahead in ``n`` threads: each result
-    is taken in order, and solved again if what it read changed since (``still_holds``)."""
+                 n: int, fork: bool) -> None:
+    """``_repair``'s regions in order, later ones solved ahead in ``n`` forked processes
+    (``fork``) or threads: each result is taken in order, and solved again here if what it
+    read changed since (``still_holds``)."""
+    solve = solve_in(hidden)
     ahead: deque[Future[_Solved]] = deque()
-    pool = ThreadPoolExecutor(n, thread_name_prefix="region-lp")
-    try:
+    with (_in_processes(solve_in, hidden, n) if fork
+          else _in_threads(solve, n)) as (submit, hide):
         for i, (key, cells) in enumerate(groups):
             while len(ahead) < min(AHEAD * n, len(groups) - i):
                 k, c = groups[i + len(ahead)]
-                ahead.append(pool.submit(solve, k, c))
+                ahead.append(submit(k, c, budget[0]))
             done = ahead.popleft().result()
             if not done.still_holds(hidden, budget[0]):
                 RERUNS[0] += 1
-                done = solve(key, cells)
+                done = solve(key, cells, budget[0])
             take(done)
+            hide(done.written)
+
+
+Ahead = tuple[Callable[[Key, np.ndarray, int], "Future[_Solved]"], Callable[[np.ndarray], None]]
+
+
+@contextmanager
+def _in_threads(solve: Solve, n: int) -> Iterator[Ahead]:
+    """(submit, hide) for ``_solve_ahead``: threads read the caller's ``hidden`` itself."""
+    pool = ThreadPoolExecutor(n, thread_name_prefix="region-lp")
+    try:
+        yield (lambda key, cells, allowed: pool.submit(solve, key, cells, allowed),
+               lambda cells: None)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _in_processes(solve_in: Callable[[np.ndarray], Solve], hidden: np.ndarray,
+                  n: int) -> Iterator[Ahead]:
+    """(submit, hide) for ``_solve_ahead``: the processes read a shared copy of ``hidden``,
+    which ``hide`` keeps up with the caller's."""
+    shared = forked.shared_copy(hidden)
+
+    def hide(cells: np.ndarray) -> None:
+        shared[cells] = True
+
+    with forked.pool(solve_in(shared), n) as submit:
+        yield submit, hide
 
 
 @dataclass
@@ -1278,6 +1324,33 @@ class _Rewitness:
         return None
 
 
+def witness_index(wit: Witnesses, is_target: np.ndarray,
+                  ) -> tuple[list[np.ndarray], dict[int, list[int]], np.ndarray]:
+    """(per witness the targets it claims, sorted; per cell the witnesses moving it, in
+    order; per cell how many witnesses claim it), for ``unhide``. Built with sorts over all
+    the entries at once: a loop over the witnesses was 6 s of the 1M-row table's 20 s pass."""
+    moving = np.abs(wit.dx) > SUPPORT_TOL
+    moved, mover = _pairs(wit.cell[moving], wit.wid[moving])
+    users: dict[int, list[int]] = {}
+    if len(moved):
+        at = np.flatnonzero(np.diff(moved)) + 1
+        users.update(zip(moved[np.r_[0, at]].tolist(),
+                         (ws.tolist() for ws in np.split(mover, at)), strict=True))
+    target = is_target[wit.claim_cell]
+    claimer, claimed = _pairs(wit.claim_wid[target], wit.claim_cell[target])
+    claims = np.split(claimed, np.searchsorted(claimer, np.arange(1, wit.n))) if wit.n else []
+    return claims, users, np.bincount(claimed, minlength=len(is_target)).astype(np.int64)
+
+
+def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs (a[i], b[i]), sorted by ``a`` then ``b``."""
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[keep], b[keep]
+
+
 def unhide(space: CellSpace, values: np.ndarray, hidden: np.ndarray, candidates: np.ndarray,
            targets: np.ndarray, need: np.ndarray, rule: np.ndarray,
            threshold: int | np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -1303,12 +1376,11 @@ def unhide(space: CellSpace, values: np.ndarray, hidden: np.ndarray, candidates:
     wit = wit.select(valid)
     is_target = np.zeros(space.size, dtype=bool)
     is_target[targets] = True
-    # Per witness the cells it moves and the targets it claims; per cell the witnesses
+    # Per witness the targets it claims and whether it still holds; per cell the witnesses
     # moving it; per target how many live witnesses claim it.
-    claims: list[np.ndarray] = []
-    users: dict[int, list[int]] = defaultdict(list)
-    live: list[bool] = []
-    support = np.zeros(space.size, dtype=np.int64)
+    claims, index, support = witness_index(wit, is_target)
+    users: dict[int, list[int]] = defaultdict(list, index)
+    live = [True] * wit.n
 
     def add(moved: np.ndarray, claimed: np.ndarray) -> None:
         w = len(claims)
@@ -1318,15 +1390,6 @@ def unhide(space: CellSpace, values: np.ndarray, hidden: np.ndarray, candidates:
             users[c].append(w)
         support[claimed] += 1
 
-    order = np.argsort(wit.wid, kind="stable")
-    w_ptr = np.searchsorted(wit.wid[order], np.arange(wit.n + 1))
-    c_order = np.argsort(wit.claim_wid, kind="stable")
-    c_ptr = np.searchsorted(wit.claim_wid[c_order], np.arange(wit.n + 1))
-    for w in range(wit.n):
-        rows = order[w_ptr[w]:w_ptr[w + 1]]
-        claimed = wit.claim_cell[c_order[c_ptr[w]:c_ptr[w + 1]]]
-        add(sorted_unique(wit.cell[rows][np.abs(wit.dx[rows]) > SUPPORT_TOL]),
-            sorted_unique(claimed[is_target[claimed]]))
     points: list[tuple[np.ndarray, np.ndarray]] = []
     candidate = np.zeros(space.size, dtype=bool)
     candidate[candidates] = True
