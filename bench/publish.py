@@ -22,13 +22,13 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from cputime import cpu_seconds
 from datashare.aggregate import definitions, publish
 from datashare.aggregate.build import TableRequest, build, connect
 from datashare.aggregate.publish import failure_reason, suppress
@@ -70,7 +70,7 @@ def one_table(source: str, key: str, year: int, engine: str, out: Any,
         "suppress_s": suppress_s[0] if suppress_s else round(time.perf_counter() - t1, 2),
         "suppress_parts_s": [x["seconds"]["suppress"] for x in parts],
         "file_audit_s": round(sum(x["seconds"]["audit"] for x in parts), 2),
-        "cpu_s": _cpu_s(),
+        "cpu_s": round(cpu_seconds(), 1),
         "cells": cert["rows"], "suppressed": cert["cells_suppressed"],
         "passed": published.passed,
         "reason": "" if published.passed else failure_reason(cert),
@@ -91,13 +91,6 @@ def _doing(row: dict[str, Any]) -> str:
     if row.get("stage") == "suppressed":
         return f"auditing the published file, after {row['suppress_s']:.0f} s of suppression"
     return "suppressing" if "build_s" in row else "building"
-
-
-def _cpu_s() -> float:
-    """This process's CPU seconds (all its threads) and its waited-for children's (a table's
-    parts run in processes): what one table cost, whatever runs beside it."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 1)
 
 
 def _proc_cpu_s(pid: int) -> float:

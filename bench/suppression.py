@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
-import resource
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from cputime import cpu_seconds
 from datashare.disclosure.api import audit_table, suppress_table
 from datashare.disclosure.audit import NONE
 from datashare.disclosure.engine import protect, rule_for
@@ -54,14 +54,6 @@ from statewide import EXTRA_PARTITIONS, PARTITIONS, generate
 
 ROWS_PER_DISTRICT = 960  # about 8 schools and their district, 17 groups
 ROWS_PER_DISTRICT_EXTRA = 1520  # the same with 27 groups
-
-
-def cpu_seconds() -> float:
-    """CPU seconds of this process (every thread) and of its children waited for: the
-    engine solves regions ahead in forked processes, which ``time.process_time`` misses."""
-    own, kids = (resource.getrusage(resource.RUSAGE_SELF),
-                 resource.getrusage(resource.RUSAGE_CHILDREN))
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def parse_size(text: str) -> int:

@@ -2,7 +2,8 @@
 
 The region LPs are solved ahead in forked processes or threads (``local._repair``) and a
 big table's start point in pieces in threads (``audit._split_start``); ``threads`` counts
-either kind of worker. A second worker pays only on a core nobody else is using: solving ahead costs about a quarter more CPU than the serial run (regions solved
+either kind of worker. A second worker pays only on a core nobody else is using: solving
+ahead costs about a quarter more CPU than the serial run (regions solved
 again because an earlier one hid a cell they read, and the threads' own overhead; scale-0.05
 discipline: 327 s of CPU in two threads against 253-263 s in one), which buys about a fifth
 off the wall time on an idle machine (215 s against 254-276 s) and only costs when another
