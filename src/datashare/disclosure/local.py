@@ -99,12 +99,12 @@ def _threads() -> int:
 
 THREADS = _threads()
 AHEAD = 2  # regions submitted ahead per worker
-# The suppressor's regions (``cheapest``) are solved ahead in forked processes
-# (``forked``) from this many regions in a tier, else in threads, whose Python work between
-# solves holds the GIL: at 985,608 rows two threads took the local LPs to 0.75 of their
-# one-thread time, two processes to 0.62-0.65. Forking costs little (4 ms for a 4 GB
-# process), but each region's result comes back through a pipe: the audits' regions (only
-# hidden cells move, so each solve is small) stay in threads, where that table's
+# The suppressor's regions are solved ahead in forked processes (``forked``) from this many
+# regions in a tier, else in threads, whose Python work between solves holds the GIL: at
+# 985,608 rows two threads took the local LPs to 0.75 of their one-thread time, two
+# processes to 0.62-0.65. Forking costs little (4 ms for a 4 GB process), but each region's
+# result comes back through a pipe: the audits' regions (``_only_hidden_move``: every
+# published cell blocked, so each solve is small) stay in threads, where that table's
 # `audit-table` took 73.5 and 81.8 s against 82.9 and 90.1 s in processes.
 FORK_MIN_REGIONS = 16
 RERUNS = [0]  # regions solved again because an earlier one hid a cell they read
@@ -395,6 +395,11 @@ def _narrowed(space: CellSpace, targets: np.ndarray, near: list[list[tuple[int, 
     return out
 
 
+def _only_hidden_move(hidden: np.ndarray, blocked: np.ndarray | None) -> bool:
+    """Whether every published cell is blocked, so only hidden cells move (the audits')."""
+    return blocked is not None and bool((blocked | hidden).all())
+
+
 Key = tuple[tuple[int, ...], ...]  # a region: per dimension, its codes
 Solve = Callable[[Key, np.ndarray, int], "_Solved"]  # (region, targets, MILPs allowed)
 
@@ -441,7 +446,8 @@ def _repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray, targets: n
                 take(solve(key, cells, budget[0]))
         else:
             space.by_cell  # noqa: B018  (built once here, not by each thread or process)
-            fork = cheapest and forked.AVAILABLE and len(groups) >= FORK_MIN_REGIONS
+            fork = (forked.AVAILABLE and len(groups) >= FORK_MIN_REGIONS
+                    and not _only_hidden_move(hidden, blocked))
             _solve_ahead(groups, solve_in, take, hidden, budget, n, fork)
     return np.array(sorted(left), dtype=np.int64)
 
