@@ -67,9 +67,9 @@ def test_a_soft_point_hiding_no_new_cell_is_kept_and_is_a_witness(
         solves[0] += 1
         return solve(self, *args, **kwargs)
 
-    def watched(self: Any, targets: np.ndarray, soft: bool) -> Any:
+    def watched(self: Any, targets: np.ndarray, soft: bool, **kwargs: Any) -> Any:
         before, hidden = solves[0], self.hid.copy()
-        got = carry(self, targets, soft)
+        got = carry(self, targets, soft, **kwargs)
         if not soft or got is None or len(got[2]) == len(targets):
             return got
         if solves[0] - before == 1:  # the soft solve alone

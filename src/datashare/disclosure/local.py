@@ -541,7 +541,14 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     if len(todo):
         while len(todo) > 1:
             rewarded = region.apart(todo) if apart else todo
-            got = region.carry(rewarded, soft=True) if len(rewarded) > 1 else None
+            # The second solve from the soft round's basis only where the rounds are apart (a
+            # count table's own suppression): its point is feasible there (the carried
+            # targets at their goals, the rest within their rooms), so few pivots remain
+            # (985,608 rows, one thread: these solves 39.4 -> 17 s; scale-1 enrollment 78.5
+            # -> 68.9 s). In a rate table it made scale-1 chronic absence half again as slow
+            # (198.8 -> 302.9 s; at scale 0.2 the same time, where it had been measured).
+            got = (region.carry(rewarded, soft=True, warm=apart) if len(rewarded) > 1
+                   else None)
             if got is None:
                 break
             points.append((*got[:2], int(got[2][0])))
@@ -998,17 +1005,17 @@ class _Region:
     def carried_mask(self, cells: np.ndarray) -> np.ndarray:
         return self.reached[self.pos(cells)]
 
-    def carry(self, targets: np.ndarray, soft: bool,
+    def carry(self, targets: np.ndarray, soft: bool, warm: bool = False,
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The cheapest whole-number movement carrying ``targets`` to their goals: (cells
         moved, their values there, the targets carried), or None. ``soft``: each target is
         rewarded per unit towards its goal (capped there) instead of being held at it, so
         the optimum carries every target that can be carried with the others; a second,
-        hard solve (from the first one's basis) then asks the cheapest movement carrying
-        exactly those. It is skipped when the first point is whole and carried them all (it
-        is then optimal for the second), or hides no new cell (it moves only hidden cells:
-        the second could hide no fewer, and chronic absence's regions of 5,000+ cells spent
-        300 ms on each), or without ``cheapest``."""
+        hard solve (with ``warm``, from the first one's basis) then asks the cheapest
+        movement carrying exactly those. It is skipped when the first point is whole and
+        carried them all (it is then optimal for the second), or hides no new cell (it moves
+        only hidden cells: the second could hide no fewer, and chronic absence's regions of
+        5,000+ cells spent 300 ms on each), or without ``cheapest``."""
         n = len(self.cells)
         t = self.pos(targets)
         col = np.where(self.up[t], t, t + n)  # the column moving the target the right way
@@ -1028,12 +1035,8 @@ class _Region:
             t, col, other, goal = t[ok], col[ok], other[ok], goal[ok]
             if not _whole(x) or (self.cheapest and not ok.all()
                                  and not self.hid[self._movement(x) != 0.0].all()):
-                # From the soft round's basis: its point is feasible here (the carried
-                # targets at their goals, the rest within their rooms), so few pivots remain
-                # (985,608 rows, one thread: these solves 39.4 -> 17 s; the rate tables
-                # 0-3% less CPU, 2-5% fewer iterations).
                 x = self._solve(col, other, goal, self.hi[col], np.zeros(len(t)), integer=True,
-                                warm=True)
+                                warm=warm)
         else:
             single = len(t) == 1
             # A single solve with no point is not run where propagation shows it.
