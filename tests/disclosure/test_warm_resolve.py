@@ -41,13 +41,13 @@ def _fresh_optimum(h: highspy.Highs) -> float | None:
 
 def _second_solves(frame: Any, spec: Any, met: float | None,
                    monkeypatch: pytest.MonkeyPatch,
-                   ) -> list[tuple[bool, int, float | None, float | None]]:
+                   ) -> list[tuple[bool, float | None, float | None]]:
     """Every soft round's second solve of the table's suppression: (started warm, its
-    region's free cells, its optimum's cost, a fresh solver's for the same LP)."""
+    optimum's cost, a fresh solver's for the same LP)."""
     solve, carry, run = local._Region._solve, local._Region.carry, local.run
     in_soft = [False]
-    second: list[tuple[float | None, float | None]] = []  # the second solve's LP, once
-    seen: list[tuple[bool, int, float | None, float | None]] = []
+    second: list[bool | None] = [None]  # while a second solve runs: whether it started warm
+    seen: list[tuple[bool, float | None, float | None]] = []
 
     def watched_carry(self: Any, targets: Any, soft: bool, **kwargs: Any) -> Any:
         in_soft[0] = soft
@@ -58,19 +58,20 @@ def _second_solves(frame: Any, spec: Any, met: float | None,
 
     def watched_solve(self: Any, *args: Any, **kwargs: Any) -> Any:
         # A soft round's second solve: the hard one (``integer``) inside a soft ``carry``.
-        if not (in_soft[0] and kwargs.get("integer")):
+        if in_soft[0] and kwargs.get("integer"):
+            second[0] = bool(kwargs.get("warm"))
+        try:
             return solve(self, *args, **kwargs)
-        second.clear()
-        got = solve(self, *args, **kwargs)
-        seen.append((bool(kwargs.get("warm")), len(self.cells), *second[0]))
-        return got
+        finally:
+            second[0] = None
 
     def watched_run(h: highspy.Highs) -> None:
         run(h)
-        if in_soft[0] and not second:
-            second.append((_optimum(h), _fresh_optimum(h)))
+        if second[0] is not None:  # the second solve's LP (not the dive's steps after it)
+            seen.append((second[0], _optimum(h), _fresh_optimum(h)))
+            second[0] = None
 
-    monkeypatch.setattr(local, "THREADS", 1)  # one list, read by one thread
+    monkeypatch.setattr(local, "THREADS", 1)  # one flag, read by one thread
     monkeypatch.setattr(local._Region, "carry", watched_carry)
     monkeypatch.setattr(local._Region, "_solve", watched_solve)
     monkeypatch.setattr(local, "run", watched_run)
@@ -86,9 +87,9 @@ def test_a_count_tables_second_solve_from_the_soft_round_finds_the_cheapest_move
     frame, spec = statewide_records(4, 6, 2400, 11)
     seen = _second_solves(frame, spec, None, monkeypatch)
     assert seen, "no soft round needed a second solve: the table tests nothing"
-    assert all(started_warm for started_warm, _, _, _ in seen), (
+    assert all(started_warm for started_warm, _, _ in seen), (
         "a count table's second solve started from the rest point")
-    for _, _, got, fresh in seen:
+    for _, got, fresh in seen:
         assert fresh is not None, "a soft round's carried targets had no point of their own"
         assert got is not None, "a second solve from the soft round's basis found no optimum"
         assert np.isclose(got, fresh, rtol=1e-9, atol=1e-6), (
@@ -101,5 +102,5 @@ def test_a_rate_tables_second_solves_start_from_the_rest_point(
     frame, spec = statewide_records(4, 6, 2400, 11, met=0.3)
     seen = _second_solves(frame, spec, 0.3, monkeypatch)
     assert seen, "no soft round needed a second solve: the table tests nothing"
-    assert not any(started_warm for started_warm, _, _, _ in seen), (
+    assert not any(started_warm for started_warm, _, _ in seen), (
         "a rate table's second solve started from the soft round's basis")
