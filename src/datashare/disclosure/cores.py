@@ -29,7 +29,8 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -177,3 +178,31 @@ def threads(most: int) -> Iterator[int]:
             yield 1 + len(extra)
         finally:
             _give_back(extra)
+
+
+def workers() -> int:
+    """Workers a block may ask for: DATASHARE_LP_THREADS (1: serial; at most 4), else the
+    cores (at most 4); ``threads`` then grants only those with a free core."""
+    asked = os.environ.get("DATASHARE_LP_THREADS", "").strip()
+    if asked.isdigit() and int(asked) > 0:
+        return min(int(asked), 4)
+    return min(cores(), 4)
+
+
+def run_blocks(tasks: Sequence[Callable[[], None]], most: int) -> None:
+    """Run independent ``tasks`` (each writes only its own rows of arrays made beforehand), in
+    up to ``most`` threads where cores are free, else one after the other: numpy releases
+    the GIL in its gathers, sorts and reductions, so blocks of numpy work share the cores
+    (what they write is the same either way)."""
+    if most <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    with threads(min(most, len(tasks))) as n:
+        if n <= 1:
+            for task in tasks:
+                task()
+            return
+        with ThreadPoolExecutor(n) as pool:
+            for done in [pool.submit(task) for task in tasks]:
+                done.result()

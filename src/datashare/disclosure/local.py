@@ -21,7 +21,6 @@ already at its label's top with ``exact`` protection moves down instead of up.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,7 +32,7 @@ import numpy as np
 
 from datashare.arrays import sorted_unique
 from datashare.disclosure import forked
-from datashare.disclosure.cores import cores, threads
+from datashare.disclosure.cores import threads, workers
 from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
 from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
@@ -88,16 +87,9 @@ CROSS_CHILDREN = 8  # a cross region's partner: its largest children
 
 
 # Workers solving regions ahead (``_repair``): the results are the serial run's whatever the
-# number. DATASHARE_LP_THREADS overrides it (1: serial); at most 4. Only the workers for
-# which a core is free run (``cores.threads``).
-def _threads() -> int:
-    asked = os.environ.get("DATASHARE_LP_THREADS", "").strip()
-    if asked.isdigit() and int(asked) > 0:
-        return min(int(asked), 4)
-    return min(cores(), 4)
-
-
-THREADS = _threads()
+# number (``cores.workers``: DATASHARE_LP_THREADS, else the cores, at most 4). Only the
+# workers for which a core is free run (``cores.threads``).
+THREADS = workers()
 AHEAD = 2  # regions submitted ahead per worker
 # The suppressor's regions are solved ahead in forked processes (``forked``) from this many
 # regions in a tier, else in threads, whose Python work between solves holds the GIL: at

@@ -17,13 +17,16 @@ arrays, and ``verify`` checks them all with a few grouped sums.
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import csr_matrix
 
 from datashare.arrays import sorted_unique
+from datashare.disclosure.cores import run_blocks, workers
 from datashare.disclosure.secondary import dimension_moves
 from datashare.disclosure.table import CellSpace, ramp
 
@@ -45,6 +48,9 @@ MAX_SUPPORT = 12  # codes one movement may touch (All Students and one group of 
 # ten partitions is 11)
 KEEP = 3  # cheapest feasible movements per dimension combined into cubes
 BLOCK = 240_000  # (cell, cube) pairs evaluated per numpy block (bounds memory)
+# Threads laying out and scoring cubes (``cores.run_blocks``); the results do not depend on it.
+THREADS = workers()
+POOL_ROWS = 20_000  # ``evaluate`` calls with fewer rows run in one thread
 
 
 @dataclass
@@ -133,6 +139,7 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
     coords = np.unravel_index(cells, space.shape)
     k_off: list[np.ndarray] = []
     k_sgn: list[np.ndarray] = []
+    tasks: list[Callable[[], None]] = []
     for d in range(ndim):
         width = moves.off[d].shape[2]
         off_d = np.zeros((n, keep, width), dtype=np.int64)
@@ -145,43 +152,13 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
             members = np.flatnonzero(cell_w == w)
             step = max(1, BLOCK // (moves.off[d].shape[1] * w))
             for s in range(0, len(members), step):
-                sl = members[s:s + step]
-                c = coords[d][sl]
-                off = moves.off[d][c, :, :w]
-                sg = moves.sgn[d][c, :, :w]
-                corner = cells[sl, None, None] + off
-                osg = sg * orient[sl, None, None]
-                live = sg != 0
-                room = np.where(osg < 0, down[corner], up[corner])
-                ok = np.all(~live | (room >= delta[sl, None, None] - TOL), axis=2)
-                hid = hidden[corner]
-                if only_hidden:
-                    ok &= np.all(~live | hid, axis=2)
-                elif blocked is not None:
-                    ok &= np.all(~live | hid | ~blocked[corner], axis=2)
-                ok &= np.arange(off.shape[1])[None, :] < moves.count[d][c][:, None]
-                fresh = live & ~hid
-                cost = (np.where(fresh, weight[corner] * NEW_CELL + val[corner], 0.0)).sum(axis=2)
-                cost = np.where(ok, cost, np.inf)
-                pick = np.argsort(cost, axis=1, kind="stable")[:, :keep]
-                kk = pick.shape[1]
-                rows = np.arange(len(c))[:, None]
-                # Keep the cheapest upward-only movement too: its "+" corners always have
-                # room, so it combines with any movement of the other dimensions; without it
-                # (27 groups: the all-upward group movements are 11 codes wide) the cheapest
-                # siblings, each needing room in every dimension, left 35,000 district cells
-                # at 1M rows without a cube.
-                upward = ok & np.all(sg >= 0, axis=2) & np.isfinite(cost)
-                best_up = np.argmin(np.where(upward, cost, np.inf), axis=1)
-                has_up = upward[rows[:, 0], best_up]
-                missing = has_up & ~(pick == best_up[:, None]).any(axis=1)
-                if kk == keep and missing.any():
-                    pick[missing, -1] = best_up[missing]
-                fine = np.isfinite(cost[rows, pick])
-                off_d[sl, :kk, :w] = np.where(fine[:, :, None], off[rows, pick], 0)
-                sgn_d[sl, :kk, :w] = np.where(fine[:, :, None], sg[rows, pick], 0)
+                tasks.append(functools.partial(
+                    _rank_moves, moves, d, w, members[s:s + step], coords[d], cells, orient,
+                    delta, down, up, hidden, blocked, only_hidden, weight, val, keep,
+                    off_d, sgn_d))
         k_off.append(off_d)
         k_sgn.append(sgn_d)
+    run_blocks(tasks, THREADS)
     widths = np.stack([np.where(k_sgn[d] != 0, np.arange(k_sgn[d].shape[2]) + 1, 0)
                        .max(axis=(1, 2)) for d in range(ndim)], axis=1)
     combos = np.array(list(itertools.product(range(keep), repeat=ndim)), dtype=np.int64)
@@ -194,37 +171,98 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
     keys, inv = np.unique(widths[alive], axis=0, return_inverse=True)
     inv = inv.ravel()
     cdt = np.int32 if space.size < 2**31 else np.int64
+    tasks = []
     for g, wk in enumerate(keys):
         t = alive[inv == g]
         slots = list(itertools.product(*[range(int(w)) for w in wk]))
         corners = np.empty((len(t), len(combos), len(slots)), dtype=cdt)
         signs = np.empty((len(t), len(combos), len(slots)), dtype=np.int8)
         good = np.ones((len(t), len(combos)), dtype=bool)
-        for d in range(ndim):
-            good &= (k_sgn[d][t][:, combos[:, d]] != 0).any(axis=2)
-        base = cells[t][:, None]
-        o_t = orient[t][:, None].astype(np.int8)
-        need = delta[t][:, None] - TOL
-        offs = [k_off[d][t][:, combos[:, d], :] for d in range(ndim)]
-        sgns = [k_sgn[d][t][:, combos[:, d], :] for d in range(ndim)]
-        for j, slot in enumerate(slots):
-            corner = base.copy()
-            sign = np.broadcast_to(o_t, good.shape).copy()
-            for d in range(ndim):
-                corner = corner + offs[d][:, :, slot[d]]
-                sign = sign * sgns[d][:, :, slot[d]]
-            live = sign != 0
-            corner = np.where(live, corner, base)
-            room = np.where(sign < 0, down[corner], up[corner])
-            good &= ~live | (room >= need)
-            if blocked is not None:
-                good &= ~(live & ~hidden[corner] & blocked[corner])
-            corners[:, :, j] = corner
-            signs[:, :, j] = sign
+        step = max(1, BLOCK // len(combos))
+        for s in range(0, len(t), step):
+            tasks.append(functools.partial(
+                _lay_corners, t, slice(s, s + step), slots, combos, k_off, k_sgn, cells, orient,
+                delta, down, up, hidden, blocked, corners, signs, good))
         row_group[t] = len(groups)
         row_pos[t] = np.arange(len(t))
         groups.append((t, corners, signs, good))
+    run_blocks(tasks, THREADS)
     return CubePlan(cells, row_group, row_pos, groups)
+
+
+def _rank_moves(moves: MoveTable, d: int, w: int, sl: np.ndarray, coords_d: np.ndarray,
+                cells: np.ndarray, orient: np.ndarray, delta: np.ndarray, down: np.ndarray,
+                up: np.ndarray, hidden: np.ndarray, blocked: np.ndarray | None,
+                only_hidden: bool, weight: np.ndarray, val: np.ndarray, keep: int,
+                off_d: np.ndarray, sgn_d: np.ndarray) -> None:
+    """``plan_cubes``' cheapest ``keep`` movements in dimension ``d`` of the cells ``sl``
+    (whose movements are ``w`` codes wide), written into their rows of ``off_d``/``sgn_d``."""
+    c = coords_d[sl]
+    off = moves.off[d][c, :, :w]
+    sg = moves.sgn[d][c, :, :w]
+    corner = cells[sl, None, None] + off
+    osg = sg * orient[sl, None, None]
+    live = sg != 0
+    room = np.where(osg < 0, down[corner], up[corner])
+    ok = np.all(~live | (room >= delta[sl, None, None] - TOL), axis=2)
+    hid = hidden[corner]
+    if only_hidden:
+        ok &= np.all(~live | hid, axis=2)
+    elif blocked is not None:
+        ok &= np.all(~live | hid | ~blocked[corner], axis=2)
+    ok &= np.arange(off.shape[1])[None, :] < moves.count[d][c][:, None]
+    fresh = live & ~hid
+    cost = (np.where(fresh, weight[corner] * NEW_CELL + val[corner], 0.0)).sum(axis=2)
+    cost = np.where(ok, cost, np.inf)
+    pick = np.argsort(cost, axis=1, kind="stable")[:, :keep]
+    kk = pick.shape[1]
+    rows = np.arange(len(c))[:, None]
+    # Keep the cheapest upward-only movement too: its "+" corners always have room, so it
+    # combines with any movement of the other dimensions; without it (27 groups: the
+    # all-upward group movements are 11 codes wide) the cheapest siblings, each needing
+    # room in every dimension, left 35,000 district cells at 1M rows without a cube.
+    upward = ok & np.all(sg >= 0, axis=2) & np.isfinite(cost)
+    best_up = np.argmin(np.where(upward, cost, np.inf), axis=1)
+    has_up = upward[rows[:, 0], best_up]
+    missing = has_up & ~(pick == best_up[:, None]).any(axis=1)
+    if kk == keep and missing.any():
+        pick[missing, -1] = best_up[missing]
+    fine = np.isfinite(cost[rows, pick])
+    off_d[sl, :kk, :w] = np.where(fine[:, :, None], off[rows, pick], 0)
+    sgn_d[sl, :kk, :w] = np.where(fine[:, :, None], sg[rows, pick], 0)
+
+
+def _lay_corners(t: np.ndarray, part: slice, slots: list[tuple[int, ...]], combos: np.ndarray,
+                 k_off: list[np.ndarray], k_sgn: list[np.ndarray], cells: np.ndarray,
+                 orient: np.ndarray, delta: np.ndarray, down: np.ndarray, up: np.ndarray,
+                 hidden: np.ndarray, blocked: np.ndarray | None, corners: np.ndarray,
+                 signs: np.ndarray, good: np.ndarray) -> None:
+    """``plan_cubes``' corners, signs and good flags of one width group's rows ``part``."""
+    t = t[part]
+    ok = np.ones((len(t), len(combos)), dtype=bool)
+    ndim = len(k_off)
+    for d in range(ndim):
+        ok &= (k_sgn[d][t][:, combos[:, d]] != 0).any(axis=2)
+    base = cells[t][:, None]
+    o_t = orient[t][:, None].astype(np.int8)
+    need = delta[t][:, None] - TOL
+    offs = [k_off[d][t][:, combos[:, d], :] for d in range(ndim)]
+    sgns = [k_sgn[d][t][:, combos[:, d], :] for d in range(ndim)]
+    for j, slot in enumerate(slots):
+        corner = base.copy()
+        sign = np.broadcast_to(o_t, ok.shape).copy()
+        for d in range(ndim):
+            corner = corner + offs[d][:, :, slot[d]]
+            sign = sign * sgns[d][:, :, slot[d]]
+        live = sign != 0
+        corner = np.where(live, corner, base)
+        room = np.where(sign < 0, down[corner], up[corner])
+        ok &= ~live | (room >= need)
+        if blocked is not None:
+            ok &= ~(live & ~hidden[corner] & blocked[corner])
+        corners[part, :, j] = corner
+        signs[part, :, j] = sign
+    good[part] = ok
 
 
 def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.ndarray,
@@ -241,34 +279,46 @@ def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.nd
     # value (the new-cell count is the score's NEW_CELL digits: values sum far below it). An
     # empty slot points at the cell itself, which is hidden: its cost is 0 here too.
     cost = np.where(hidden, 0.0, weight * NEW_CELL + values)
-    for g, (_, corners, signs, good) in enumerate(plan.groups):
+    tasks: list[Callable[[], None]] = []
+    for g, group in enumerate(plan.groups):
         mine = np.flatnonzero(g_of == g)
-        if not len(mine):
-            continue
-        step = max(1, BLOCK // (corners.shape[1] * corners.shape[2]))
+        step = max(1, BLOCK // (group[1].shape[1] * group[1].shape[2]))
         for s in range(0, len(mine), step):
-            m = mine[s:s + step]
-            pos = plan.row_pos[rows[m]]
-            c = corners[pos]
-            if owner is None:
-                sc = cost[c].sum(axis=2)
-                nw = np.floor(sc / NEW_CELL)
-            else:  # a row's own cells count as not hidden for it (rerouting)
-                free = ~hidden[c]
-                free |= owner[c] == rows[m][:, None, None]
-                fresh = free & (signs[pos] != 0)
-                nw = np.where(fresh, weight[c], 0.0).sum(axis=2)
-                sc = np.where(fresh, values[c], 0.0).sum(axis=2) + nw * NEW_CELL
-            ok = good[pos]
-            if only_hidden:
-                ok = ok & (nw == 0)
-            sc = np.where(ok, sc, np.inf)
-            b = np.argmin(sc, axis=1)
-            r = np.arange(len(m))
-            score[m] = sc[r, b]
-            new[m] = np.where(np.isfinite(sc[r, b]), nw[r, b], np.inf)
-            combo[m] = b
+            tasks.append(functools.partial(
+                _score_block, plan, group, rows, mine[s:s + step], cost, hidden, weight, values,
+                only_hidden, owner, new, score, combo))
+    # Few rows (most of the passes after the first): one thread, no pool to start.
+    run_blocks(tasks, THREADS if len(rows) >= POOL_ROWS else 1)
     return new, score, combo
+
+
+def _score_block(plan: CubePlan, group: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                 rows: np.ndarray, m: np.ndarray, cost: np.ndarray, hidden: np.ndarray,
+                 weight: np.ndarray, values: np.ndarray, only_hidden: bool,
+                 owner: np.ndarray | None, new: np.ndarray, score: np.ndarray,
+                 combo: np.ndarray) -> None:
+    """``evaluate`` of the rows at positions ``m`` (all in one group), written at ``m``."""
+    _, corners, signs, good = group
+    pos = plan.row_pos[rows[m]]
+    c = corners[pos]
+    if owner is None:
+        sc = cost[c].sum(axis=2)
+        nw = np.floor(sc / NEW_CELL)
+    else:  # a row's own cells count as not hidden for it (rerouting)
+        free = ~hidden[c]
+        free |= owner[c] == rows[m][:, None, None]
+        fresh = free & (signs[pos] != 0)
+        nw = np.where(fresh, weight[c], 0.0).sum(axis=2)
+        sc = np.where(fresh, values[c], 0.0).sum(axis=2) + nw * NEW_CELL
+    ok = good[pos]
+    if only_hidden:
+        ok = ok & (nw == 0)
+    sc = np.where(ok, sc, np.inf)
+    b = np.argmin(sc, axis=1)
+    r = np.arange(len(m))
+    score[m] = sc[r, b]
+    new[m] = np.where(np.isfinite(sc[r, b]), nw[r, b], np.inf)
+    combo[m] = b
 
 
 def popularity(plan: CubePlan, size: int, hidden: np.ndarray) -> np.ndarray:

@@ -1,0 +1,132 @@
+"""The cube phase's numpy blocks in threads, and the label bounds' passes over only the
+relations that moved: both are speed-ups that must not change a single number."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from datashare.disclosure import witness
+from datashare.disclosure.api import suppress_table
+from datashare.disclosure.engine import count_primaries
+from datashare.disclosure.model import label_bounds
+from datashare.disclosure.policy import Policy, load_policy
+from datashare.disclosure.spec import parse_spec
+from datashare.disclosure.table import CellSpace, build_space, dense, locate_rows
+
+from .conftest import private_cores, random_tables, statewide_records
+
+
+def _every_relation_each_pass(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
+                              policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """The label bounds as first written: every relation recomputed in every pass."""
+    top = np.where(primary, float(policy.min_n - 1), np.inf)
+    floor = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
+    top[known_zero] = 0.0
+    floor[known_zero] = 0.0
+    ptr = space.ptr[:-1]
+    lens = np.diff(space.ptr)
+    parent = space.cells[ptr]
+    kid = space.coef < 0
+    cells = space.cells
+    for _ in range(64):
+        kt = np.where(kid, top[cells], 0.0)
+        kf = np.where(kid, floor[cells], 0.0)
+        kids_top = np.add.reduceat(kt, ptr)
+        kids_floor = np.add.reduceat(kf, ptr)
+        new_top = top.copy()
+        new_floor = floor.copy()
+        np.minimum.at(new_top, parent, kids_top)
+        np.maximum.at(new_floor, parent, kids_floor)
+        child_top = np.repeat(top[parent], lens) - (np.repeat(kids_floor, lens) - kf)
+        with np.errstate(invalid="ignore"):
+            others_top = np.repeat(kids_top, lens) - kt
+        child_floor = np.where(np.isfinite(others_top),
+                               np.repeat(floor[parent], lens) - others_top, -np.inf)
+        np.minimum.at(new_top, cells[kid], child_top[kid])
+        np.maximum.at(new_floor, cells[kid], child_floor[kid])
+        new_top = np.floor(new_top + 1e-9)
+        new_floor = np.ceil(new_floor - 1e-9)
+        if (new_floor > new_top).any():
+            break
+        if np.array_equal(new_top, top) and np.array_equal(new_floor, floor):
+            break
+        top, floor = new_top, new_floor
+    return (np.where(primary, top, np.where(known_zero, 0.0, np.inf)),
+            np.where(known_zero, 0.0, floor))
+
+
+def _labelled(frame: pd.DataFrame, spec: dict[str, Any]) -> tuple[CellSpace, np.ndarray,
+                                                                   np.ndarray]:
+    space = build_space(parse_spec(spec))
+    flat = locate_rows(space, frame)
+    values = dense(space, flat, frame["count"].to_numpy())
+    present = np.zeros(space.size, dtype=bool)
+    present[flat] = True
+    primary = count_primaries(values, present, 10, False)
+    return space, primary, (values == 0) & ~primary
+
+
+def _same_bounds(space: CellSpace, primary: np.ndarray, zero: np.ndarray) -> None:
+    policy = load_policy("ospi")
+    got = label_bounds(space, primary, zero, policy)
+    want = _every_relation_each_pass(space, primary, zero, policy)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(random_tables())
+def test_the_label_bounds_are_those_of_recomputing_every_relation_each_pass(case) -> None:
+    _same_bounds(*_labelled(*case))
+
+
+def test_the_label_bounds_of_a_statewide_table_take_several_passes_and_match() -> None:
+    # Bounds that travel: a school grade's bound moves its district's, which moves the
+    # state's, so later passes recompute a few relations only.
+    space, primary, zero = _labelled(*statewide_records(6, 6, 4000, 3))
+    _same_bounds(space, primary, zero)
+
+
+def test_labels_that_contradict_each_other_stop_at_the_same_pass() -> None:
+    # Random labels: complements under small totals, which the propagation stops on.
+    space, primary, zero = _labelled(*statewide_records(3, 4, 1500, 5))
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        flip = rng.random(space.size) < 0.2
+        _same_bounds(space, primary ^ flip, zero & ~flip)
+
+
+def test_cubes_laid_out_and_scored_in_threads_give_the_pattern_of_one_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame, spec = statewide_records(5, 6, 3000, 2)
+    # Small blocks and a pool for every scoring call: many blocks run in the threads.
+    monkeypatch.setattr(witness, "BLOCK", 2_000)
+    monkeypatch.setattr(witness, "POOL_ROWS", 0)
+    ran_in: set[str] = set()
+    for name in ("_rank_moves", "_lay_corners", "_score_block"):
+        block = getattr(witness, name)
+
+        def seen(*args: Any, _block: Any = block, **kwargs: Any) -> None:
+            ran_in.add(threading.current_thread().name.split("-")[0])
+            _block(*args, **kwargs)
+
+        monkeypatch.setattr(witness, name, seen)
+    monkeypatch.setattr(witness, "THREADS", 1)
+    one = suppress_table(frame, spec, count="count", method="cubes")
+    assert ran_in == {"MainThread"}
+
+    private_cores(monkeypatch, tmp_path / "slots", 2)
+    monkeypatch.setattr(witness, "THREADS", 2)
+    ran_in.clear()
+    two = suppress_table(frame, spec, count="count", method="cubes")
+    assert "ThreadPoolExecutor" in ran_in
+    pd.testing.assert_frame_equal(one.table, two.table)
+    assert one.report["cells_hidden"] == two.report["cells_hidden"]
