@@ -1,8 +1,8 @@
 """The machine's cores, shared by every suppression and audit running on it.
 
-The region LPs are solved ahead in forked processes or threads (``local._repair``) and a
-big table's start point in pieces in threads (``audit._split_start``); ``threads`` counts
-either kind of worker. A second worker pays only on a core nobody else is using: solving
+The region LPs are solved ahead in forked processes or threads (``local._repair``), a
+big table's start point in pieces in threads (``audit._split_start``) and the cube phase's
+numpy blocks in threads (``run_blocks``); ``threads`` counts every kind of worker. A second worker pays only on a core nobody else is using: solving
 ahead costs about a quarter more CPU than the serial run (regions solved
 again because an earlier one hid a cell they read, and the threads' own overhead; scale-0.05
 discipline: 327 s of CPU in two threads against 253-263 s in one), which buys about a fifth
