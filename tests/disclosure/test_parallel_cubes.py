@@ -130,3 +130,71 @@ def test_cubes_laid_out_and_scored_in_threads_give_the_pattern_of_one_thread(
     assert "ThreadPoolExecutor" in ran_in
     pd.testing.assert_frame_equal(one.table, two.table)
     assert one.report["cells_hidden"] == two.report["cells_hidden"]
+
+
+def _moves_summed_at_every_step(space: CellSpace) -> list[list[list[tuple[Any, Any]]]]:
+    """``secondary.dimension_moves`` as first written: every partition of every moving code
+    summed again at each step of the search."""
+    import itertools
+
+    from datashare.disclosure.secondary import MAX_MOVES, MAX_SUPPORT, _round_robin
+
+    out = []
+    for dim in space.spec.dimensions:
+        index = dim.index()
+        parts = [(index[p.parent], [index[c] for c in p.children]) for p in dim.partitions]
+        member: list[list[int]] = [[] for _ in dim.codes]
+        for k, (par, kids) in enumerate(parts):
+            for j in (par, *kids):
+                member[j].append(k)
+
+        def coef(j: int, k: int, parts: Any = parts) -> int:
+            return 1 if parts[k][0] == j else -1
+
+        def grow(state: dict[int, int], member: Any = member, parts: Any = parts,
+                 coef: Any = coef) -> Any:
+            bad = None
+            for j in list(state):
+                for k in member[j]:
+                    total = sum(coef(c, k) * v for c, v in state.items() if k in member[c])
+                    if total:
+                        bad = (k, total)
+                        break
+                if bad:
+                    break
+            if bad is None:
+                codes = sorted(state)
+                yield codes, [state[c] for c in codes]
+                return
+            k, total = bad
+            if abs(total) != 1 or len(state) >= MAX_SUPPORT:
+                return
+            par, kids = parts[k]
+            across = _round_robin(grow({**state, c: total}) for c in kids if c not in state)
+            if par in state:
+                yield from across
+            else:
+                yield from _round_robin([grow({**state, par: -total}), across])
+
+        out.append([list(itertools.islice(grow({a: 1}), MAX_MOVES)) if member[a] else []
+                    for a in range(len(dim.codes))])
+    return out
+
+
+def test_the_movements_are_those_of_summing_every_partition_at_every_step() -> None:
+    from datashare.disclosure.secondary import dimension_moves
+
+    # A wide student-group dimension (ten partitions, as at 1M rows), districts of many
+    # schools, and the hypothesis tables' small ones.
+    groups = {f"p{i}": [f"g{i}{j}" for j in range(2 + i % 4)] for i in range(10)}
+    org: dict[str, Any] = {"ST": {"districts": [f"D{d}" for d in range(12)]}}
+    org.update({f"D{d}": {"schools": [f"S{d}-{s}" for s in range(1 + d * 3)]}
+                for d in range(12)})
+    wide = {"organization": org, "student_group": {"All Students": groups},
+            "grade": {"All Grades": {"grades": ["1", "2", "3"]}}}
+    for spec in (wide, statewide_records(3, 4, 200, 1)[1]):
+        space = build_space(parse_spec(spec))
+        got = dimension_moves(space)
+        want = _moves_summed_at_every_step(space)
+        assert [[[(c.tolist(), s.tolist()) for c, s in code] for code in dim] for dim in got] \
+            == want
