@@ -135,6 +135,22 @@ def suppressed_statewide(n_districts: int, schools: int, students: int, seed: in
     return out.table, spec
 
 
+def dense_counts(frame: pd.DataFrame, spec: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """(space, values, present, primary) of a count table under the OSPI threshold 10."""
+    import numpy as np
+
+    from datashare.disclosure.engine import count_primaries
+    from datashare.disclosure.spec import parse_spec
+    from datashare.disclosure.table import build_space, dense, locate_rows
+
+    space = build_space(parse_spec(spec))
+    flat = locate_rows(space, frame)
+    values = dense(space, flat, frame["count"].to_numpy())
+    present = np.zeros(space.size, dtype=bool)
+    present[flat] = True
+    return space, values, present, count_primaries(values, present, 10, False)
+
+
 def private_cores(monkeypatch: pytest.MonkeyPatch, slots: Path, n: int) -> Path:
     """``n`` cores with slots of their own in ``slots`` (``disclosure.cores``), so a test's
     threads do not depend on what else runs on the machine."""

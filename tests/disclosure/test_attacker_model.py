@@ -16,7 +16,7 @@ from datashare.disclosure.api import audit_table, suppress_table
 from datashare.disclosure.model import ATTACKER_MODEL
 
 from . import milp_audit
-from .conftest import random_tables
+from .conftest import dense_counts, random_tables
 
 HAND_SPEC: dict[str, Any] = {
     "organization": {"D": {"schools": ["S1", "S2"]}},
@@ -141,20 +141,10 @@ def test_labels_that_contradict_the_values_fail_the_audit_not_crash_it() -> None
 
 
 def _label_goal_of(frame: pd.DataFrame, spec: dict[str, Any]) -> tuple[Any, Any, Any]:
-    import numpy as np
-
-    from datashare.disclosure.engine import count_primaries
     from datashare.disclosure.model import label_goal
     from datashare.disclosure.policy import load_policy
-    from datashare.disclosure.spec import parse_spec
-    from datashare.disclosure.table import build_space, dense, locate_rows
 
-    space = build_space(parse_spec(spec))
-    flat = locate_rows(space, frame)
-    values = dense(space, flat, frame["count"].to_numpy())
-    present = np.zeros(space.size, dtype=bool)
-    present[flat] = True
-    primary = count_primaries(values, present, 10, False)
+    space, values, _, primary = dense_counts(frame, spec)
     goal = label_goal(space, primary, (values == 0) & ~primary, load_policy("ospi"))
     return space, primary, goal
 

@@ -14,13 +14,12 @@ from hypothesis import HealthCheck, given, settings
 
 from datashare.disclosure import witness
 from datashare.disclosure.api import suppress_table
-from datashare.disclosure.engine import count_primaries
-from datashare.disclosure.model import label_bounds
+from datashare.disclosure.model import bounds_pass, label_bounds
 from datashare.disclosure.policy import Policy, load_policy
 from datashare.disclosure.spec import parse_spec
-from datashare.disclosure.table import CellSpace, build_space, dense, locate_rows
+from datashare.disclosure.table import CellSpace, build_space
 
-from .conftest import private_cores, random_tables, statewide_records
+from .conftest import dense_counts, private_cores, random_tables, statewide_records
 
 
 def _every_relation_each_pass(space: CellSpace, primary: np.ndarray, known_zero: np.ndarray,
@@ -30,29 +29,8 @@ def _every_relation_each_pass(space: CellSpace, primary: np.ndarray, known_zero:
     floor = np.where(primary, 0.0 if policy.zeros_disclosive else 1.0, float(policy.min_n))
     top[known_zero] = 0.0
     floor[known_zero] = 0.0
-    ptr = space.ptr[:-1]
-    lens = np.diff(space.ptr)
-    parent = space.cells[ptr]
-    kid = space.coef < 0
-    cells = space.cells
     for _ in range(64):
-        kt = np.where(kid, top[cells], 0.0)
-        kf = np.where(kid, floor[cells], 0.0)
-        kids_top = np.add.reduceat(kt, ptr)
-        kids_floor = np.add.reduceat(kf, ptr)
-        new_top = top.copy()
-        new_floor = floor.copy()
-        np.minimum.at(new_top, parent, kids_top)
-        np.maximum.at(new_floor, parent, kids_floor)
-        child_top = np.repeat(top[parent], lens) - (np.repeat(kids_floor, lens) - kf)
-        with np.errstate(invalid="ignore"):
-            others_top = np.repeat(kids_top, lens) - kt
-        child_floor = np.where(np.isfinite(others_top),
-                               np.repeat(floor[parent], lens) - others_top, -np.inf)
-        np.minimum.at(new_top, cells[kid], child_top[kid])
-        np.maximum.at(new_floor, cells[kid], child_floor[kid])
-        new_top = np.floor(new_top + 1e-9)
-        new_floor = np.ceil(new_floor - 1e-9)
+        new_top, new_floor = bounds_pass(space, top, floor)
         if (new_floor > new_top).any():
             break
         if np.array_equal(new_top, top) and np.array_equal(new_floor, floor):
@@ -64,12 +42,7 @@ def _every_relation_each_pass(space: CellSpace, primary: np.ndarray, known_zero:
 
 def _labelled(frame: pd.DataFrame, spec: dict[str, Any]) -> tuple[CellSpace, np.ndarray,
                                                                    np.ndarray]:
-    space = build_space(parse_spec(spec))
-    flat = locate_rows(space, frame)
-    values = dense(space, flat, frame["count"].to_numpy())
-    present = np.zeros(space.size, dtype=bool)
-    present[flat] = True
-    primary = count_primaries(values, present, 10, False)
+    space, values, _, primary = dense_counts(frame, spec)
     return space, primary, (values == 0) & ~primary
 
 
@@ -137,16 +110,16 @@ def _moves_summed_at_every_step(space: CellSpace) -> list[list[list[tuple[Any, A
     summed again at each step of the search."""
     import itertools
 
-    from datashare.disclosure.secondary import MAX_MOVES, MAX_SUPPORT, _round_robin
+    from datashare.disclosure.secondary import (
+        MAX_MOVES,
+        MAX_SUPPORT,
+        _round_robin,
+        partition_members,
+    )
 
     out = []
     for dim in space.spec.dimensions:
-        index = dim.index()
-        parts = [(index[p.parent], [index[c] for c in p.children]) for p in dim.partitions]
-        member: list[list[int]] = [[] for _ in dim.codes]
-        for k, (par, kids) in enumerate(parts):
-            for j in (par, *kids):
-                member[j].append(k)
+        parts, member = partition_members(dim)
 
         def coef(j: int, k: int, parts: Any = parts) -> int:
             return 1 if parts[k][0] == j else -1

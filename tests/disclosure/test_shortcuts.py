@@ -9,22 +9,17 @@ from hypothesis import strategies as st
 
 from datashare.disclosure.audit import EXACT, NONE, THRESHOLD, Witness, audit, verify_witnesses
 from datashare.disclosure.certify import certify
-from datashare.disclosure.engine import count_primaries, protect, rule_for
+from datashare.disclosure.engine import protect, rule_for
 from datashare.disclosure.local import pinned
 from datashare.disclosure.secondary import hypercube_cover, start_cover
 from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
 
-from .conftest import random_tables, statewide_records
+from .conftest import dense_counts, random_tables, statewide_records
 
 
 def _protected(frame, spec):  # type: ignore[no-untyped-def]
-    space = build_space(parse_spec(spec))
-    flat = locate_rows(space, frame)
-    values = dense(space, flat, frame["count"].to_numpy())
-    present = np.zeros(space.size, dtype=bool)
-    present[flat] = True
-    primary = count_primaries(values, present, 10, False)
+    space, values, present, primary = dense_counts(frame, spec)
     rule = rule_for(primary, "threshold")
     prot = protect(space, values, primary, rule, 10, run_audit=False, blocked=~present)
     return space, values, prot.cover.suppressed, rule
@@ -70,13 +65,7 @@ def test_a_point_that_breaks_a_relation_is_not_reused() -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_tables())
 def test_every_repair_hypercube_lets_its_cell_reach_the_threshold(case) -> None:
-    frame, spec = case
-    space = build_space(parse_spec(spec))
-    flat = locate_rows(space, frame)
-    values = dense(space, flat, frame["count"].to_numpy())
-    present = np.zeros(space.size, dtype=bool)
-    present[flat] = True
-    primary = count_primaries(values, present, 10, False)
+    space, values, present, primary = dense_counts(*case)
     cover = start_cover(primary, np.maximum(10 - values, 1).astype(np.float64))
     cells = np.flatnonzero(primary)
     lo, hi = np.zeros(space.size), np.full(space.size, np.inf)

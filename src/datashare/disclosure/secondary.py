@@ -22,6 +22,7 @@ from typing import TypeVar
 import numpy as np
 
 from datashare.arrays import sorted_unique
+from datashare.disclosure.spec import Dimension
 from datashare.disclosure.table import CellSpace
 
 T = TypeVar("T")
@@ -175,15 +176,22 @@ def dimension_moves(space: CellSpace, max_support: int = MAX_SUPPORT,
     each of its other partitions, recursively), at most MAX_MOVES of ``max_support`` codes."""
     out: list[list[list[tuple[np.ndarray, np.ndarray]]]] = []
     for dim in space.spec.dimensions:
-        index = dim.index()
-        parts = [(index[p.parent], [index[c] for c in p.children]) for p in dim.partitions]
-        member: list[list[int]] = [[] for _ in dim.codes]
-        for k, (par, kids) in enumerate(parts):
-            for j in (par, *kids):
-                member[j].append(k)
+        parts, member = partition_members(dim)
         out.append([_balanced_moves(parts, member, a, max_support)
                     for a in range(len(dim.codes))])
     return out
+
+
+def partition_members(dim: Dimension) -> tuple[list[tuple[int, list[int]]], list[list[int]]]:
+    """(per partition: its parent's and children's code positions; per code: the partitions
+    it is in, as parent or child)."""
+    index = dim.index()
+    parts = [(index[p.parent], [index[c] for c in p.children]) for p in dim.partitions]
+    member: list[list[int]] = [[] for _ in dim.codes]
+    for k, (par, kids) in enumerate(parts):
+        for j in (par, *kids):
+            member[j].append(k)
+    return parts, member
 
 
 def _balanced_moves(parts: list[tuple[int, list[int]]], member: list[list[int]],
