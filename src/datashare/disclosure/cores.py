@@ -2,13 +2,13 @@
 
 The region LPs are solved ahead in forked processes or threads (``local._repair``), a
 big table's start point in pieces in threads (``audit._split_start``) and the cube phase's
-numpy blocks in threads (``run_blocks``); ``threads`` counts every kind of worker. A second worker pays only on a core nobody else is using: solving
-ahead costs about a quarter more CPU than the serial run (regions solved
-again because an earlier one hid a cell they read, and the threads' own overhead; scale-0.05
-discipline: 327 s of CPU in two threads against 253-263 s in one), which buys about a fifth
-off the wall time on an idle machine (215 s against 254-276 s) and only costs when another
-table (the portal's second long worker, or an assessment table's other subject) already
-keeps the other core busy.
+numpy blocks in threads (``run_blocks``); ``threads`` counts every kind of worker. A second
+worker pays only on a core nobody else is using: solving ahead costs about a quarter more
+CPU than the serial run (regions solved again because an earlier one hid a cell they
+read, and the threads' own overhead; scale-0.05 discipline: 327 s of CPU in two threads
+against 253-263 s in one), which buys about a fifth off the wall time on an idle machine
+(215 s against 254-276 s) and only costs when another table (the portal's second long
+worker, or an assessment table's other subject) already keeps the other core busy.
 
 So each core is a slot, a lock file (``flock``, released by the kernel when its process
 ends, however it ends): a suppression or audit holds one for itself while it runs
