@@ -194,15 +194,12 @@ def run_blocks(tasks: Sequence[Callable[[], None]], most: int) -> None:
     up to ``most`` threads where cores are free, else one after the other: numpy releases
     the GIL in its gathers, sorts and reductions, so blocks of numpy work share the cores
     (what they write is the same either way)."""
-    if most <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            task()
-        return
-    with threads(min(most, len(tasks))) as n:
-        if n <= 1:
-            for task in tasks:
-                task()
-            return
-        with ThreadPoolExecutor(n) as pool:
-            for done in [pool.submit(task) for task in tasks]:
-                done.result()
+    if most > 1 and len(tasks) > 1:
+        with threads(min(most, len(tasks))) as n:
+            if n > 1:
+                with ThreadPoolExecutor(n) as pool:
+                    for done in [pool.submit(task) for task in tasks]:
+                        done.result()
+                return
+    for task in tasks:
+        task()

@@ -152,14 +152,14 @@ def bounds_pass(space: CellSpace, top: np.ndarray, floor: np.ndarray,
     """One pass of ``label_bounds``' propagation over the relations ``rels`` (None: every
     one): (top, floor) narrowed by each relation's ``parent = sum(children)``."""
     if rels is None:
-        e, lens, parent = np.arange(len(space.cells)), np.diff(space.ptr), space.cells[
-            space.ptr[:-1]]
+        lens, parent = np.diff(space.ptr), space.cells[space.ptr[:-1]]
+        cells, coef = space.cells, space.coef
     else:
         lens, parent = space.ptr[rels + 1] - space.ptr[rels], space.cells[space.ptr[rels]]
         e = np.repeat(space.ptr[rels], lens) + ramp(lens)
+        cells, coef = space.cells[e], space.coef[e]
     ptr = np.cumsum(lens) - lens
-    cells = space.cells[e]
-    kid = space.coef[e] < 0
+    kid = coef < 0
     kt = np.where(kid, top[cells], 0.0)
     kf = np.where(kid, floor[cells], 0.0)
     kids_top = np.add.reduceat(kt, ptr)

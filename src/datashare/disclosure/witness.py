@@ -177,7 +177,7 @@ def plan_cubes(space: CellSpace, moves: MoveTable, values: np.ndarray, hidden: n
         slots = list(itertools.product(*[range(int(w)) for w in wk]))
         corners = np.empty((len(t), len(combos), len(slots)), dtype=cdt)
         signs = np.empty((len(t), len(combos), len(slots)), dtype=np.int8)
-        good = np.ones((len(t), len(combos)), dtype=bool)
+        good = np.empty((len(t), len(combos)), dtype=bool)  # every row set by its block
         step = max(1, BLOCK // len(combos))
         for s in range(0, len(t), step):
             tasks.append(functools.partial(
@@ -282,7 +282,8 @@ def evaluate(plan: CubePlan, rows: np.ndarray, hidden: np.ndarray, weight: np.nd
     tasks: list[Callable[[], None]] = []
     for g, group in enumerate(plan.groups):
         mine = np.flatnonzero(g_of == g)
-        step = max(1, BLOCK // (group[1].shape[1] * group[1].shape[2]))
+        _, corners, _, _ = group
+        step = max(1, BLOCK // (corners.shape[1] * corners.shape[2]))
         for s in range(0, len(mine), step):
             tasks.append(functools.partial(
                 _score_block, plan, group, rows, mine[s:s + step], cost, hidden, weight, values,
