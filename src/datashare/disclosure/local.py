@@ -289,12 +289,13 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     (``_Region.apart``), and the rounds go on while each carries SOFT_MIN. A soft round
     holds its targets from moving the wrong way, so two in one relation block each other
     (Female up is Male down under a published total) and rounds over every target stall
-    with many left, each then solved alone. Only a count table's own suppression asks it
-    (``api``): there it is faster and hides fewer cells (985,608 rows, one thread: 234-254
-    -> 169 s of CPU, 736,909 -> 732,063 cells hidden). A rate table's group sizes are
-    faster with it too, but the fewer of them hidden leave its numerators less room:
+    with many left, each then solved alone. Of the suppressors, only a count table's own
+    asks it (``api``): there it is faster and hides fewer cells (985,608 rows, one thread:
+    234-254 -> 169 s of CPU, 736,909 -> 732,063 cells hidden). A rate table's group sizes
+    are faster with it too, but the fewer of them hidden leave its numerators less room:
     scale-0.05 chronic absence took 1.6x the CPU (docs/disclosure.md, *A count table's
-    soft rounds over targets apart*).
+    soft rounds over targets apart*). The file audit asks it too (``audit._region_proofs``):
+    it hides nothing, so only its speed changes.
 
     ``small_first=False`` skips the small regions (the audits, where only hidden cells may
     move: a small region holds too few of them. From scale-1 enrollment's start point the
