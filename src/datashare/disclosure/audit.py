@@ -798,8 +798,8 @@ def _region_proofs(space: CellSpace, values: np.ndarray, suppressed: np.ndarray,
     hidden = suppressed.copy()  # local_repair hides what it moves: nothing published here
     # The file audit's soft rounds reward targets apart (no two in one relation), as a
     # count table's suppression does: rounds over every target stall, each holding the
-    # others back, and leave most to single solves (the 985,608-row file, one thread: 11,690
-    # single solves and 115.0 s, against 1,601 and 88.8 s apart; scale-0.2 rate tables'
+    # others back, and leave most to single solves (the 985,608-row file, one thread: 12,664
+    # single solves and 115.0 s, against 1,872 and 88.8 s apart; scale-0.2 rate tables'
     # file audits within their noise). Not the suppressor's own audit, whose proofs choose
     # its pattern, nor a rate table's count spaces (``restricted_proofs``: no faster).
     points, left = local_repair(space, values, hidden, todo, need, lo, hi, ~suppressed,
