@@ -109,18 +109,24 @@ def test_a_soft_round_over_targets_apart_rewards_no_two_sharing_a_relation(
         assert apart.tolist() == expected
 
 
-def test_only_a_count_tables_own_suppression_rounds_over_targets_apart(
-        monkeypatch: Any) -> None:
-    # Measured: a count table's suppression is faster and hides fewer cells with it (985,608
-    # rows: 0.70 of the CPU), a rate table's far slower (scale-0.05 chronic absence 1.6x).
+def _apart_asked(monkeypatch: Any, module: Any) -> list[bool]:
+    """Per call of ``module.local_repair`` from here on, whether it asked for rounds apart."""
     asked: list[bool] = []
-    repair = local.local_repair
+    repair = module.local_repair
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         asked.append(bool(kwargs.get("apart", False)))
         return repair(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "local_repair", spy)  # the suppressor's local LPs
+    monkeypatch.setattr(module, "local_repair", spy)
+    return asked
+
+
+def test_only_a_count_tables_own_suppression_rounds_over_targets_apart(
+        monkeypatch: Any) -> None:
+    # Measured: a count table's suppression is faster and hides fewer cells with it (985,608
+    # rows: 0.70 of the CPU), a rate table's far slower (scale-0.05 chronic absence 1.6x).
+    asked = _apart_asked(monkeypatch, engine)  # the suppressor's local LPs
     counts, spec = statewide_records(3, 4, 900, 7)
     suppress_table(counts, spec, count="count")
     assert asked and all(asked)
@@ -135,14 +141,7 @@ def test_the_file_audit_rounds_over_targets_apart_and_the_suppressors_own_audit_
     # The file audit hides nothing, so rounding apart only makes it faster (985,608-row
     # file, one thread: 115.0 -> 88.8 s); the suppressor's own audit proves the targets
     # that choose its pattern, so it keeps its rounds (and its patterns).
-    asked: list[bool] = []
-    repair = audit.local_repair
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        asked.append(bool(kwargs.get("apart", False)))
-        return repair(*args, **kwargs)
-
-    monkeypatch.setattr(audit, "local_repair", spy)
+    asked = _apart_asked(monkeypatch, audit)
     counts, spec = statewide_records(3, 4, 900, 7)
     result = suppress_table(counts, spec, count="count")
     assert asked and not any(asked)  # the suppressor's own audit ran its region proofs
