@@ -830,6 +830,18 @@ def _finite_sum(row: np.ndarray, part: np.ndarray, n_rows: int) -> tuple[np.ndar
             np.bincount(row, weights=inf, minlength=n_rows).astype(np.int64))
 
 
+def region_highs() -> highspy.Highs:
+    """A HiGHS object with the region LPs' options (``_Region``; ``bench/region_lps.py``
+    replays its LPs under others against these)."""
+    h = new_highs()
+    h.setOptionValue("solver", "simplex")
+    # Presolve off: about 20% faster on these small LPs (497,070 rows: 7.2 s against 8.9 s
+    # for 329 LPs); on for regions of 2,000 cells or more, scale-1 discipline's numerator
+    # pass went from 153 s to past 600 s on one thread.
+    h.setOptionValue("presolve", "off")
+    return h
+
+
 class _Region:
     """One region's LP (every cell moves up or down, each column paying per unit: a hidden
     cell almost nothing, a published one about 1, so the optimum hides few new cells), kept
@@ -884,11 +896,7 @@ class _Region:
         self.lo = np.zeros(2 * n)
         self.hi = np.concatenate([self.room_up, self.room_down])
         self.cost = np.tile(np.where(self.hid, HIDDEN_COST, 1.0 + VALUE_COST * v), 2)
-        self.h = new_highs()
-        self.h.setOptionValue("solver", "simplex")
-        # Presolve off: about 20% faster on these small LPs (497,070 rows: 7.2 s against
-        # 8.9 s for 329 LPs).
-        self.h.setOptionValue("presolve", "off")
+        self.h = region_highs()
         pass_equality_model(self.h, 2 * n, np.concatenate([row, row]),
                             np.concatenate([col, col + n]), np.concatenate([coef, -coef]),
                             np.zeros(len(rels)), self.cost, self.lo, self.hi)
