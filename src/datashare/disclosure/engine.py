@@ -161,7 +161,8 @@ def protect(
     (``lp_targets`` counts them) for a caller with a wider model to prove them (rate
     numerators: the joint rounds, where group sizes may move too).
     ``apart`` (cube method): the local LPs' soft rounds each over targets apart
-    (``local.local_repair``'s ``apart``; a count table's own suppression).
+    (``local.local_repair``'s ``apart``; a count table's own suppression, a rate table's
+    numerators' pass).
     ``unhide_cells`` (default): before the final audit, complementary cells are published
     one at a time while every target keeps a witness (``local.unhide``); the final audit
     checks the result as any other pattern. Its work is a number of LP solves

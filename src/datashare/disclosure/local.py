@@ -289,13 +289,14 @@ def local_repair(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
     (``_Region.apart``), and the rounds go on while each carries SOFT_MIN. A soft round
     holds its targets from moving the wrong way, so two in one relation block each other
     (Female up is Male down under a published total) and rounds over every target stall
-    with many left, each then solved alone. Of the suppressors, only a count table's own
-    asks it (``api``): there it is faster and hides fewer cells (985,608 rows, one thread:
-    234-254 -> 169 s of CPU, 736,909 -> 732,063 cells hidden). A rate table's group sizes
-    are faster with it too, but the fewer of them hidden leave its numerators less room:
-    scale-0.05 chronic absence took 1.6x the CPU (docs/disclosure.md, *A count table's
-    soft rounds over targets apart*). The file audit asks it too (``audit._region_proofs``):
-    it hides nothing, so only its speed changes.
+    with many left, each then solved alone. Of the suppressors, a count table's own asks it
+    (``api``): there it is faster and hides fewer cells (985,608 rows, one thread: 234-254
+    -> 169 s of CPU, 736,909 -> 732,063 cells hidden); so does a rate table's numerators'
+    pass (``joint._numerator_pass``: as fast, 0.1-0.2% fewer cells hidden). A rate table's
+    group sizes are faster with it too, but the fewer of them hidden leave its numerators
+    less room: scale-0.05 chronic absence took 1.6x the CPU (docs/disclosure.md, *A count
+    table's soft rounds over targets apart*). The file audit asks it too
+    (``audit._region_proofs``): it hides nothing, so only its speed changes.
 
     ``small_first=False`` skips the small regions (the audits, where only hidden cells may
     move: a small region holds too few of them. From scale-1 enrollment's start point the
@@ -535,11 +536,12 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
         while len(todo) > 1:
             rewarded = region.apart(todo) if apart else todo
             # The second solve from the soft round's basis only where the rounds are apart (a
-            # count table's own suppression): its point is feasible there (the carried
-            # targets at their goals, the rest within their rooms), so few pivots remain
-            # (985,608 rows, one thread: these solves 39.4 -> 17 s; scale-1 enrollment 78.5
-            # -> 68.9 s). In a rate table it made scale-1 chronic absence half again as slow
-            # (198.8 -> 302.9 s; at scale 0.2 the same time, where it had been measured).
+            # count table's own suppression, a rate table's numerators' pass): its point is
+            # feasible there (the carried targets at their goals, the rest within their
+            # rooms), so few pivots remain (985,608 rows, one thread: these solves 39.4 ->
+            # 17 s; scale-1 enrollment 78.5 -> 68.9 s). In every part of a rate table it made
+            # scale-1 chronic absence half again as slow (198.8 -> 302.9 s; at scale 0.2 the
+            # same time, where it had been measured).
             got = (region.carry(rewarded, soft=True, warm=apart) if len(rewarded) > 1
                    else None)
             if got is None:
