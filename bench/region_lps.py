@@ -39,14 +39,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from datashare.disclosure import local
 from datashare.disclosure.api import suppress_table
-from suppression import make_table
+from suppression import make_table, parse_size
 
 OPTIMAL = highspy.HighsModelStatus.kOptimal
 
 
 @dataclass
 class Kept:
-    """One region LP as it was solved, and what the engine's solve of it found."""
+    """One region LP as it was solved, and the simplex iterations the engine's solve took."""
 
     kind: str  # soft, single or other (a soft round's second solve, an audit's maximum...)
     lp: highspy.HighsLp
@@ -138,9 +138,8 @@ def main() -> int:
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                     help="a HiGHS option to compare (repeatable: one comparison each)")
     args = ap.parse_args()
-    size = args.size.lower()
     try:
-        rows = int(float(size.rstrip("km")) * {"k": 1e3, "m": 1e6}.get(size[-1:], 1))
+        rows = parse_size(args.size)
     except ValueError:
         ap.error(f"--size {args.size!r}: expected rows such as 50000, 50k or 1m")
     if args.every < 1 or args.limit < 0:
@@ -151,8 +150,8 @@ def main() -> int:
         ap.error(str(e))
 
     frame, spec = make_table(rows, args.seed, met_rate=0.8 if args.rates else None)
-    measures: dict[str, Any] = ({"numerator": "met", "denominator": "count"} if args.rates
-                else {"count": "count"})
+    measures: dict[str, Any] = (
+        {"numerator": "met", "denominator": "count"} if args.rates else {"count": "count"})
     t0 = time.perf_counter()
     with keeping(args.every, args.min_cells, args.limit) as kept:
         suppress_table(frame, spec, policy="ospi", **measures)
