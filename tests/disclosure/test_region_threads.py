@@ -125,3 +125,18 @@ def test_the_file_audit_in_threads_proves_what_the_serial_one_proves(
     methods = {k: r.proof_methods() for k, r in serial.results.items()}
     assert sum(m["local_lp"] for m in methods.values()) > 0, methods
     assert {k: r.proof_methods() for k, r in threaded.results.items()} == methods
+
+
+def test_neighbouring_regions_are_solved_far_apart_and_none_is_lost() -> None:
+    """A tier's regions are solved interleaved (``local._spread``): regions next to each
+    other in the targets' order share cells, and one solved ahead of a neighbour that then
+    hides a cell it read is solved again, serially. Every region is still solved once."""
+    for n in (12_070, 5 * local.SPREAD + 7, 2 * local.SPREAD + 2, 40):
+        groups = [(((i,),), i) for i in range(n)]
+        order = [g[1] for g in local._spread(groups)]  # type: ignore[arg-type]
+        assert sorted(order) == list(range(n))
+        at = {g: i for i, g in enumerate(order)}
+        apart = min(abs(at[g + 1] - at[g]) for g in range(n - 1))
+        assert apart >= (local.SPREAD if n >= 2 * local.SPREAD + 2 else 1), (n, apart)
+    # More than are in flight at once: four workers, each AHEAD regions ahead.
+    assert local.SPREAD >= 4 * local.AHEAD
