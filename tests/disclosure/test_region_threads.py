@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -132,8 +133,8 @@ def test_neighbouring_regions_are_solved_far_apart_and_none_is_lost() -> None:
     other in the targets' order share cells, and one solved ahead of a neighbour that then
     hides a cell it read is solved again, serially. Every region is still solved once."""
     for n in (12_070, 5 * local.SPREAD + 7, 2 * local.SPREAD + 2, 40):
-        groups = [(((i,),), i) for i in range(n)]
-        order = [g[1] for g in local._spread(groups)]  # type: ignore[arg-type]
+        groups = [(((i,),), np.array([i])) for i in range(n)]
+        order = [int(cells[0]) for _, cells in local._spread(groups)]
         assert sorted(order) == list(range(n))
         at = {g: i for i, g in enumerate(order)}
         apart = min(abs(at[g + 1] - at[g]) for g in range(n - 1))

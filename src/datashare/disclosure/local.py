@@ -99,7 +99,7 @@ AHEAD = 8
 # are at least SPREAD apart, more than are in flight at once (AHEAD per worker, at most 4
 # workers). A region solved ahead of a neighbour that then hides a cell it read is solved
 # again, by the caller alone: at 985,608 rows 1,261 of the small tier's 12,070 regions (9.8
-# of its 43.6 s wall), 33 interleaved. The order does not depend on the workers: the pattern
+# of its 43.6 s wall), 40 interleaved. The order does not depend on the workers: the pattern
 # is the serial run's.
 SPREAD = 32
 # The suppressor's regions are solved ahead in forked processes (``forked``) from this many
