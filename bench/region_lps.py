@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from datashare.disclosure import local
 from datashare.disclosure.api import suppress_table
+from datashare.disclosure.lp import run
 from suppression import make_table, parse_size
 
 OPTIMAL = highspy.HighsModelStatus.kOptimal
@@ -60,7 +61,7 @@ def keeping(every: int, min_cells: int, limit: int) -> Iterator[list[Kept]]:
     kept: list[Kept] = []
     kind = ["other"]
     seen = [0]
-    run, carry, threads = local._Region._run, local._Region.carry, local.THREADS
+    cold_run, carry, threads = local._Region._run, local._Region.carry, local.THREADS
 
     def carry_(self: local._Region, targets: np.ndarray, soft: bool,
                warm: bool = False) -> Any:
@@ -77,7 +78,7 @@ def keeping(every: int, min_cells: int, limit: int) -> Iterator[list[Kept]]:
         lp = self.h.getLp() if keep else None
         what = kind[0]
         kind[0] = "other"  # a soft round's second solve, the dives: not the first solve
-        run(self)
+        cold_run(self)
         if lp is not None:
             kept.append(Kept(what, lp, int(self.h.getInfo().simplex_iteration_count)))
 
@@ -87,7 +88,7 @@ def keeping(every: int, min_cells: int, limit: int) -> Iterator[list[Kept]]:
     try:
         yield kept
     finally:
-        local._Region._run = run  # type: ignore[method-assign]
+        local._Region._run = cold_run  # type: ignore[method-assign]
         local._Region.carry = carry  # type: ignore[method-assign]
         local.THREADS = threads
 
@@ -119,7 +120,7 @@ def solve(lp: highspy.HighsLp, options: dict[str, Any]) -> tuple[float, int, np.
         h.setOptionValue(name, value)  # checked by ``parse_option``
     h.passModel(lp)
     t0 = time.perf_counter()
-    h.run()
+    run(h)  # as the engine's solves are run: past the guard it raises, not "no optimum"
     seconds = time.perf_counter() - t0
     ok = h.getModelStatus() == OPTIMAL
     x = np.asarray(h.getSolution().col_value) if ok else None

@@ -257,12 +257,10 @@ def _numerator_pass(space: CellSpace, num: np.ndarray, den: np.ndarray,
     rule = np.where(todo, EXACT, NONE).astype(np.int8)
     blocked = ~present | (~den_h & (den == 0))
     # Its local LPs' soft rounds over targets apart (``local.local_repair``), as a count
-    # table's: as fast, fewer cells hidden. Scale 1, the whole table on two cores, CPU s and
-    # cells hidden: discipline 363.2 -> 365.2 (1,269 fewer), chronic absence 275.1 -> 270.4
-    # (1,002 fewer), assessment proficiency 417.6 -> 408.8 (951 fewer), participation 359.5
-    # -> 324.3 (the same cells), dropout 48.7 -> 50.8 (253 fewer); scale-0.2 chronic absence
-    # 209.7 -> 221.2 (647 fewer). The group sizes and the joint rounds keep theirs: with
-    # rounds apart there too, scale-0.2 chronic absence ran away.
+    # table's: as fast, and 3,475 fewer values hidden over five scale-1 tables
+    # (docs/disclosure.md, *A rate table's numerators' pass over targets apart*). The group
+    # sizes and the joint rounds keep theirs: with rounds apart there too, scale-0.2 chronic
+    # absence ran away.
     prot = protect(space, num, num_h, rule, int(policy.min_n), lo, hi, run_audit=False,
                    blocked=blocked, method="cubes", keep_grand_total=keep_grand_total,
                    unhide_cells=False, wide=partial(block_repair, exact=True), lp_loop=False,

@@ -558,9 +558,10 @@ def _solve_region(space: CellSpace, values: np.ndarray, hidden: np.ndarray,
             # count table's own suppression, a rate table's numerators' pass): its point is
             # feasible there (the carried targets at their goals, the rest within their
             # rooms), so few pivots remain (985,608 rows, one thread: these solves 39.4 ->
-            # 17 s; scale-1 enrollment 78.5 -> 68.9 s). In every part of a rate table it made
-            # scale-1 chronic absence half again as slow (198.8 -> 302.9 s; at scale 0.2 the
-            # same time, where it had been measured).
+            # 17 s; scale-1 enrollment 78.5 -> 68.9 s). Asked in every part of a rate table
+            # (its group sizes and joint rounds too) it made scale-1 chronic absence half
+            # again as slow (198.8 -> 302.9 s; at scale 0.2 the same time, where it had been
+            # measured).
             got = (region.carry(rewarded, soft=True, warm=apart) if len(rewarded) > 1
                    else None)
             if got is None:
