@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datashare.disclosure import forked, local
+from datashare.disclosure import cores, forked, local
 from datashare.disclosure.api import audit_table, suppress_table
 
 from .conftest import private_cores, statewide_records
@@ -142,5 +142,9 @@ def test_neighbouring_regions_are_solved_far_apart_and_none_is_lost() -> None:
             continue
         apart = min(abs(at[g + 1] - at[g]) for g in range(n - 1))
         assert apart >= local.SPREAD, (n, apart)
-    # More than are in flight at once: four workers, each AHEAD regions ahead.
-    assert local.SPREAD >= 4 * local.AHEAD
+
+def test_regions_in_flight_never_outnumber_the_spread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many LP threads are asked for, the workers each with AHEAD regions in
+    flight stay within SPREAD, so two neighbours are never solved ahead together."""
+    monkeypatch.setenv("DATASHARE_LP_THREADS", "64")
+    assert cores.workers() * local.AHEAD <= local.SPREAD

@@ -180,13 +180,16 @@ def threads(most: int) -> Iterator[int]:
             _give_back(extra)
 
 
+MAX_WORKERS = 4  # workers a block may ask for, whatever the cores or the environment say
+
+
 def workers() -> int:
-    """Workers a block may ask for: DATASHARE_LP_THREADS (1: serial; at most 4), else the
-    cores (at most 4); ``threads`` then grants only those with a free core."""
+    """Workers a block may ask for: DATASHARE_LP_THREADS (1: serial), else the cores, at most
+    MAX_WORKERS; ``threads`` then grants only those with a free core."""
     asked = os.environ.get("DATASHARE_LP_THREADS", "").strip()
     if asked.isdigit() and int(asked) > 0:
-        return min(int(asked), 4)
-    return min(cores(), 4)
+        return min(int(asked), MAX_WORKERS)
+    return min(cores(), MAX_WORKERS)
 
 
 def run_blocks(tasks: Sequence[Callable[[], None]], most: int) -> None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from datashare.arrays import sorted_unique
 from datashare.disclosure import forked
-from datashare.disclosure.cores import threads, workers
+from datashare.disclosure.cores import MAX_WORKERS, threads, workers
 from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
 from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
@@ -87,8 +87,8 @@ CROSS_CHILDREN = 8  # a cross region's partner: its largest children
 
 
 # Workers solving regions ahead (``_repair``): the results are the serial run's whatever the
-# number (``cores.workers``: DATASHARE_LP_THREADS, else the cores, at most 4). Only the
-# workers for which a core is free run (``cores.threads``).
+# number (``cores.workers``: DATASHARE_LP_THREADS, else the cores, at most MAX_WORKERS). Only
+# the workers for which a core is free run (``cores.threads``).
 THREADS = workers()
 # Regions submitted ahead per worker. More than one: a big region holds up taking the results
 # after it, and the other workers run dry behind it (985,608 rows: the small tier 36.6 ->
@@ -96,12 +96,12 @@ THREADS = workers()
 AHEAD = 8
 # A tier's regions are solved interleaved (``_spread``), so that regions next to each other
 # in the targets' order (a school's grades, its district's other schools: they share cells)
-# are at least SPREAD apart, more than are in flight at once (AHEAD per worker, at most 4
-# workers). A region solved ahead of a neighbour that then hides a cell it read is solved
-# again, by the caller alone: at 985,608 rows 1,261 of the small tier's 12,070 regions (9.8
-# of its 43.6 s wall), 40 interleaved. The order does not depend on the workers: the pattern
-# is the serial run's.
-SPREAD = 32
+# are at least SPREAD apart, as many as can be in flight at once (AHEAD per worker, at most
+# MAX_WORKERS workers). A region solved ahead of a neighbour that then hides a cell it read
+# is solved again, by the caller alone: at 985,608 rows 1,261 of the small tier's 12,070
+# regions (9.8 of its 43.6 s wall), 40 interleaved. The order depends on these constants,
+# not on the workers a run gets: the pattern is the serial run's.
+SPREAD = MAX_WORKERS * AHEAD
 # The suppressor's regions are solved ahead in forked processes (``forked``) from this many
 # regions in a tier, else in threads, whose Python work between solves holds the GIL: at
 # 985,608 rows two threads took the local LPs to 0.75 of their one-thread time, two
