@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from datashare.disclosure import audit, engine, joint, local
 from datashare.disclosure.api import audit_table, suppress_table
+from datashare.disclosure.model import rate_space
 from datashare.disclosure.spec import parse_spec
 from datashare.disclosure.table import build_space, dense, locate_rows
 
@@ -198,3 +199,35 @@ def test_a_cross_region_reaches_through_the_biggest_other_district_and_its_bigge
     assert names("D1") >= {"D0", "S00"} and "S01" not in names("D1")
     assert names("D2") >= {"D1", "S11"} and "D0" not in names("D2")
     assert cross[1] == whole[1]  # the grades have no children below them: unchanged
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_tables(), st.integers(0, 2**32 - 1))
+def test_not_met_moves_at_no_cost_in_a_rate_space_region_and_every_other_cell_pays(
+        case: tuple[pd.DataFrame, dict[str, Any]], seed: int) -> None:
+    # "Not met" is hidden whenever either measure is and moves only with them, so their
+    # costs pay for its movement; a count table has no such cell, and nothing else is free.
+    _, spec = case
+    base = parse_spec(spec)
+    rspace = rate_space(base, "met", "tested")
+    rng = np.random.default_rng(seed)
+    for space in (build_space(base), rspace):
+        values = rng.integers(0, 40, space.size)
+        hidden = rng.random(space.size) < 0.5
+        lo, hi = np.zeros(space.size), np.full(space.size, np.inf)
+        rest = space is rspace
+        for key in local._by_region(space, np.arange(space.size), local.region_codes(space)):
+            region = local._Region(space, values, hidden, local._region_cells(space, key),
+                                   lo, hi, None, [0])
+            cost = np.asarray(region.h.getLp().col_cost_).reshape(2, -1)
+            free = (region.cells % 3 == 2) if rest else np.zeros(len(region.cells), bool)
+            paid = np.where(hidden[region.cells], local.HIDDEN_COST,
+                            1.0 + local.VALUE_COST * values[region.cells])
+            assert (cost == np.where(free, 0.0, paid)).all()
+            # A cell a point moves is hidden from then on and pays as hidden; "not met"
+            # still nothing.
+            targets = region.targets(region.cells[~free & region.hid], np.ones(space.size))
+            if len(targets) and region.carry(targets[:1], soft=False) is not None:
+                cost = np.asarray(region.h.getLp().col_cost_).reshape(2, -1)
+                paid = np.where(region.hid, local.HIDDEN_COST, paid)
+                assert (cost == np.where(free, 0.0, paid)).all()

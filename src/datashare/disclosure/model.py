@@ -32,11 +32,10 @@ from datashare.arrays import sorted_unique
 from datashare.disclosure.local import region_goals
 from datashare.disclosure.policy import Policy, TopBottom
 from datashare.disclosure.rates import HIGH, LOW
-from datashare.disclosure.spec import Dimension, Partition, Spec
+from datashare.disclosure.spec import MEASURE_DIM, Dimension, Partition, Spec
 from datashare.disclosure.table import CellSpace, build_space, ramp
 
 ATTACKER_MODEL = "labels-v2"
-MEASURE_DIM = "_measure"
 
 
 def label_top(policy: Policy) -> int:

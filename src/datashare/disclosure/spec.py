@@ -17,6 +17,10 @@ import yaml
 
 from datashare.disclosure.errors import DisclosureError
 
+# The dimension a rate table's cell space adds last (``model.rate_spec``): denominator =
+# numerator + rest ("tested = met + not met"), in that order.
+MEASURE_DIM = "_measure"
+
 
 @dataclass(frozen=True)
 class Partition:
