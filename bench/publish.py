@@ -37,6 +37,9 @@ from datashare.aggregate.publish import failure_reason, suppress
 def one_table(source: str, key: str, year: int, engine: str, out: Any,
               build_only: bool = False) -> None:
     """Build, suppress and audit one table in this (child) process; send the row back."""
+    # A stopped benchmark (killed, no clean-up) must not leave its tables running: they
+    # went on with the cores a run started after it was measuring.
+    publish.exit_with_parent(os.getppid())
     c0 = time.process_time()
     t0 = time.perf_counter()
     con = connect(source, threads=2, engine=engine)

@@ -88,7 +88,7 @@ from datashare.aggregate import publish
 
 if __name__ == "__main__":
     pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"),
-                               initializer=publish._exit_with, initargs=(os.getpid(),))
+                               initializer=publish.exit_with_parent, initargs=(os.getpid(),))
     print(pool.submit(os.getpid).result(), flush=True)
     pool.submit(time.sleep, 120)
     time.sleep(120)

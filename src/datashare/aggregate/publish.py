@@ -90,9 +90,9 @@ def _processes(built: Built) -> int:
     return min(len(built.parts), cores())
 
 
-def _exit_with(parent: int) -> None:
-    """In a part's process: exit when the process that started it is gone (a stopped worker
-    or benchmark must not leave its parts running)."""
+def exit_with_parent(parent: int) -> None:
+    """In a child process (a part's; a benchmark's table): exit when the process that started
+    it is gone (a stopped worker or benchmark must not leave its parts running)."""
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -110,8 +110,8 @@ def _suppress_parts(built: Built, policy: str, seed: int,
     order = sorted(range(len(built.parts)), key=lambda i: -len(built.parts[i].frame))
     # "spawn": the caller may hold threads (DuckDB's, the web worker's) that fork would copy
     # mid-lock.
-    with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_exit_with,
-                             initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"),
+                             initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         running = {i: pool.submit(_suppress_part, built.parts[i].frame, built.parts[i].spec,
                                   policy, seed, args) for i in order}
         return [running[i].result() for i in range(len(built.parts))]
