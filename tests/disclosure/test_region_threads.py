@@ -143,6 +143,7 @@ def test_neighbouring_regions_are_solved_far_apart_and_none_is_lost() -> None:
         apart = min(abs(at[g + 1] - at[g]) for g in range(n - 1))
         assert apart >= local.SPREAD, (n, apart)
 
+
 def test_regions_in_flight_never_outnumber_the_spread(monkeypatch: pytest.MonkeyPatch) -> None:
     """However many LP threads are asked for, the workers each with AHEAD regions in
     flight stay within SPREAD, so two neighbours are never solved ahead together."""

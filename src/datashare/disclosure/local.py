@@ -933,8 +933,7 @@ class _Region:
         self.lo = np.zeros(2 * n)
         self.hi = np.concatenate([self.room_up, self.room_down])
         self.free = free_to_move(space, cells)
-        self.cost = np.tile(np.where(self.free, 0.0,
-                                     np.where(self.hid, HIDDEN_COST, 1.0 + VALUE_COST * v)), 2)
+        self.cost = np.tile(self._unit_cost(np.arange(n)), 2)
         self.h = region_highs()
         pass_equality_model(self.h, 2 * n, np.concatenate([row, row]),
                             np.concatenate([col, col + n]), np.concatenate([coef, -coef]),
@@ -945,6 +944,13 @@ class _Region:
         # Targets a move either way proves (the audits' exact ones: ``local_repair``).
         self.either_way = (np.zeros(n, dtype=bool) if either_way is None
                            else either_way[cells])
+
+    def _unit_cost(self, at: np.ndarray) -> np.ndarray:
+        """Per unit moved, of the cells at positions ``at`` (each of their two columns):
+        "not met" nothing (``free_to_move``), a hidden cell almost nothing, a published one
+        about 1, more for a bigger value."""
+        return np.where(self.free[at], 0.0,
+                        np.where(self.hid[at], HIDDEN_COST, 1.0 + VALUE_COST * self.v[at]))
 
     def pos(self, of: np.ndarray) -> np.ndarray:
         # Position in ``cells`` (sorted), -1 if absent: a dense index over the whole space
@@ -1099,7 +1105,7 @@ class _Region:
         if len(fresh):  # now hidden: nearly free for the next targets
             self.written.append(self.cells[fresh])
             cols = np.concatenate([fresh, fresh + n]).astype(np.int32)
-            self.cost[cols] = np.tile(np.where(self.free[fresh], 0.0, HIDDEN_COST), 2)
+            self.cost[cols] = np.tile(self._unit_cost(fresh), 2)
             self.h.changeColsCost(len(cols), cols, self.cost[cols])
         return self.cells[moved], self.v[moved] + move[moved], self.cells[t]
 
