@@ -69,7 +69,7 @@ PROTECTIONS = ("threshold", "exact")
 # whether re-running reproduces what was published: two patterns of the same numbers can be
 # combined against the small cells. ATTACKER_MODEL is what the proof assumes the reader
 # knows, a different thing: it changes only when the proof does.
-ENGINE_VERSION = "2026-12-07.3"  # .1: work limits, not time; .2: near and cross regions;
+ENGINE_VERSION = "2026-12-07.4"  # .1: work limits, not time; .2: near and cross regions;
 # .3: rate numerators by block regions (blocks.py); .4: rate rows opened where neighbours'
 # label bounds hold a numerator (joint._open_rows); 2026-12-04.1: an audit LP after a MILP
 # starts from the LP's basis (another vertex can prove other cells, so a pattern may differ);
@@ -86,7 +86,9 @@ ENGINE_VERSION = "2026-12-07.3"  # .1: work limits, not time; .2: near and cross
 # .5: only in a count table's own suppression (a rate table's patterns are .3's again);
 # 2026-12-07.1: a rate table's numerators' pass rounds over targets apart too (.3 and .4 there);
 # .2: a tier's regions are solved in an interleaved order (``local._spread``); .3: a rate
-# space's "not met" moves at no cost in region LPs (``local.free_to_move``: other optima)
+# space's "not met" moves at no cost in region LPs (``local.free_to_move``: other optima);
+# .4: a rate table's numerators' pass skips the small regions (``engine.protect``'s
+# ``small_first``)
 RATE_KEY = "{numerator}/{denominator}"  # the one audit of a rate table, in TableAudit.results
 NO_LABELS = "structure-only"  # a pattern without labels: relations, >= 0, integers
 STATUS_COLUMN = "suppression"

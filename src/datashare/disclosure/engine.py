@@ -132,6 +132,7 @@ def protect(
     wide: Repair | None = None,
     lp_loop: bool = True,
     apart: bool = False,
+    small_first: bool = True,
 ) -> Protected:
     """Cover ``primary`` cells until each has a proof (a witness) that it meets its ``rule``.
 
@@ -163,6 +164,8 @@ def protect(
     ``apart`` (cube method): the local LPs' soft rounds each over targets apart
     (``local.local_repair``'s ``apart``; a count table's own suppression, a rate table's
     numerators' pass).
+    ``small_first=False`` (cube method): the local LPs go straight to the whole regions
+    (``local.local_repair``'s ``small_first``; a rate table's numerators' pass).
     ``unhide_cells`` (default): before the final audit, complementary cells are published
     one at a time while every target keeps a witness (``local.unhide``); the final audit
     checks the result as any other pattern. Its work is a number of LP solves
@@ -180,7 +183,7 @@ def protect(
             # under the label bounds neither wins everywhere (see AUTO_LP_MAX).
             runs = [protect(space, values, primary, rule, threshold, lower, upper, run_audit,
                             blocked, m, keep_grand_total, fixable, regoal, unhide_cells,
-                            wide, lp_loop, apart)
+                            wide, lp_loop, apart, small_first)
                     for m in ("lp", "cubes")]
             return min(runs, key=_pattern_cost)
     timings: dict[str, float] = {}
@@ -200,7 +203,7 @@ def protect(
     n_targets = int(pending.sum())
     wit = Witnesses()
     n_local = 0
-    repair: Repair = functools.partial(local_repair, apart=apart)
+    repair: Repair = functools.partial(local_repair, apart=apart, small_first=small_first)
     if method == "cubes":
         moves = move_table(space)
         left = _cube_cover(space, values, cover, np.flatnonzero(pending), rule, lo, hi, blocked,
