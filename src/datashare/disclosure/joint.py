@@ -45,11 +45,10 @@ from datashare.disclosure.local import bounds_holding
 from datashare.disclosure.lp import equality_model, whole_point
 from datashare.disclosure.model import numerator_bounds, rate_space, stack
 from datashare.disclosure.policy import Policy
-from datashare.disclosure.spec import Spec
+from datashare.disclosure.spec import DEN, NUM, REST, Spec
 from datashare.disclosure.table import CellSpace
 from datashare.disclosure.witness import Witnesses, grand_totals, verify
 
-DEN, NUM, REST = 0, 1, 2  # position of each measure in the rate space's last dimension
 # The count engine's method in the rate space, for ``auto``: the LP method. Its batched and
 # per-cell LP points are repaired to whole numbers (``audit.audit(fixable=...)``), while the
 # cube method's local LPs in the rate space are slow (discipline, demo sample: 59 s CPU for

@@ -34,7 +34,7 @@ from datashare.arrays import sorted_unique
 from datashare.disclosure import forked
 from datashare.disclosure.cores import MAX_WORKERS, threads, workers
 from datashare.disclosure.lp import colwise, new_highs, pass_equality_model, run, whole_point
-from datashare.disclosure.spec import MEASURE_DIM
+from datashare.disclosure.spec import MEASURE_DIM, REST
 from datashare.disclosure.table import CellSpace, ramp
 from datashare.disclosure.witness import EXACT, SUPPORT_TOL, Witnesses
 
@@ -866,7 +866,7 @@ def free_to_move(space: CellSpace, cells: np.ndarray) -> np.ndarray:
     dims = space.spec.dimensions
     if not dims or dims[-1].name != MEASURE_DIM:
         return np.zeros(len(cells), dtype=bool)
-    return cells % len(dims[-1].codes) == len(dims[-1].codes) - 1
+    return cells % len(dims[-1].codes) == REST
 
 
 def region_highs() -> highspy.Highs:

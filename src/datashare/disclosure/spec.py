@@ -20,6 +20,7 @@ from datashare.disclosure.errors import DisclosureError
 # The dimension a rate table's cell space adds last (``model.rate_spec``): denominator =
 # numerator + rest ("tested = met + not met"), in that order.
 MEASURE_DIM = "_measure"
+DEN, NUM, REST = 0, 1, 2  # position of each measure in that dimension
 
 
 @dataclass(frozen=True)
